@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing on a Debian 12 machine (as root): the build
+# toolchain and libraries, and with --test everything the test tiers use.
+# Idempotent and quiet when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(clang libclang-rt-14-dev clang-format nodejs npm chromium python3 python3-websockets
+  python3-pytest nginx-light openssl)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # JavaScript test clients (ws, playwright-core) from the committed lock file.
+  if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

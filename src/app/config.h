@@ -1,0 +1,36 @@
+// Server configuration: command-line flags, each with a PARLEY_* environment
+// variable equivalent (flags win). Invalid values fail at start with one line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace parley::app {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  bool echo = false;  // enables /echo, the conformance-test endpoint
+  std::size_t max_message_size = 1 << 20;
+  // Hard cap on output queued for one client; past it the client is dropped
+  // (close 1008) rather than letting one slow reader grow our memory.
+  std::size_t max_pending_output = 16 << 20;
+  double handshake_timeout = 10;  // seconds to send a complete HTTP request
+  double ping_interval = 30;      // seconds of silence before we ping
+  double idle_timeout = 60;       // seconds of silence before we close
+  double shutdown_timeout = 5;    // seconds to close everyone on SIGTERM
+  std::string log_level = "info";
+  std::string data_dir = "./parley-data";
+};
+
+struct ConfigResult {
+  std::optional<Config> config;  // set when the server should start
+  int exit_code = 0;             // otherwise: exit with this code...
+  std::string output;            // ...after printing this (help, or a one-line error)
+};
+
+ConfigResult parse_config(int argc, const char* const* argv);
+
+}  // namespace parley::app

@@ -1,0 +1,62 @@
+// A connection after the WebSocket upgrade: runs the RFC 6455 endpoint over
+// the TCP connection and connects it to a service (the seed's chat, or echo).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "app/server_context.h"
+#include "app/session.h"
+#include "chat/member.h"
+#include "chat/room.h"
+#include "net/tcp_connection.h"
+#include "ws/endpoint.h"
+
+namespace parley::app {
+
+class WebSocketSession final : public Session,
+                               public net::TcpConnection::Handler,
+                               public ws::Endpoint::Handler,
+                               public chat::Member {
+ public:
+  enum class Service { Chat, Echo };
+
+  WebSocketSession(ServerContext& ctx, std::unique_ptr<net::TcpConnection> conn, Service service,
+                   std::string room);
+  // `early_bytes`: frames that arrived together with the HTTP request.
+  void start(std::span<char> early_bytes);
+
+  // net::TcpConnection::Handler
+  void on_data(std::span<char> bytes) override;
+  void on_disconnect() override;
+
+  // ws::Endpoint::Handler
+  void on_message(ws::Opcode op, std::string_view payload) override;
+  void send(std::string_view frame_bytes) override;
+  void on_close(uint16_t code, std::string_view reason) override;
+
+  // chat::Member
+  void deliver(const chat::SharedFrame& frame) override;
+
+  // Session
+  void tick(net::Clock::time_point now) override;
+  void shutdown() override;
+
+ private:
+  void leave_room();
+  void finish();
+
+  ServerContext& ctx_;
+  std::unique_ptr<net::TcpConnection> conn_;
+  ws::Endpoint endpoint_;
+  Service service_;
+  std::string room_name_;
+  chat::Room* room_ = nullptr;
+  net::Clock::time_point last_input_;
+  net::Clock::time_point closing_since_{};
+  bool ping_outstanding_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace parley::app

@@ -1,0 +1,89 @@
+#include "net/output_queue.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace parley::net {
+
+void OutputQueue::append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  pending_ += bytes.size();
+  if (segments_.size() > head_ && !segments_.back().shared) {
+    segments_.back().owned.append(bytes);
+    return;
+  }
+  Segment seg;
+  seg.owned.assign(bytes);
+  segments_.push_back(std::move(seg));
+}
+
+void OutputQueue::append(SharedBytes bytes) {
+  if (!bytes || bytes->empty()) return;
+  pending_ += bytes->size();
+  Segment seg;
+  seg.shared = std::move(bytes);
+  segments_.push_back(std::move(seg));
+}
+
+void OutputQueue::consume(std::size_t n) {
+  pending_ -= n;
+  while (n > 0) {
+    Segment& seg = segments_[head_];
+    std::size_t left = seg.bytes().size() - seg.offset;
+    if (n < left) {
+      seg.offset += n;
+      return;
+    }
+    n -= left;
+    seg = Segment{};  // drop the reference now: the frame may be freed
+    ++head_;
+  }
+}
+
+OutputQueue::FlushResult OutputQueue::flush(int fd) {
+  constexpr std::size_t kMaxIov = 64;
+  while (pending_ > 0) {
+    iovec iov[kMaxIov];
+    std::size_t count = 0;
+    for (std::size_t i = head_; i < segments_.size() && count < kMaxIov; ++i) {
+      std::string_view b = segments_[i].bytes().substr(segments_[i].offset);
+      iov[count].iov_base = const_cast<char*>(b.data());
+      iov[count].iov_len = b.size();
+      ++count;
+    }
+    ssize_t n = writev(fd, iov, static_cast<int>(count));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return FlushResult::Error;
+    }
+    consume(static_cast<std::size_t>(n));
+  }
+  if (pending_ == 0) {
+    // Keep a small segment array for the next burst (no allocation per
+    // message); give back a large one so a burst does not pin memory.
+    if (segments_.capacity() > 16) {
+      clear();
+    } else {
+      segments_.clear();
+      head_ = 0;
+    }
+    return FlushResult::Done;
+  }
+  // Compact so the vector does not grow forever under a steady trickle.
+  if (head_ > 32 && head_ * 2 > segments_.size()) {
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  return FlushResult::WouldBlock;
+}
+
+void OutputQueue::clear() {
+  std::vector<Segment>().swap(segments_);
+  head_ = 0;
+  pending_ = 0;
+}
+
+}  // namespace parley::net

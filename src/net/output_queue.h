@@ -1,0 +1,52 @@
+// Bytes waiting to be written to one socket.
+//
+// A broadcast frame is encoded once and shared by every recipient
+// (SharedBytes); the queue holds a reference, not a copy. Small private writes
+// (pongs, close frames, HTTP responses) are coalesced into owned segments.
+// flush() hands everything to the kernel with writev, so whatever was queued
+// during one loop iteration leaves in as few syscalls as possible.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::net {
+
+using SharedBytes = std::shared_ptr<const std::string>;
+
+class OutputQueue {
+ public:
+  enum class FlushResult { Done, WouldBlock, Error };
+
+  void append(std::string_view bytes);
+  void append(SharedBytes bytes);
+
+  // Writes as much as the socket takes.
+  FlushResult flush(int fd);
+
+  bool empty() const { return pending_ == 0; }
+  std::size_t pending_bytes() const { return pending_; }
+
+  // Drops everything and releases memory (idle connections hold none).
+  void clear();
+
+ private:
+  struct Segment {
+    SharedBytes shared;  // set for shared frames
+    std::string owned;   // used when `shared` is null
+    std::size_t offset = 0;
+    std::string_view bytes() const {
+      return shared ? std::string_view(*shared) : std::string_view(owned);
+    }
+  };
+  void consume(std::size_t n);
+
+  std::vector<Segment> segments_;
+  std::size_t head_ = 0;  // first segment not fully written
+  std::size_t pending_ = 0;
+};
+
+}  // namespace parley::net
