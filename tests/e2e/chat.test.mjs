@@ -1,0 +1,179 @@
+// People chat through the Parley page: connection status, join notice, sent and
+// received messages, English and Chinese UI, rooms from the URL hash; text that looks
+// like HTML stays text; Enter during IME composition does not send.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, afterEach, before, test } from 'node:test';
+import WebSocket from 'ws';
+
+import {
+  artifactPath,
+  launchBrowser,
+  message,
+  messageTexts,
+  openChat,
+  typeAndEnter,
+  waitForMessage,
+} from './lib/browser.mjs';
+import { startServer, stopAllServers } from './lib/server.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+afterEach(stopAllServers);
+
+test('two pages chat: status, join notice, sent and received messages (en-US)', async () => {
+  const server = await startServer();
+  const a = await openChat(browser, server, { locale: 'en-US' });
+
+  // English UI, chosen from navigator.language.
+  assert.equal(await a.page.locator('#statusText').textContent(), 'Connected');
+  assert.equal(await a.page.locator('h1').textContent().then((s) => s.trim()), 'WebSocket Chat');
+  assert.equal(await a.page.getAttribute('html', 'lang'), 'en');
+
+  // B joins after A: A (not B) is told that two are online.
+  const b = await openChat(browser, server, { locale: 'en-US' });
+  await waitForMessage(a.page, 'received', '系统通知: 新用户加入,当前在线2人');
+  assert.equal(await message(b.page, 'received', '系统通知: 新用户加入,当前在线2人').count(), 0);
+
+  await typeAndEnter(a.page, 'Hello from A');
+  await waitForMessage(b.page, 'received', 'Hello from A');
+  await waitForMessage(a.page, 'sent', 'Hello from A');
+  assert.equal(await a.page.locator('#messageInput').inputValue(), '', 'input cleared after sending');
+
+  // The send button works as well as Enter.
+  await b.page.locator('#messageInput').fill('Hi A, this is B');
+  await b.page.locator('#sendButton').click();
+  await waitForMessage(a.page, 'received', 'Hi A, this is B');
+  await waitForMessage(b.page, 'sent', 'Hi A, this is B');
+
+  // Own messages are never echoed back as received; nothing is pending while connected.
+  assert.deepEqual(await messageTexts(a.page, 'received'), ['系统通知: 新用户加入,当前在线2人', 'Hi A, this is B']);
+  assert.deepEqual(await messageTexts(b.page, 'received'), ['Hello from A']);
+  assert.equal(await a.page.locator('#messages .pending').count(), 0);
+
+  // Whitespace-only input sends nothing.
+  await typeAndEnter(a.page, '   ');
+  assert.deepEqual(await messageTexts(a.page, 'sent'), ['Hello from A']);
+
+  // The seed's colours: green own message on the right, white received one on the left.
+  const look = await a.page.evaluate(() => {
+    const style = (selector) => getComputedStyle(document.querySelector(selector));
+    const list = document.getElementById('messages').getBoundingClientRect();
+    const sent = document.querySelector('.message-sent').getBoundingClientRect();
+    const received = document.querySelector('.message-received').getBoundingClientRect();
+    return {
+      header: style('.chat-header').backgroundColor,
+      sent: style('.message-sent').backgroundColor,
+      received: style('.message-received').backgroundColor,
+      system: style('.message-system').backgroundColor,
+      dot: style('#statusIndicator').backgroundColor,
+      sentOnRight: list.right - sent.right < sent.left - list.left,
+      receivedOnLeft: received.left - list.left < list.right - received.right,
+    };
+  });
+  assert.deepEqual(look, {
+    header: 'rgb(59, 130, 246)',
+    sent: 'rgb(16, 185, 129)',
+    received: 'rgb(255, 255, 255)',
+    system: 'rgb(107, 114, 128)',
+    dot: 'rgb(74, 222, 128)',
+    sentOnRight: true,
+    receivedOnLeft: true,
+  });
+
+  await a.page.screenshot({ path: artifactPath('chat.png') });
+  await b.page.screenshot({ path: artifactPath('chat-b.png') });
+
+  // B leaves: A is told one is online.
+  await b.context.close();
+  await waitForMessage(a.page, 'received', '系统通知: 用户离开,当前在线1人');
+
+  assert.deepEqual([...a.problems, ...b.problems], []);
+  await a.context.close();
+});
+
+test('text that looks like HTML is shown as text and never runs', async () => {
+  const server = await startServer();
+  const a = await openChat(browser, server, { locale: 'en-US' });
+  const b = await openChat(browser, server, { locale: 'en-US' });
+  await waitForMessage(a.page, 'received', '系统通知: 新用户加入,当前在线2人');
+
+  const payloads = [
+    '<img src=x onerror="window.__xss=1">',
+    '<script>window.__xss=2</script>',
+    '<b>bold?</b> &amp; &lt;',
+  ];
+  for (const text of payloads) await typeAndEnter(a.page, text);
+  for (const text of payloads) await waitForMessage(b.page, 'received', text);
+
+  for (const page of [a.page, b.page]) {
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    // No element was made from the text: the messages hold a single text node each.
+    const kinds = page === a.page ? 'sent' : 'received';
+    const shapes = await page.locator(`#messages .message-${kinds}`).evaluateAll((els) =>
+      els.map((el) => ({ text: el.textContent, children: el.childElementCount })));
+    assert.deepEqual(shapes, payloads.map((text) => ({ text, children: 0 })));
+    assert.equal(await page.locator('#messages img, #messages script, #messages b').count(), 0);
+  }
+  await b.page.screenshot({ path: artifactPath('xss-as-text.png') });
+
+  assert.deepEqual([...a.problems, ...b.problems], []);
+  await a.context.close();
+  await b.context.close();
+});
+
+test('Enter that confirms an IME composition does not send; the next Enter does (zh-CN)', async () => {
+  const server = await startServer();
+  const { page, context, problems } = await openChat(browser, server, { locale: 'zh-CN' });
+  assert.equal(await page.locator('#statusText').textContent(), '已连接');
+  const input = page.locator('#messageInput');
+  await input.focus();
+
+  // Type "ni" through the IME, as a pinyin user would, and press Enter mid-composition.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Input.imeSetComposition', { text: 'ni', selectionStart: 2, selectionEnd: 2 });
+  const enter = { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13 };
+  await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...enter });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'char', text: '\r', ...enter });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...enter });
+  assert.equal(await page.locator('#messages .message-sent').count(), 0, 'nothing sent while composing');
+
+  // The IME commits the character; now Enter sends it.
+  await cdp.send('Input.insertText', { text: '你好' });
+  assert.equal(await input.inputValue(), '你好');
+  await input.press('Enter');
+  await waitForMessage(page, 'sent', '你好');
+  assert.equal(await input.inputValue(), '');
+
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the URL hash picks the room: #general talks on /ws/general, apart from the lobby', async () => {
+  const server = await startServer();
+  const a = await openChat(browser, server, { locale: 'en-US', hash: '#general' });
+  const b = await openChat(browser, server, { locale: 'en-US', hash: '#general' });
+  const lobby = await openChat(browser, server, { locale: 'en-US' });
+  assert.equal(await a.page.locator('#roomName').textContent(), 'room general');
+  assert.equal(await lobby.page.locator('#roomName').isHidden(), true);
+  await waitForMessage(a.page, 'received', '系统通知: 新用户加入,当前在线2人');
+
+  await typeAndEnter(a.page, 'only for general');
+  await waitForMessage(b.page, 'received', 'only for general');
+
+  // Someone joins the lobby: its count is its own (2, not 4), and it saw nothing of #general.
+  const raw = new WebSocket(server.wsUrl('/wss'));
+  await once(raw, 'open');
+  await waitForMessage(lobby.page, 'received', '系统通知: 新用户加入,当前在线2人');
+  assert.deepEqual(await messageTexts(lobby.page, 'received'), ['系统通知: 新用户加入,当前在线2人']);
+  raw.close();
+
+  assert.deepEqual([...a.problems, ...b.problems, ...lobby.problems], []);
+  for (const { context } of [a, b, lobby]) await context.close();
+});

@@ -1,0 +1,98 @@
+// Debian's Chromium driven by playwright-core, and helpers to read the chat page.
+//
+// No browser is ever downloaded: PARLEY_CHROMIUM or /usr/bin/chromium is used.
+// Playwright's launch() gives every browser a fresh temporary --user-data-dir and
+// removes it on close; each user in a test gets its own context (own storage, own
+// locale), as two people on two machines would.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Bounded waits: long enough for a loaded 2-core CI machine, short enough to fail fast. */
+export const TIMEOUT = Object.freeze({ connect: 15000, message: 10000 });
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.PARLEY_CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/**
+ * Opens `url` in a new context with the given locale and returns { context, page, problems }.
+ * problems collects uncaught page errors and CSP refusals, which no test should cause.
+ */
+export async function openPage(browser, url, { locale = 'en-US', beforeGoto } = {}) {
+  const context = await browser.newContext({ locale, viewport: { width: 800, height: 760 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+      problems.push(`CSP: ${message.text()}`);
+    }
+  });
+  if (beforeGoto) await beforeGoto(page);
+  await page.goto(url);
+  return { context, page, problems };
+}
+
+/** Opens the Parley page and waits until it is connected. */
+export async function openChat(browser, server, options = {}) {
+  const opened = await openPage(browser, `${server.url}/${options.hash ?? ''}`, options);
+  await waitForStatus(opened.page, 'connected');
+  return opened;
+}
+
+/** Waits for the status dot's class: 'connected' or 'disconnected'. */
+export function waitForStatus(page, state, timeout = TIMEOUT.connect) {
+  return page.locator(`#statusIndicator.${state}`).waitFor({ timeout });
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Locator of the message(s) of one kind ('sent', 'received', 'system') whose whole text is `text`. */
+export function message(page, kind, text) {
+  return page
+    .locator(`#messages .message.message-${kind}`)
+    .filter({ hasText: new RegExp(`^${escapeRegExp(text)}$`) });
+}
+
+/** Waits for one message of `kind` with exactly `text`; returns its locator. */
+export async function waitForMessage(page, kind, text, timeout = TIMEOUT.message) {
+  const found = message(page, kind, text).first();
+  await found.waitFor({ timeout });
+  return found;
+}
+
+/** Types into the input and presses Enter, as a user would. */
+export async function typeAndEnter(page, text) {
+  await page.locator('#messageInput').fill(text);
+  await page.locator('#messageInput').press('Enter');
+}
+
+/** The texts of all messages of one kind, in order. */
+export function messageTexts(page, kind) {
+  return page.locator(`#messages .message-${kind}`).allTextContents();
+}
+
+/** Where screenshots go: $PARLEY_ARTIFACTS (created if missing) or ./test-artifacts. */
+export function artifactPath(name) {
+  const dir = process.env.PARLEY_ARTIFACTS || path.resolve('test-artifacts');
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}

@@ -1,0 +1,79 @@
+// 500 clients in one room at once: every join is announced with the right
+// count, and a broadcast reaches all 499 others.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, connect, uniqueRoom, withTimeout } from './lib/server.mjs';
+
+const N = 500;
+const BATCH = 50;
+const JOIN = /^系统通知: 新用户加入,当前在线(\d+)人$/;
+const LEAVE = /^系统通知: 用户离开,当前在线(\d+)人$/;
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server.stopClean({ timeoutMs: 20000 }); });
+
+test(`${N} concurrent clients all get the broadcast and consistent join notices`, { timeout: 180000 }, async () => {
+  const url = server.wsUrl(`/ws/${uniqueRoom('load')}`);
+  const first = await connect(url);
+  const clients = [first];
+  // The rest connect in parallel batches, so joins really are concurrent.
+  for (let i = 1; i < N; i += BATCH) {
+    const batch = [];
+    for (let j = i; j < Math.min(i + BATCH, N); j++) batch.push(connect(url, { timeoutMs: 30000 }));
+    clients.push(...(await Promise.all(batch)));
+  }
+  // The first client sees every later join; the last notice says N.
+  const firstCounts = [];
+  while (firstCounts.length < N - 1) {
+    const m = JOIN.exec(await first.nextText(30000));
+    assert.ok(m, 'expected a join notice');
+    firstCounts.push(Number(m[1]));
+  }
+  assert.deepEqual(firstCounts, Array.from({ length: N - 1 }, (_, i) => i + 2));
+
+  await first.send('broadcast to 499');
+  // Everyone else receives: the notices of the joins after its own, in
+  // increasing order and ending at N, then the broadcast.
+  const noticeCounts = [];
+  await withTimeout(Promise.all(clients.slice(1).map(async (c) => {
+    const counts = [];
+    for (;;) {
+      const text = await c.nextText(30000);
+      if (text === 'broadcast to 499') break;
+      const m = JOIN.exec(text);
+      assert.ok(m, `unexpected message ${JSON.stringify(text)}`);
+      counts.push(Number(m[1]));
+    }
+    if (counts.length) {
+      assert.equal(counts.at(-1), N);
+      counts.forEach((n, i) => assert.equal(n, counts[0] + i, `notices not consecutive: ${counts}`));
+    }
+    noticeCounts.push(counts.length);
+  })), 60000, 'all clients to receive the broadcast');
+  // Exactly one client joined k-th for every k: it saw N-k notices.
+  noticeCounts.push(firstCounts.length);
+  noticeCounts.sort((x, y) => x - y);
+  assert.deepEqual(noticeCounts, Array.from({ length: N }, (_, i) => i));
+
+  // A message from the last joiner also reaches the first.
+  await clients.at(-1).send('and back');
+  for (;;) {
+    const text = await first.nextText(30000);
+    if (text === 'and back') break;
+    assert.fail(`unexpected message ${JSON.stringify(text)}`);
+  }
+
+  // Everybody but the first leaves; the first sees the count go down to 1.
+  for (const c of clients.slice(1)) c.close(1000);
+  const leaves = [];
+  while (leaves.length < N - 1) {
+    const m = LEAVE.exec(await first.nextText(30000));
+    assert.ok(m, 'expected a leave notice');
+    leaves.push(Number(m[1]));
+  }
+  assert.deepEqual(leaves, Array.from({ length: N - 1 }, (_, i) => N - 1 - i));
+  await withTimeout(Promise.all(clients.slice(1).map((c) => c.waitClose(30000))), 60000, 'closes');
+  first.close(1000);
+  await first.waitClose();
+});
