@@ -37,6 +37,25 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   cli.add_option("--data-dir", c.data_dir, "Folder for the server's data")
       ->envname("PARLEY_DATA_DIR")->capture_default_str();
 
+  cli.add_option("--threads", c.threads, "Event loops (0 = one per core)")
+      ->envname("PARLEY_THREADS")->check(CLI::Range(0, 256))->capture_default_str();
+  cli.add_option("--history", c.history, "Chat history: sqlite (durable) or off (memory only)")
+      ->envname("PARLEY_HISTORY")->check(CLI::IsMember({"sqlite", "off"}))->capture_default_str();
+  cli.add_option("--history-retain", c.history_retain, "Messages kept per room (0 = all)")
+      ->envname("PARLEY_HISTORY_RETAIN")->capture_default_str();
+  cli.add_option("--history-retain-days", c.history_retain_days, "Days messages are kept (0 = forever)")
+      ->envname("PARLEY_HISTORY_RETAIN_DAYS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cli.add_option("--sync", c.sync, "normal (survives a crash) or full (survives power loss)")
+      ->envname("PARLEY_SYNC")->check(CLI::IsMember({"normal", "full"}))->capture_default_str();
+  cli.add_option("--join-history", c.join_history, "Messages sent to a client on join")
+      ->envname("PARLEY_JOIN_HISTORY")->check(CLI::Range(0, 200))->capture_default_str();
+  cli.add_option("--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes")
+      ->envname("PARLEY_MAX_TEXT_BYTES")->check(positive)->capture_default_str();
+  cli.add_option("--rate", c.rate_per_sec, "Chat messages per connection per second")
+      ->envname("PARLEY_RATE")->check(positive)->capture_default_str();
+  cli.add_option("--rate-burst", c.rate_burst, "Burst of chat messages allowed above --rate")
+      ->envname("PARLEY_RATE_BURST")->check(positive)->capture_default_str();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

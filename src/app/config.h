@@ -23,6 +23,17 @@ struct Config {
   double shutdown_timeout = 5;    // seconds to close everyone on SIGTERM
   std::string log_level = "info";
   std::string data_dir = "./parley-data";
+  std::size_t threads = 0;  // event loops; 0 = one per core
+
+  // Chat (parley.v1 and plain text).
+  std::string history = "sqlite";  // "sqlite" (durable) or "off" (memory only)
+  std::size_t history_retain = 10000;  // messages kept per room; 0 = all
+  double history_retain_days = 0;      // 0 = forever
+  std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
+  std::size_t join_history = 50;       // messages sent on join
+  std::size_t max_text_bytes = 4000;   // longest chat message text
+  double rate_per_sec = 10;            // chat messages per connection per second...
+  double rate_burst = 30;              // ...with this burst
 };
 
 struct ConfigResult {

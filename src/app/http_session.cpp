@@ -3,15 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include "app/websocket_session.h"
+#include "chat/json_protocol.h"
 #include "chat/room.h"
 #include "http/request.h"
 #include "http/response.h"
-#include "net/socket.h"
 #include "ws/handshake.h"
 
 namespace parley::app {
 
-HttpSession::HttpSession(ServerContext& ctx, int fd)
+HttpSession::HttpSession(LoopContext& ctx, int fd)
     : ctx_(ctx), conn_(std::make_unique<net::TcpConnection>(ctx.loop, fd)) {
   deadline_ = ctx_.loop.now() + seconds(ctx_.config.handshake_timeout);
 }
@@ -41,30 +41,28 @@ void HttpSession::on_data(std::span<char> bytes) {
 }
 
 bool HttpSession::handle_request(const http::Request& req, std::span<char> rest) {
-  if (parser_.content_length() > 0 || parser_.chunked()) {
+  bool has_body = parser_.content_length() > 0 || parser_.chunked();
+  if (req.method != "GET" && req.method != "HEAD") {
+    // The method is what is wrong, whatever the body.
+    http::Response r;
+    r.status = 405;
+    r.headers.push_back({"Allow", "GET, HEAD"});
+    r.headers.push_back({"Connection", "close"});
+    r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+    r.body = "405 Method Not Allowed: use GET or HEAD\n";
+    reply_and_close(http::serialize(r, false));
+    return false;
+  }
+  if (has_body) {
     // Nothing here takes a request body; refuse rather than parse one.
-    reply_and_close(http::error_response(413, "request bodies are not accepted"));
+    reply_and_close(http::error_response(400, "GET and HEAD requests take no body"));
     return false;
   }
   if (ws::is_websocket_upgrade(req)) return upgrade(req, rest);
 
   bool close = req.version_minor == 0 ||
                http::list_has_token(req.header_list("Connection").value_or(""), "close");
-  std::string response;
-  if (req.path() == "/healthz") {
-    http::Response r;
-    r.headers.push_back({"Content-Type", "application/json"});
-    r.headers.push_back({"Cache-Control", "no-store"});
-    r.body = R"({"status":"ok","connections":)" + std::to_string(ctx_.sessions.size()) + "}\n";
-    if (req.method != "GET" && req.method != "HEAD") {
-      response = http::error_response(405, "use GET or HEAD");
-      close = true;
-    } else {
-      response = http::serialize(r, req.method == "HEAD");
-    }
-  } else {
-    response = ctx_.static_files.respond(req);
-  }
+  std::string response = serve(req);
   if (close) {
     reply_and_close(response);
     return false;
@@ -73,27 +71,54 @@ bool HttpSession::handle_request(const http::Request& req, std::span<char> rest)
   return true;
 }
 
+std::string HttpSession::serve(const http::Request& req) {
+  if (req.path() == "/healthz") {
+    http::Response r;
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.headers.push_back({"Cache-Control", "no-store"});
+    r.body = R"({"status":"ok"})"
+             "\n";
+    return http::serialize(r, req.method == "HEAD");
+  }
+  return ctx_.services.static_files.respond(req);
+}
+
 bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
   std::string_view path = req.path();
-  WebSocketSession::Service service = WebSocketSession::Service::Chat;
+  ws::HandshakeOptions options;
+  bool chat_path = false;
   std::string room;
   if (path == "/wss") {
-    room = "lobby";  // the seed's endpoint is the lobby, same as /ws/lobby
+    room = "lobby";  // the seed's endpoint is the lobby, the same as /ws/lobby
+    chat_path = true;
+  } else if (path == "/ws") {
+    chat_path = true;  // JSON clients only: they join rooms by message
   } else if (path.starts_with("/ws/") && chat::is_valid_room_name(path.substr(4))) {
     room = std::string(path.substr(4));
-  } else if (path == "/echo" && ctx_.config.echo) {
-    service = WebSocketSession::Service::Echo;
-  } else {
+    chat_path = true;
+  } else if (!(path == "/echo" && ctx_.config.echo)) {
     reply_and_close(http::error_response(404, "no WebSocket endpoint at this path"));
     return false;
   }
+  if (chat_path) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
 
-  ws::HandshakeOptions options;  // subprotocols: none yet (parley.v1 comes with the JSON protocol)
   ws::HandshakeResult result = ws::accept_handshake(req, options);
   if (result.status != 101) {
     spdlog::debug("handshake refused ({}): {}", result.status, result.error);
     reply_and_close(result.response);
     return false;
+  }
+  WebSocketSession::Service service = WebSocketSession::Service::Echo;
+  if (chat_path) {
+    if (result.subprotocol == chat::kJsonSubprotocol) {
+      service = WebSocketSession::Service::JsonChat;
+    } else if (!room.empty()) {
+      service = WebSocketSession::Service::PlainChat;
+    } else {
+      reply_and_close(http::error_response(
+          400, "/ws speaks parley.v1 only; plain-text clients use /wss or /ws/<room>"));
+      return false;
+    }
   }
   conn_->send(result.response);
   ++ctx_.stats.websocket_upgrades;
@@ -126,6 +151,11 @@ void HttpSession::tick(net::Clock::time_point now) {
 
 void HttpSession::shutdown() {
   if (!finished_ && conn_) conn_->close_after_flush();
+}
+
+void HttpSession::abort() {
+  if (!finished_ && conn_) conn_->close_now();
+  finish();
 }
 
 }  // namespace parley::app

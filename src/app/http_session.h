@@ -14,13 +14,14 @@ namespace parley::app {
 
 class HttpSession final : public Session, public net::TcpConnection::Handler {
  public:
-  HttpSession(ServerContext& ctx, int fd);
+  HttpSession(LoopContext& ctx, int fd);
   void start();
 
   void on_data(std::span<char> bytes) override;
   void on_disconnect() override;
   void tick(net::Clock::time_point now) override;
   void shutdown() override;
+  void abort() override;
 
  private:
   // Returns false when the connection leaves this session (closed or upgraded).
@@ -28,8 +29,9 @@ class HttpSession final : public Session, public net::TcpConnection::Handler {
   bool upgrade(const http::Request& req, std::span<char> rest);
   void reply_and_close(const std::string& response);
   void finish();
+  std::string serve(const http::Request& req);
 
-  ServerContext& ctx_;
+  LoopContext& ctx_;
   std::unique_ptr<net::TcpConnection> conn_;
   http::RequestParser parser_;
   net::Clock::time_point deadline_;

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "app/config.h"
@@ -22,25 +21,17 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    std::cerr << "parley: cannot create data directory '" << config.data_dir
-              << "': " << ec.message() << "\n";
-    return 1;
-  }
-
+  // Before any thread exists, so every thread inherits the signal mask.
   install_signal_policy();
   Server server(config);
-  if (auto err = server.listen()) {
+  if (auto err = server.start()) {
     std::cerr << "parley: " << *err << "\n";
     return 1;
   }
   // Tests and scripts wait for this exact line (and read the port from it).
-  std::printf("parley listening on http://%s:%u\n",
-              config.host.find(':') != std::string::npos ? ("[" + config.host + "]").c_str()
-                                                         : config.host.c_str(),
-              static_cast<unsigned>(server.port()));
+  bool v6 = config.host.find(':') != std::string::npos;
+  std::printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", config.host.c_str(),
+              v6 ? "]" : "", static_cast<unsigned>(server.port()));
   std::fflush(stdout);
   return server.run();
 }

@@ -5,10 +5,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "app/http_session.h"
 #include "net/socket.h"
+#include "store/history_store.h"
 #include "web_assets.h"
 
 namespace parley::app {
@@ -45,7 +49,7 @@ class Server::SignalWatcher final : public net::IoHandler {
   ~SignalWatcher() {
     if (fd_ >= 0) {
       loop_.remove(fd_);
-      close(fd_);
+      ::close(fd_);
     }
   }
   void on_io(uint32_t) override {
@@ -62,61 +66,165 @@ class Server::SignalWatcher final : public net::IoHandler {
   int fd_ = -1;
 };
 
-Server::Server(Config config) : config_(std::move(config)) {
-  ctx_ = std::make_unique<ServerContext>(
-      config_, loop_, http::StaticFiles({web::kFiles, web::kFileCount}));
+struct Server::Worker {
+  net::EventLoop loop;
+  std::unique_ptr<LoopContext> ctx;
+  std::thread thread;
+  bool drained = false;
+};
+
+Server::Server(Config config)
+    : config_(std::move(config)), static_files_({web::kFiles, web::kFileCount}) {
+  std::size_t threads = config_.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
+
+  json_options_.max_message_bytes = config_.max_message_size;
+  json_options_.max_text_bytes = config_.max_text_bytes;
+  json_options_.rate_per_sec = config_.rate_per_sec;
+  json_options_.rate_burst = config_.rate_burst;
+  json_options_.server = PARLEY_VERSION;
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // Sessions reference the hub and the loops: they go first.
+  for (auto& w : workers_) w->ctx.reset();
+  hub_.reset();
+  store_.reset();  // commits what is queued
+}
 
-std::optional<std::string> Server::listen() {
+std::optional<std::string> Server::start() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
+
+  std::string error;
+  auto secret =
+      chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
+  if (!secret) return error;
+  identity_ = std::make_unique<chat::Identity>(std::move(*secret));
+
+  if (config_.history == "sqlite") {
+    store::HistoryStore::Options o;
+    o.dir = config_.data_dir;
+    o.retain_per_room = config_.history_retain;
+    o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
+    o.sync_full = config_.sync == "full";
+    auto opened = store::HistoryStore::open(o);
+    if (auto* err = std::get_if<std::string>(&opened)) return *err;
+    store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
+  }
+
+  std::vector<chat::ChatHub::Post> posts;
+  for (auto& w : workers_) {
+    net::EventLoop* loop = &w->loop;
+    posts.push_back([loop](std::function<void()> task) { loop->post(std::move(task)); });
+  }
+  chat::ChatOptions chat_options;
+  chat_options.join_history = config_.join_history;
+  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), store_.get(), chat_options);
+  if (store_) {
+    for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
+  }
+
+  services_ = std::unique_ptr<SharedServices>(
+      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_});
+  for (uint32_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
+  }
+
   auto result = net::listen_tcp(config_.host, config_.port);
   if (auto* err = std::get_if<net::SocketError>(&result)) return err->message;
   int fd = std::get<int>(result);
   port_ = net::local_port(fd);
-  listener_ = std::make_unique<net::Listener>(loop_, fd, [this](int c) { on_accept(c); });
+  listener_ =
+      std::make_unique<net::Listener>(workers_[0]->loop, fd, [this](int c) { on_accept(c); });
   return std::nullopt;
 }
 
 void Server::on_accept(int fd) {
-  if (ctx_->shutting_down) {
-    close(fd);
-    return;
-  }
   net::set_tcp_nodelay(fd);
-  ++ctx_->stats.connections_accepted;
-  auto* session = new HttpSession(*ctx_, fd);
-  session->start();
+  // Round-robin: connections are long-lived and alike, so even counts give
+  // even load without the SO_REUSEPORT pitfall of two servers sharing a port.
+  Worker& w = *workers_[next_worker_];
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+  auto create = [&w, fd] {
+    if (w.ctx->shutting_down) {
+      ::close(fd);
+      return;
+    }
+    ++w.ctx->stats.connections_accepted;
+    auto* session = new HttpSession(*w.ctx, fd);
+    session->start();
+  };
+  if (&w == workers_[0].get()) {
+    create();
+  } else {
+    w.loop.post(create);
+  }
 }
 
-void Server::sweep() {
-  auto now = loop_.now();
-  ctx_->sessions.for_each([now](Session& s) { s.tick(now); });
-  if (ctx_->shutting_down && ctx_->sessions.empty()) {
-    loop_.stop();
-    return;
+void Server::sweep(Worker& w) {
+  auto now = w.loop.now();
+  w.ctx->sessions.for_each([now](Session& s) { s.tick(now); });
+  if (w.ctx->shutting_down && w.ctx->sessions.empty() && !w.drained) {
+    w.drained = true;
+    if (++loops_drained_ == workers_.size()) stop_all();
   }
-  loop_.run_after(kSweepInterval, [this] { sweep(); });
+  w.loop.run_after(kSweepInterval, [this, &w] { sweep(w); });
 }
 
 void Server::begin_shutdown() {
-  if (ctx_->shutting_down) return;
-  ctx_->shutting_down = true;
+  if (shutting_down_.exchange(true)) return;
   if (listener_) listener_->close();
-  ctx_->sessions.for_each([](Session& s) { s.shutdown(); });
-  loop_.run_after(seconds(config_.shutdown_timeout), [this] {
-    spdlog::warn("shutdown timeout: {} connections still open, closing them", ctx_->sessions.size());
-    loop_.stop();
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->loop.post([worker] {
+      worker->ctx->shutting_down = true;
+      worker->ctx->sessions.for_each([](Session& s) { s.shutdown(); });
+    });
+  }
+  workers_[0]->loop.run_after(seconds(config_.shutdown_timeout), [this] {
+    std::size_t open = 0;
+    for (auto& w : workers_) open += w->drained ? 0 : 1;
+    spdlog::warn("shutdown timeout: {} loop(s) still had clients, closing them", open);
+    stop_all();
   });
 }
 
+void Server::stop_all() {
+  for (auto& w : workers_) w->loop.stop();
+}
+
 int Server::run() {
-  signals_ = std::make_unique<SignalWatcher>(loop_, [this] { begin_shutdown(); });
-  loop_.run_after(kSweepInterval, [this] { sweep(); });
-  loop_.run();
-  spdlog::info("stopped: {} connections served, {} WebSocket sessions, {} messages",
-               ctx_->stats.connections_accepted, ctx_->stats.websocket_upgrades,
-               ctx_->stats.messages_received);
+  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this] { begin_shutdown(); });
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->loop.run_after(kSweepInterval, [this, worker] { sweep(*worker); });
+  }
+  for (std::size_t i = 1; i < workers_.size(); ++i) {
+    Worker* worker = workers_[i].get();
+    worker->thread = std::thread([worker] { worker->loop.run(); });
+  }
+  workers_[0]->loop.run();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Every loop has stopped: whoever is left (the shutdown timeout passed) is
+  // closed now, on this thread, and freed.
+  LoopStats total;
+  for (auto& w : workers_) {
+    w->ctx->sessions.for_each([](Session& s) { s.abort(); });
+    w->loop.run_pending();
+    total.connections_accepted += w->ctx->stats.connections_accepted;
+    total.websocket_upgrades += w->ctx->stats.websocket_upgrades;
+    total.messages_received += w->ctx->stats.messages_received;
+    total.slow_consumers_dropped += w->ctx->stats.slow_consumers_dropped;
+  }
+  spdlog::info("stopped: {} connections, {} WebSocket sessions, {} messages, {} slow consumers dropped",
+               total.connections_accepted, total.websocket_upgrades, total.messages_received,
+               total.slow_consumers_dropped);
   return 0;
 }
 

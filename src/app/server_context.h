@@ -1,36 +1,49 @@
-// State shared by all sessions of one event loop: configuration, the loop,
-// the session list, the embedded files and the chat rooms.
+// What the sessions of one event loop share: configuration, their loop, the
+// session list, and the server-wide services (embedded files, chat rooms,
+// identities), which are either immutable or safe to call from any loop.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "app/config.h"
 #include "app/session.h"
-#include "chat/plain_text_chat.h"
-#include "chat/room_registry.h"
+#include "chat/chat_hub.h"
+#include "chat/identity.h"
+#include "chat/json_session.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
 
 namespace parley::app {
 
-struct ServerStats {
+// Server-wide, shared by all loops.
+struct SharedServices {
+  const Config& config;
+  const http::StaticFiles& static_files;
+  chat::ChatHub& chat;
+  const chat::Identity& identity;
+  const chat::JsonSessionOptions& json_options;
+  std::atomic<uint64_t> next_connection_id{1};
+};
+
+struct LoopStats {
   uint64_t connections_accepted = 0;
   uint64_t websocket_upgrades = 0;
   uint64_t messages_received = 0;
   uint64_t slow_consumers_dropped = 0;
 };
 
-struct ServerContext {
-  ServerContext(const Config& c, net::EventLoop& l, http::StaticFiles files)
-      : config(c), loop(l), static_files(std::move(files)), plain_chat(rooms) {}
+// One per event loop; touched only from that loop's thread.
+struct LoopContext {
+  LoopContext(SharedServices& s, net::EventLoop& l, uint32_t i)
+      : services(s), config(s.config), loop(l), index(i) {}
 
+  SharedServices& services;
   const Config& config;
   net::EventLoop& loop;
+  uint32_t index;
   SessionList sessions;
-  http::StaticFiles static_files;
-  chat::RoomRegistry rooms;
-  chat::PlainTextChat plain_chat;
-  ServerStats stats;
+  LoopStats stats;
   bool shutting_down = false;
 };
 

@@ -17,6 +17,8 @@ class Session {
   virtual void tick(net::Clock::time_point now) = 0;
   // Server is stopping: say goodbye (WebSocket close 1001) and close.
   virtual void shutdown() = 0;
+  // The loop is stopping for good: close now and schedule destruction.
+  virtual void abort() = 0;
 
   // Intrusive list links, owned by SessionList.
   Session* prev_ = nullptr;

@@ -2,25 +2,37 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat/json_session.h"
+#include "chat/plain_text_session.h"
 #include "ws/close_code.h"
 #include "ws/frame_writer.h"
 
 namespace parley::app {
 
-WebSocketSession::WebSocketSession(ServerContext& ctx, std::unique_ptr<net::TcpConnection> conn,
+WebSocketSession::WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpConnection> conn,
                                    Service service, std::string room)
     : ctx_(ctx),
       conn_(std::move(conn)),
       endpoint_(ws::Endpoint::Role::Server,
                 ws::Endpoint::Limits{.max_message_size = ctx.config.max_message_size}, *this),
       service_(service),
-      room_name_(std::move(room)),
-      last_input_(ctx.loop.now()) {}
+      last_input_(ctx.loop.now()) {
+  SharedServices& s = ctx_.services;
+  uint64_t id = s.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  if (service == Service::PlainChat) {
+    chat_ = std::make_unique<chat::PlainTextSession>(s.chat, ctx_.index, *this, std::move(room), id);
+  } else if (service == Service::JsonChat) {
+    chat_ = std::make_unique<chat::JsonSession>(s.chat, ctx_.index, *this, s.identity,
+                                                s.json_options, "s" + std::to_string(id));
+  }
+}
+
+WebSocketSession::~WebSocketSession() = default;
 
 void WebSocketSession::start(std::span<char> early_bytes) {
   ctx_.sessions.add(this);
   conn_->set_handler(this);
-  if (service_ == Service::Chat) room_ = &ctx_.plain_chat.join(*this, room_name_);
+  if (chat_) chat_->start();
   if (!early_bytes.empty()) on_data(early_bytes);
 }
 
@@ -42,39 +54,40 @@ void WebSocketSession::on_message(ws::Opcode op, std::string_view payload) {
     endpoint_.close(ws::close_code::UnsupportedData, "this chat takes text messages only");
     return;
   }
-  if (room_ != nullptr) ctx_.plain_chat.message(*room_, *this, payload);
+  chat_->on_text(payload);
 }
 
 void WebSocketSession::send(std::string_view frame_bytes) { conn_->send(frame_bytes); }
 
 void WebSocketSession::on_close(uint16_t code, std::string_view reason) {
   spdlog::debug("websocket closed: {} {}", code, reason);
-  leave_room();
+  // Leave now, so the others hear of it without waiting for the TCP close.
+  if (chat_) chat_->leave_all();
   conn_->close_after_flush();
 }
 
-void WebSocketSession::deliver(const chat::SharedFrame& frame) {
-  if (endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
+void WebSocketSession::send_frame(const chat::SharedFrame& frame) {
+  if (dropping_ || endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
   if (conn_->pending_bytes() + frame->size() > ctx_.config.max_pending_output) {
     // A reader this far behind would cost us memory without bound: drop it.
+    // We may be inside a room's delivery loop here, so the room must not
+    // change under it: close on the next turn of the loop instead.
+    if (dropping_) return;
+    dropping_ = true;
     ++ctx_.stats.slow_consumers_dropped;
     spdlog::info("dropping slow consumer ({} bytes pending)", conn_->pending_bytes());
-    leave_room();
-    conn_->close_now();
+    ctx_.loop.defer([this] { conn_->close_now(); });
     return;
   }
   conn_->send(frame);
 }
 
-void WebSocketSession::leave_room() {
-  if (room_ == nullptr) return;
-  chat::Room* room = room_;
-  room_ = nullptr;
-  ctx_.plain_chat.leave(*room, *this);
+void WebSocketSession::close(uint16_t code, std::string_view reason) {
+  endpoint_.close(code, reason);
 }
 
 void WebSocketSession::on_disconnect() {
-  leave_room();
+  if (chat_) chat_->leave_all();
   finish();
 }
 
@@ -113,6 +126,12 @@ void WebSocketSession::shutdown() {
   } else {
     conn_->close_after_flush();
   }
+}
+
+void WebSocketSession::abort() {
+  if (finished_) return;
+  conn_->close_now();  // calls on_disconnect -> finish
+  finish();
 }
 
 }  // namespace parley::app

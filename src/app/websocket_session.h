@@ -1,5 +1,6 @@
 // A connection after the WebSocket upgrade: runs the RFC 6455 endpoint over
-// the TCP connection and connects it to a service (the seed's chat, or echo).
+// the TCP connection and connects it to a service: the seed's plain-text chat,
+// the parley.v1 JSON chat, or echo (conformance testing).
 #pragma once
 
 #include <memory>
@@ -8,8 +9,7 @@
 
 #include "app/server_context.h"
 #include "app/session.h"
-#include "chat/member.h"
-#include "chat/room.h"
+#include "chat/chat_session.h"
 #include "net/tcp_connection.h"
 #include "ws/endpoint.h"
 
@@ -18,12 +18,13 @@ namespace parley::app {
 class WebSocketSession final : public Session,
                                public net::TcpConnection::Handler,
                                public ws::Endpoint::Handler,
-                               public chat::Member {
+                               public chat::ChatTransport {
  public:
-  enum class Service { Chat, Echo };
+  enum class Service { PlainChat, JsonChat, Echo };
 
-  WebSocketSession(ServerContext& ctx, std::unique_ptr<net::TcpConnection> conn, Service service,
+  WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpConnection> conn, Service service,
                    std::string room);
+  ~WebSocketSession() override;
   // `early_bytes`: frames that arrived together with the HTTP request.
   void start(std::span<char> early_bytes);
 
@@ -36,27 +37,28 @@ class WebSocketSession final : public Session,
   void send(std::string_view frame_bytes) override;
   void on_close(uint16_t code, std::string_view reason) override;
 
-  // chat::Member
-  void deliver(const chat::SharedFrame& frame) override;
+  // chat::ChatTransport
+  void send_frame(const chat::SharedFrame& frame) override;
+  void close(uint16_t code, std::string_view reason) override;
 
   // Session
   void tick(net::Clock::time_point now) override;
   void shutdown() override;
+  void abort() override;
 
  private:
-  void leave_room();
   void finish();
 
-  ServerContext& ctx_;
+  LoopContext& ctx_;
   std::unique_ptr<net::TcpConnection> conn_;
   ws::Endpoint endpoint_;
   Service service_;
-  std::string room_name_;
-  chat::Room* room_ = nullptr;
+  std::unique_ptr<chat::ChatSession> chat_;
   net::Clock::time_point last_input_;
   net::Clock::time_point closing_since_{};
   bool ping_outstanding_ = false;
   bool finished_ = false;
+  bool dropping_ = false;  // slow consumer, close scheduled
 };
 
 }  // namespace parley::app

@@ -12,17 +12,28 @@ bool is_valid_room_name(std::string_view name) {
   });
 }
 
-void Room::remove(Member* m) {
-  // Swap-and-pop: order of members does not matter, removal stays O(1) after the find.
-  auto it = std::find(members_.begin(), members_.end(), m);
+void LocalRoom::add(Member* m, MemberRef ref) {
+  // A quick leave and re-join can answer twice; one entry per member.
+  for (const Entry& e : members_) {
+    if (e.member == m) return;
+  }
+  members_.push_back({m, ref});
+}
+
+void LocalRoom::remove(Member* m) {
+  // Swap-and-pop: member order does not matter.
+  auto it = std::find_if(members_.begin(), members_.end(),
+                         [m](const Entry& e) { return e.member == m; });
   if (it == members_.end()) return;
   *it = members_.back();
   members_.pop_back();
 }
 
-void Room::broadcast(const SharedFrame& frame, const Member* except) const {
-  for (Member* m : members_) {
-    if (m != except) m->deliver(frame);
+void LocalRoom::deliver(const RoomEvent& event, MemberRef except) const {
+  for (const Entry& e : members_) {
+    if (e.ref == except) continue;
+    const SharedFrame& frame = event.for_protocol(e.member->protocol());
+    if (frame) e.member->deliver(frame);
   }
 }
 

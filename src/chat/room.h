@@ -1,7 +1,7 @@
-// A chat room: its name and the members currently in it.
+// Room names, and the part of a room that lives on one event loop: the
+// members connected to that loop.
 #pragma once
 
-#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,23 +14,24 @@ namespace parley::chat {
 // file-name-safe set so a name can appear in a path (/ws/<room>) unescaped.
 bool is_valid_room_name(std::string_view name);
 
-class Room {
+// The members of one room that live on this loop. The room's home loop sends
+// each event once per loop; the loop hands it to its local members.
+class LocalRoom {
  public:
-  explicit Room(std::string name) : name_(std::move(name)) {}
-
-  const std::string& name() const { return name_; }
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-
-  void add(Member* m) { members_.push_back(m); }
+  void add(Member* m, MemberRef ref);
   void remove(Member* m);
+  bool empty() const { return members_.empty(); }
+  std::size_t size() const { return members_.size(); }
 
-  // Hands `frame` to every member but `except` (may be null).
-  void broadcast(const SharedFrame& frame, const Member* except) const;
+  // `except` (e.g. the sender) is skipped.
+  void deliver(const RoomEvent& event, MemberRef except) const;
 
  private:
-  std::string name_;
-  std::vector<Member*> members_;
+  struct Entry {
+    Member* member;
+    MemberRef ref;
+  };
+  std::vector<Entry> members_;
 };
 
 }  // namespace parley::chat

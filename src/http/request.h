@@ -19,8 +19,8 @@ struct Header {
 };
 
 struct Request {
-  std::string method;   // "GET", "HEAD", ...
-  std::string target;   // request-target as sent, e.g. "/ws/lobby?x=1"
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // request-target as sent, e.g. "/ws/lobby?x=1"
   int version_major = 1;
   int version_minor = 1;
   std::vector<Header> headers;

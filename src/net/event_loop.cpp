@@ -56,10 +56,15 @@ void EventLoop::stop() {
 }
 
 void EventLoop::post(Task task) {
+  bool was_empty;
   {
     std::lock_guard lock(posted_mutex_);
+    was_empty = posted_.empty();
     posted_.push_back(std::move(task));
   }
+  // A non-empty queue already has a wake-up pending (the loop drains the whole
+  // queue at once), so a burst of posts costs one eventfd write, not one each.
+  if (!was_empty) return;
   uint64_t one = 1;
   // A full eventfd counter still means "wake up", so a failed write is harmless.
   [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
@@ -128,6 +133,15 @@ void EventLoop::flush_corked() {
     batch.clear();
     corked_.swap(batch);
   }
+}
+
+void EventLoop::run_pending() {
+  thread_id_ = std::this_thread::get_id();
+  for (int round = 0; round < 16 && (!deferred_.empty() || !posted_.empty()); ++round) {
+    run_deferred();
+    drain_posted();
+  }
+  run_deferred();
 }
 
 void EventLoop::run() {

@@ -58,6 +58,9 @@ class EventLoop {
   void run();
   // Thread-safe.
   void stop();
+  // After run() returned: runs what is still deferred or posted (freeing the
+  // objects those tasks own), without waiting for events.
+  void run_pending();
   // Runs `task` on the loop's thread soon. Thread-safe.
   void post(Task task);
 

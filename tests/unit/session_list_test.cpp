@@ -11,6 +11,7 @@ struct FakeSession : Session {
   int ticks = 0;
   void tick(net::Clock::time_point) override { ++ticks; }
   void shutdown() override {}
+  void abort() override {}
 };
 
 TEST(SessionList, AddRemoveKeepsCount) {

@@ -1,0 +1,115 @@
+#include "load/run_support.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "load/process_stats.h"
+
+namespace parley::bench {
+namespace {
+
+int64_t seconds_to_ns(double s) {
+  return static_cast<int64_t>(std::llround(s * 1e9));
+}
+
+}  // namespace
+
+Schedule Schedule::starting_now(const BenchOptions& o) {
+  Schedule s;
+  s.start_ns = now_ns();
+  s.warm_end_ns = s.start_ns + seconds_to_ns(o.warmup);
+  s.measure_end_ns = s.warm_end_ns + seconds_to_ns(o.duration);
+  return s;
+}
+
+void CpuWindow::begin() {
+  if (pid_ > 0) server_begin_ = process_cpu_seconds(pid_);
+  bench_begin_ = self_cpu_seconds();
+}
+
+void CpuWindow::end() {
+  if (pid_ > 0) server_end_ = process_cpu_seconds(pid_);
+  bench_end_ = self_cpu_seconds();
+}
+
+std::optional<double> CpuWindow::server_seconds() const {
+  if (!server_begin_ || !server_end_) return std::nullopt;
+  return *server_end_ - *server_begin_;
+}
+
+void sleep_until_ns(int64_t ns) {
+  const int64_t left = ns - now_ns();
+  if (left > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(left));
+}
+
+bool wait_for(const std::function<bool()>& done, double timeout_s,
+              const std::function<void()>& progress) {
+  const int64_t deadline = now_ns() + static_cast<int64_t>(timeout_s * 1e9);
+  int64_t next_progress = now_ns() + 1'000'000'000;
+  while (!done()) {
+    const int64_t now = now_ns();
+    if (now >= deadline) return false;
+    if (progress && now >= next_progress) {
+      progress();
+      next_progress = now + 1'000'000'000;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+ConnectOutcome connect_clients(const std::vector<BenchWorker*>& workers, const BenchOptions& o) {
+  const int64_t started = now_ns();
+  for (BenchWorker* w : workers) w->open_clients(o.clients, o.connect_rate);
+  auto sum = [&](uint64_t (BenchWorker::*f)() const) {
+    uint64_t total = 0;
+    for (BenchWorker* w : workers) total += (w->*f)();
+    return total;
+  };
+  const double timeout = 15 + 2 * static_cast<double>(o.clients) / o.connect_rate;
+  wait_for([&] { return sum(&BenchWorker::opened) + sum(&BenchWorker::failed) >= o.clients; },
+           timeout,
+           [&] {
+             std::fprintf(stderr, "parley-bench: connecting: %llu/%zu open, %llu failed\n",
+                          static_cast<unsigned long long>(sum(&BenchWorker::opened)), o.clients,
+                          static_cast<unsigned long long>(sum(&BenchWorker::failed)));
+           });
+  ConnectOutcome out;
+  out.opened = sum(&BenchWorker::opened);
+  out.failed = o.clients - std::min<uint64_t>(out.opened, o.clients);
+  out.seconds = static_cast<double>(now_ns() - started) / 1e9;
+  std::fprintf(stderr, "parley-bench: %llu/%zu connections open after %.2f s\n",
+               static_cast<unsigned long long>(out.opened), o.clients, out.seconds);
+  return out;
+}
+
+JsonLine summary_head(const BenchOptions& o) {
+  JsonLine line;
+  line.text("mode", o.mode).text("url", o.url).count("clients", o.clients);
+  return line;
+}
+
+void add_cpu_fields(JsonLine& line, const CpuWindow& cpu, double work,
+                    const std::string& work_name) {
+  if (auto server = cpu.server_seconds()) {
+    line.number("server_cpu_s", *server);
+    line.number(work_name + "_per_server_cpu_s", *server > 0 ? work / *server : NAN);
+  }
+  line.number("bench_cpu_s", cpu.bench_seconds());
+}
+
+JsonLine latency_fields(const LatencyHistogram& h) {
+  JsonLine l;
+  l.count("samples", h.count())
+      .number("mean", h.mean_us())
+      .number("p50", h.percentile_us(0.50))
+      .number("p90", h.percentile_us(0.90))
+      .number("p99", h.percentile_us(0.99))
+      .number("p999", h.percentile_us(0.999))
+      .number("max", h.max_us());
+  return l;
+}
+
+}  // namespace parley::bench

@@ -1,0 +1,86 @@
+// What the coordinator (the main thread) does the same way in every mode:
+// the measuring schedule, sampling CPU time at its edges, waiting with
+// progress on stderr, and the report fields every summary carries.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "load/bench_options.h"
+#include "load/bench_worker.h"
+#include "load/json_line.h"
+#include "load/latency_histogram.h"
+
+namespace parley::bench {
+
+// Steady-clock instants of one run. Traffic starts at `start_ns`; only what is
+// sent in [warm_end_ns, measure_end_ns) is measured; nothing is sent after
+// measure_end_ns.
+struct Schedule {
+  int64_t start_ns = 0;
+  int64_t warm_end_ns = 0;
+  int64_t measure_end_ns = 0;
+
+  static Schedule starting_now(const BenchOptions& o);
+  bool in_window(int64_t ns) const { return ns >= warm_end_ns && ns < measure_end_ns; }
+};
+
+// Server and bench CPU seconds between two samples (the measured window).
+class CpuWindow {
+ public:
+  explicit CpuWindow(pid_t server_pid) : pid_(server_pid) {}
+  void begin();
+  void end();
+  // Seconds of server CPU, or nothing without --pid (or if it vanished).
+  std::optional<double> server_seconds() const;
+  double bench_seconds() const { return bench_end_ - bench_begin_; }
+
+ private:
+  pid_t pid_;
+  std::optional<double> server_begin_, server_end_;
+  double bench_begin_ = 0, bench_end_ = 0;
+};
+
+void sleep_until_ns(int64_t ns);
+
+// Polls `done` every 10 ms until it is true or `timeout_s` passes; calls
+// `progress` about once a second. Returns whether `done` became true.
+bool wait_for(const std::function<bool()>& done, double timeout_s,
+              const std::function<void()>& progress = {});
+
+// Makes and starts options.threads workers of type W.
+template <typename W, typename... Args>
+std::vector<std::unique_ptr<W>> start_workers(const BenchOptions& o, const WsTarget& target,
+                                              Args&... args) {
+  std::vector<std::unique_ptr<W>> workers;
+  for (std::size_t i = 0; i < o.threads; ++i) {
+    workers.push_back(std::make_unique<W>(o, target, i, args...));
+    workers.back()->start();
+  }
+  return workers;
+}
+
+struct ConnectOutcome {
+  uint64_t opened = 0;
+  uint64_t failed = 0;
+  double seconds = 0;
+};
+
+// Opens options.clients connections over `workers` at --connect-rate and
+// waits for every handshake to finish (or a generous timeout).
+ConnectOutcome connect_clients(const std::vector<BenchWorker*>& workers, const BenchOptions& o);
+
+// Fields every summary starts with.
+JsonLine summary_head(const BenchOptions& o);
+// Server and bench CPU fields; `work` is the mode's unit of work done in the
+// window (deliveries, echoes, handshakes) for the per-CPU-second figure,
+// reported as `<work_name>_per_server_cpu_s`.
+void add_cpu_fields(JsonLine& line, const CpuWindow& cpu, double work,
+                    const std::string& work_name);
+JsonLine latency_fields(const LatencyHistogram& h);
+
+}  // namespace parley::bench

@@ -1,0 +1,45 @@
+#include "load/ws_target.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace parley::bench {
+
+std::variant<WsTarget, std::string> parse_ws_url(std::string_view url) {
+  constexpr std::string_view kScheme = "ws://";
+  if (!url.starts_with(kScheme)) return "--url must start with ws:// (wss is not supported)";
+  std::string_view rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  WsTarget t;
+  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  t.url = std::string(url);
+
+  uint16_t port = 80;
+  std::string_view host = authority;
+  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    std::string_view digits = authority.substr(colon + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0) {
+      return "bad port in --url '" + std::string(url) + "'";
+    }
+  }
+  std::string ip = host == "localhost" ? "127.0.0.1" : std::string(host);
+  t.address.sin_family = AF_INET;
+  t.address.sin_port = htons(port);
+  if (inet_pton(AF_INET, ip.c_str(), &t.address.sin_addr) != 1) {
+    return "--url host must be an IPv4 address or localhost, got '" + std::string(host) + "'";
+  }
+  t.host_header = std::string(authority);
+  return t;
+}
+
+in_addr source_address(std::size_t n, std::size_t source_ips) {
+  in_addr a{};
+  a.s_addr = htonl(0x7F000001u + static_cast<uint32_t>(n % source_ips));
+  return a;
+}
+
+}  // namespace parley::bench

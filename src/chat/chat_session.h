@@ -1,0 +1,56 @@
+// One WebSocket connection's part in the chat, whichever protocol it speaks.
+// Sans-I/O: frames go out through a ChatTransport, text comes in through
+// on_text(); the rooms are reached through the ChatHub.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/chat_hub.h"
+#include "chat/member.h"
+
+namespace parley::chat {
+
+// Implemented by the WebSocket session that owns the chat session.
+class ChatTransport {
+ public:
+  virtual void send_frame(const SharedFrame& frame) = 0;
+  virtual void close(uint16_t code, std::string_view reason) = 0;
+
+ protected:
+  ~ChatTransport() = default;
+};
+
+class ChatSession : public Member {
+ public:
+  ChatSession(ChatHub& hub, uint32_t loop, ChatTransport& transport);
+  virtual ~ChatSession();
+  ChatSession(const ChatSession&) = delete;
+  ChatSession& operator=(const ChatSession&) = delete;
+
+  // The connection is open (after the 101 went out).
+  virtual void start() = 0;
+  // A complete, UTF-8-valid text message from the client.
+  virtual void on_text(std::string_view text) = 0;
+  // Leaves every room (presence goes out now rather than at destruction).
+  void leave_all();
+
+  void deliver(const SharedFrame& frame) override { transport_.send_frame(frame); }
+  bool in_room(std::string_view room) const override;
+
+ protected:
+  void add_room(const std::string& room) { rooms_.push_back(room); }
+  void remove_room(std::string_view room);
+  const std::vector<std::string>& rooms() const { return rooms_; }
+
+  ChatHub& hub_;
+  ChatTransport& transport_;
+  MemberRef ref_;
+
+ private:
+  std::vector<std::string> rooms_;
+};
+
+}  // namespace parley::chat

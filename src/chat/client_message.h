@@ -1,0 +1,116 @@
+// Parsing and validating what a parley.v1 client sends (docs/PROTOCOL.md).
+//
+// parse_client_message turns one text frame into one typed message, or into the
+// error to send back. It checks everything that needs no server state: JSON
+// syntax, field types, and the rules for names, rooms, client ids, text and
+// history ranges. What needs state (hello first, room membership, rate limits)
+// is the server's job. Pure function: no I/O, never throws, fuzzed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "chat/json_protocol.h"
+
+namespace parley::chat {
+
+// Message ids, `since`, `before` and `after` stay at or below 2^53 so that a
+// JavaScript client holds them exactly in a Number.
+inline constexpr uint64_t kMaxSafeInteger = uint64_t{1} << 53;
+inline constexpr uint32_t kDefaultHistoryLimit = 50;
+inline constexpr std::size_t kMaxNameCodePoints = 32;
+inline constexpr std::size_t kMaxClientIdBytes = 64;
+
+// Each message type knows its `type` string, so errors about it can name it (`ref`).
+struct Hello {
+  static constexpr std::string_view kType = "hello";
+  std::string name;    // normalized (see normalize_name) and valid
+  std::string resume;  // "" when absent: start a new session
+};
+
+struct Join {
+  static constexpr std::string_view kType = "join";
+  std::string room;
+  std::optional<uint64_t> since;  // the last msg_id the client already has in this room
+};
+
+struct Leave {
+  static constexpr std::string_view kType = "leave";
+  std::string room;
+};
+
+struct Send {
+  static constexpr std::string_view kType = "send";
+  std::string room;
+  std::string id;    // client-chosen; a resend with the same id is stored once
+  std::string text;  // non-empty, at most ParseLimits::max_text_bytes
+};
+
+struct Typing {
+  static constexpr std::string_view kType = "typing";
+  std::string room;
+};
+
+// A page of a room's history next to `anchor`, which is excluded: `before`
+// asks for the `limit` newest messages with msg_id < anchor, `after` for the
+// `limit` oldest with msg_id > anchor. Either way the page is oldest first.
+struct HistoryRequest {
+  static constexpr std::string_view kType = "history";
+  enum class Direction { Before, After };
+  std::string room;
+  Direction direction = Direction::Before;
+  uint64_t anchor = 0;
+  uint32_t limit = kDefaultHistoryLimit;
+};
+
+struct Rename {
+  static constexpr std::string_view kType = "rename";
+  std::string name;  // normalized and valid
+};
+
+using ClientMessage = std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename>;
+
+// The `type` string of a parsed message, for `ref` in errors the server raises about it.
+std::string_view type_name(const ClientMessage& message);
+
+// Why a frame was rejected, with what the client needs to match the error to
+// its request. ref/id/room are only filled once known and valid (an invalid
+// room is not echoed back), so they are safe to put in an `error` event as is.
+struct ParseError {
+  ErrorCode code = ErrorCode::BadMessage;
+  std::string message;  // for humans; clients switch on `code`
+  std::string ref;      // the request's `type`, "" when there is none
+  std::string id;       // a send's client id
+  std::string room;
+};
+
+struct ParseLimits {
+  std::size_t max_text_bytes = 4000;  // of the text after JSON unescaping, in UTF-8 bytes
+  uint32_t history_page_max = 200;    // the largest `limit` accepted
+};
+
+using ParseResult = std::variant<ClientMessage, ParseError>;
+
+// Parses one text frame. `json` needs no padding and may be any bytes.
+ParseResult parse_client_message(std::string_view json, const ParseLimits& limits);
+
+// Display names: the name with leading and trailing ASCII whitespace removed
+// (a view into `raw`) is what is validated and stored.
+std::string_view normalize_name(std::string_view raw);
+
+// True for 1-32 Unicode code points of valid UTF-8 without control characters
+// (C0, DEL, C1) and without leading or trailing ASCII whitespace (so only
+// normalized names pass). Everything else printable is allowed, `<`, `>`, `&`
+// and quotes included: names are data, and clients render them as text.
+bool is_valid_name(std::string_view name);
+
+// Client message ids: 1-64 printable ASCII characters (0x20-0x7E).
+bool is_valid_client_id(std::string_view id);
+
+// Room names follow is_valid_room_name in chat/room.h.
+
+}  // namespace parley::chat

@@ -1,0 +1,41 @@
+#include "chat/json_protocol.h"
+
+namespace parley::chat {
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::BadJson:
+      return "bad_json";
+    case ErrorCode::BadMessage:
+      return "bad_message";
+    case ErrorCode::UnknownType:
+      return "unknown_type";
+    case ErrorCode::HelloRequired:
+      return "hello_required";
+    case ErrorCode::HelloRepeated:
+      return "hello_repeated";
+    case ErrorCode::NameInvalid:
+      return "name_invalid";
+    case ErrorCode::RoomInvalid:
+      return "room_invalid";
+    case ErrorCode::NotInRoom:
+      return "not_in_room";
+    case ErrorCode::TooManyRooms:
+      return "too_many_rooms";
+    case ErrorCode::TextEmpty:
+      return "text_empty";
+    case ErrorCode::TextTooLong:
+      return "text_too_long";
+    case ErrorCode::IdInvalid:
+      return "id_invalid";
+    case ErrorCode::RateLimited:
+      return "rate_limited";
+    case ErrorCode::HistoryUnavailable:
+      return "history_unavailable";
+    case ErrorCode::Internal:
+      return "internal";
+  }
+  return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
+}
+
+}  // namespace parley::chat

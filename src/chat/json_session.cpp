@@ -1,0 +1,151 @@
+#include "chat/json_session.h"
+
+#include <variant>
+
+#include "chat/client_message.h"
+#include "chat/event_frames.h"
+#include "chat/json_protocol.h"
+#include "ws/close_code.h"
+
+namespace parley::chat {
+
+JsonSession::JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
+                         const Identity& identity, const JsonSessionOptions& options,
+                         std::string session_id)
+    : ChatSession(hub, loop, transport),
+      identity_(identity),
+      options_(options),
+      session_id_(std::move(session_id)),
+      send_rate_(options.rate_per_sec, options.rate_burst),
+      // Typing indicators are ephemeral: a couple per second is plenty.
+      typing_rate_(2, 4) {}
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+void JsonSession::on_text(std::string_view text) {
+  auto now = Clock::now();
+  auto fail = [&](ErrorCode code, std::string_view message, std::string_view ref,
+                  std::string_view id = {}, std::string_view room = {}) {
+    deliver(error_frame(code, message, ref, id, room));
+    // Abuse guard: too many errors in the window and the client is closed.
+    recent_errors_.push_back(now);
+    while (!recent_errors_.empty() && now - recent_errors_.front() > options_.abuse_window) {
+      recent_errors_.pop_front();
+    }
+    if (recent_errors_.size() > options_.abuse_errors) {
+      transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
+    }
+  };
+
+  ParseLimits limits{options_.max_text_bytes, static_cast<uint32_t>(options_.history_page_max)};
+  ParseResult parsed = parse_client_message(text, limits);
+  if (auto* err = std::get_if<ParseError>(&parsed)) {
+    fail(err->code, err->message, err->ref, err->id, err->room);
+    return;
+  }
+  ClientMessage& msg = std::get<ClientMessage>(parsed);
+
+  if (user_.empty() && !std::holds_alternative<Hello>(msg)) {
+    fail(ErrorCode::HelloRequired, "send hello first", type_name(msg));
+    return;
+  }
+
+  std::visit(
+      Overloaded{
+          [&](Hello& m) {
+            if (!user_.empty()) {
+              fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
+              return;
+            }
+            std::optional<std::string> resumed;
+            if (!m.resume.empty()) resumed = identity_.verify(m.resume);
+            // An unknown or forged token is not an error: the client simply
+            // starts as a new user (its old pending messages may then be
+            // stored again, which it is told by the new user id).
+            user_ = resumed ? *resumed : identity_.new_user_id();
+            name_ = m.name;
+            WelcomeInfo w;
+            w.session = session_id_;
+            w.user = user_;
+            w.resume = identity_.token_for(user_);
+            w.name = name_;
+            w.server = options_.server;
+            w.max_message_bytes = options_.max_message_bytes;
+            w.max_text_bytes = options_.max_text_bytes;
+            w.max_rooms = options_.max_rooms;
+            w.history_page_max = options_.history_page_max;
+            w.rate_per_sec = options_.rate_per_sec;
+            w.rate_burst = options_.rate_burst;
+            deliver(welcome_frame(w));
+          },
+          [&](Join& m) {
+            if (in_room(m.room)) {
+              fail(ErrorCode::BadMessage, "already in this room", Join::kType, {}, m.room);
+              return;
+            }
+            if (rooms().size() >= options_.max_rooms) {
+              fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
+              return;
+            }
+            add_room(m.room);
+            hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
+          },
+          [&](Leave& m) {
+            if (!in_room(m.room)) {
+              fail(ErrorCode::NotInRoom, "not in this room", Leave::kType, {}, m.room);
+              return;
+            }
+            remove_room(m.room);
+            hub_.leave(ref_, m.room);
+            deliver(left_frame(m.room));
+          },
+          [&](Send& m) {
+            if (!in_room(m.room)) {
+              fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
+              return;
+            }
+            if (!send_rate_.take(now)) {
+              // Not stored, not acknowledged: the client retries later.
+              fail(ErrorCode::RateLimited, "slow down", Send::kType, m.id, m.room);
+              return;
+            }
+            hub_.send(ref_, SendRequest{m.room, user_, std::move(m.id), std::move(m.text)});
+          },
+          [&](Typing& m) {
+            if (!in_room(m.room)) {
+              fail(ErrorCode::NotInRoom, "not in this room", Typing::kType, {}, m.room);
+              return;
+            }
+            if (typing_rate_.take(now)) hub_.typing(ref_, m.room);
+          },
+          [&](HistoryRequest& m) {
+            if (!in_room(m.room)) {
+              fail(ErrorCode::NotInRoom, "join the room first", HistoryRequest::kType, {}, m.room);
+              return;
+            }
+            HistoryQuery q{m.room, std::nullopt, std::nullopt, m.limit};
+            if (m.direction == HistoryRequest::Direction::Before) {
+              q.before = m.anchor;
+            } else {
+              q.after = m.anchor;
+            }
+            hub_.history(ref_, std::move(q));
+          },
+          [&](Rename& m) {
+            name_ = m.name;
+            for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
+          },
+      },
+      msg);
+}
+
+}  // namespace parley::chat

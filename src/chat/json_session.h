@@ -1,0 +1,50 @@
+// A parley.v1 connection: hello first, then any number of rooms; every
+// request is validated, rate limited and answered (docs/PROTOCOL.md).
+// Malformed input gets an error event; a client that keeps erring is closed
+// with 1008 so it cannot make the server spend on it without bound.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <string>
+
+#include "chat/chat_session.h"
+#include "chat/identity.h"
+#include "chat/token_bucket.h"
+
+namespace parley::chat {
+
+struct JsonSessionOptions {
+  std::size_t max_message_bytes = 1 << 20;  // the WebSocket limit, for welcome
+  std::size_t max_text_bytes = 4000;
+  std::size_t max_rooms = 32;
+  std::size_t history_page_max = 200;
+  double rate_per_sec = 10;  // chat messages
+  double rate_burst = 30;
+  std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
+  std::chrono::seconds abuse_window{10};
+  std::string server = "parley";
+};
+
+class JsonSession final : public ChatSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+  JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, const Identity& identity,
+              const JsonSessionOptions& options, std::string session_id);
+
+  Protocol protocol() const override { return Protocol::Json; }
+  void start() override {}
+  void on_text(std::string_view text) override;
+
+ private:
+  const Identity& identity_;
+  const JsonSessionOptions& options_;
+  std::string session_id_;
+  std::string user_;  // empty until hello
+  std::string name_;
+  TokenBucket send_rate_;
+  TokenBucket typing_rate_;
+  std::deque<Clock::time_point> recent_errors_;
+};
+
+}  // namespace parley::chat

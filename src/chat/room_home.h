@@ -1,0 +1,81 @@
+// The authoritative state of one room, kept on the room's home loop (chosen
+// by hashing the name): who is in it under which name, the last message id,
+// and a cache of recent messages so a join is answered without touching disk.
+//
+// Only the home loop touches a RoomHome; every other loop talks to it through
+// posted tasks (see ChatHub). That single owner is what makes the room's order
+// of events the same for every member, wherever its connection lives.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "chat/chat_message.h"
+#include "chat/member.h"
+
+namespace parley::chat {
+
+struct RoomMember {
+  MemberRef ref;
+  std::string user;
+  std::string name;
+  Protocol protocol;
+  bool active = false;      // receives room events (after its join was answered)
+  uint64_t seen_up_to = 0;  // highest message id it already has (from its joined history)
+};
+
+class RoomHome {
+ public:
+  RoomHome(std::string name, uint64_t last_id, std::size_t cache_capacity, std::size_t loops);
+
+  const std::string& name() const { return name_; }
+  uint64_t last_id() const { return last_id_; }
+
+  // Membership.
+  RoomMember* find(MemberRef ref);
+  // Adds an inactive member with a name unique among other users of the room
+  // (a clash with another user gets "-2", "-3"...). Returns it.
+  RoomMember& add(MemberRef ref, std::string user, std::string wanted_name, Protocol protocol);
+  void activate(RoomMember& m, uint64_t seen_up_to);
+  // Removes `ref`; returns the removed member if it was there.
+  std::optional<RoomMember> remove(MemberRef ref);
+  std::string unique_name(std::string_view wanted, std::string_view user) const;
+  std::size_t connections() const { return members_.size(); }
+  std::size_t connections_of(std::string_view user) const;
+  bool empty() const { return members_.empty(); }
+  std::vector<RoomMember>& members() { return members_; }
+  // Loops with at least one active member (fan-out targets).
+  const std::vector<uint32_t>& active_per_loop() const { return active_per_loop_; }
+
+  // History cache.
+  void append(ChatMessage msg);
+  // Messages with id > after from the cache, at most `limit`, if the cache
+  // holds every message after `after`; nullopt when it may not.
+  std::optional<std::vector<ChatMessage>> cached_after(uint64_t after, std::size_t limit) const;
+  // The last `limit` messages if the cache holds them (or all there ever were).
+  std::optional<std::vector<ChatMessage>> cached_recent(std::size_t limit) const;
+  // Cached messages newer than `id` (for joining a store page to the cache).
+  std::vector<ChatMessage> cached_newer_than(uint64_t id) const;
+  // Seeds the cache with a page read from the store ending at the last id.
+  void warm(std::span<const ChatMessage> page);
+
+  // Asynchronous work in flight (store reads/writes): the home stays alive
+  // until it is done even if everyone has left.
+  int pending_ops = 0;
+
+ private:
+  std::string name_;
+  uint64_t last_id_;
+  std::size_t cache_capacity_;
+  std::deque<ChatMessage> recent_;
+  // The cache holds every message with id > covered_after_.
+  uint64_t covered_after_;
+  std::vector<RoomMember> members_;
+  std::vector<uint32_t> active_per_loop_;
+};
+
+}  // namespace parley::chat

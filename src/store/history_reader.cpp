@@ -1,0 +1,100 @@
+#include "store/history_reader.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace parley::store {
+namespace {
+
+// Both are one range scan of the primary key. One row more than asked tells whether the range
+// holds more (truncated) without a second COUNT query.
+constexpr const char* kNewestPageSql =
+    "SELECT id, ts_ms, user_id, sender_name, client_id, text FROM messages "
+    "WHERE room = ?1 AND id > ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
+constexpr const char* kOldestPageSql =
+    "SELECT id, ts_ms, user_id, sender_name, client_id, text FROM messages "
+    "WHERE room = ?1 AND id > ?2 AND id < ?3 ORDER BY id ASC LIMIT ?4";
+
+constexpr uint64_t kMaxSqlInteger = std::numeric_limits<int64_t>::max();
+
+int64_t to_sql_integer(uint64_t value) {
+  return static_cast<int64_t>(std::min(value, kMaxSqlInteger));
+}
+
+// Bounds the memory reserved up front; a page may still grow past it.
+constexpr std::size_t kMaxReserve = 1024;
+
+}  // namespace
+
+std::variant<std::unique_ptr<HistoryReader>, std::string> HistoryReader::start(
+    const std::filesystem::path& file, std::chrono::milliseconds busy_timeout) {
+  auto opened = SqliteDatabase::open(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (auto* error = std::get_if<std::string>(&opened)) return *error;
+  std::unique_ptr<HistoryReader> reader(
+      new HistoryReader(std::move(std::get<SqliteDatabase>(opened))));
+  // A WAL reader only waits while another connection recovers the WAL after a crash.
+  reader->db_.set_busy_timeout(busy_timeout);
+  for (auto [statement, sql] : {std::pair{&reader->newest_page_, kNewestPageSql},
+                                std::pair{&reader->oldest_page_, kOldestPageSql}}) {
+    if (auto error = statement->prepare(reader->db_.handle(), sql)) return *error;
+  }
+  reader->thread_ = std::thread(&HistoryReader::run, reader.get());
+  return reader;
+}
+
+HistoryReader::~HistoryReader() {
+  queue_.close();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HistoryReader::query(PageQuery query) {
+  if (queue_.push(std::move(query)) != WorkQueue<PageQuery>::PushResult::kQueued && query.done) {
+    query.done(HistoryPage{.error = "history store: closed"});
+  }
+}
+
+void HistoryReader::run() {
+  std::vector<PageQuery> queries;
+  constexpr std::size_t kQueriesPerTake = 64;
+  while (queue_.pop_batch(queries, kQueriesPerTake)) {
+    for (const PageQuery& query : queries) {
+      HistoryPage page = read_page(query);
+      if (query.done) query.done(std::move(page));
+    }
+  }
+}
+
+HistoryPage HistoryReader::read_page(const PageQuery& query) {
+  SqliteStatement& statement = query.oldest_first ? oldest_page_ : newest_page_;
+  HistoryPage page;
+  const uint64_t limit = std::min<uint64_t>(query.limit, kMaxSqlInteger - 1);
+  page.messages.reserve(std::min<std::size_t>(query.limit, kMaxReserve));
+  statement.bind(1, query.room);
+  statement.bind(2, to_sql_integer(query.after_id));
+  statement.bind(3, to_sql_integer(query.before_id));
+  statement.bind(4, static_cast<int64_t>(limit + 1));
+  int rc;
+  while ((rc = statement.step()) == SQLITE_ROW) {
+    if (page.messages.size() == limit) {
+      page.truncated = true;
+      break;
+    }
+    page.messages.push_back(StoredMessage{.room = query.room,
+                                          .id = static_cast<uint64_t>(statement.column_int64(0)),
+                                          .ts_ms = statement.column_int64(1),
+                                          .user_id = statement.column_text(2),
+                                          .sender_name = statement.column_text(3),
+                                          .client_id = statement.column_text(4),
+                                          .text = statement.column_text(5)});
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    page = HistoryPage{.error = "history store: read failed: " + statement.last_error()};
+  }
+  statement.reset();
+  if (!query.oldest_first) std::reverse(page.messages.begin(), page.messages.end());
+  return page;
+}
+
+}  // namespace parley::store

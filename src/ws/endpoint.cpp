@@ -1,0 +1,213 @@
+#include "ws/endpoint.h"
+
+#include <algorithm>
+
+#include "ws/close_code.h"
+#include "ws/frame_writer.h"
+#include "ws/mask.h"
+
+namespace parley::ws {
+namespace {
+
+// A message buffer that grew beyond this is freed once the message is
+// delivered, so a connection that once received a big message does not keep
+// the memory while idle; smaller ones are kept to avoid churn on fragmented
+// traffic.
+constexpr std::size_t kRetainedBufferCapacity = 4096;
+
+}  // namespace
+
+Endpoint::Endpoint(Role role, Limits limits, Handler& handler)
+    : handler_(handler), limits_(limits), role_(role), parser_(role) {}
+
+void Endpoint::feed(std::span<char> bytes) {
+  while (state_ != State::Closed) {
+    const FrameParser::Step step = parser_.next(bytes);
+    bytes = bytes.subspan(step.consumed);
+    switch (step.event) {
+      case FrameParser::Event::NeedMore:
+        return;
+      case FrameParser::Event::Error:
+        fail(parser_.error_code(), parser_.error_reason());
+        return;
+      case FrameParser::Event::Header:
+        if (!on_frame_header(parser_.header())) return;
+        break;
+      case FrameParser::Event::Payload:
+        if (!on_frame_payload(step.payload, step.frame_complete)) return;
+        break;
+    }
+  }
+}
+
+void Endpoint::close(uint16_t code, std::string_view reason) {
+  if (state_ != State::Open) return;
+  // Change state first: send() may re-enter close(), which must be a no-op.
+  // The message buffer is left alone: on_message may be running with a view
+  // into it. It is dropped by the next frame header or by finish().
+  state_ = State::Closing;
+  if (is_valid_received_close_code(code)) {
+    send_control(Opcode::Close, make_close_payload(code, reason).view());
+  } else {
+    send_control(Opcode::Close, {});
+  }
+}
+
+bool Endpoint::on_frame_header(const FrameHeader& header) {
+  frame_opcode_ = header.opcode;
+  frame_fin_ = header.fin;
+  control_size_ = 0;
+
+  if (state_ == State::Closing) {
+    frame_ignored_ = header.opcode != Opcode::Close;
+    if (in_message_) {
+      in_message_ = false;
+      release_message_buffer();
+    }
+    return true;
+  }
+  frame_ignored_ = false;
+  if (is_control(header.opcode)) return true;
+
+  if (header.opcode == Opcode::Continuation) {
+    if (!in_message_)
+      return fail(close_code::ProtocolError, "continuation frame without a message");
+  } else {
+    if (in_message_) {
+      return fail(close_code::ProtocolError, "new message before the fragmented one ended");
+    }
+    in_message_ = true;
+    message_opcode_ = header.opcode;
+    message_size_ = 0;
+    utf8_.reset();
+  }
+  // message_size_ never exceeds the limit, so the subtraction cannot wrap.
+  if (header.payload_length > limits_.max_message_size - message_size_) {
+    return fail(close_code::MessageTooBig, "message too big");
+  }
+  message_size_ += static_cast<std::size_t>(header.payload_length);
+  return true;
+}
+
+bool Endpoint::on_frame_payload(std::span<char> piece, bool frame_complete) {
+  if (frame_ignored_) return true;
+  const std::string_view bytes(piece.data(), piece.size());
+  if (!is_control(frame_opcode_)) return on_data_payload(bytes, frame_complete);
+
+  // Control frames are at most 125 bytes; a whole one in a single piece is
+  // used where it lies (pieces are only empty for empty frames).
+  if (frame_complete && control_size_ == 0) return on_control_frame(bytes);
+  std::copy(bytes.begin(), bytes.end(), control_buffer_.begin() + control_size_);
+  control_size_ += bytes.size();
+  if (!frame_complete) return true;
+  return on_control_frame({control_buffer_.data(), control_size_});
+}
+
+bool Endpoint::on_data_payload(std::string_view piece, bool frame_complete) {
+  const bool is_text = message_opcode_ == Opcode::Text;
+  // Validate as bytes arrive so invalid text fails before the message ends.
+  if (is_text && !utf8_.feed(piece)) {
+    return fail(close_code::InvalidPayload, "invalid UTF-8 in text message");
+  }
+  const bool message_complete = frame_complete && frame_fin_;
+  if (message_complete && is_text && !utf8_.complete()) {
+    return fail(close_code::InvalidPayload, "text message ends inside a UTF-8 sequence");
+  }
+
+  // Fast path: nothing gathered yet, so this piece is the whole message.
+  if (message_complete && message_buffer_.empty()) {
+    in_message_ = false;
+    handler_.on_message(message_opcode_, piece);
+    return true;
+  }
+
+  message_buffer_.append(piece);
+  if (!message_complete) return true;
+  in_message_ = false;
+  handler_.on_message(message_opcode_, message_buffer_);
+  // Only now, after on_message returned, is the buffer no longer viewed.
+  release_message_buffer();
+  return true;
+}
+
+bool Endpoint::on_control_frame(std::string_view payload) {
+  switch (frame_opcode_) {
+    case Opcode::Ping:
+      send_control(Opcode::Pong, payload);
+      handler_.on_ping(payload);
+      return true;
+    case Opcode::Pong:
+      handler_.on_pong(payload);
+      return true;
+    case Opcode::Close:
+      return on_close_frame(payload);
+    default:
+      return true;  // unreachable: the parser only reports control opcodes here
+  }
+}
+
+bool Endpoint::on_close_frame(std::string_view payload) {
+  if (payload.size() == 1) return fail(close_code::ProtocolError, "close frame of 1 byte");
+  uint16_t code = close_code::NoStatus;
+  std::string_view reason;
+  if (payload.size() >= 2) {
+    code = static_cast<uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                 static_cast<unsigned char>(payload[1]));
+    reason = payload.substr(2);
+    if (!is_valid_received_close_code(code)) {
+      return fail(close_code::ProtocolError, "invalid close code");
+    }
+    if (!is_valid_utf8(reason)) {
+      return fail(close_code::InvalidPayload, "invalid UTF-8 in close reason");
+    }
+  }
+  if (state_ == State::Open) {
+    // Echo the peer's code (§5.5.1); an empty Close is answered with an empty one.
+    if (code == close_code::NoStatus) {
+      send_control(Opcode::Close, {});
+    } else {
+      send_control(Opcode::Close, make_close_payload(code, {}).view());
+    }
+  }
+  return finish(code, reason);
+}
+
+bool Endpoint::fail(uint16_t code, std::string_view reason) {
+  // In Closing our Close frame is already out; a second one is not allowed.
+  if (state_ == State::Open) {
+    state_ = State::Closing;
+    send_control(Opcode::Close, make_close_payload(code, reason).view());
+  }
+  return finish(code, reason);
+}
+
+bool Endpoint::finish(uint16_t code, std::string_view reason) {
+  state_ = State::Closed;
+  in_message_ = false;
+  release_message_buffer();
+  handler_.on_close(code, reason);
+  return false;  // *this may be gone: callers return without touching it
+}
+
+void Endpoint::send_control(Opcode op, std::string_view payload) {
+  // Control payloads are at most 125 bytes, so the frame fits on the stack.
+  std::array<char, kMaxFrameHeaderSize + kMaxControlPayload> frame;
+  std::size_t header_size;
+  if (role_ == Role::Server) {
+    header_size = write_frame_header(frame.data(), op, payload.size(), true);
+    std::copy(payload.begin(), payload.end(), frame.begin() + header_size);
+  } else {
+    const MaskKey mask = make_random_mask();
+    header_size = write_frame_header(frame.data(), op, payload.size(), true, &mask);
+    std::copy(payload.begin(), payload.end(), frame.begin() + header_size);
+    apply_mask(frame.data() + header_size, payload.size(), mask);
+  }
+  handler_.send({frame.data(), header_size + payload.size()});
+}
+
+void Endpoint::release_message_buffer() {
+  message_buffer_.clear();
+  if (message_buffer_.capacity() > kRetainedBufferCapacity) std::string().swap(message_buffer_);
+}
+
+}  // namespace parley::ws

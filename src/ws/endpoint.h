@@ -1,0 +1,135 @@
+// The per-connection WebSocket state machine (RFC 6455 §5-§7), sans-I/O.
+//
+// The transport feeds it the bytes it reads; the Endpoint parses frames,
+// reassembles messages and answers the protocol itself (pong, close replies,
+// error closes) through Handler::send(). It never touches a socket, a clock or
+// a thread, so it is tested and fuzzed byte by byte.
+//
+// States:
+//   Open    --close()-------------------> Closing  (our Close frame sent)
+//   Open    --peer Close----------------> Closed   (Close echoed, on_close(peer code))
+//   Open    --protocol error------------> Closed   (Close(error) sent, on_close(error))
+//   Closing --peer Close / any error----> Closed   (nothing more sent, on_close)
+// In Closing, data frames, pings and pongs are parsed and dropped; only the
+// peer's Close matters. In Closed, every byte fed is ignored. on_close is
+// called exactly once and is the Endpoint's last action: it does not touch
+// itself afterwards, so the handler may destroy it from inside on_close.
+//
+// Messages: a Text/Binary frame with FIN is a message; without FIN it starts a
+// fragmented one that Continuation frames extend until FIN. Control frames may
+// come between fragments. Errors and the close codes sent:
+//   1002 framing errors (see FrameParser), Continuation without a message,
+//        Text/Binary while a fragmented message is in progress, a Close payload
+//        of 1 byte or with an invalid code;
+//   1007 Text that is not UTF-8 (checked as the bytes arrive, so it fails as
+//        soon as the text cannot be valid), a Close reason that is not UTF-8;
+//   1009 a message longer than Limits::max_message_size, detected from the
+//        frame header before any of its payload is buffered.
+//
+// Zero-copy fast path: when a whole unfragmented frame is inside the span fed,
+// it is unmasked in place and on_message gets a view into that span; nothing
+// is copied or allocated. Otherwise the message is gathered in an internal
+// buffer, which is released after a large message so idle connections hold
+// almost nothing.
+//
+// Handler callbacks may call close() (for instance on_message deciding to
+// close); they must not call feed() re-entrantly.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ws/frame_limits.h"
+#include "ws/frame_parser.h"
+#include "ws/opcode.h"
+#include "ws/role.h"
+#include "ws/utf8.h"
+
+namespace parley::ws {
+
+class Endpoint {
+ public:
+  using Role = ws::Role;
+  enum class State { Open, Closing /* we sent Close, awaiting the peer's */, Closed };
+
+  struct Limits {
+    // Largest message (sum of its fragments) accepted; bigger fails with 1009.
+    std::size_t max_message_size = 1 << 20;
+  };
+
+  // Implemented by the connection/transport. Views passed to callbacks are
+  // valid only during the call.
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // A complete Text (already UTF-8 validated) or Binary message.
+    virtual void on_message(Opcode op, std::string_view payload) = 0;
+    // The pong has already been sent through send().
+    virtual void on_ping(std::string_view /*payload*/) {}
+    virtual void on_pong(std::string_view /*payload*/) {}
+    // Write these framed bytes to the peer.
+    virtual void send(std::string_view frame_bytes) = 0;
+    // The connection is finished: flush pending output, then close the
+    // transport (a server closes TCP first, RFC 6455 §7.1.1). `code` is the
+    // peer's code (1005 when its Close had none) or the error we closed with.
+    virtual void on_close(uint16_t code, std::string_view reason) = 0;
+  };
+
+  Endpoint(Role role, Limits limits, Handler& handler);
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  // Processes bytes read from the peer. Mutable so masked payload can be
+  // unmasked in place. Ignored once Closed.
+  void feed(std::span<char> bytes);
+
+  // Starts the close handshake (e.g. 1001 on shutdown): sends a Close frame and
+  // enters Closing. Codes that may not be sent (1005, 1006, 1015, ...) produce
+  // a Close frame without a status code. No-op unless Open.
+  void close(uint16_t code, std::string_view reason = {});
+
+  State state() const { return state_; }
+  Role role() const { return role_; }
+
+ private:
+  // These return false once on_close has been called: the caller must then
+  // return at once without touching *this.
+  bool on_frame_header(const FrameHeader& header);
+  bool on_frame_payload(std::span<char> piece, bool frame_complete);
+  bool on_data_payload(std::string_view piece, bool frame_complete);
+  bool on_control_frame(std::string_view payload);
+  bool on_close_frame(std::string_view payload);
+  bool fail(uint16_t code, std::string_view reason);
+  bool finish(uint16_t code, std::string_view reason);
+
+  void send_control(Opcode op, std::string_view payload);
+  void release_message_buffer();
+
+  Handler& handler_;
+  Limits limits_;
+  Role role_;
+  State state_ = State::Open;
+  FrameParser parser_;
+
+  // Current frame.
+  Opcode frame_opcode_ = Opcode::Continuation;
+  bool frame_fin_ = false;
+  bool frame_ignored_ = false;  // a frame that arrives while Closing
+
+  // Current (possibly fragmented) data message.
+  bool in_message_ = false;
+  Opcode message_opcode_ = Opcode::Binary;
+  std::size_t message_size_ = 0;  // sum of announced frame lengths so far
+  Utf8Validator utf8_;
+  std::string message_buffer_;
+
+  // A control frame whose payload arrived in pieces (at most 125 bytes).
+  std::array<char, kMaxControlPayload> control_buffer_{};
+  std::size_t control_size_ = 0;
+};
+
+}  // namespace parley::ws
