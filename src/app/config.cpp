@@ -22,6 +22,12 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   cli.add_option("--max-pending-output", c.max_pending_output,
                  "Bytes queued for one client before it is dropped")
       ->envname("PARLEY_MAX_PENDING_OUTPUT")->check(positive)->capture_default_str();
+  cli.add_option("--soft-pending-output", c.soft_pending_output,
+                 "Bytes queued for one client tolerated for --slow-consumer-seconds")
+      ->envname("PARLEY_SOFT_PENDING_OUTPUT")->check(positive)->capture_default_str();
+  cli.add_option("--slow-consumer-seconds", c.slow_consumer_seconds,
+                 "Seconds a client may stay above --soft-pending-output")
+      ->envname("PARLEY_SLOW_CONSUMER_SECONDS")->check(positive)->capture_default_str();
   cli.add_option("--handshake-timeout", c.handshake_timeout, "Seconds to complete the HTTP request")
       ->envname("PARLEY_HANDSHAKE_TIMEOUT")->check(positive)->capture_default_str();
   cli.add_option("--ping-interval", c.ping_interval, "Seconds of silence before a ping")
@@ -65,6 +71,10 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     return {std::nullopt, 2, "parley: " + what + " (see --help)\n"};
+  }
+  if (c.soft_pending_output > c.max_pending_output) {
+    return {std::nullopt, 2,
+            "parley: --soft-pending-output must not exceed --max-pending-output\n"};
   }
   if (c.idle_timeout <= c.ping_interval) {
     return {std::nullopt, 2, "parley: --idle-timeout must be longer than --ping-interval\n"};

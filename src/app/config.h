@@ -17,6 +17,10 @@ struct Config {
   // Hard cap on output queued for one client; past it the client is dropped
   // (close 1008) rather than letting one slow reader grow our memory.
   std::size_t max_pending_output = 16 << 20;
+  // Slow consumers (redis' client-output-buffer-limit, soft and hard): output
+  // above the soft limit for slow_consumer_seconds also drops the client.
+  std::size_t soft_pending_output = 1 << 20;
+  double slow_consumer_seconds = 10;
   double handshake_timeout = 10;  // seconds to send a complete HTTP request
   double ping_interval = 30;      // seconds of silence before we ping
   double idle_timeout = 60;       // seconds of silence before we close

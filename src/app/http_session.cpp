@@ -60,8 +60,7 @@ bool HttpSession::handle_request(const http::Request& req, std::span<char> rest)
   }
   if (ws::is_websocket_upgrade(req)) return upgrade(req, rest);
 
-  bool close = req.version_minor == 0 ||
-               http::list_has_token(req.header_list("Connection").value_or(""), "close");
+  bool close = !req.keep_alive();
   std::string response = serve(req);
   if (close) {
     reply_and_close(response);

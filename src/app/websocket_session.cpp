@@ -66,20 +66,38 @@ void WebSocketSession::on_close(uint16_t code, std::string_view reason) {
   conn_->close_after_flush();
 }
 
-void WebSocketSession::send_frame(const chat::SharedFrame& frame) {
+namespace {
+// Above this much queued output a client gets no typing or presence events:
+// they are stale by the time it would read them, and chat messages matter more.
+constexpr std::size_t kShedEphemeralAbove = 64 * 1024;
+}  // namespace
+
+void WebSocketSession::send_frame(const chat::SharedFrame& frame, bool ephemeral) {
   if (dropping_ || endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
-  if (conn_->pending_bytes() + frame->size() > ctx_.config.max_pending_output) {
-    // A reader this far behind would cost us memory without bound: drop it.
-    // We may be inside a room's delivery loop here, so the room must not
-    // change under it: close on the next turn of the loop instead.
-    if (dropping_) return;
-    dropping_ = true;
-    ++ctx_.stats.slow_consumers_dropped;
-    spdlog::info("dropping slow consumer ({} bytes pending)", conn_->pending_bytes());
-    ctx_.loop.defer([this] { conn_->close_now(); });
+  std::size_t pending = conn_->pending_bytes();
+  if (ephemeral && pending > kShedEphemeralAbove) return;
+  if (pending + frame->size() > ctx_.config.max_pending_output) {
+    drop_slow_consumer("hard output limit");
     return;
   }
   conn_->send(frame);
+  if (conn_->pending_bytes() > ctx_.config.soft_pending_output &&
+      over_soft_limit_since_ == net::Clock::time_point{}) {
+    over_soft_limit_since_ = ctx_.loop.now();
+  }
+}
+
+void WebSocketSession::drop_slow_consumer(const char* why) {
+  // The client is not reading: what is queued for it would only grow. Forget
+  // it (keeping a partly sent frame whole), put a close frame 1013 (try again
+  // later) next in line for a client that wakes up, and let the closing
+  // timeout cut the connection if it never does. A parley.v1 client then
+  // resumes and fetches what it missed from history. Counted in the stats.
+  dropping_ = true;
+  ++ctx_.stats.slow_consumers_dropped;
+  std::size_t dropped = conn_->drop_unstarted_output();
+  spdlog::info("dropping slow consumer ({}): {} bytes discarded", why, dropped);
+  endpoint_.close(ws::close_code::TryAgainLater, "slow consumer");
 }
 
 void WebSocketSession::close(uint16_t code, std::string_view reason) {
@@ -107,6 +125,14 @@ void WebSocketSession::tick(net::Clock::time_point now) {
     if (closing_since_ == net::Clock::time_point{}) closing_since_ = now;
     if (now - closing_since_ >= seconds(c.handshake_timeout)) conn_->close_now();
     return;
+  }
+  if (over_soft_limit_since_ != net::Clock::time_point{}) {
+    if (conn_->pending_bytes() <= c.soft_pending_output) {
+      over_soft_limit_since_ = {};
+    } else if (now - over_soft_limit_since_ >= seconds(c.slow_consumer_seconds)) {
+      drop_slow_consumer("soft output limit");
+      return;
+    }
   }
   auto silent = now - last_input_;
   if (silent >= seconds(c.idle_timeout)) {

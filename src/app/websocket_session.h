@@ -38,7 +38,7 @@ class WebSocketSession final : public Session,
   void on_close(uint16_t code, std::string_view reason) override;
 
   // chat::ChatTransport
-  void send_frame(const chat::SharedFrame& frame) override;
+  void send_frame(const chat::SharedFrame& frame, bool ephemeral) override;
   void close(uint16_t code, std::string_view reason) override;
 
   // Session
@@ -48,6 +48,7 @@ class WebSocketSession final : public Session,
 
  private:
   void finish();
+  void drop_slow_consumer(const char* why);
 
   LoopContext& ctx_;
   std::unique_ptr<net::TcpConnection> conn_;
@@ -56,6 +57,7 @@ class WebSocketSession final : public Session,
   std::unique_ptr<chat::ChatSession> chat_;
   net::Clock::time_point last_input_;
   net::Clock::time_point closing_since_{};
+  net::Clock::time_point over_soft_limit_since_{};
   bool ping_outstanding_ = false;
   bool finished_ = false;
   bool dropping_ = false;  // slow consumer, close scheduled

@@ -141,7 +141,14 @@ void ChatHub::to_member(MemberRef ref, SharedFrame frame) {
   at_member(ref, [frame = std::move(frame)](Member& m) { m.deliver(frame); });
 }
 
-void ChatHub::fan_out(RoomHome& home, const RoomEvent& event, MemberRef except, uint64_t msg_id) {
+void ChatHub::fan_out(RoomHome& home, const RoomEvent& event, MemberRef except) {
+  // Behind any message still being stored, so that, say, a sender's last
+  // message reaches the others before the notice that it left.
+  home.emit_in_order([this, &home, event, except] { fan_out_now(home, event, except, 0); });
+}
+
+void ChatHub::fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef except,
+                          uint64_t msg_id) {
   // Members that already have this message in their joined history are
   // skipped (a join answered from the store can overtake the message's own
   // fan-out). This list is empty except in that narrow window.
@@ -289,6 +296,7 @@ void ChatHub::send(MemberRef who, SendRequest req) {
       return;
     }
     ++home.pending_ops;
+    home.reserve_message_slot();
     uint32_t h = home_of(home.name());
     store::AppendRequest append{home.name(), msg.user, msg.from, msg.client_id, msg.text, msg.ts_ms};
     store_->append(std::move(append), [this, h, who, room = home.name(), msg = std::move(msg),
@@ -297,20 +305,18 @@ void ChatHub::send(MemberRef who, SendRequest req) {
         Shard& shard = *shards_[h];
         RoomHome& home = home_on_this_loop(shard, room);
         --home.pending_ops;
-        if (!r.ok) {
-          // Not acknowledged: the client keeps it pending and resends.
-          release_if_idle(shard, home);
-          return;
-        }
-        msg.id = r.id;
-        msg.ts_ms = r.ts_ms;
-        if (r.duplicate) {
-          if (!msg.client_id.empty()) {
+        home.complete_message_slot([this, &home, who, room, msg = std::move(msg), proto,
+                                    r]() mutable {
+          // Not ok: not acknowledged; the client keeps it pending and resends.
+          if (!r.ok) return;
+          msg.id = r.id;
+          msg.ts_ms = r.ts_ms;
+          if (!r.duplicate) {
+            commit_message(home, who, std::move(msg), proto);
+          } else if (!msg.client_id.empty()) {
             to_member(who, ack_frame(room, msg.client_id, msg.id, msg.ts_ms, true));
           }
-        } else {
-          commit_message(home, who, std::move(msg), proto);
-        }
+        });
         release_if_idle(shard, home);
       });
     });
@@ -325,7 +331,7 @@ void ChatHub::commit_message(RoomHome& home, MemberRef who, ChatMessage msg,
     to_member(who, ack_frame(home.name(), msg.client_id, msg.id, msg.ts_ms, false));
   }
   home.append(std::move(msg));
-  fan_out(home, event, who, id);
+  fan_out_now(home, event, who, id);
 }
 
 void ChatHub::typing(MemberRef who, const std::string& room) {

@@ -97,7 +97,9 @@ class ChatHub {
   // Runs `fn` with the member on its loop, if it still exists.
   void at_member(MemberRef ref, std::function<void(Member&)> fn);
   void to_member(MemberRef ref, SharedFrame frame);
-  void fan_out(RoomHome& home, const RoomEvent& event, MemberRef except, uint64_t msg_id = 0);
+  // Room events other than messages: ordered behind messages being stored.
+  void fan_out(RoomHome& home, const RoomEvent& event, MemberRef except);
+  void fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef except, uint64_t msg_id);
 
   void finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage> history, bool truncated);
   void commit_message(RoomHome& home, MemberRef who, ChatMessage msg, Protocol sender_protocol);

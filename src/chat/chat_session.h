@@ -16,7 +16,7 @@ namespace parley::chat {
 // Implemented by the WebSocket session that owns the chat session.
 class ChatTransport {
  public:
-  virtual void send_frame(const SharedFrame& frame) = 0;
+  virtual void send_frame(const SharedFrame& frame, bool ephemeral) = 0;
   virtual void close(uint16_t code, std::string_view reason) = 0;
 
  protected:
@@ -37,7 +37,9 @@ class ChatSession : public Member {
   // Leaves every room (presence goes out now rather than at destruction).
   void leave_all();
 
-  void deliver(const SharedFrame& frame) override { transport_.send_frame(frame); }
+  void deliver(const SharedFrame& frame, bool ephemeral = false) override {
+    transport_.send_frame(frame, ephemeral);
+  }
   bool in_room(std::string_view room) const override;
 
  protected:

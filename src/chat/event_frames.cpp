@@ -38,6 +38,7 @@ RoomEvent presence_event(std::string_view room, PresenceKind kind, std::string_v
                          std::string_view name, std::string_view old_name, std::size_t online,
                          bool user_changed) {
   RoomEvent e;
+  e.ephemeral = true;
   if (user_changed) {
     PresenceView p{room,
                    kind == PresenceKind::Joined   ? PresenceEvent::Joined
@@ -52,7 +53,7 @@ RoomEvent presence_event(std::string_view room, PresenceKind kind, std::string_v
 }
 
 RoomEvent typing_event(std::string_view room, std::string_view user, std::string_view from) {
-  return RoomEvent{make_text_frame(encode_typing(room, user, from)), nullptr};
+  return RoomEvent{make_text_frame(encode_typing(room, user, from)), nullptr, true};
 }
 
 SharedFrame joined_frame(std::string_view room, std::string_view you,

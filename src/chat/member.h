@@ -30,8 +30,9 @@ class Member {
  public:
   virtual Protocol protocol() const = 0;
   // Queue a frame for this connection (corked: it leaves with the others
-  // produced during this loop iteration).
-  virtual void deliver(const SharedFrame& frame) = 0;
+  // produced during this loop iteration). An ephemeral frame (typing,
+  // presence) may be dropped for a client that is falling behind.
+  virtual void deliver(const SharedFrame& frame, bool ephemeral = false) = 0;
   // Whether the member still wants the room's events: a join answered after
   // the member already left again must not re-add it.
   virtual bool in_room(std::string_view room) const = 0;
@@ -45,6 +46,7 @@ class Member {
 struct RoomEvent {
   SharedFrame json;
   SharedFrame plain;
+  bool ephemeral = false;  // typing, presence: shed first for slow clients
   const SharedFrame& for_protocol(Protocol p) const { return p == Protocol::Json ? json : plain; }
 };
 

@@ -33,7 +33,7 @@ void LocalRoom::deliver(const RoomEvent& event, MemberRef except) const {
   for (const Entry& e : members_) {
     if (e.ref == except) continue;
     const SharedFrame& frame = event.for_protocol(e.member->protocol());
-    if (frame) e.member->deliver(frame);
+    if (frame) e.member->deliver(frame, event.ephemeral);
   }
 }
 

@@ -115,4 +115,36 @@ void RoomHome::warm(std::span<const ChatMessage> page) {
   }
 }
 
+void RoomHome::emit_in_order(std::function<void()> emit) {
+  if (outbox_.empty()) {
+    emit();
+    return;
+  }
+  outbox_.push_back({true, std::move(emit)});
+}
+
+void RoomHome::reserve_message_slot() { outbox_.push_back({false, {}}); }
+
+void RoomHome::complete_message_slot(std::function<void()> emit) {
+  for (auto& entry : outbox_) {
+    if (!entry.ready) {
+      entry.ready = true;
+      entry.emit = std::move(emit);
+      break;
+    }
+  }
+  drain_outbox();
+}
+
+void RoomHome::drain_outbox() {
+  if (draining_) return;  // an emit that completes another slot
+  draining_ = true;
+  while (!outbox_.empty() && outbox_.front().ready) {
+    auto emit = std::move(outbox_.front().emit);
+    outbox_.pop_front();
+    if (emit) emit();
+  }
+  draining_ = false;
+}
+
 }  // namespace parley::chat

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,15 @@ class RoomHome {
   // Seeds the cache with a page read from the store ending at the last id.
   void warm(std::span<const ChatMessage> page);
 
+  // The room's outgoing events, in order. A message waits for the store while
+  // later events (a leave, typing) are already known: they queue behind it
+  // so every member sees them in the order they happened.
+  void emit_in_order(std::function<void()> emit);
+  // Reserves the next place for a message being stored...
+  void reserve_message_slot();
+  // ...and fills the oldest reserved place (the store completes in order).
+  void complete_message_slot(std::function<void()> emit);
+
   // Asynchronous work in flight (store reads/writes): the home stays alive
   // until it is done even if everyone has left.
   int pending_ops = 0;
@@ -76,6 +86,13 @@ class RoomHome {
   uint64_t covered_after_;
   std::vector<RoomMember> members_;
   std::vector<uint32_t> active_per_loop_;
+  struct OutboxEntry {
+    bool ready;
+    std::function<void()> emit;
+  };
+  std::deque<OutboxEntry> outbox_;
+  bool draining_ = false;
+  void drain_outbox();
 };
 
 }  // namespace parley::chat

@@ -80,6 +80,16 @@ OutputQueue::FlushResult OutputQueue::flush(int fd) {
   return FlushResult::WouldBlock;
 }
 
+std::size_t OutputQueue::drop_unstarted() {
+  std::size_t keep = head_;
+  if (keep < segments_.size() && segments_[keep].offset > 0) ++keep;
+  std::size_t dropped = 0;
+  for (std::size_t i = keep; i < segments_.size(); ++i) dropped += segments_[i].bytes().size();
+  segments_.resize(keep);
+  pending_ -= dropped;
+  return dropped;
+}
+
 void OutputQueue::clear() {
   std::vector<Segment>().swap(segments_);
   head_ = 0;

@@ -32,6 +32,10 @@ class OutputQueue {
 
   // Drops everything and releases memory (idle connections hold none).
   void clear();
+  // Drops what the kernel has not started to take, keeping a partly written
+  // segment so the byte stream stays well-formed (a frame is never cut).
+  // Returns the bytes dropped.
+  std::size_t drop_unstarted();
 
  private:
   struct Segment {

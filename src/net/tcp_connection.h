@@ -50,6 +50,9 @@ class TcpConnection final : public IoHandler, public Corked {
   void close_after_flush();
   // Immediate close (errors, timeouts). Pending output is dropped.
   void close_now();
+  // Forget queued output the kernel has not started on (see
+  // OutputQueue::drop_unstarted), e.g. to put a close frame next in line.
+  std::size_t drop_unstarted_output() { return out_.drop_unstarted(); }
 
   State state() const { return state_; }
   bool is_open() const { return state_ == State::Open; }

@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -58,7 +59,12 @@ class ParleyServer:
     def __init__(self, args=(), env=None, ready_timeout=20.0):
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", "0", *map(str, args)]
+        args = [str(a) for a in args]
+        # A data directory of its own unless the test names one: the history
+        # store locks its directory, and tests run in parallel.
+        if "--data-dir" not in args and "PARLEY_DATA_DIR" not in (env or {}):
+            args = ["--data-dir", tempfile.mkdtemp(prefix="parley-it-"), *args]
+        self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", "0", *args]
         self.proc = subprocess.Popen(
             self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env
         )

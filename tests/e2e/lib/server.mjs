@@ -4,6 +4,9 @@
 // line parley prints once it listens: "parley listening on http://HOST:PORT".
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
@@ -28,6 +31,11 @@ const running = new Set();
  * @returns {Promise<ParleyServer>}
  */
 export async function startServer({ port = 0, args = [], timeoutMs = 15000 } = {}) {
+  // A data directory of its own unless the test names one (the history
+  // store locks its directory; tests and servers run side by side).
+  if (!args.includes('--data-dir')) {
+    args = ['--data-dir', mkdtempSync(join(tmpdir(), 'parley-e2e-')), ...args];
+  }
   const argv = ['--host', '127.0.0.1', '--port', String(port), ...args];
   const child = spawn(parleyBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = new ParleyServer(child, argv);

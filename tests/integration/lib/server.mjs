@@ -6,6 +6,9 @@
 // Nothing here knows how the server is written; it only speaks the CLI and
 // the wire protocol described in the spec.
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,8 +80,14 @@ export class Server {
 
 // Starts `parley --host 127.0.0.1 --port 0 ...args` and resolves once it has
 // printed its listening line.
-export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000 } = {}) {
-  const child = spawn(PARLEY_BIN, ['--host', '127.0.0.1', '--port', '0', ...args], {
+// `port` (default 0) asks for a given port, e.g. to restart on the same one.
+export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000, port = 0 } = {}) {
+  // Each server gets its own data directory unless the test names one: the
+  // history store locks its directory, and tests run in parallel.
+  if (!args.includes('--data-dir') && !env.PARLEY_DATA_DIR) {
+    args = ['--data-dir', mkdtempSync(join(tmpdir(), 'parley-it-')), ...args];
+  }
+  const child = spawn(PARLEY_BIN, ['--host', '127.0.0.1', '--port', String(port), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -168,6 +177,12 @@ export class Client {
     const m = await this.next(ms);
     if (m.isBinary) throw new Error(`expected a text message, got ${m.data.length} binary bytes`);
     return m.text;
+  }
+
+  // Public form of the wait used above: resolves with the first value other
+  // than undefined that `check()` returns, re-checked after every event.
+  async waitUntil(check, ms = 5000, label = 'a condition') {
+    return this.#until(check, ms, label);
   }
 
   async nextPong(ms = 5000) {
