@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(clang libclang-rt-14-dev clang-format nodejs npm chromium python3 python3-websockets
+test_pkgs=(clang libclang-rt-14-dev clang-format chromium python3 python3-websockets
   python3-pytest nginx-light openssl)
 
 pkgs=("${build_pkgs[@]}")
@@ -17,6 +17,12 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from Debian (nodejs + npm) or from a vendor package that
+# bundles npm; ask for Debian's only when the commands are missing.
+if [[ "${1:-}" == "--test" ]]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
