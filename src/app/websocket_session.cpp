@@ -70,6 +70,8 @@ namespace {
 // Above this much queued output a client gets no typing or presence events:
 // they are stale by the time it would read them, and chat messages matter more.
 constexpr std::size_t kShedEphemeralAbove = 64 * 1024;
+// A connection silent this long gives back its buffers (see trim()).
+constexpr auto kTrimAfterSilence = std::chrono::seconds(1);
 }  // namespace
 
 void WebSocketSession::send_frame(const chat::SharedFrame& frame, bool ephemeral) {
@@ -135,6 +137,10 @@ void WebSocketSession::tick(net::Clock::time_point now) {
     }
   }
   auto silent = now - last_input_;
+  if (silent >= kTrimAfterSilence) {
+    endpoint_.trim();
+    conn_->trim();
+  }
   if (silent >= seconds(c.idle_timeout)) {
     endpoint_.close(ws::close_code::GoingAway, "idle timeout");
   } else if (silent >= seconds(c.ping_interval) && !ping_outstanding_) {

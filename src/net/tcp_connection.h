@@ -59,6 +59,12 @@ class TcpConnection final : public IoHandler, public Corked {
   std::size_t pending_bytes() const { return out_.pending_bytes(); }
   int fd() const { return fd_; }
 
+  // Releases the output queue's memory if nothing is pending (idle clients
+  // hold no output buffer; busy ones keep theirs to avoid reallocating).
+  void trim() {
+    if (out_.empty()) out_.clear();
+  }
+
   // Writes queued output now. Called by the loop's before-sleep hook.
   void flush() override;
 

@@ -93,6 +93,12 @@ class Endpoint {
   void close(uint16_t code, std::string_view reason = {});
 
   State state() const { return state_; }
+
+  // Frees the reassembly buffer when no message is in progress: called for
+  // idle connections so they hold no buffers at all.
+  void trim() {
+    if (!in_message_) std::string().swap(message_buffer_);
+  }
   Role role() const { return role_; }
 
  private:
