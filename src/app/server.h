@@ -59,6 +59,7 @@ class Server {
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<SignalWatcher> signals_;
   uint16_t port_ = 0;
+  net::Clock::time_point last_trim_{};
   uint32_t next_worker_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::size_t> loops_drained_{0};
