@@ -91,8 +91,10 @@ Server::Server(Config config)
 Server::~Server() {
   // Sessions reference the hub and the loops: they go first.
   for (auto& w : workers_) w->ctx.reset();
+  // The store commits what is queued and runs its callbacks, which post
+  // through the hub to the (stopped) loops: so before the hub goes.
+  store_.reset();
   hub_.reset();
-  store_.reset();  // commits what is queued
 }
 
 std::optional<std::string> Server::start() {
