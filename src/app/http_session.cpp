@@ -79,7 +79,40 @@ std::string HttpSession::serve(const http::Request& req) {
              "\n";
     return http::serialize(r, req.method == "HEAD");
   }
+  if (req.path() == "/metrics") return metrics(req);
   return ctx_.services.static_files.respond(req);
+}
+
+std::string HttpSession::metrics(const http::Request& req) const {
+  // Prometheus text format, summed over the loops.
+  uint64_t accepted = 0, upgrades = 0, open = 0, messages = 0, dropped = 0;
+  for (const LoopContext* l : ctx_.services.loops) {
+    accepted += l->stats.connections_accepted.get();
+    upgrades += l->stats.websocket_upgrades.get();
+    open += l->stats.websocket_open.get();
+    messages += l->stats.messages_received.get();
+    dropped += l->stats.slow_consumers_dropped.get();
+  }
+  auto counter = [](std::string& out, const char* name, const char* help, const char* type,
+                    uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  http::Response r;
+  r.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+  r.headers.push_back({"Cache-Control", "no-store"});
+  counter(r.body, "parley_connections_accepted_total", "TCP connections accepted.", "counter",
+          accepted);
+  counter(r.body, "parley_websocket_upgrades_total", "WebSocket handshakes completed.", "counter",
+          upgrades);
+  counter(r.body, "parley_websocket_connections", "WebSocket connections open.", "gauge", open);
+  counter(r.body, "parley_messages_received_total", "WebSocket messages received.", "counter",
+          messages);
+  counter(r.body, "parley_slow_consumers_dropped_total",
+          "Clients dropped for not reading their output.", "counter", dropped);
+  counter(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
+          ctx_.services.loops.size());
+  return http::serialize(r, req.method == "HEAD");
 }
 
 bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
@@ -120,7 +153,7 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
     }
   }
   conn_->send(result.response);
-  ++ctx_.stats.websocket_upgrades;
+  ctx_.stats.websocket_upgrades.add();
   auto* ws = new WebSocketSession(ctx_, std::move(conn_), service, std::move(room));
   finish();
   ws->start(rest);

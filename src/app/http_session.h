@@ -30,6 +30,7 @@ class HttpSession final : public Session, public net::TcpConnection::Handler {
   void reply_and_close(const std::string& response);
   void finish();
   std::string serve(const http::Request& req);
+  std::string metrics(const http::Request& req) const;
 
   LoopContext& ctx_;
   std::unique_ptr<net::TcpConnection> conn_;

@@ -133,9 +133,10 @@ std::optional<std::string> Server::start() {
   }
 
   services_ = std::unique_ptr<SharedServices>(
-      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_});
+      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {}});
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
+    services_->loops.push_back(workers_[i]->ctx.get());
   }
 
   auto result = net::listen_tcp(config_.host, config_.port);
@@ -158,7 +159,7 @@ void Server::on_accept(int fd) {
       ::close(fd);
       return;
     }
-    ++w.ctx->stats.connections_accepted;
+    w.ctx->stats.connections_accepted.add();
     auto* session = new HttpSession(*w.ctx, fd);
     session->start();
   };
@@ -224,18 +225,18 @@ int Server::run() {
   }
   // Every loop has stopped: whoever is left (the shutdown timeout passed) is
   // closed now, on this thread, and freed.
-  LoopStats total;
+  uint64_t accepted = 0, upgrades = 0, messages = 0, dropped = 0;
   for (auto& w : workers_) {
     w->ctx->sessions.for_each([](Session& s) { s.abort(); });
     w->loop.run_pending();
-    total.connections_accepted += w->ctx->stats.connections_accepted;
-    total.websocket_upgrades += w->ctx->stats.websocket_upgrades;
-    total.messages_received += w->ctx->stats.messages_received;
-    total.slow_consumers_dropped += w->ctx->stats.slow_consumers_dropped;
+    accepted += w->ctx->stats.connections_accepted.get();
+    upgrades += w->ctx->stats.websocket_upgrades.get();
+    messages += w->ctx->stats.messages_received.get();
+    dropped += w->ctx->stats.slow_consumers_dropped.get();
   }
-  spdlog::info("stopped: {} connections, {} WebSocket sessions, {} messages, {} slow consumers dropped",
-               total.connections_accepted, total.websocket_upgrades, total.messages_received,
-               total.slow_consumers_dropped);
+  spdlog::info(
+      "stopped: {} connections, {} WebSocket sessions, {} messages, {} slow consumers dropped",
+      accepted, upgrades, messages, dropped);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "app/config.h"
 #include "app/session.h"
@@ -16,6 +17,8 @@
 
 namespace parley::app {
 
+struct LoopContext;
+
 // Server-wide, shared by all loops.
 struct SharedServices {
   const Config& config;
@@ -24,13 +27,28 @@ struct SharedServices {
   const chat::Identity& identity;
   const chat::JsonSessionOptions& json_options;
   std::atomic<uint64_t> next_connection_id{1};
+  std::vector<const LoopContext*> loops;  // for /metrics
+};
+
+// A counter written by one loop's thread and read by any (GET /metrics).
+// Relaxed atomics: a plain store on x86, no lock prefix, since each counter
+// has a single writer.
+class Counter {
+ public:
+  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
 };
 
 struct LoopStats {
-  uint64_t connections_accepted = 0;
-  uint64_t websocket_upgrades = 0;
-  uint64_t messages_received = 0;
-  uint64_t slow_consumers_dropped = 0;
+  Counter connections_accepted;
+  Counter websocket_upgrades;
+  Counter websocket_open;
+  Counter messages_received;
+  Counter slow_consumers_dropped;
 };
 
 // One per event loop; touched only from that loop's thread.

@@ -31,6 +31,7 @@ WebSocketSession::~WebSocketSession() = default;
 
 void WebSocketSession::start(std::span<char> early_bytes) {
   ctx_.sessions.add(this);
+  ctx_.stats.websocket_open.add();
   conn_->set_handler(this);
   if (chat_) chat_->start();
   if (!early_bytes.empty()) on_data(early_bytes);
@@ -43,7 +44,7 @@ void WebSocketSession::on_data(std::span<char> bytes) {
 }
 
 void WebSocketSession::on_message(ws::Opcode op, std::string_view payload) {
-  ++ctx_.stats.messages_received;
+  ctx_.stats.messages_received.add();
   if (service_ == Service::Echo) {
     std::string frame;
     ws::append_frame(frame, op, payload);
@@ -96,7 +97,7 @@ void WebSocketSession::drop_slow_consumer(const char* why) {
   // timeout cut the connection if it never does. A parley.v1 client then
   // resumes and fetches what it missed from history. Counted in the stats.
   dropping_ = true;
-  ++ctx_.stats.slow_consumers_dropped;
+  ctx_.stats.slow_consumers_dropped.add();
   std::size_t dropped = conn_->drop_unstarted_output();
   spdlog::info("dropping slow consumer ({}): {} bytes discarded", why, dropped);
   endpoint_.close(ws::close_code::TryAgainLater, "slow consumer");
@@ -115,6 +116,7 @@ void WebSocketSession::finish() {
   if (finished_) return;
   finished_ = true;
   ctx_.sessions.remove(this);
+  ctx_.stats.websocket_open.sub();
   ctx_.loop.defer([this] { delete this; });
 }
 
