@@ -1,11 +1,18 @@
-// One chat connection that survives server restarts: it reconnects with exponential
-// backoff and keeps an outbox of messages typed while disconnected.
+// One WebSocket that survives server restarts: it reconnects with exponential
+// backoff and jitter, and gives up only on the close codes that mean a client bug.
 //
-// It knows nothing about the page (app.js draws) and takes its WebSocket class,
-// timers and random source as options, so it can be tested without a browser.
+// It is only the transport: what to say after an open (hello, joins, the outbox)
+// is parley-client.js's business. It knows nothing about the page and takes its
+// WebSocket class, timers and random source as options, so it runs in node tests.
 
 /** Reconnect delays: 1 s doubling up to 30 s. */
 export const BACKOFF = Object.freeze({ initialMs: 1000, maxMs: 30000 });
+
+/**
+ * Close codes after which a client must not reconnect by itself (PROTOCOL.md,
+ * "Close codes"): they say this client broke a rule, and would break it again.
+ */
+export const FATAL_CLOSE_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009]);
 
 /**
  * Delay before reconnect attempt `attempt` (0 for the first after a close).
@@ -20,6 +27,7 @@ export function backoffDelay(attempt, random = Math.random, { initialMs, maxMs }
 
 export class ChatConnection {
   #url;
+  #protocols;
   #WebSocket;
   #setTimeout;
   #clearTimeout;
@@ -29,21 +37,21 @@ export class ChatConnection {
   #socketOpened = false; // whether #socket ever reached 'open'
   #attempt = 0;      // failed attempts since the last successful open
   #retryTimer = null;
-  #outbox = [];      // [{ id, text }] waiting for an open socket, in typing order
-  #nextId = 1;
-  #stopped = false;
+  #stopped = true;
 
   /**
    * @param {string} url  ws:// or wss:// address
    * @param {object} options
+   *   protocols: subprotocols to offer (e.g. ['parley.v1']).
    *   onState(state, info): state is 'connecting' | 'open' | 'closed'; for 'closed',
-   *     info = { retryInMs, wasOpen } (wasOpen: this close ended an open connection).
+   *     info = { retryInMs, wasOpen, code } (retryInMs null: not retrying; wasOpen:
+   *     this close ended an open connection; code: the WebSocket close code).
    *   onMessage(text): a text message from the server.
-   *   onSent(id): a message that send() had queued was handed to the socket.
    *   WebSocket, setTimeout, clearTimeout, random: injectable for tests.
    */
   constructor(url, options = {}) {
     this.#url = url;
+    this.#protocols = options.protocols;
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this.#setTimeout = options.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.#clearTimeout = options.clearTimeout ?? ((id) => globalThis.clearTimeout(id));
@@ -52,7 +60,6 @@ export class ChatConnection {
     this.#on = {
       state: options.onState ?? ignore,
       message: options.onMessage ?? ignore,
-      sent: options.onSent ?? ignore,
     };
   }
 
@@ -60,109 +67,41 @@ export class ChatConnection {
     return this.#socket !== null && this.#socket.readyState === this.#WebSocket.OPEN;
   }
 
-  /** Number of messages waiting for a connection. */
-  get queued() {
-    return this.#outbox.length;
+  /** The subprotocol the server agreed to ('' for none), once open. */
+  get protocol() {
+    return this.#socket?.protocol ?? '';
   }
 
   start() {
+    if (!this.#stopped) return;
     this.#stopped = false;
+    this.#attempt = 0;
     this.#connect();
   }
 
-  /** Closes for good: no more reconnects. Queued messages stay queued. */
-  stop() {
+  /** Closes for good: no more reconnects until start(). */
+  stop(code = 1000) {
     this.#stopped = true;
     this.#cancelRetry();
-    if (this.#socket) this.#socket.close(1000);
-  }
-
-  /** Skips the rest of the backoff wait, e.g. when the browser says it is online again. */
-  retryNow() {
-    if (this.#stopped || this.#retryTimer === null) return;
-    this.#cancelRetry();
-    this.#connect();
+    if (this.#socket) this.#socket.close(code);
   }
 
   /**
-   * Sends `text`, or queues it until the next successful open.
-   * Returns { id, sent }: sent is false when queued; onSent(id) follows once it goes out.
-   *
-   * A message handed to an open socket is not retried: if the connection dies before
-   * the bytes leave, it is lost. The plain-text protocol has no acknowledgements to
-   * tell; resending could duplicate instead. (parley.v1 will add ids and acks.)
+   * Connects now instead of waiting out the backoff (the browser came back online,
+   * or the user asked). Does nothing while a connection is open or being opened.
    */
-  send(text) {
-    const id = this.#nextId++;
-    if (this.#outbox.length === 0 && this.#trySend(text)) return { id, sent: true };
-    this.#outbox.push({ id, text });
-    return { id, sent: false };
-  }
-
-  #connect() {
-    this.#retryTimer = null;
-    this.#on.state('connecting', {});
-    let socket;
-    try {
-      socket = new this.#WebSocket(this.#url);
-    } catch (error) {
-      // Only a malformed URL throws here; keep backing off rather than spin.
-      this.#scheduleRetry(false);
-      return;
-    }
-    this.#socket = socket;
-    this.#socketOpened = false;
-    socket.onopen = () => this.#handleOpen(socket);
-    socket.onmessage = (event) => {
-      if (typeof event.data === 'string') this.#on.message(event.data);
-    };
-    // Every failure (refused, dropped, closed by the server) ends in 'close', so the
-    // reconnect logic lives there alone; 'error' carries no detail worth showing.
-    socket.onclose = () => this.#handleClose(socket);
-  }
-
-  #handleOpen(socket) {
-    if (socket !== this.#socket) return;
-    this.#socketOpened = true;
-    this.#attempt = 0;
-    this.#on.state('open', {});
-    this.#flush();
-  }
-
-  #handleClose(socket) {
-    if (socket !== this.#socket) return;
-    const wasOpen = this.#socketOpened;
-    this.#socket = null;
+  retryNow() {
     if (this.#stopped) {
-      this.#on.state('closed', { retryInMs: null, wasOpen });
+      this.start();
       return;
     }
-    this.#scheduleRetry(wasOpen);
+    if (this.#socket !== null) return;
+    this.#cancelRetry();
+    this.#connect();
   }
 
-  #scheduleRetry(wasOpen) {
-    const delay = backoffDelay(this.#attempt, this.#random);
-    this.#attempt += 1;
-    this.#retryTimer = this.#setTimeout(() => this.#connect(), delay);
-    this.#on.state('closed', { retryInMs: delay, wasOpen });
-  }
-
-  #cancelRetry() {
-    if (this.#retryTimer !== null) this.#clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-  }
-
-  /** Sends the outbox in order; stops at the first message the socket refuses. */
-  #flush() {
-    while (this.#outbox.length > 0) {
-      const { id, text } = this.#outbox[0];
-      if (!this.#trySend(text)) return;
-      this.#outbox.shift();
-      this.#on.sent(id);
-    }
-  }
-
-  #trySend(text) {
+  /** Sends one text frame; false when there is no open socket to take it. */
+  send(text) {
     if (!this.isOpen) return false;
     try {
       this.#socket.send(text);
@@ -170,5 +109,62 @@ export class ChatConnection {
     } catch {
       return false;
     }
+  }
+
+  #connect() {
+    this.#retryTimer = null;
+    this.#on.state('connecting', {});
+    let socket;
+    try {
+      socket = this.#protocols ? new this.#WebSocket(this.#url, this.#protocols) : new this.#WebSocket(this.#url);
+    } catch {
+      // Only a malformed URL throws here; keep backing off rather than spin.
+      this.#scheduleRetry(false, 1006);
+      return;
+    }
+    this.#socket = socket;
+    this.#socketOpened = false;
+    socket.onopen = () => this.#handleOpen(socket);
+    socket.onmessage = (event) => {
+      if (socket === this.#socket && typeof event.data === 'string') this.#on.message(event.data);
+    };
+    // Every failure (refused, dropped, closed by the server) ends in 'close', so the
+    // reconnect logic lives there alone; 'error' carries no detail worth showing.
+    socket.onclose = (event) => this.#handleClose(socket, event?.code ?? 1006);
+  }
+
+  #handleOpen(socket) {
+    if (socket !== this.#socket) return;
+    this.#socketOpened = true;
+    this.#attempt = 0;
+    this.#on.state('open', {});
+  }
+
+  #handleClose(socket, code) {
+    if (socket !== this.#socket) return;
+    const wasOpen = this.#socketOpened;
+    this.#socket = null;
+    if (this.#stopped) {
+      this.#on.state('closed', { retryInMs: null, wasOpen, code });
+      return;
+    }
+    if (FATAL_CLOSE_CODES.includes(code)) {
+      this.#stopped = true;
+      this.#on.state('closed', { retryInMs: null, wasOpen, code });
+      return;
+    }
+    this.#scheduleRetry(wasOpen, code);
+  }
+
+  #scheduleRetry(wasOpen, code) {
+    const delay = backoffDelay(this.#attempt, this.#random);
+    this.#attempt += 1;
+    this.#retryTimer = this.#setTimeout(() => this.#connect(), delay);
+    this.#on.state('closed', { retryInMs: delay, wasOpen, code });
+  }
+
+  #cancelRetry() {
+    if (this.#retryTimer !== null) this.#clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
   }
 }

@@ -124,7 +124,8 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
     room = "lobby";  // the seed's endpoint is the lobby, the same as /ws/lobby
     chat_path = true;
   } else if (path == "/ws") {
-    chat_path = true;  // JSON clients only: they join rooms by message
+    room = "lobby";  // plain text: the lobby; JSON clients join rooms by message
+    chat_path = true;
   } else if (path.starts_with("/ws/") && chat::is_valid_room_name(path.substr(4))) {
     room = std::string(path.substr(4));
     chat_path = true;
@@ -144,12 +145,8 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
   if (chat_path) {
     if (result.subprotocol == chat::kJsonSubprotocol) {
       service = WebSocketSession::Service::JsonChat;
-    } else if (!room.empty()) {
-      service = WebSocketSession::Service::PlainChat;
     } else {
-      reply_and_close(http::error_response(
-          400, "/ws speaks parley.v1 only; plain-text clients use /wss or /ws/<room>"));
-      return false;
+      service = WebSocketSession::Service::PlainChat;
     }
   }
   conn_->send(result.response);

@@ -85,7 +85,7 @@ Server::Server(Config config)
   json_options_.max_text_bytes = config_.max_text_bytes;
   json_options_.rate_per_sec = config_.rate_per_sec;
   json_options_.rate_burst = config_.rate_burst;
-  json_options_.server = PARLEY_VERSION;
+  json_options_.server = std::string("parley/") + PARLEY_VERSION;
 }
 
 Server::~Server() {
@@ -133,7 +133,7 @@ std::optional<std::string> Server::start() {
   }
 
   services_ = std::unique_ptr<SharedServices>(
-      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {}});
+      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {1}, {}});
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

@@ -20,7 +20,9 @@ WebSocketSession::WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpCon
   SharedServices& s = ctx_.services;
   uint64_t id = s.next_connection_id.fetch_add(1, std::memory_order_relaxed);
   if (service == Service::PlainChat) {
-    chat_ = std::make_unique<chat::PlainTextSession>(s.chat, ctx_.index, *this, std::move(room), id);
+    uint64_t guest = s.next_guest.fetch_add(1, std::memory_order_relaxed);
+    chat_ = std::make_unique<chat::PlainTextSession>(s.chat, ctx_.index, *this, std::move(room),
+                                                     guest);
   } else if (service == Service::JsonChat) {
     chat_ = std::make_unique<chat::JsonSession>(s.chat, ctx_.index, *this, s.identity,
                                                 s.json_options, "s" + std::to_string(id));

@@ -182,8 +182,11 @@ void ChatHub::fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef exce
 void ChatHub::join(MemberRef who, JoinRequest req) {
   std::string room = req.room;  // not req.room below: the lambda moves req
   at_home(room, [this, who, req = std::move(req)](RoomHome& home) mutable {
-    if (home.find(who) != nullptr) return;  // already joined
-    RoomMember& m = home.add(who, req.user, req.name, req.protocol);
+    RoomMember* existing = home.find(who);
+    if (existing != nullptr && !existing->active) return;  // its first join is still in flight
+    // A repeated join (a client resynchronising) is answered with a fresh
+    // `joined` and changes nothing else.
+    RoomMember& m = existing ? *existing : home.add(who, req.user, req.name, req.protocol);
     if (req.protocol == Protocol::PlainText) {
       finish_join(home, who, {}, false);
       return;
@@ -239,6 +242,14 @@ void ChatHub::finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage
                           bool truncated) {
   RoomMember* m = home.find(who);
   if (m == nullptr) return;
+  if (m->active) {  // a repeated join: only the answer
+    if (m->protocol == Protocol::Json) {
+      auto members = member_list(home.members());
+      to_member(who, joined_frame(home.name(), m->name, members, history, truncated,
+                                  home.last_id()));
+    }
+    return;
+  }
   uint64_t seen = history.empty() ? home.last_id() : std::max(history.back().id, home.last_id());
   if (truncated && !history.empty()) seen = history.back().id;
   home.activate(*m, seen);

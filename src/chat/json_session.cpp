@@ -88,8 +88,8 @@ void JsonSession::on_text(std::string_view text) {
             deliver(welcome_frame(w));
           },
           [&](Join& m) {
-            if (in_room(m.room)) {
-              fail(ErrorCode::BadMessage, "already in this room", Join::kType, {}, m.room);
+            if (in_room(m.room)) {  // resynchronise: a fresh `joined`
+              hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
               return;
             }
             if (rooms().size() >= options_.max_rooms) {

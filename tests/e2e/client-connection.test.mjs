@@ -1,87 +1,29 @@
 // web/connection.js on its own, with a fake WebSocket and fake timers: the backoff
-// schedule and the outbox, exactly and without waiting. The browser tests show the
-// same code working against the real server.
+// schedule, the close codes that stop reconnecting, and retryNow(), exactly and
+// without waiting. (The outbox moved up to parley-client.js: see
+// parley-client.test.mjs.) The browser tests show the same code against the server.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { BACKOFF, ChatConnection, backoffDelay } from '../../web/connection.js';
+import { BACKOFF, ChatConnection, FATAL_CLOSE_CODES, backoffDelay } from '../../web/connection.js';
+import { FakeWebSocket, fakeClock } from './lib/fakes.mjs';
 
-class FakeWebSocket {
-  static CONNECTING = 0;
-  static OPEN = 1;
-  static CLOSED = 3;
-  static created = [];
-
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeWebSocket.CONNECTING;
-    this.sent = [];
-    FakeWebSocket.created.push(this);
-  }
-
-  send(text) {
-    if (this.readyState !== FakeWebSocket.OPEN) throw new Error('not open');
-    this.sent.push(text);
-  }
-
-  close() {
-    this.drop();
-  }
-
-  // Test controls: what the network would do.
-  open() {
-    this.readyState = FakeWebSocket.OPEN;
-    this.onopen?.({});
-  }
-
-  receive(data) {
-    this.onmessage?.({ data });
-  }
-
-  drop() {
-    this.readyState = FakeWebSocket.CLOSED;
-    this.onclose?.({ code: 1006 });
-  }
-}
-
-/** Timers that only fire when the test says so. */
-function fakeTimers() {
-  const pending = new Map();
-  let nextId = 1;
-  return {
-    pending,
-    setTimeout: (fn, ms) => {
-      pending.set(nextId, { fn, ms });
-      return nextId++;
-    },
-    clearTimeout: (id) => pending.delete(id),
-    /** Fires the only pending timer and returns its delay. */
-    fire() {
-      assert.equal(pending.size, 1, 'exactly one timer pending');
-      const [[id, { fn, ms }]] = pending;
-      pending.delete(id);
-      fn();
-      return ms;
-    },
-  };
-}
-
-function setup({ random = () => 1 } = {}) {
+function setup({ random = () => 1, protocols } = {}) {
   FakeWebSocket.created = [];
-  const timers = fakeTimers();
+  const clock = fakeClock();
   const events = [];
-  const connection = new ChatConnection('ws://chat.test/wss', {
+  const connection = new ChatConnection('ws://chat.test/ws', {
+    protocols,
     WebSocket: FakeWebSocket,
-    setTimeout: timers.setTimeout,
-    clearTimeout: timers.clearTimeout,
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
     random,
     onState: (state, info) => events.push(['state', state, info]),
     onMessage: (text) => events.push(['message', text]),
-    onSent: (id) => events.push(['sent', id]),
   });
   const latest = () => FakeWebSocket.created.at(-1);
-  return { connection, timers, events, latest };
+  return { connection, clock, events, latest };
 }
 
 test('backoff: 1 s doubling to a 30 s cap, jittered within [base/2, base]', () => {
@@ -93,93 +35,115 @@ test('backoff: 1 s doubling to a 30 s cap, jittered within [base/2, base]', () =
   assert.equal(backoffDelay(2, () => 0.5), 3000);
 });
 
-test('reconnects with growing delays while the server is down, and resets after an open', () => {
-  const { connection, timers, latest } = setup();
+test('offers the subprotocol it is given', () => {
+  const { connection, latest } = setup({ protocols: ['parley.v1'] });
   connection.start();
-  assert.equal(latest().url, 'ws://chat.test/wss');
+  assert.equal(latest().url, 'ws://chat.test/ws');
+  assert.deepEqual(latest().protocols, ['parley.v1']);
+  latest().open();
+  assert.equal(connection.protocol, 'parley.v1');
+});
+
+test('reconnects with growing delays while the server is down, and resets after an open', () => {
+  const { connection, clock, latest } = setup();
+  connection.start();
   latest().open();
 
-  latest().drop();
+  latest().drop(1001);
   const delays = [];
   for (let i = 0; i < 7; i++) {
-    delays.push(timers.fire()); // a new socket is made...
+    delays.push(clock.fireOnly()); // a new socket is made...
     latest().drop(); // ...and refused
   }
   assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
 
-  timers.fire();
+  clock.fireOnly();
   latest().open(); // back: the next loss starts again from 1 s
   latest().drop();
-  assert.equal(timers.fire(), 1000);
+  assert.equal(clock.fireOnly(), 1000);
 });
 
 test('reports states, announcing a lost connection only once', () => {
-  const { connection, timers, events, latest } = setup();
+  const { connection, clock, events, latest } = setup();
   connection.start();
   latest().open();
   latest().receive('hello');
-  latest().receive(new ArrayBuffer(2)); // binary: not chat text, ignored
-  latest().drop();
-  timers.fire();
+  latest().onmessage({ data: new ArrayBuffer(2) }); // binary: not chat text, ignored
+  latest().drop(1001);
+  clock.fireOnly();
   latest().drop();
   assert.deepEqual(events, [
     ['state', 'connecting', {}],
     ['state', 'open', {}],
     ['message', 'hello'],
-    ['state', 'closed', { retryInMs: 1000, wasOpen: true }],
+    ['state', 'closed', { retryInMs: 1000, wasOpen: true, code: 1001 }],
     ['state', 'connecting', {}],
-    ['state', 'closed', { retryInMs: 2000, wasOpen: false }],
+    ['state', 'closed', { retryInMs: 2000, wasOpen: false, code: 1006 }],
   ]);
 });
 
-test('queues messages while disconnected and sends them in order after the open', () => {
-  const { connection, timers, events, latest } = setup();
+test('send() goes out only on an open socket', () => {
+  const { connection, latest } = setup();
+  assert.equal(connection.send('before start'), false);
   connection.start();
-  const first = connection.send('one'); // still connecting
-  latest().drop();
-  const second = connection.send('two'); // waiting to retry
-  assert.deepEqual([first.sent, second.sent], [false, false]);
-  assert.equal(connection.queued, 2);
-
-  timers.fire();
-  events.length = 0;
+  assert.equal(connection.send('while connecting'), false);
   latest().open();
-  assert.deepEqual(latest().sent, ['one', 'two']);
-  assert.deepEqual(events, [['state', 'open', {}], ['sent', first.id], ['sent', second.id]]);
-  assert.equal(connection.queued, 0);
-
-  // While open, a message goes straight out and needs no onSent.
-  events.length = 0;
-  const third = connection.send('three');
-  assert.equal(third.sent, true);
-  assert.deepEqual(latest().sent, ['one', 'two', 'three']);
-  assert.deepEqual(events, []);
+  assert.equal(connection.send('one'), true);
+  assert.deepEqual(latest().sent, ['one']);
+  latest().drop();
+  assert.equal(connection.send('while closed'), false);
 });
 
-test('stop() ends reconnecting; retryNow() skips the wait', () => {
-  const { connection, timers, latest } = setup();
+test('1002, 1003, 1007, 1008 and 1009 stop reconnecting; 1001, 1006 and 1011 do not', () => {
+  assert.deepEqual([...FATAL_CLOSE_CODES], [1002, 1003, 1007, 1008, 1009]);
+  for (const code of FATAL_CLOSE_CODES) {
+    const { connection, clock, events, latest } = setup();
+    connection.start();
+    latest().open();
+    latest().drop(code);
+    assert.deepEqual(clock.pending, [], `no retry after ${code}`);
+    assert.deepEqual(events.at(-1), ['state', 'closed', { retryInMs: null, wasOpen: true, code }]);
+    connection.retryNow(); // the user asks: a new attempt
+    assert.equal(FakeWebSocket.created.length, 2);
+  }
+  for (const code of [1001, 1006, 1011]) {
+    const { connection, clock, latest } = setup();
+    connection.start();
+    latest().open();
+    latest().drop(code);
+    assert.deepEqual(clock.pending, [1000], `retry after ${code}`);
+  }
+});
+
+test('stop() ends reconnecting; retryNow() skips the wait but never doubles a connection', () => {
+  const { connection, clock, latest } = setup();
   connection.start();
+  connection.retryNow(); // connecting already: nothing more
+  assert.equal(FakeWebSocket.created.length, 1);
   latest().drop();
-  assert.equal(timers.pending.size, 1);
+  assert.equal(clock.pending.length, 1);
   connection.retryNow();
-  assert.equal(timers.pending.size, 0);
+  assert.equal(clock.pending.length, 0);
   assert.equal(FakeWebSocket.created.length, 2, 'retried at once');
 
   latest().open();
+  connection.retryNow(); // open: nothing to do
+  assert.equal(FakeWebSocket.created.length, 2);
   connection.stop();
-  assert.equal(timers.pending.size, 0, 'no retry after stop()');
+  assert.equal(clock.pending.length, 0, 'no retry after stop()');
   assert.equal(connection.isOpen, false);
 });
 
 test('events from a replaced socket are ignored', () => {
-  const { connection, timers, events, latest } = setup();
+  const { connection, clock, events, latest } = setup();
   connection.start();
   const old = latest();
   old.drop();
-  timers.fire();
+  clock.fireOnly();
   events.length = 0;
-  old.onopen({}); // a late event from the dead socket
-  old.onclose({});
+  old.onopen({}); // late events from the dead socket
+  old.onmessage({ data: 'late' });
+  old.onclose({ code: 1006 });
   assert.deepEqual(events, []);
-  assert.equal(timers.pending.size, 0);
+  assert.equal(clock.pending.length, 0);
 });

@@ -1,6 +1,8 @@
 // The page across a server restart: the status follows the connection, the client
-// reconnects by itself to a new server on the same port, and messages typed while
-// disconnected are queued and delivered in order after the reconnect.
+// reconnects by itself to a new server on the same port (same --data-dir, as a real
+// restart), messages typed while disconnected stay pending in the outbox and are
+// delivered in order, once, and shown sent (acked) after the reconnect; a message
+// unacked for 30 s shows failed with Retry.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
@@ -14,6 +16,7 @@ import {
   openChat,
   typeAndEnter,
   waitForMessage,
+  waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
 import { startServer, stopAllServers } from './lib/server.mjs';
@@ -49,16 +52,16 @@ async function connectRawClient(url) {
 
 test('status turns red on SIGTERM and green again when a new server takes the port (zh-CN)', async () => {
   const first = await startServer();
-  const { page, context, problems } = await openChat(browser, first, { locale: 'zh-CN' });
+  const { page, context, problems } = await openChat(browser, first, { locale: 'zh-CN', name: '小红' });
   assert.equal(await page.locator('#statusText').textContent(), '已连接');
-  assert.equal(await page.locator('h1').textContent().then((s) => s.trim()), 'WebSocket实时聊天');
+  assert.equal(await page.locator('h1 .chat-title-text').textContent(), 'WebSocket实时聊天');
   assert.equal(await page.getAttribute('#messageInput', 'placeholder'), '输入消息后按回车发送...');
   assert.equal(await dotColour(page), GREEN_400);
   await waitForMessage(page, 'system', '已成功连接到聊天服务器');
 
   // A plain client sees the shutdown close code: 1001 "going away".
   const raw = await connectRawClient(first.wsUrl());
-  await waitForMessage(page, 'received', '系统通知: 新用户加入,当前在线2人');
+  await page.locator('#messages .message-system .message-text', { hasText: /^guest-\d+ 加入了房间,当前在线2人$/ }).waitFor();
 
   const exit = await first.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, 'SIGTERM is a clean exit');
@@ -70,12 +73,12 @@ test('status turns red on SIGTERM and green again when a new server takes the po
   await waitForMessage(page, 'system', '与服务器的连接已断开,正在尝试重连...');
   await page.screenshot({ path: artifactPath('disconnected-zh.png') });
 
-  const second = await startServer({ port: first.port });
+  const second = await startServer({ port: first.port, dataDir: first.dataDir });
   assert.equal(second.port, first.port);
   await waitForStatus(page, 'connected', RECONNECT_TIMEOUT);
   assert.equal(await page.locator('#statusText').textContent(), '已连接');
   assert.equal(await dotColour(page), GREEN_400);
-  // One notice per successful open, one for the loss, however many retries failed between.
+  // One notice per successful session, one for the loss, however many retries failed between.
   assert.equal(await message(page, 'system', '已成功连接到聊天服务器').count(), 2);
   assert.equal(await message(page, 'system', '与服务器的连接已断开,正在尝试重连...').count(), 1);
 
@@ -83,16 +86,17 @@ test('status turns red on SIGTERM and green again when a new server takes the po
   await context.close();
 });
 
-test('messages typed while disconnected are queued, then delivered in order (en-US)', async () => {
+test('messages typed while disconnected stay pending, then are acked and shown sent, in order, once (en-US)', async () => {
   const first = await startServer();
   // A's timers are under the test's control, so its reconnect happens exactly when the
   // test says: after B is back. (B alone reconnects on its real backoff timer.)
   const a = await openChat(browser, first, {
     locale: 'en-US',
+    name: 'alice',
     beforeGoto: (page) => page.clock.install(),
   });
-  const b = await openChat(browser, first, { locale: 'en-US' });
-  await waitForMessage(a.page, 'received', '系统通知: 新用户加入,当前在线2人');
+  const b = await openChat(browser, first, { locale: 'en-US', name: 'bob' });
+  await waitForMessage(a.page, 'system', 'bob joined, 2 online');
   await a.page.clock.pauseAt((await a.page.evaluate(() => Date.now())) + 1000);
 
   await first.stop();
@@ -104,37 +108,84 @@ test('messages typed while disconnected are queued, then delivered in order (en-
   await typeAndEnter(a.page, 'queued two');
   for (const text of ['queued one', 'queued two']) {
     const el = await waitForMessage(a.page, 'sent', text);
+    assert.equal(await el.getAttribute('data-state'), 'pending');
     assert.match(await el.getAttribute('class'), /\bpending\b/);
-    assert.equal(await el.getAttribute('data-pending-label'), 'pending');
+    assert.equal(await el.locator('.message-status').textContent(), 'pending');
   }
+  // Kept in localStorage until acked, with time-ordered client ids.
+  const outbox = await a.page.evaluate(() => JSON.parse(localStorage.getItem('parley.outbox')));
+  assert.deepEqual(outbox.map((e) => [e.room, e.text]), [['lobby', 'queued one'], ['lobby', 'queued two']]);
+  for (const { id } of outbox) assert.match(id, /^[0-9a-f]+-\d+$/);
   await a.page.screenshot({ path: artifactPath('queued.png') });
 
-  const second = await startServer({ port: first.port });
+  const second = await startServer({ port: first.port, dataDir: first.dataDir });
   await waitForStatus(b.page, 'connected', RECONNECT_TIMEOUT);
-  const receivedBefore = (await messageTexts(b.page, 'received')).length;
 
-  // Let A's backoff run out (30 s is the longest possible wait): it reconnects and flushes.
+  // Let A's backoff run out (30 s is the longest possible wait): it reconnects and resends.
   await a.page.clock.runFor(30000);
   await waitForStatus(a.page, 'connected');
   await waitForMessage(b.page, 'received', 'queued two');
-  assert.deepEqual((await messageTexts(b.page, 'received')).slice(receivedBefore), [
-    '系统通知: 新用户加入,当前在线2人',
-    'queued one',
-    'queued two',
-  ]);
-  await a.page.locator('#messages .pending').first().waitFor({ state: 'detached', timeout: 5000 });
-  assert.equal(await a.page.locator('#messages .message-sent.pending').count(), 0);
+  assert.deepEqual(await messageTexts(b.page, 'received'), ['queued one', 'queued two']);
+  for (const text of ['queued one', 'queued two']) await waitForState(message(a.page, 'sent', text), 'sent');
+  assert.equal(await a.page.locator('#messages .message-sent:not([data-state="sent"])').count(), 0);
   assert.deepEqual(await messageTexts(a.page, 'sent'), ['queued one', 'queued two']);
+  assert.deepEqual(await a.page.evaluate(() => JSON.parse(localStorage.getItem('parley.outbox'))), []);
 
   // Sent exactly once: a message typed now goes straight out, nothing is replayed.
   await typeAndEnter(a.page, 'after reconnect');
   await waitForMessage(b.page, 'received', 'after reconnect');
-  assert.deepEqual((await messageTexts(b.page, 'received')).slice(receivedBefore), [
-    '系统通知: 新用户加入,当前在线2人',
-    'queued one',
-    'queued two',
-    'after reconnect',
-  ]);
+  assert.deepEqual(await messageTexts(b.page, 'received'), ['queued one', 'queued two', 'after reconnect']);
+
+  // And a reload shows the same conversation from history, once.
+  await b.page.reload();
+  await waitForMessage(b.page, 'received', 'after reconnect');
+  assert.deepEqual(await messageTexts(b.page, 'received'), ['queued one', 'queued two', 'after reconnect']);
+
+  assert.deepEqual([...a.problems, ...b.problems], []);
+  await second.stop();
+  await a.context.close();
+  await b.context.close();
+});
+
+// The rule (web/parley-client.js): a message not acked 30 s after it was typed shows
+// "failed" with Retry. It stays in the outbox and would still go on the next reconnect;
+// Retry reconnects at once instead of waiting out the backoff (up to 30 s).
+test('a message unacked for 30 s (server down) shows failed; Retry delivers it (en-US)', async () => {
+  const first = await startServer();
+  const a = await openChat(browser, first, {
+    locale: 'en-US',
+    name: 'alice',
+    beforeGoto: (page) => page.clock.install(),
+  });
+  const b = await openChat(browser, first, { locale: 'en-US', name: 'bob' });
+  await waitForMessage(a.page, 'system', 'bob joined, 2 online');
+  await a.page.clock.pauseAt((await a.page.evaluate(() => Date.now())) + 1000);
+
+  await first.stop();
+  await waitForStatus(a.page, 'disconnected');
+  await typeAndEnter(a.page, 'are you there?');
+  const mine = message(a.page, 'sent', 'are you there?');
+  await waitForState(mine, 'pending');
+  assert.equal(await mine.locator('.retry-button').isVisible(), false);
+
+  await a.page.clock.runFor(29000);
+  assert.equal(await mine.getAttribute('data-state'), 'pending', 'not failed before 30 s');
+  await a.page.clock.runFor(1000);
+  await waitForState(mine, 'failed');
+  assert.equal(await mine.locator('.message-status').textContent(), 'failed');
+  assert.match(await mine.locator('.message-reason').textContent(), /unreachable/);
+  assert.equal(await mine.locator('.retry-button').isVisible(), true);
+  await a.page.screenshot({ path: artifactPath('failed-retry.png') });
+
+  // The server is back; A's clock is still paused, so only Retry can reconnect it now.
+  const second = await startServer({ port: first.port, dataDir: first.dataDir });
+  await waitForStatus(b.page, 'connected', RECONNECT_TIMEOUT);
+  await mine.locator('.retry-button').click();
+  await waitForStatus(a.page, 'connected');
+  await waitForState(mine, 'sent');
+  assert.equal(await mine.locator('.retry-button').isVisible(), false);
+  await waitForMessage(b.page, 'received', 'are you there?');
+  assert.deepEqual(await messageTexts(b.page, 'received'), ['are you there?']);
 
   assert.deepEqual([...a.problems, ...b.problems], []);
   await second.stop();

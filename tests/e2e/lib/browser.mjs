@@ -30,12 +30,16 @@ export function launchBrowser() {
   });
 }
 
+/** The desktop window of most tests, and a phone's (iPhone 12–15 class). */
+export const DESKTOP = Object.freeze({ width: 1000, height: 760 });
+export const PHONE = Object.freeze({ width: 390, height: 844 });
+
 /**
  * Opens `url` in a new context with the given locale and returns { context, page, problems }.
  * problems collects uncaught page errors and CSP refusals, which no test should cause.
  */
-export async function openPage(browser, url, { locale = 'en-US', beforeGoto } = {}) {
-  const context = await browser.newContext({ locale, viewport: { width: 800, height: 760 } });
+export async function openPage(browser, url, { locale = 'en-US', viewport = DESKTOP, beforeGoto } = {}) {
+  const context = await browser.newContext({ locale, viewport });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -49,11 +53,24 @@ export async function openPage(browser, url, { locale = 'en-US', beforeGoto } = 
   return { context, page, problems };
 }
 
-/** Opens the Parley page and waits until it is connected. */
+/**
+ * Opens the Parley page (room options.hash, e.g. '#general'), answers the first
+ * visit's name dialog with options.name, and waits until it is connected.
+ */
 export async function openChat(browser, server, options = {}) {
   const opened = await openPage(browser, `${server.url}/${options.hash ?? ''}`, options);
+  await chooseName(opened.page, options.name ?? 'user');
   await waitForStatus(opened.page, 'connected');
   return opened;
+}
+
+/** Types `name` into the name dialog (which must be open) and submits it. */
+export async function chooseName(page, name) {
+  const dialog = page.locator('#nameDialog');
+  await dialog.waitFor({ state: 'visible', timeout: TIMEOUT.message });
+  await page.locator('#nameInput').fill(name);
+  await page.locator('#nameSubmit').click();
+  await dialog.waitFor({ state: 'hidden', timeout: TIMEOUT.message });
 }
 
 /** Waits for the status dot's class: 'connected' or 'disconnected'. */
@@ -65,11 +82,14 @@ function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Locator of the message(s) of one kind ('sent', 'received', 'system') whose whole text is `text`. */
+/**
+ * Locator of the message(s) of one kind ('sent', 'received', 'system') in the room
+ * shown, whose text (not counting sender, time and status) is exactly `text`.
+ */
 export function message(page, kind, text) {
   return page
     .locator(`#messages .message.message-${kind}`)
-    .filter({ hasText: new RegExp(`^${escapeRegExp(text)}$`) });
+    .filter({ has: page.locator('.message-text', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }) });
 }
 
 /** Waits for one message of `kind` with exactly `text`; returns its locator. */
@@ -85,9 +105,23 @@ export async function typeAndEnter(page, text) {
   await page.locator('#messageInput').press('Enter');
 }
 
-/** The texts of all messages of one kind, in order. */
+/** The texts of all messages of one kind in the room shown, in order. */
 export function messageTexts(page, kind) {
-  return page.locator(`#messages .message-${kind}`).allTextContents();
+  return page.locator(`#messages .message-${kind} .message-text`).allTextContents();
+}
+
+/** The texts of all chat messages (own and received, not notices) in order, as "from: text". */
+export function conversation(page) {
+  return page.locator('#messages .message-sent, #messages .message-received').evaluateAll((els) =>
+    els.map((el) => {
+      const from = el.classList.contains('message-sent') ? 'me' : el.querySelector('.message-from').textContent;
+      return `${from}: ${el.querySelector('.message-text').textContent}`;
+    }));
+}
+
+/** Waits until an own message (a locator) is in state 'pending', 'sent' or 'failed'. */
+export async function waitForState(locator, state, timeout = TIMEOUT.message) {
+  await locator.and(locator.page().locator(`[data-state="${state}"]`)).waitFor({ timeout });
 }
 
 /** Where screenshots go: $PARLEY_ARTIFACTS (created if missing) or ./test-artifacts. */

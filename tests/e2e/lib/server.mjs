@@ -2,12 +2,16 @@
 //
 // Each test starts its own server on port 0 and reads the chosen port from the one
 // line parley prints once it listens: "parley listening on http://HOST:PORT".
+// Each server gets a data directory of its own (the history store locks its
+// directory; tests and servers run side by side), under one temporary folder per
+// test process that is removed when the process exits. A restart that should keep
+// the history and the resume secret passes the first server's `dataDir`.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 const LISTENING = /^parley listening on http:\/\/([^\s/]+):(\d+)\s*$/;
@@ -22,23 +26,35 @@ export function parleyBinary() {
 
 const running = new Set();
 
+let dataRoot = null;
+let dataDirs = 0;
+
+/** A fresh, empty data folder for one server. */
+export function freshDataDir() {
+  if (dataRoot === null) {
+    dataRoot = mkdtempSync(path.join(tmpdir(), 'parley-e2e-'));
+    process.once('exit', () => rmSync(dataRoot, { recursive: true, force: true }));
+  }
+  dataDirs += 1;
+  return path.join(dataRoot, `server-${dataDirs}`);
+}
+
 /**
  * Starts parley on 127.0.0.1 and resolves once it listens.
  * @param {object} [options]
  * @param {number} [options.port=0]  0 lets the server pick; pass a port to restart on it
  * @param {string[]} [options.args]  extra flags, e.g. ['--echo']
+ * @param {string} [options.dataDir]  --data-dir; a fresh folder unless given (here or in args)
  * @param {number} [options.timeoutMs=15000]  how long to wait for the listening line
  * @returns {Promise<ParleyServer>}
  */
-export async function startServer({ port = 0, args = [], timeoutMs = 15000 } = {}) {
-  // A data directory of its own unless the test names one (the history
-  // store locks its directory; tests and servers run side by side).
-  if (!args.includes('--data-dir')) {
-    args = ['--data-dir', mkdtempSync(join(tmpdir(), 'parley-e2e-')), ...args];
-  }
+export async function startServer({ port = 0, args = [], dataDir, timeoutMs = 15000 } = {}) {
+  const flag = args.indexOf('--data-dir');
+  if (flag >= 0) dataDir = args[flag + 1];
+  else args = ['--data-dir', (dataDir ??= freshDataDir()), ...args];
   const argv = ['--host', '127.0.0.1', '--port', String(port), ...args];
   const child = spawn(parleyBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const server = new ParleyServer(child, argv);
+  const server = new ParleyServer(child, argv, dataDir);
   running.add(server);
   child.once('exit', () => running.delete(server));
   try {
@@ -61,9 +77,10 @@ export class ParleyServer {
   #stderr = '';
   #exit; // Promise<{ code, signal }>
 
-  constructor(child, argv) {
+  constructor(child, argv, dataDir) {
     this.#child = child;
     this.#argv = argv;
+    this.dataDir = dataDir;
     this.host = null;
     this.port = null;
     this.#exit = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
