@@ -36,8 +36,10 @@ struct Config {
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
   std::size_t join_history = 50;       // messages sent on join
   std::size_t max_text_bytes = 4000;   // longest chat message text
-  double rate_per_sec = 10;            // chat messages per connection per second...
-  double rate_burst = 30;              // ...with this burst
+  // Requests per connection per second, with a burst that covers a client
+  // re-joining all its rooms (32 at most) and resending its outbox.
+  double rate_per_sec = 20;
+  double rate_burst = 100;
 };
 
 struct ConfigResult {

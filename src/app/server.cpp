@@ -127,13 +127,14 @@ std::optional<std::string> Server::start() {
   }
   chat::ChatOptions chat_options;
   chat_options.join_history = config_.join_history;
+  if (store_) chat_options.retain_per_room = config_.history_retain;
   hub_ = std::make_unique<chat::ChatHub>(std::move(posts), store_.get(), chat_options);
   if (store_) {
     for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
   }
 
   services_ = std::unique_ptr<SharedServices>(
-      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {1}, {}});
+      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {1}, identity_->new_user_id().substr(1, 8), {}});
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

@@ -28,6 +28,7 @@ struct SharedServices {
   const chat::JsonSessionOptions& json_options;
   std::atomic<uint64_t> next_connection_id{1};
   std::atomic<uint64_t> next_guest{1};  // plain-text clients are guest-1, guest-2, ...
+  std::string run_tag;                  // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
 };
 

@@ -22,7 +22,7 @@ WebSocketSession::WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpCon
   if (service == Service::PlainChat) {
     uint64_t guest = s.next_guest.fetch_add(1, std::memory_order_relaxed);
     chat_ = std::make_unique<chat::PlainTextSession>(s.chat, ctx_.index, *this, std::move(room),
-                                                     guest);
+                                                     guest, s.run_tag, s.json_options);
   } else if (service == Service::JsonChat) {
     chat_ = std::make_unique<chat::JsonSession>(s.chat, ctx_.index, *this, s.identity,
                                                 s.json_options, "s" + std::to_string(id));

@@ -118,7 +118,8 @@ RoomHome& ChatHub::home_on_this_loop(Shard& shard, const std::string& room) {
     last_id = l->second;
     shard.last_ids.erase(l);
   }
-  auto home = std::make_unique<RoomHome>(room, last_id, options_.cache_per_room, shards_.size());
+  auto home = std::make_unique<RoomHome>(room, last_id, options_.cache_per_room, shards_.size(),
+                                         options_.retain_per_room);
   return *shard.homes.emplace(room, std::move(home)).first->second;
 }
 
@@ -172,6 +173,7 @@ void ChatHub::fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef exce
       // Rare path: several members to skip.
       LocalRoom filtered = it->second;
       for (const auto& ref : skip) {
+        if (ref.loop != loop) continue;  // slots are per loop
         if (Member* m = shard.find(ref)) filtered.remove(m);
       }
       filtered.deliver(event, MemberRef{UINT32_MAX, 0, 0});
@@ -201,7 +203,7 @@ void ChatHub::join(MemberRef who, JoinRequest req) {
       if (req.since) {
         truncated = !history.empty() && history.back().id < home.last_id();
       } else {
-        truncated = !history.empty() && history.front().id > 1;
+        truncated = !history.empty() && home.has_older_than(history.front().id);
       }
       finish_join(home, who, std::move(history), truncated);
       return;
@@ -265,13 +267,18 @@ void ChatHub::finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage
   Shard* shard = shards_[who.loop].get();
   posts_[who.loop]([shard, who, room = home.name(), reply] {
     Member* member = shard->find(who);
-    if (member == nullptr || !member->in_room(room)) return;
-    shard->local_rooms[room].add(member, who);
+    if (member == nullptr) return;
+    // Left again meanwhile: still answered (the client asked), not added.
+    if (member->in_room(room)) shard->local_rooms[room].add(member, who);
     if (reply) member->deliver(reply);
   });
   fan_out(home, presence_event(home.name(), PresenceKind::Joined, m->user, m->name, {},
                                home.connections(), conns_of_user == 1),
           who);
+  // Requests that came in behind the join, in order (a leave among them may
+  // remove the member, so take the list first).
+  auto waiting = std::move(m->waiting);
+  for (auto& action : waiting) action();
 }
 
 void ChatHub::leave(MemberRef who, const std::string& room) {
@@ -284,42 +291,80 @@ void ChatHub::leave(MemberRef who, const std::string& room) {
       if (it->second.empty()) shard.local_rooms.erase(it);
     }
   }
-  at_home(room, [this, who](RoomHome& home) {
-    std::optional<RoomMember> gone = home.remove(who);
-    if (!gone || !gone->active) return;
-    bool user_left = home.connections_of(gone->user) == 0;
-    fan_out(home, presence_event(home.name(), PresenceKind::Left, gone->user, gone->name, {},
-                                 home.connections(), user_left),
-            who);
-  });
+  at_home(room, [this, who](RoomHome& home) { leave_at_home(home, who); });
+}
+
+void ChatHub::leave_at_home(RoomHome& home, MemberRef who) {
+  RoomMember* m = home.find(who);
+  if (m == nullptr) return;
+  if (!m->active) {  // its join is still reading history: leave after it
+    m->waiting.push_back([this, &home, who] { leave_at_home(home, who); });
+    return;
+  }
+  Protocol protocol = m->protocol;
+  std::optional<RoomMember> gone = home.remove(who);
+  bool user_left = home.connections_of(gone->user) == 0;
+  fan_out(home, presence_event(home.name(), PresenceKind::Left, gone->user, gone->name, {},
+                               home.connections(), user_left),
+          who);
+  // `left` after every answer still waiting for the store (acks).
+  if (protocol == Protocol::Json) {
+    home.emit_in_order([this, who, room = home.name()] { to_member(who, left_frame(room)); });
+  }
 }
 
 void ChatHub::send(MemberRef who, SendRequest req) {
   std::string room = req.room;  // not req.room below: the lambda moves req
   at_home(room, [this, who, req = std::move(req)](RoomHome& home) mutable {
+    send_at_home(home, who, std::move(req));
+  });
+}
+
+void ChatHub::send_at_home(RoomHome& home, MemberRef who, SendRequest req) {
+  {
     RoomMember* m = home.find(who);
-    if (m == nullptr || !m->active) return;  // the session checks membership first
+    if (m == nullptr) return;  // the session checks membership first
+    if (!m->active) {          // sent right behind a join still reading history
+      m->waiting.push_back([this, &home, who, req = std::move(req)]() mutable {
+        send_at_home(home, who, std::move(req));
+      });
+      return;
+    }
     ChatMessage msg{0, now_ms(), m->user, m->name, std::move(req.client_id), std::move(req.text)};
     Protocol proto = m->protocol;
     if (store_ == nullptr) {
+      // Without a store, resends are recognised while the original is cached.
+      if (!msg.client_id.empty()) {
+        if (const ChatMessage* seen = home.find_cached(msg.user, msg.client_id)) {
+          to_member(who, ack_frame(home.name(), seen->client_id, seen->id, seen->ts_ms, true));
+          return;
+        }
+      }
       msg.id = home.last_id() + 1;
       commit_message(home, who, std::move(msg), proto);
       return;
     }
     ++home.pending_ops;
-    home.reserve_message_slot();
+    uint64_t slot = home.reserve_slot();
     uint32_t h = home_of(home.name());
     store::AppendRequest append{home.name(), msg.user, msg.from, msg.client_id, msg.text, msg.ts_ms};
     store_->append(std::move(append), [this, h, who, room = home.name(), msg = std::move(msg),
-                                       proto](const store::AppendResult& r) mutable {
-      posts_[h]([this, h, who, room, msg = std::move(msg), proto, r]() mutable {
+                                       proto, slot](const store::AppendResult& r) mutable {
+      posts_[h]([this, h, who, room, msg = std::move(msg), proto, r, slot]() mutable {
         Shard& shard = *shards_[h];
         RoomHome& home = home_on_this_loop(shard, room);
         --home.pending_ops;
-        home.complete_message_slot([this, &home, who, room, msg = std::move(msg), proto,
-                                    r]() mutable {
-          // Not ok: not acknowledged; the client keeps it pending and resends.
-          if (!r.ok) return;
+        home.complete_slot(slot, [this, &home, who, room, msg = std::move(msg), proto,
+                                  r]() mutable {
+          if (!r.ok) {
+            // Not stored, so not acknowledged: the client keeps it pending
+            // and may retry (docs/PROTOCOL.md, `internal`).
+            if (!msg.client_id.empty()) {
+              to_member(who, error_frame(ErrorCode::Internal, "the message could not be stored",
+                                         "send", msg.client_id, room));
+            }
+            return;
+          }
           msg.id = r.id;
           msg.ts_ms = r.ts_ms;
           if (!r.duplicate) {
@@ -331,12 +376,14 @@ void ChatHub::send(MemberRef who, SendRequest req) {
         release_if_idle(shard, home);
       });
     });
-  });
+  }
 }
 
 void ChatHub::commit_message(RoomHome& home, MemberRef who, ChatMessage msg,
                              Protocol sender_protocol) {
-  RoomEvent event = message_event(home.name(), msg, sender_protocol);
+  RoomEvent event = message_event(home.name(), msg, sender_protocol,
+                                  home.active_with(Protocol::Json) > 0,
+                                  home.active_with(Protocol::PlainText) > 0);
   uint64_t id = msg.id;
   if (!msg.client_id.empty()) {
     to_member(who, ack_frame(home.name(), msg.client_id, msg.id, msg.ts_ms, false));
@@ -354,22 +401,52 @@ void ChatHub::typing(MemberRef who, const std::string& room) {
 }
 
 void ChatHub::history(MemberRef who, HistoryQuery q) {
-  std::size_t limit = std::clamp<std::size_t>(q.limit, 1, options_.page_max);
-  if (store_ != nullptr) {
-    // Committed history is the store's: read it off-loop and answer directly,
-    // without a trip through the room's home.
-    auto done = [this, who, room = q.room](store::HistoryPage page) {
-      auto msgs = from_stored(page.messages);
-      to_member(who, history_frame(room, msgs, page.truncated));
-    };
-    if (q.after) {
-      store_->after(q.room, *q.after, limit, std::move(done));
-    } else {
-      store_->before(q.room, q.before.value_or(UINT64_MAX), limit, std::move(done));
-    }
+  std::string room = q.room;
+  at_home(room, [this, who, q = std::move(q)](RoomHome& home) { history_at_home(home, who, q); });
+}
+
+void ChatHub::history_at_home(RoomHome& home, MemberRef who, const HistoryQuery& q) {
+  RoomMember* m = home.find(who);
+  if (m == nullptr) return;
+  if (!m->active) {
+    m->waiting.push_back([this, &home, who, q] { history_at_home(home, who, q); });
     return;
   }
-  at_home(q.room, [this, who, q, limit](RoomHome& home) {
+  std::size_t limit = std::clamp<std::size_t>(q.limit, 1, options_.page_max);
+  // Behind the acks still waiting for the store, so the page includes what
+  // the client was told is stored.
+  if (store_ != nullptr) {
+    // Committed history is the store's. The page is read off-loop, and its
+    // answer keeps its place among the room's answers to this client (an
+    // ack before it, a `left` after it).
+    ++home.pending_ops;
+    uint32_t h = home_of(home.name());
+    auto slot = std::make_shared<uint64_t>(0);
+    auto read = [this, h, who, slot, q, limit] {
+      auto done = [this, h, who, slot, room = q.room](store::HistoryPage page) {
+        posts_[h]([this, h, who, slot, room, page = std::move(page)]() mutable {
+          Shard& shard = *shards_[h];
+          RoomHome& home = home_on_this_loop(shard, room);
+          --home.pending_ops;
+          // Captured by value: the answer may wait behind an earlier slot.
+          home.complete_slot(*slot, [this, who, room, page = std::move(page)] {
+            auto msgs = from_stored(page.messages);
+            to_member(who, history_frame(room, msgs, page.truncated));
+          });
+          release_if_idle(shard, home);
+        });
+      };
+      if (q.after) {
+        store_->after(q.room, *q.after, limit, std::move(done));
+      } else {
+        store_->before(q.room, q.before.value_or(UINT64_MAX), limit, std::move(done));
+      }
+    };
+    // The read starts when the acks before it are out, i.e. stored.
+    *slot = home.reserve_slot(std::move(read));
+    return;
+  }
+  home.emit_in_order([this, &home, who, q, limit] {
     std::vector<ChatMessage> page;
     bool truncated = false;
     if (q.after) {
@@ -378,7 +455,7 @@ void ChatHub::history(MemberRef who, HistoryQuery q) {
     } else {
       uint64_t before = q.before.value_or(UINT64_MAX);
       auto all = home.cached_recent(options_.cache_per_room).value_or(std::vector<ChatMessage>{});
-      std::erase_if(all, [&](const auto& m) { return m.id >= before; });
+      std::erase_if(all, [&](const auto& msg) { return msg.id >= before; });
       std::size_t n = std::min(limit, all.size());
       truncated = all.size() > n;
       page.assign(all.end() - static_cast<std::ptrdiff_t>(n), all.end());

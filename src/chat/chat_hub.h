@@ -37,6 +37,7 @@ struct ChatOptions {
   std::size_t join_history = 50;     // messages in `joined` without `since`
   std::size_t cache_per_room = 256;  // recent messages kept in memory per room
   std::size_t page_max = 200;        // largest history page
+  std::size_t retain_per_room = 0;   // the store's retention by count (0 = all)
 };
 
 struct JoinRequest {
@@ -101,6 +102,9 @@ class ChatHub {
   void fan_out(RoomHome& home, const RoomEvent& event, MemberRef except);
   void fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef except, uint64_t msg_id);
 
+  void leave_at_home(RoomHome& home, MemberRef who);
+  void send_at_home(RoomHome& home, MemberRef who, SendRequest req);
+  void history_at_home(RoomHome& home, MemberRef who, const HistoryQuery& q);
   void finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage> history, bool truncated);
   void commit_message(RoomHome& home, MemberRef who, ChatMessage msg, Protocol sender_protocol);
 

@@ -26,11 +26,14 @@ std::string seed_leave_notice(std::size_t online) {
 
 }  // namespace
 
-RoomEvent message_event(std::string_view room, const ChatMessage& m, Protocol sender_protocol) {
+RoomEvent message_event(std::string_view room, const ChatMessage& m, Protocol sender_protocol,
+                        bool for_json, bool for_plain) {
   RoomEvent e;
-  e.json = make_text_frame(encode_message(view_of(room, m)));
-  e.plain = sender_protocol == Protocol::PlainText ? make_text_frame(m.text)
-                                                   : make_text_frame(m.from + ": " + m.text);
+  if (for_json) e.json = make_text_frame(encode_message(view_of(room, m)));
+  if (for_plain) {
+    e.plain = sender_protocol == Protocol::PlainText ? make_text_frame(m.text)
+                                                     : make_text_frame(m.from + ": " + m.text);
+  }
   return e;
 }
 

@@ -23,7 +23,9 @@ enum class PresenceKind { Joined, Left, Renamed };
 
 // A message to the room. Plain-text members see a plain-text sender's words
 // verbatim (the seed's behaviour) and a named sender's as "name: text".
-RoomEvent message_event(std::string_view room, const ChatMessage& m, Protocol sender_protocol);
+// `for_json` / `for_plain`: whether anyone in the room needs that encoding.
+RoomEvent message_event(std::string_view room, const ChatMessage& m, Protocol sender_protocol,
+                        bool for_json = true, bool for_plain = true);
 
 // Presence. `user_changed`: the user's first connection joined / last left
 // (JSON members are told only then); plain-text members get the seed's notice

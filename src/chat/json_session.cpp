@@ -16,7 +16,7 @@ JsonSession::JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
       identity_(identity),
       options_(options),
       session_id_(std::move(session_id)),
-      send_rate_(options.rate_per_sec, options.rate_burst),
+      request_rate_(options.rate_per_sec, options.rate_burst),
       // Typing indicators are ephemeral: a couple per second is plenty.
       typing_rate_(2, 4) {}
 
@@ -54,8 +54,24 @@ void JsonSession::on_text(std::string_view text) {
   }
   ClientMessage& msg = std::get<ClientMessage>(parsed);
 
+  // The client id and room of a request, for errors about it.
+  std::string_view ref_id, ref_room;
+  std::visit(Overloaded{[&](const Send& m) { ref_id = m.id, ref_room = m.room; },
+                        [&](const Join& m) { ref_room = m.room; },
+                        [&](const Leave& m) { ref_room = m.room; },
+                        [&](const Typing& m) { ref_room = m.room; },
+                        [&](const HistoryRequest& m) { ref_room = m.room; },
+                        [](const auto&) {}},
+             msg);
+
   if (user_.empty() && !std::holds_alternative<Hello>(msg)) {
-    fail(ErrorCode::HelloRequired, "send hello first", type_name(msg));
+    fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref_id, ref_room);
+    return;
+  }
+  // Every request costs a token (docs/PROTOCOL.md, rate limits); a refused
+  // one is neither processed nor acknowledged, and the client retries it.
+  if (!request_rate_.take(now)) {
+    fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref_id, ref_room);
     return;
   }
 
@@ -105,17 +121,11 @@ void JsonSession::on_text(std::string_view text) {
               return;
             }
             remove_room(m.room);
-            hub_.leave(ref_, m.room);
-            deliver(left_frame(m.room));
+            hub_.leave(ref_, m.room);  // the home answers `left`, after pending acks
           },
           [&](Send& m) {
             if (!in_room(m.room)) {
               fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
-              return;
-            }
-            if (!send_rate_.take(now)) {
-              // Not stored, not acknowledged: the client retries later.
-              fail(ErrorCode::RateLimited, "slow down", Send::kType, m.id, m.room);
               return;
             }
             hub_.send(ref_, SendRequest{m.room, user_, std::move(m.id), std::move(m.text)});

@@ -19,8 +19,8 @@ struct JsonSessionOptions {
   std::size_t max_text_bytes = 4000;
   std::size_t max_rooms = 32;
   std::size_t history_page_max = 200;
-  double rate_per_sec = 10;  // chat messages
-  double rate_burst = 30;
+  double rate_per_sec = 20;  // requests
+  double rate_burst = 100;
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
   std::string server = "parley";
@@ -42,7 +42,7 @@ class JsonSession final : public ChatSession {
   std::string session_id_;
   std::string user_;  // empty until hello
   std::string name_;
-  TokenBucket send_rate_;
+  TokenBucket request_rate_;
   TokenBucket typing_rate_;
   std::deque<Clock::time_point> recent_errors_;
 };

@@ -1,20 +1,41 @@
 #include "chat/plain_text_session.h"
 
+#include "ws/close_code.h"
+
 namespace parley::chat {
 
 PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
-                                   std::string room, uint64_t guest_number)
+                                   std::string room, uint64_t guest_number,
+                                   std::string_view run_tag, const JsonSessionOptions& limits)
     : ChatSession(hub, loop, transport),
       room_(std::move(room)),
-      user_("guest-" + std::to_string(guest_number)) {}
+      user_("guest-" + std::to_string(guest_number) + "." + std::string(run_tag)),
+      name_("guest-" + std::to_string(guest_number)),
+      limits_(limits),
+      rate_(limits.rate_per_sec, limits.rate_burst) {}
 
 void PlainTextSession::start() {
   add_room(room_);
-  hub_.join(ref_, JoinRequest{room_, user_, user_, Protocol::PlainText, std::nullopt});
+  hub_.join(ref_, JoinRequest{room_, user_, name_, Protocol::PlainText, std::nullopt});
 }
 
 void PlainTextSession::on_text(std::string_view text) {
-  // The seed has no notion of an ack or a client id: fire and forget.
+  auto now = std::chrono::steady_clock::now();
+  if (!rate_.take(now)) {
+    // The seed's protocol has no error message: a flood is dropped, and a
+    // client that keeps flooding is closed (1008) like a JSON one.
+    recent_drops_.push_back(now);
+    while (!recent_drops_.empty() && now - recent_drops_.front() > limits_.abuse_window) {
+      recent_drops_.pop_front();
+    }
+    if (recent_drops_.size() > limits_.abuse_errors) {
+      transport_.close(ws::close_code::PolicyViolation, "too many messages");
+    }
+    return;
+  }
+  // The seed has no notion of an ack or a client id: fire and forget. Any
+  // text up to the WebSocket message limit is relayed, empty text included,
+  // as the seed does.
   hub_.send(ref_, SendRequest{room_, user_, {}, std::string(text)});
 }
 

@@ -3,15 +3,22 @@
 // others; joins and leaves are announced in the seed's words.
 #pragma once
 
+#include <chrono>
+#include <deque>
+
 #include "chat/chat_session.h"
+#include "chat/json_session.h"
+#include "chat/token_bucket.h"
 
 namespace parley::chat {
 
 class PlainTextSession final : public ChatSession {
  public:
-  // `guest_number` names the connection "guest-<n>" for JSON members.
+  // `guest_number` names the connection "guest-<n>" for JSON members;
+  // `run_tag` makes its user id unique across server restarts.
   PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, std::string room,
-                   uint64_t guest_number);
+                   uint64_t guest_number, std::string_view run_tag,
+                   const JsonSessionOptions& limits);
 
   Protocol protocol() const override { return Protocol::PlainText; }
   void start() override;
@@ -20,6 +27,10 @@ class PlainTextSession final : public ChatSession {
  private:
   std::string room_;
   std::string user_;
+  std::string name_;
+  const JsonSessionOptions& limits_;
+  TokenBucket rate_;
+  std::deque<std::chrono::steady_clock::time_point> recent_drops_;
 };
 
 }  // namespace parley::chat

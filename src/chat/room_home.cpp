@@ -1,14 +1,16 @@
 #include "chat/room_home.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace parley::chat {
 
 RoomHome::RoomHome(std::string name, uint64_t last_id, std::size_t cache_capacity,
-                   std::size_t loops)
+                   std::size_t loops, std::size_t retain)
     : name_(std::move(name)),
       last_id_(last_id),
-      cache_capacity_(cache_capacity),
+      cache_capacity_(retain > 0 ? std::min(cache_capacity, retain) : cache_capacity),
+      retain_(retain),
       covered_after_(last_id),
       active_per_loop_(loops, 0) {}
 
@@ -45,7 +47,7 @@ RoomMember& RoomHome::add(MemberRef ref, std::string user, std::string wanted_na
     if (m.user == user) name = m.name;
   }
   if (name.empty()) name = unique_name(wanted_name, user);
-  members_.push_back(RoomMember{ref, std::move(user), std::move(name), protocol, false, 0});
+  members_.push_back(RoomMember{ref, std::move(user), std::move(name), protocol, false, 0, {}});
   return members_.back();
 }
 
@@ -54,6 +56,7 @@ void RoomHome::activate(RoomMember& m, uint64_t seen_up_to) {
   m.active = true;
   m.seen_up_to = seen_up_to;
   ++active_per_loop_[m.ref.loop];
+  ++active_by_protocol_[static_cast<int>(m.protocol)];
 }
 
 std::optional<RoomMember> RoomHome::remove(MemberRef ref) {
@@ -61,7 +64,10 @@ std::optional<RoomMember> RoomHome::remove(MemberRef ref) {
   if (it == members_.end()) return std::nullopt;
   RoomMember gone = std::move(*it);
   members_.erase(it);
-  if (gone.active) --active_per_loop_[gone.ref.loop];
+  if (gone.active) {
+    --active_per_loop_[gone.ref.loop];
+    --active_by_protocol_[static_cast<int>(gone.protocol)];
+  }
   return gone;
 }
 
@@ -87,10 +93,24 @@ std::optional<std::vector<ChatMessage>> RoomHome::cached_after(uint64_t after,
 }
 
 std::optional<std::vector<ChatMessage>> RoomHome::cached_recent(std::size_t limit) const {
-  // Enough cached, or the cache reaches back to the room's first message.
-  if (recent_.size() < limit && covered_after_ != 0) return std::nullopt;
+  // Enough cached, or the cache reaches back to the room's first message, or
+  // it holds everything retention keeps.
+  bool holds_all = covered_after_ == 0 || (retain_ > 0 && recent_.size() >= retain_);
+  if (recent_.size() < limit && !holds_all) return std::nullopt;
   std::size_t n = std::min(limit, recent_.size());
   return std::vector<ChatMessage>(recent_.end() - static_cast<std::ptrdiff_t>(n), recent_.end());
+}
+
+bool RoomHome::has_older_than(uint64_t first_id) const {
+  uint64_t oldest_kept = retain_ > 0 && last_id_ >= retain_ ? last_id_ - retain_ + 1 : 1;
+  return first_id > oldest_kept;
+}
+
+const ChatMessage* RoomHome::find_cached(std::string_view user, std::string_view client_id) const {
+  for (const auto& m : recent_) {
+    if (m.client_id == client_id && m.user == user) return &m;
+  }
+  return nullptr;
 }
 
 std::vector<ChatMessage> RoomHome::cached_newer_than(uint64_t id) const {
@@ -120,14 +140,19 @@ void RoomHome::emit_in_order(std::function<void()> emit) {
     emit();
     return;
   }
-  outbox_.push_back({true, std::move(emit)});
+  outbox_.push_back({0, true, std::move(emit), {}});
 }
 
-void RoomHome::reserve_message_slot() { outbox_.push_back({false, {}}); }
+uint64_t RoomHome::reserve_slot(std::function<void()> on_head) {
+  uint64_t slot = next_slot_++;
+  outbox_.push_back({slot, false, {}, std::move(on_head)});
+  if (outbox_.size() == 1) drain_outbox();  // already at the head
+  return slot;
+}
 
-void RoomHome::complete_message_slot(std::function<void()> emit) {
+void RoomHome::complete_slot(uint64_t slot, std::function<void()> emit) {
   for (auto& entry : outbox_) {
-    if (!entry.ready) {
+    if (entry.slot == slot) {
       entry.ready = true;
       entry.emit = std::move(emit);
       break;
@@ -139,8 +164,13 @@ void RoomHome::complete_message_slot(std::function<void()> emit) {
 void RoomHome::drain_outbox() {
   if (draining_) return;  // an emit that completes another slot
   draining_ = true;
-  while (!outbox_.empty() && outbox_.front().ready) {
-    auto emit = std::move(outbox_.front().emit);
+  while (!outbox_.empty()) {
+    OutboxEntry& head = outbox_.front();
+    if (!head.ready) {
+      if (head.on_head) std::exchange(head.on_head, nullptr)();
+      break;
+    }
+    auto emit = std::move(head.emit);
     outbox_.pop_front();
     if (emit) emit();
   }

@@ -62,14 +62,11 @@ OutputQueue::FlushResult OutputQueue::flush(int fd) {
     consume(static_cast<std::size_t>(n));
   }
   if (pending_ == 0) {
-    // Keep a small segment array for the next burst (no allocation per
-    // message); give back a large one so a burst does not pin memory.
-    if (segments_.capacity() > 16) {
-      clear();
-    } else {
-      segments_.clear();
-      head_ = 0;
-    }
+    // Keep the segment array for the next burst: no allocation per message
+    // on a busy connection. An idle one gives it back through clear() (see
+    // TcpConnection::trim, called by the session's periodic sweep).
+    segments_.clear();
+    head_ = 0;
     return FlushResult::Done;
   }
   // Compact so the vector does not grow forever under a steady trickle.

@@ -56,7 +56,8 @@ def unique_room(prefix: str = "room") -> str:
 class ParleyServer:
     """A running parley process. Use as a context manager or call stop()."""
 
-    def __init__(self, args=(), env=None, ready_timeout=20.0):
+    def __init__(self, args=(), env=None, ready_timeout=20.0, port=0):
+        """`port` 0 picks a free port; give one to restart on the same port."""
         full_env = dict(os.environ)
         full_env.update(env or {})
         args = [str(a) for a in args]
@@ -64,7 +65,7 @@ class ParleyServer:
         # store locks its directory, and tests run in parallel.
         if "--data-dir" not in args and "PARLEY_DATA_DIR" not in (env or {}):
             args = ["--data-dir", tempfile.mkdtemp(prefix="parley-it-"), *args]
-        self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", "0", *args]
+        self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", str(port), *args]
         self.proc = subprocess.Popen(
             self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env
         )

@@ -65,14 +65,15 @@ TEST(RoomHome, EventsWaitBehindMessagesBeingStored) {
   RoomHome home("r", 0, 10, 1);
   std::vector<std::string> out;
   home.emit_in_order([&] { out.push_back("presence-1"); });  // nothing pending: at once
-  home.reserve_message_slot();
+  uint64_t first = home.reserve_slot();
   home.emit_in_order([&] { out.push_back("left"); });
-  home.reserve_message_slot();
+  uint64_t second = home.reserve_slot();
   home.emit_in_order([&] { out.push_back("typing"); });
   EXPECT_EQ(out, (std::vector<std::string>{"presence-1"}));
-  home.complete_message_slot([&] { out.push_back("message-1"); });
-  EXPECT_EQ(out, (std::vector<std::string>{"presence-1", "message-1", "left"}));
-  home.complete_message_slot([&] { out.push_back("message-2"); });
+  // A later slot completing first (a history read beating a write) waits.
+  home.complete_slot(second, [&] { out.push_back("message-2"); });
+  EXPECT_EQ(out, (std::vector<std::string>{"presence-1"}));
+  home.complete_slot(first, [&] { out.push_back("message-1"); });
   EXPECT_EQ(out, (std::vector<std::string>{"presence-1", "message-1", "left", "message-2", "typing"}));
 }
 
