@@ -5,21 +5,27 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 namespace parley::bench {
 
 struct BenchOptions {
-  std::string mode;  // broadcast, echo, idle, connect
+  std::string mode;  // broadcast, echo, idle, connect, ack, join
   std::string url = "ws://127.0.0.1:8080/wss";
   std::size_t clients = 100;
-  std::size_t senders = 10;      // broadcast
-  std::size_t size = 64;         // message bytes, header included
-  double rate = 1000;            // broadcast: total messages/s; 0 = as fast as --window allows
-  std::size_t window = 16;       // broadcast, rate 0: messages in flight per sender
+  std::size_t senders = 10;      // broadcast, ack
+  std::size_t size = 64;         // message bytes, header included (ack: bytes of `text`)
+  double rate = 1000;            // broadcast, ack: total messages/s; 0 = as fast as --window allows
+  std::size_t window = 16;       // broadcast, ack, rate 0: messages in flight per sender
   std::size_t in_flight = 1;     // echo: messages in flight per client
-  std::size_t concurrency = 50;  // connect: attempts in flight
+  std::size_t concurrency = 50;  // connect, join: attempts in flight
+  std::string room;              // ack, join: parley.v1 room; empty = a new one per run
+  std::size_t rooms = 1;         // ack: client n joins room n % rooms
+  std::size_t history = 50;      // join: messages the room must hold before the joins
+  int64_t since_back = -1;       // join: join with since = last id - N; -1 = without since
+  bool cold = false;             // join: nobody stays in the room, so joins read the store
   bool echo_to_sender = false;   // broadcast: the server also sends a message back to its sender
   double duration = 10;          // measured seconds
   double warmup = 2;             // seconds of traffic before measuring

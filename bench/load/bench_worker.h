@@ -76,6 +76,8 @@ class BenchWorker : public WsClient::Events {
   const WsTarget& target_;
   const std::size_t index_;
   const std::size_t threads_;
+  // Offered (and required) by every client open_client makes; empty: none.
+  std::string subprotocol_;
   net::EventLoop loop_;
   std::vector<std::unique_ptr<WsClient>> clients_;  // by local slot; null when not (yet) open
 

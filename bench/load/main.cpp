@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     result = run_echo(o, t);
   } else if (o.mode == "idle") {
     result = run_idle(o, t);
+  } else if (o.mode == "ack") {
+    result = run_ack(o, t);
+  } else if (o.mode == "join") {
+    result = run_join(o, t);
   } else {
     result = run_connect(o, t);
   }

@@ -1,4 +1,4 @@
-// The four things parley-bench measures. Each runs one complete benchmark
+// The things parley-bench measures. Each runs one complete benchmark
 // against options.url and returns its one-line JSON summary; a run that could
 // not measure anything carries an "error" field and sets `ok` to false.
 #pragma once
@@ -23,5 +23,11 @@ RunResult run_echo(const BenchOptions& o, const WsTarget& target);
 RunResult run_idle(const BenchOptions& o, const WsTarget& target);
 // K concurrent open-handshake-close cycles; handshakes/s and server CPU per handshake.
 RunResult run_connect(const BenchOptions& o, const WsTarget& target);
+// parley.v1: C members of a room, S of them sending `send`s at a total rate (or
+// window-limited); latency send -> `ack`, acks/s, deliveries of `message`.
+RunResult run_ack(const BenchOptions& o, const WsTarget& target);
+// parley.v1: a room holding H messages, then fresh connections doing hello +
+// join, K at a time; latency join -> `joined`, joins/s, server CPU per join.
+RunResult run_join(const BenchOptions& o, const WsTarget& target);
 
 }  // namespace parley::bench

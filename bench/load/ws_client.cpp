@@ -66,12 +66,16 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
   // Written while the connect is still in flight: the kernel answers EAGAIN,
   // the queue arms EPOLLOUT and the request leaves as soon as the socket connects.
   key_ = ws::make_random_key();
-  conn_->send(ws::make_client_handshake(target_.host_header, target_.path, key_, {}));
+  conn_->send(ws::make_client_handshake(target_.host_header, target_.path, key_, protocols_));
   timeout_timer_ = loop_.run_after(timeout, [this] {
     timeout_timer_ = 0;
     if (state_ == State::Connecting) fail("handshake timeout");
   });
   return {};
+}
+
+void WsClient::require_subprotocol(std::string protocol) {
+  protocols_.assign(1, std::move(protocol));
 }
 
 void WsClient::send_text(std::string_view payload) {
@@ -118,10 +122,14 @@ void WsClient::on_handshake_bytes(std::span<char> bytes) {
     return;
   }
   const std::size_t head_size = end + 4;
-  auto check =
-      ws::check_server_handshake(std::string_view(response_head_).substr(0, head_size), key_, {});
+  auto check = ws::check_server_handshake(std::string_view(response_head_).substr(0, head_size),
+                                          key_, protocols_);
   if (!check.ok) {
     fail("handshake rejected: " + check.error);
+    return;
+  }
+  if (!protocols_.empty() && check.subprotocol.empty()) {
+    fail("server did not select subprotocol " + protocols_.front());
     return;
   }
   state_ = State::Open;

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "load/ws_target.h"
 #include "net/event_loop.h"
@@ -61,6 +62,10 @@ class WsClient final : net::TcpConnection::Handler, ws::Endpoint::Handler {
   // error here (no socket, no port) is returned and on_closed is not called.
   std::string connect(const in_addr* source, net::Clock::duration timeout);
 
+  // Offers `protocol` in Sec-WebSocket-Protocol; a 101 that does not select
+  // it then fails the client ("server did not select ..."). Before connect().
+  void require_subprotocol(std::string protocol);
+
   // A masked text frame, written at the end of the loop iteration (corked).
   void send_text(std::string_view payload);
   // Starts the close handshake (code 1000); on_closed follows.
@@ -97,6 +102,7 @@ class WsClient final : net::TcpConnection::Handler, ws::Endpoint::Handler {
   net::EventLoop::TimerId timeout_timer_ = 0;
   std::unique_ptr<net::TcpConnection> conn_;
   std::string key_;
+  std::vector<std::string> protocols_;  // offered; empty: none
   std::string response_head_;  // the 101 gathered until its empty line
   std::string close_reason_;
   ws::Endpoint endpoint_;
