@@ -255,7 +255,10 @@ run_one() {  # $1 server, $2 workload
     return
   fi
   path="$CHAT_PATH"
-  [[ "$MODE" == echo ]] && path=/echo
+  # Idle connections sit on the echo endpoint of every server: Parley's chat
+  # path announces each join to everyone (the seed's notices), which the
+  # peers' chats don't, and that is not what an idle figure measures.
+  [[ "$MODE" == echo || "$MODE" == idle ]] && path=/echo
   local cmd=("$BENCH" "$MODE" --url "ws://127.0.0.1:$port$path" --clients "$C" --size "$SIZE"
     --duration "$DURATION" --warmup "$WARMUP" --pid "$SERVER_PID"
     --source-ips "$(source_ips_for "$C")")
