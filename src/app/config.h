@@ -36,10 +36,11 @@ struct Config {
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
   std::size_t join_history = 50;       // messages sent on join
   std::size_t max_text_bytes = 4000;   // longest chat message text
-  // Requests per connection per second, with a burst that covers a client
-  // re-joining all its rooms (32 at most) and resending its outbox.
-  double rate_per_sec = 20;
-  double rate_burst = 100;
+  // Requests (JSON) or messages (plain text) per connection per second, with
+  // a burst that covers a client re-joining all its rooms and resending its
+  // outbox, or a seed page pasting a few hundred lines.
+  double rate_per_sec = 50;
+  double rate_burst = 500;
 };
 
 struct ConfigResult {

@@ -19,8 +19,8 @@ struct JsonSessionOptions {
   std::size_t max_text_bytes = 4000;
   std::size_t max_rooms = 32;
   std::size_t history_page_max = 200;
-  double rate_per_sec = 20;  // requests
-  double rate_burst = 100;
+  double rate_per_sec = 50;  // requests
+  double rate_burst = 500;
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
   std::string server = "parley";
