@@ -52,14 +52,14 @@ uint64_t wall_ms() {
 }
 
 struct AckTotals {
-  uint64_t sent = 0;         // sends written in the window
-  uint64_t acked = 0;        // acks of those
-  uint64_t duplicates = 0;   // acks with "duplicate":true (never expected here)
-  uint64_t stray_acks = 0;   // acks for an id not sent, or acked twice
-  uint64_t errors = 0;       // `error` events, all clients, whole run
-  uint64_t expected = 0;     // deliveries the acked sends of the window owe
-  uint64_t received = 0;     // `message` deliveries of the window's sends
-  uint64_t own_copies = 0;   // a sender got its own message as `message`
+  uint64_t sent = 0;        // sends written in the window
+  uint64_t acked = 0;       // acks of those
+  uint64_t duplicates = 0;  // acks with "duplicate":true (never expected here)
+  uint64_t stray_acks = 0;  // acks for an id not sent, or acked twice
+  uint64_t errors = 0;      // `error` events, all clients, whole run
+  uint64_t expected = 0;    // deliveries the acked sends of the window owe
+  uint64_t received = 0;    // `message` deliveries of the window's sends
+  uint64_t own_copies = 0;  // a sender got its own message as `message`
   uint64_t window_resets = 0;
 
   void add(const AckTotals& o) {
@@ -338,9 +338,7 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
 
   RunResult result;
   result.summary = summary_head(o);
-  result.summary.count("senders", o.senders)
-      .count("size", o.size)
-      .number("rate", o.rate);
+  result.summary.count("senders", o.senders).count("size", o.size).number("rate", o.rate);
   if (o.rate == 0) result.summary.count("window", o.window);
   result.summary.number("duration_s", o.duration)
       .number("warmup_s", o.warmup)
@@ -353,7 +351,8 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   if (connected.opened < 2) return fail(result, "fewer than 2 clients connected");
   const int64_t join_started = now_ns();
   wait_for([&] { return sum(&AckWorker::live_joined) >= connected.opened; },
-           10 + static_cast<double>(connected.opened) / 1000, [&] {
+           10 + static_cast<double>(connected.opened) / 1000,
+           [&] {
              std::fprintf(stderr, "parley-bench: %llu/%llu joined\n",
                           static_cast<unsigned long long>(sum(&AckWorker::live_joined)),
                           static_cast<unsigned long long>(connected.opened));
@@ -365,18 +364,20 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
 
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule);
-  std::fprintf(stderr, "parley-bench: %llu members in %s; warming up %.1f s, then measuring %.1f s\n",
+  std::fprintf(stderr,
+               "parley-bench: %llu members in %s; warming up %.1f s, then measuring %.1f s\n",
                static_cast<unsigned long long>(members), room.c_str(), o.warmup, o.duration);
   CpuWindow cpu(o.pid);
   sleep_until_ns(schedule.warm_end_ns);
   cpu.begin();
   uint64_t last_acked = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1, [&] {
-    const uint64_t acked = sum(&AckWorker::live_acked);
-    std::fprintf(stderr, "parley-bench: %llu acks/s\n",
-                 static_cast<unsigned long long>(acked - last_acked));
-    last_acked = acked;
-  });
+  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
+           [&] {
+             const uint64_t acked = sum(&AckWorker::live_acked);
+             std::fprintf(stderr, "parley-bench: %llu acks/s\n",
+                          static_cast<unsigned long long>(acked - last_acked));
+             last_acked = acked;
+           });
   cpu.end();
 
   // Drain: every send of the window acknowledged and delivered, or time is up.
@@ -431,8 +432,8 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   if (o.rate == 0) result.summary.count("window_resets", t.window_resets);
   if (!first_error.empty()) result.summary.text("first_error", first_error);
   if (!first_server_error.empty()) result.summary.text("first_server_error", first_server_error);
-  if (server_rate && (o.rate == 0 ? *server_rate < 1e6
-                                  : *server_rate * static_cast<double>(o.senders) < o.rate)) {
+  if (server_rate &&
+      (o.rate == 0 ? *server_rate < 1e6 : *server_rate * static_cast<double>(o.senders) < o.rate)) {
     std::fprintf(stderr,
                  "parley-bench: warning: the server allows %g sends/s per connection; run it "
                  "with --rate 1e9 --rate-burst 1e9\n",

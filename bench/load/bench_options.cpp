@@ -42,8 +42,9 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
   cli.add_option("--room", o.room, "ack, join: parley.v1 room (default: a new room per run)")
       ->check([](const std::string& room) -> std::string {
         const bool ok = !room.empty() && room.size() <= 64 &&
-                        room.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                               "0123456789._-") == std::string::npos;
+                        room.find_first_not_of(
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                            "0123456789._-") == std::string::npos;
         return ok ? "" : "a room is 1 to 64 of A-Z a-z 0-9 . _ -";
       });
   cli.add_option("--rooms", o.rooms,

@@ -201,10 +201,10 @@ class JoinWorker final : public BenchWorker {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(now - tokens_at_ns_) / 1e9 * refill);
     tokens_at_ns_ = now;
     std::string text;
-    const auto wall_ms = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto wall_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
     while (sent_ < to_send_ && tokens_ >= 1) {
       text = "history " + std::to_string(prep_->found + sent_ + 1) + " ";
       if (text.size() < options_.size) text.append(options_.size - text.size(), '.');
@@ -410,13 +410,14 @@ RunResult run_join(const BenchOptions& o, const WsTarget& target) {
   sleep_until_ns(schedule.warm_end_ns);
   cpu.begin();
   uint64_t last = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1, [&] {
-    uint64_t total = 0;
-    for (auto& w : workers) total += w->live_joins();
-    std::fprintf(stderr, "parley-bench: %llu joins/s\n",
-                 static_cast<unsigned long long>(total - last));
-    last = total;
-  });
+  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
+           [&] {
+             uint64_t total = 0;
+             for (auto& w : workers) total += w->live_joins();
+             std::fprintf(stderr, "parley-bench: %llu joins/s\n",
+                          static_cast<unsigned long long>(total - last));
+             last = total;
+           });
   cpu.end();
   wait_for(
       [&] {

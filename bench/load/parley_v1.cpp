@@ -77,7 +77,8 @@ std::optional<uint64_t> integer_field(std::string_view payload, std::string_view
   const std::size_t at = value_start(payload, key, last);
   if (at == std::string_view::npos) return std::nullopt;
   uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(payload.data() + at, payload.data() + payload.size(), value);
+  const auto [end, ec] =
+      std::from_chars(payload.data() + at, payload.data() + payload.size(), value);
   if (ec != std::errc() || end == payload.data() + at) return std::nullopt;
   return value;
 }

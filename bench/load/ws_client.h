@@ -103,7 +103,7 @@ class WsClient final : net::TcpConnection::Handler, ws::Endpoint::Handler {
   std::unique_ptr<net::TcpConnection> conn_;
   std::string key_;
   std::vector<std::string> protocols_;  // offered; empty: none
-  std::string response_head_;  // the 101 gathered until its empty line
+  std::string response_head_;           // the 101 gathered until its empty line
   std::string close_reason_;
   ws::Endpoint endpoint_;
 };

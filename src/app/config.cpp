@@ -11,56 +11,93 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   cli.set_version_flag("--version", PARLEY_VERSION);
   auto positive = CLI::PositiveNumber;
 
-  cli.add_option("--host", c.host, "Address to listen on")->envname("PARLEY_HOST")
+  cli.add_option("--host", c.host, "Address to listen on")
+      ->envname("PARLEY_HOST")
       ->capture_default_str();
-  cli.add_option("--port", c.port, "TCP port (0 picks a free one)")->envname("PARLEY_PORT")
+  cli.add_option("--port", c.port, "TCP port (0 picks a free one)")
+      ->envname("PARLEY_PORT")
       ->capture_default_str();
   cli.add_flag("--echo", c.echo, "Enable the /echo endpoint (conformance tests)")
       ->envname("PARLEY_ECHO");
   cli.add_option("--max-message-size", c.max_message_size, "Largest message accepted, in bytes")
-      ->envname("PARLEY_MAX_MESSAGE_SIZE")->check(positive)->capture_default_str();
+      ->envname("PARLEY_MAX_MESSAGE_SIZE")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--max-pending-output", c.max_pending_output,
                  "Bytes queued for one client before it is dropped")
-      ->envname("PARLEY_MAX_PENDING_OUTPUT")->check(positive)->capture_default_str();
+      ->envname("PARLEY_MAX_PENDING_OUTPUT")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--soft-pending-output", c.soft_pending_output,
                  "Bytes queued for one client tolerated for --slow-consumer-seconds")
-      ->envname("PARLEY_SOFT_PENDING_OUTPUT")->check(positive)->capture_default_str();
+      ->envname("PARLEY_SOFT_PENDING_OUTPUT")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--slow-consumer-seconds", c.slow_consumer_seconds,
                  "Seconds a client may stay above --soft-pending-output")
-      ->envname("PARLEY_SLOW_CONSUMER_SECONDS")->check(positive)->capture_default_str();
+      ->envname("PARLEY_SLOW_CONSUMER_SECONDS")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--handshake-timeout", c.handshake_timeout, "Seconds to complete the HTTP request")
-      ->envname("PARLEY_HANDSHAKE_TIMEOUT")->check(positive)->capture_default_str();
+      ->envname("PARLEY_HANDSHAKE_TIMEOUT")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--ping-interval", c.ping_interval, "Seconds of silence before a ping")
-      ->envname("PARLEY_PING_INTERVAL")->check(positive)->capture_default_str();
+      ->envname("PARLEY_PING_INTERVAL")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--idle-timeout", c.idle_timeout, "Seconds of silence before closing")
-      ->envname("PARLEY_IDLE_TIMEOUT")->check(positive)->capture_default_str();
+      ->envname("PARLEY_IDLE_TIMEOUT")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--shutdown-timeout", c.shutdown_timeout, "Seconds to close clients on SIGTERM")
-      ->envname("PARLEY_SHUTDOWN_TIMEOUT")->check(positive)->capture_default_str();
+      ->envname("PARLEY_SHUTDOWN_TIMEOUT")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("PARLEY_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
   cli.add_option("--data-dir", c.data_dir, "Folder for the server's data")
-      ->envname("PARLEY_DATA_DIR")->capture_default_str();
+      ->envname("PARLEY_DATA_DIR")
+      ->capture_default_str();
 
   cli.add_option("--threads", c.threads, "Event loops (0 = one per core)")
-      ->envname("PARLEY_THREADS")->check(CLI::Range(0, 256))->capture_default_str();
+      ->envname("PARLEY_THREADS")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   cli.add_option("--history", c.history, "Chat history: sqlite (durable) or off (memory only)")
-      ->envname("PARLEY_HISTORY")->check(CLI::IsMember({"sqlite", "off"}))->capture_default_str();
+      ->envname("PARLEY_HISTORY")
+      ->check(CLI::IsMember({"sqlite", "off"}))
+      ->capture_default_str();
   cli.add_option("--history-retain", c.history_retain, "Messages kept per room (0 = all)")
-      ->envname("PARLEY_HISTORY_RETAIN")->capture_default_str();
-  cli.add_option("--history-retain-days", c.history_retain_days, "Days messages are kept (0 = forever)")
-      ->envname("PARLEY_HISTORY_RETAIN_DAYS")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("PARLEY_HISTORY_RETAIN")
+      ->capture_default_str();
+  cli.add_option("--history-retain-days", c.history_retain_days,
+                 "Days messages are kept (0 = forever)")
+      ->envname("PARLEY_HISTORY_RETAIN_DAYS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cli.add_option("--sync", c.sync, "normal (survives a crash) or full (survives power loss)")
-      ->envname("PARLEY_SYNC")->check(CLI::IsMember({"normal", "full"}))->capture_default_str();
+      ->envname("PARLEY_SYNC")
+      ->check(CLI::IsMember({"normal", "full"}))
+      ->capture_default_str();
   cli.add_option("--join-history", c.join_history, "Messages sent to a client on join")
-      ->envname("PARLEY_JOIN_HISTORY")->check(CLI::Range(0, 200))->capture_default_str();
+      ->envname("PARLEY_JOIN_HISTORY")
+      ->check(CLI::Range(0, 200))
+      ->capture_default_str();
   cli.add_option("--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes")
-      ->envname("PARLEY_MAX_TEXT_BYTES")->check(positive)->capture_default_str();
+      ->envname("PARLEY_MAX_TEXT_BYTES")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--rate", c.rate_per_sec, "Chat messages per connection per second")
-      ->envname("PARLEY_RATE")->check(positive)->capture_default_str();
+      ->envname("PARLEY_RATE")
+      ->check(positive)
+      ->capture_default_str();
   cli.add_option("--rate-burst", c.rate_burst, "Burst of chat messages allowed above --rate")
-      ->envname("PARLEY_RATE_BURST")->check(positive)->capture_default_str();
+      ->envname("PARLEY_RATE_BURST")
+      ->check(positive)
+      ->capture_default_str();
 
   try {
     cli.parse(argc, argv);

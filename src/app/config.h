@@ -30,7 +30,7 @@ struct Config {
   std::size_t threads = 0;  // event loops; 0 = one per core
 
   // Chat (parley.v1 and plain text).
-  std::string history = "sqlite";  // "sqlite" (durable) or "off" (memory only)
+  std::string history = "sqlite";      // "sqlite" (durable) or "off" (memory only)
   std::size_t history_retain = 10000;  // messages kept per room; 0 = all
   double history_retain_days = 0;      // 0 = forever
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too

@@ -162,7 +162,9 @@ void HttpSession::reply_and_close(const std::string& response) {
   conn_->close_after_flush();
 }
 
-void HttpSession::on_disconnect() { finish(); }
+void HttpSession::on_disconnect() {
+  finish();
+}
 
 void HttpSession::finish() {
   if (finished_) return;

@@ -1,9 +1,9 @@
 #include "app/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -133,8 +133,16 @@ std::optional<std::string> Server::start() {
     for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
   }
 
-  services_ = std::unique_ptr<SharedServices>(
-      new SharedServices{config_, static_files_, *hub_, *identity_, json_options_, {1}, {1}, identity_->new_user_id().substr(1, 8), {}});
+  services_ =
+      std::unique_ptr<SharedServices>(new SharedServices{config_,
+                                                         static_files_,
+                                                         *hub_,
+                                                         *identity_,
+                                                         json_options_,
+                                                         {1},
+                                                         {1},
+                                                         identity_->new_user_id().substr(1, 8),
+                                                         {}});
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

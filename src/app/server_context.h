@@ -27,8 +27,8 @@ struct SharedServices {
   const chat::Identity& identity;
   const chat::JsonSessionOptions& json_options;
   std::atomic<uint64_t> next_connection_id{1};
-  std::atomic<uint64_t> next_guest{1};  // plain-text clients are guest-1, guest-2, ...
-  std::string run_tag;                  // random per start: guests' user ids stay unique
+  std::atomic<uint64_t> next_guest{1};    // plain-text clients are guest-1, guest-2, ...
+  std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
 };
 
@@ -37,8 +37,12 @@ struct SharedServices {
 // has a single writer.
 class Counter {
  public:
-  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-  void sub(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -60,7 +60,9 @@ void WebSocketSession::on_message(ws::Opcode op, std::string_view payload) {
   chat_->on_text(payload);
 }
 
-void WebSocketSession::send(std::string_view frame_bytes) { conn_->send(frame_bytes); }
+void WebSocketSession::send(std::string_view frame_bytes) {
+  conn_->send(frame_bytes);
+}
 
 void WebSocketSession::on_close(uint16_t code, std::string_view reason) {
   spdlog::debug("websocket closed: {} {}", code, reason);

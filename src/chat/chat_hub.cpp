@@ -30,7 +30,8 @@ std::vector<MemberInfo> member_list(const std::vector<RoomMember>& members) {
   std::vector<MemberInfo> out;
   for (const auto& m : members) {
     if (!m.active) continue;
-    bool seen = std::any_of(out.begin(), out.end(), [&](const auto& i) { return i.user == m.user; });
+    bool seen =
+        std::any_of(out.begin(), out.end(), [&](const auto& i) { return i.user == m.user; });
     if (!seen) out.push_back({m.user, m.name});
   }
   return out;
@@ -247,8 +248,8 @@ void ChatHub::finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage
   if (m->active) {  // a repeated join: only the answer
     if (m->protocol == Protocol::Json) {
       auto members = member_list(home.members());
-      to_member(who, joined_frame(home.name(), m->name, members, history, truncated,
-                                  home.last_id()));
+      to_member(who,
+                joined_frame(home.name(), m->name, members, history, truncated, home.last_id()));
     }
     return;
   }
@@ -272,8 +273,9 @@ void ChatHub::finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage
     if (member->in_room(room)) shard->local_rooms[room].add(member, who);
     if (reply) member->deliver(reply);
   });
-  fan_out(home, presence_event(home.name(), PresenceKind::Joined, m->user, m->name, {},
-                               home.connections(), conns_of_user == 1),
+  fan_out(home,
+          presence_event(home.name(), PresenceKind::Joined, m->user, m->name, {},
+                         home.connections(), conns_of_user == 1),
           who);
   // Requests that came in behind the join, in order (a leave among them may
   // remove the member, so take the list first).
@@ -304,8 +306,9 @@ void ChatHub::leave_at_home(RoomHome& home, MemberRef who) {
   Protocol protocol = m->protocol;
   std::optional<RoomMember> gone = home.remove(who);
   bool user_left = home.connections_of(gone->user) == 0;
-  fan_out(home, presence_event(home.name(), PresenceKind::Left, gone->user, gone->name, {},
-                               home.connections(), user_left),
+  fan_out(home,
+          presence_event(home.name(), PresenceKind::Left, gone->user, gone->name, {},
+                         home.connections(), user_left),
           who);
   // `left` after every answer still waiting for the store (acks).
   if (protocol == Protocol::Json) {
@@ -347,32 +350,33 @@ void ChatHub::send_at_home(RoomHome& home, MemberRef who, SendRequest req) {
     ++home.pending_ops;
     uint64_t slot = home.reserve_slot();
     uint32_t h = home_of(home.name());
-    store::AppendRequest append{home.name(), msg.user, msg.from, msg.client_id, msg.text, msg.ts_ms};
+    store::AppendRequest append{home.name(),   msg.user, msg.from,
+                                msg.client_id, msg.text, msg.ts_ms};
     store_->append(std::move(append), [this, h, who, room = home.name(), msg = std::move(msg),
                                        proto, slot](const store::AppendResult& r) mutable {
       posts_[h]([this, h, who, room, msg = std::move(msg), proto, r, slot]() mutable {
         Shard& shard = *shards_[h];
         RoomHome& home = home_on_this_loop(shard, room);
         --home.pending_ops;
-        home.complete_slot(slot, [this, &home, who, room, msg = std::move(msg), proto,
-                                  r]() mutable {
-          if (!r.ok) {
-            // Not stored, so not acknowledged: the client keeps it pending
-            // and may retry (docs/PROTOCOL.md, `internal`).
-            if (!msg.client_id.empty()) {
-              to_member(who, error_frame(ErrorCode::Internal, "the message could not be stored",
-                                         "send", msg.client_id, room));
-            }
-            return;
-          }
-          msg.id = r.id;
-          msg.ts_ms = r.ts_ms;
-          if (!r.duplicate) {
-            commit_message(home, who, std::move(msg), proto);
-          } else if (!msg.client_id.empty()) {
-            to_member(who, ack_frame(room, msg.client_id, msg.id, msg.ts_ms, true));
-          }
-        });
+        home.complete_slot(
+            slot, [this, &home, who, room, msg = std::move(msg), proto, r]() mutable {
+              if (!r.ok) {
+                // Not stored, so not acknowledged: the client keeps it pending
+                // and may retry (docs/PROTOCOL.md, `internal`).
+                if (!msg.client_id.empty()) {
+                  to_member(who, error_frame(ErrorCode::Internal, "the message could not be stored",
+                                             "send", msg.client_id, room));
+                }
+                return;
+              }
+              msg.id = r.id;
+              msg.ts_ms = r.ts_ms;
+              if (!r.duplicate) {
+                commit_message(home, who, std::move(msg), proto);
+              } else if (!msg.client_id.empty()) {
+                to_member(who, ack_frame(room, msg.client_id, msg.id, msg.ts_ms, true));
+              }
+            });
         release_if_idle(shard, home);
       });
     });
@@ -381,9 +385,9 @@ void ChatHub::send_at_home(RoomHome& home, MemberRef who, SendRequest req) {
 
 void ChatHub::commit_message(RoomHome& home, MemberRef who, ChatMessage msg,
                              Protocol sender_protocol) {
-  RoomEvent event = message_event(home.name(), msg, sender_protocol,
-                                  home.active_with(Protocol::Json) > 0,
-                                  home.active_with(Protocol::PlainText) > 0);
+  RoomEvent event =
+      message_event(home.name(), msg, sender_protocol, home.active_with(Protocol::Json) > 0,
+                    home.active_with(Protocol::PlainText) > 0);
   uint64_t id = msg.id;
   if (!msg.client_id.empty()) {
     to_member(who, ack_frame(home.name(), msg.client_id, msg.id, msg.ts_ms, false));
@@ -476,8 +480,9 @@ void ChatHub::rename(MemberRef who, const std::string& room, std::string new_nam
       if (other.user == user) other.name = name;
     }
     if (!m->active) return;
-    fan_out(home, presence_event(home.name(), PresenceKind::Renamed, user, name, old,
-                                 home.connections(), true),
+    fan_out(home,
+            presence_event(home.name(), PresenceKind::Renamed, user, name, old, home.connections(),
+                           true),
             MemberRef{UINT32_MAX, 0, 0});
   });
 }

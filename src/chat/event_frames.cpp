@@ -44,10 +44,13 @@ RoomEvent presence_event(std::string_view room, PresenceKind kind, std::string_v
   e.ephemeral = true;
   if (user_changed) {
     PresenceView p{room,
-                   kind == PresenceKind::Joined   ? PresenceEvent::Joined
-                   : kind == PresenceKind::Left   ? PresenceEvent::Left
-                                                  : PresenceEvent::Renamed,
-                   user, name, old_name, online};
+                   kind == PresenceKind::Joined ? PresenceEvent::Joined
+                   : kind == PresenceKind::Left ? PresenceEvent::Left
+                                                : PresenceEvent::Renamed,
+                   user,
+                   name,
+                   old_name,
+                   online};
     e.json = make_text_frame(encode_presence(p));
   }
   if (kind == PresenceKind::Joined) e.plain = make_text_frame(seed_join_notice(online));
@@ -80,11 +83,13 @@ SharedFrame history_frame(std::string_view room, std::span<const ChatMessage> me
   return make_text_frame(encode_history(room, hv, truncated));
 }
 
-SharedFrame left_frame(std::string_view room) { return make_text_frame(encode_left(room)); }
+SharedFrame left_frame(std::string_view room) {
+  return make_text_frame(encode_left(room));
+}
 
 SharedFrame welcome_frame(const WelcomeInfo& w) {
-  ServerLimits limits{w.max_message_bytes, w.max_text_bytes, w.max_rooms, w.history_page_max,
-                      w.rate_per_sec, w.rate_burst};
+  ServerLimits limits{w.max_message_bytes, w.max_text_bytes, w.max_rooms,
+                      w.history_page_max,  w.rate_per_sec,   w.rate_burst};
   return make_text_frame(
       encode_welcome(WelcomeView{w.session, w.user, w.resume, w.name, w.server, limits}));
 }

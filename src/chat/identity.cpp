@@ -75,7 +75,8 @@ std::optional<std::string> Identity::load_or_create_secret(const std::string& pa
     error = "cannot write " + path + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  bool ok = ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) {
     error = "cannot write " + path;

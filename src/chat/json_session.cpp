@@ -60,8 +60,7 @@ void JsonSession::on_text(std::string_view text) {
                         [&](const Join& m) { ref_room = m.room; },
                         [&](const Leave& m) { ref_room = m.room; },
                         [&](const Typing& m) { ref_room = m.room; },
-                        [&](const HistoryRequest& m) { ref_room = m.room; },
-                        [](const auto&) {}},
+                        [&](const HistoryRequest& m) { ref_room = m.room; }, [](const auto&) {}},
              msg);
 
   if (user_.empty() && !std::holds_alternative<Hello>(msg)) {
@@ -75,87 +74,87 @@ void JsonSession::on_text(std::string_view text) {
     return;
   }
 
-  std::visit(
-      Overloaded{
-          [&](Hello& m) {
-            if (!user_.empty()) {
-              fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
-              return;
-            }
-            std::optional<std::string> resumed;
-            if (!m.resume.empty()) resumed = identity_.verify(m.resume);
-            // An unknown or forged token is not an error: the client simply
-            // starts as a new user (its old pending messages may then be
-            // stored again, which it is told by the new user id).
-            user_ = resumed ? *resumed : identity_.new_user_id();
-            name_ = m.name;
-            WelcomeInfo w;
-            w.session = session_id_;
-            w.user = user_;
-            w.resume = identity_.token_for(user_);
-            w.name = name_;
-            w.server = options_.server;
-            w.max_message_bytes = options_.max_message_bytes;
-            w.max_text_bytes = options_.max_text_bytes;
-            w.max_rooms = options_.max_rooms;
-            w.history_page_max = options_.history_page_max;
-            w.rate_per_sec = options_.rate_per_sec;
-            w.rate_burst = options_.rate_burst;
-            deliver(welcome_frame(w));
-          },
-          [&](Join& m) {
-            if (in_room(m.room)) {  // resynchronise: a fresh `joined`
-              hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
-              return;
-            }
-            if (rooms().size() >= options_.max_rooms) {
-              fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
-              return;
-            }
-            add_room(m.room);
-            hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
-          },
-          [&](Leave& m) {
-            if (!in_room(m.room)) {
-              fail(ErrorCode::NotInRoom, "not in this room", Leave::kType, {}, m.room);
-              return;
-            }
-            remove_room(m.room);
-            hub_.leave(ref_, m.room);  // the home answers `left`, after pending acks
-          },
-          [&](Send& m) {
-            if (!in_room(m.room)) {
-              fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
-              return;
-            }
-            hub_.send(ref_, SendRequest{m.room, user_, std::move(m.id), std::move(m.text)});
-          },
-          [&](Typing& m) {
-            if (!in_room(m.room)) {
-              fail(ErrorCode::NotInRoom, "not in this room", Typing::kType, {}, m.room);
-              return;
-            }
-            if (typing_rate_.take(now)) hub_.typing(ref_, m.room);
-          },
-          [&](HistoryRequest& m) {
-            if (!in_room(m.room)) {
-              fail(ErrorCode::NotInRoom, "join the room first", HistoryRequest::kType, {}, m.room);
-              return;
-            }
-            HistoryQuery q{m.room, std::nullopt, std::nullopt, m.limit};
-            if (m.direction == HistoryRequest::Direction::Before) {
-              q.before = m.anchor;
-            } else {
-              q.after = m.anchor;
-            }
-            hub_.history(ref_, std::move(q));
-          },
-          [&](Rename& m) {
-            name_ = m.name;
-            for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
-          },
-      },
-      msg);
+  std::visit(Overloaded{
+                 [&](Hello& m) {
+                   if (!user_.empty()) {
+                     fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
+                     return;
+                   }
+                   std::optional<std::string> resumed;
+                   if (!m.resume.empty()) resumed = identity_.verify(m.resume);
+                   // An unknown or forged token is not an error: the client simply
+                   // starts as a new user (its old pending messages may then be
+                   // stored again, which it is told by the new user id).
+                   user_ = resumed ? *resumed : identity_.new_user_id();
+                   name_ = m.name;
+                   WelcomeInfo w;
+                   w.session = session_id_;
+                   w.user = user_;
+                   w.resume = identity_.token_for(user_);
+                   w.name = name_;
+                   w.server = options_.server;
+                   w.max_message_bytes = options_.max_message_bytes;
+                   w.max_text_bytes = options_.max_text_bytes;
+                   w.max_rooms = options_.max_rooms;
+                   w.history_page_max = options_.history_page_max;
+                   w.rate_per_sec = options_.rate_per_sec;
+                   w.rate_burst = options_.rate_burst;
+                   deliver(welcome_frame(w));
+                 },
+                 [&](Join& m) {
+                   if (in_room(m.room)) {  // resynchronise: a fresh `joined`
+                     hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
+                     return;
+                   }
+                   if (rooms().size() >= options_.max_rooms) {
+                     fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
+                     return;
+                   }
+                   add_room(m.room);
+                   hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
+                 },
+                 [&](Leave& m) {
+                   if (!in_room(m.room)) {
+                     fail(ErrorCode::NotInRoom, "not in this room", Leave::kType, {}, m.room);
+                     return;
+                   }
+                   remove_room(m.room);
+                   hub_.leave(ref_, m.room);  // the home answers `left`, after pending acks
+                 },
+                 [&](Send& m) {
+                   if (!in_room(m.room)) {
+                     fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
+                     return;
+                   }
+                   hub_.send(ref_, SendRequest{m.room, user_, std::move(m.id), std::move(m.text)});
+                 },
+                 [&](Typing& m) {
+                   if (!in_room(m.room)) {
+                     fail(ErrorCode::NotInRoom, "not in this room", Typing::kType, {}, m.room);
+                     return;
+                   }
+                   if (typing_rate_.take(now)) hub_.typing(ref_, m.room);
+                 },
+                 [&](HistoryRequest& m) {
+                   if (!in_room(m.room)) {
+                     fail(ErrorCode::NotInRoom, "join the room first", HistoryRequest::kType, {},
+                          m.room);
+                     return;
+                   }
+                   HistoryQuery q{m.room, std::nullopt, std::nullopt, m.limit};
+                   if (m.direction == HistoryRequest::Direction::Before) {
+                     q.before = m.anchor;
+                   } else {
+                     q.after = m.anchor;
+                   }
+                   hub_.history(ref_, std::move(q));
+                 },
+                 [&](Rename& m) {
+                   name_ = m.name;
+                   for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
+                 },
+             },
+             msg);
 }
 
 }  // namespace parley::chat

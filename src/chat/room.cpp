@@ -7,8 +7,8 @@ namespace parley::chat {
 bool is_valid_room_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -22,8 +22,8 @@ void LocalRoom::add(Member* m, MemberRef ref) {
 
 void LocalRoom::remove(Member* m) {
   // Swap-and-pop: member order does not matter.
-  auto it = std::find_if(members_.begin(), members_.end(),
-                         [m](const Entry& e) { return e.member == m; });
+  auto it =
+      std::find_if(members_.begin(), members_.end(), [m](const Entry& e) { return e.member == m; });
   if (it == members_.end()) return;
   *it = members_.back();
   members_.pop_back();

@@ -22,8 +22,8 @@ RoomMember* RoomHome::find(MemberRef ref) {
 }
 
 std::size_t RoomHome::connections_of(std::string_view user) const {
-  return static_cast<std::size_t>(
-      std::count_if(members_.begin(), members_.end(), [&](const auto& m) { return m.user == user; }));
+  return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(),
+                                                [&](const auto& m) { return m.user == user; }));
 }
 
 std::string RoomHome::unique_name(std::string_view wanted, std::string_view user) const {
@@ -60,7 +60,8 @@ void RoomHome::activate(RoomMember& m, uint64_t seen_up_to) {
 }
 
 std::optional<RoomMember> RoomHome::remove(MemberRef ref) {
-  auto it = std::find_if(members_.begin(), members_.end(), [&](const auto& m) { return m.ref == ref; });
+  auto it =
+      std::find_if(members_.begin(), members_.end(), [&](const auto& m) { return m.ref == ref; });
   if (it == members_.end()) return std::nullopt;
   RoomMember gone = std::move(*it);
   members_.erase(it);

@@ -25,7 +25,7 @@ struct RoomMember {
   std::string user;
   std::string name;
   Protocol protocol;
-  bool active = false;  // receives room events (after its join was answered)
+  bool active = false;      // receives room events (after its join was answered)
   uint64_t seen_up_to = 0;  // highest message id it already has (from its joined history)
   // Requests that arrived while the join was still reading history: run, in
   // order, once it is answered.

@@ -49,7 +49,9 @@ void EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) < 0) fail("epoll_ctl(MOD)");
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void EventLoop::stop() {
   post([this] { stopping_ = true; });
@@ -81,7 +83,9 @@ void EventLoop::cancel(TimerId id) {
   std::erase_if(timer_tasks_, [id](const auto& t) { return t.first == id; });
 }
 
-void EventLoop::add_before_sleep(Task hook) { before_sleep_.push_back(std::move(hook)); }
+void EventLoop::add_before_sleep(Task hook) {
+  before_sleep_.push_back(std::move(hook));
+}
 
 int EventLoop::wait_timeout_ms() const {
   if (!posted_.empty() || !deferred_.empty() || !corked_.empty()) return 0;

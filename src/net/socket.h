@@ -14,7 +14,8 @@ struct SocketError {
 };
 
 // A listening, non-blocking TCP socket bound to host:port (port 0 picks a free one).
-std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port, int backlog = 4096);
+std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port,
+                                          int backlog = 4096);
 
 // The port a bound socket ended up on.
 uint16_t local_port(int fd);

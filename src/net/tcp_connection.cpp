@@ -23,7 +23,9 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 
 TcpConnection::TcpConnection(EventLoop& loop, int fd) : loop_(loop), fd_(fd) {}
 
-TcpConnection::~TcpConnection() { release(); }
+TcpConnection::~TcpConnection() {
+  release();
+}
 
 void TcpConnection::start(Handler* handler) {
   handler_ = handler;

@@ -82,7 +82,7 @@ class TcpConnection final : public IoHandler, public Corked {
   Handler* handler_ = nullptr;
   State state_ = State::Open;
   OutputQueue out_;
-  bool want_write_ = false;      // EPOLLOUT registered
+  bool want_write_ = false;       // EPOLLOUT registered
   bool flush_scheduled_ = false;  // on the loop's dirty list
   EventLoop::TimerId linger_timer_ = 0;
 };

@@ -8,7 +8,9 @@
 namespace parley::chat {
 namespace {
 
-ChatMessage msg(uint64_t id) { return ChatMessage{id, 0, "u", "n", "", "t" + std::to_string(id)}; }
+ChatMessage msg(uint64_t id) {
+  return ChatMessage{id, 0, "u", "n", "", "t" + std::to_string(id)};
+}
 
 TEST(RoomHome, NamesAreUniquePerUserWithSuffixes) {
   RoomHome home("r", 0, 10, 1);
@@ -74,7 +76,8 @@ TEST(RoomHome, EventsWaitBehindMessagesBeingStored) {
   home.complete_slot(second, [&] { out.push_back("message-2"); });
   EXPECT_EQ(out, (std::vector<std::string>{"presence-1"}));
   home.complete_slot(first, [&] { out.push_back("message-1"); });
-  EXPECT_EQ(out, (std::vector<std::string>{"presence-1", "message-1", "left", "message-2", "typing"}));
+  EXPECT_EQ(out,
+            (std::vector<std::string>{"presence-1", "message-1", "left", "message-2", "typing"}));
 }
 
 TEST(RoomHome, ActiveMembersAreCountedPerLoop) {
