@@ -1,5 +1,6 @@
 #include "ws/mask.h"
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -33,10 +34,11 @@ void xor_word(char* at, Word mask_word) {
   std::memcpy(at, &word, sizeof word);
 }
 
-// Every kernel finishes a buffer the same way: the last full-width block is
-// loaded and masked *before* the main loop, then stored after it. It overlaps
-// bytes the loop already wrote, but with the same values (masked from the
-// original bytes), so there is no byte-at-a-time tail.
+// No kernel has a byte-at-a-time tail: the last full-width block is loaded and
+// masked *before* the main loop and stored after it. It overlaps bytes the loop
+// wrote, but with the same values (masked from the same original bytes). The
+// SIMD kernels treat the first block the same way, which lets their loop start
+// at the first aligned address past data[0].
 void mask_word(char* data, std::size_t len, MaskKey mask, std::size_t offset) {
   const uint32_t word32 = mask_word32(mask, offset);
   if (len >= 8) {
@@ -63,26 +65,36 @@ void mask_word(char* data, std::size_t len, MaskKey mask, std::size_t offset) {
 // SSE2 is part of x86-64, so this needs no target attribute.
 void mask_sse2(char* data, std::size_t len, MaskKey mask, std::size_t offset) {
   if (len < 16) return mask_word(data, len, mask, offset);
-  const __m128i word = _mm_set1_epi32(static_cast<int>(mask_word32(mask, offset)));
-  const __m128i tail_word = _mm_set1_epi32(static_cast<int>(mask_word32(mask, offset + len)));
+  // Head and tail blocks masked up front, aligned loop between: see mask_avx2.
+  auto* const head_at = reinterpret_cast<__m128i*>(data);
   auto* const tail_at = reinterpret_cast<__m128i*>(data + len - 16);
-  const __m128i tail = _mm_xor_si128(_mm_loadu_si128(tail_at), tail_word);
-  std::size_t i = 0;
+  const __m128i head = _mm_xor_si128(_mm_loadu_si128(head_at),
+                                     _mm_set1_epi32(static_cast<int>(mask_word32(mask, offset))));
+  const __m128i tail = _mm_xor_si128(
+      _mm_loadu_si128(tail_at), _mm_set1_epi32(static_cast<int>(mask_word32(mask, offset + len))));
+  if (len <= 32) {  // head and tail cover it all
+    _mm_storeu_si128(head_at, head);
+    _mm_storeu_si128(tail_at, tail);
+    return;
+  }
+  std::size_t i = 16 - (reinterpret_cast<std::uintptr_t>(data) & 15);
+  const __m128i word = _mm_set1_epi32(static_cast<int>(mask_word32(mask, offset + i)));
   for (; i + 64 <= len; i += 64) {
     auto* const at = reinterpret_cast<__m128i*>(data + i);
-    const __m128i a = _mm_loadu_si128(at);
-    const __m128i b = _mm_loadu_si128(at + 1);
-    const __m128i c = _mm_loadu_si128(at + 2);
-    const __m128i d = _mm_loadu_si128(at + 3);
-    _mm_storeu_si128(at, _mm_xor_si128(a, word));
-    _mm_storeu_si128(at + 1, _mm_xor_si128(b, word));
-    _mm_storeu_si128(at + 2, _mm_xor_si128(c, word));
-    _mm_storeu_si128(at + 3, _mm_xor_si128(d, word));
+    const __m128i a = _mm_load_si128(at);
+    const __m128i b = _mm_load_si128(at + 1);
+    const __m128i c = _mm_load_si128(at + 2);
+    const __m128i d = _mm_load_si128(at + 3);
+    _mm_store_si128(at, _mm_xor_si128(a, word));
+    _mm_store_si128(at + 1, _mm_xor_si128(b, word));
+    _mm_store_si128(at + 2, _mm_xor_si128(c, word));
+    _mm_store_si128(at + 3, _mm_xor_si128(d, word));
   }
   for (; i + 16 <= len; i += 16) {
     auto* const at = reinterpret_cast<__m128i*>(data + i);
-    _mm_storeu_si128(at, _mm_xor_si128(_mm_loadu_si128(at), word));
+    _mm_store_si128(at, _mm_xor_si128(_mm_load_si128(at), word));
   }
+  _mm_storeu_si128(head_at, head);
   _mm_storeu_si128(tail_at, tail);
 }
 #endif
@@ -92,26 +104,39 @@ void mask_sse2(char* data, std::size_t len, MaskKey mask, std::size_t offset) {
 __attribute__((target("avx2"))) void mask_avx2(char* data, std::size_t len, MaskKey mask,
                                                std::size_t offset) {
   if (len < 32) return mask_sse2(data, len, mask, offset);
-  const __m256i word = _mm256_set1_epi32(static_cast<int>(mask_word32(mask, offset)));
-  const __m256i tail_word = _mm256_set1_epi32(static_cast<int>(mask_word32(mask, offset + len)));
+  // The first and last 32 bytes are masked from the original bytes up front
+  // and stored last; in between, the loop runs on 32-byte aligned addresses
+  // (from 1 to 32 bytes in), so no load or store splits a cache line.
+  auto* const head_at = reinterpret_cast<__m256i*>(data);
   auto* const tail_at = reinterpret_cast<__m256i*>(data + len - 32);
-  const __m256i tail = _mm256_xor_si256(_mm256_loadu_si256(tail_at), tail_word);
-  std::size_t i = 0;
+  const __m256i head = _mm256_xor_si256(
+      _mm256_loadu_si256(head_at), _mm256_set1_epi32(static_cast<int>(mask_word32(mask, offset))));
+  const __m256i tail =
+      _mm256_xor_si256(_mm256_loadu_si256(tail_at),
+                       _mm256_set1_epi32(static_cast<int>(mask_word32(mask, offset + len))));
+  if (len <= 64) {  // head and tail cover it all
+    _mm256_storeu_si256(head_at, head);
+    _mm256_storeu_si256(tail_at, tail);
+    return;
+  }
+  std::size_t i = 32 - (reinterpret_cast<std::uintptr_t>(data) & 31);
+  const __m256i word = _mm256_set1_epi32(static_cast<int>(mask_word32(mask, offset + i)));
   for (; i + 128 <= len; i += 128) {
     auto* const at = reinterpret_cast<__m256i*>(data + i);
-    const __m256i a = _mm256_loadu_si256(at);
-    const __m256i b = _mm256_loadu_si256(at + 1);
-    const __m256i c = _mm256_loadu_si256(at + 2);
-    const __m256i d = _mm256_loadu_si256(at + 3);
-    _mm256_storeu_si256(at, _mm256_xor_si256(a, word));
-    _mm256_storeu_si256(at + 1, _mm256_xor_si256(b, word));
-    _mm256_storeu_si256(at + 2, _mm256_xor_si256(c, word));
-    _mm256_storeu_si256(at + 3, _mm256_xor_si256(d, word));
+    const __m256i a = _mm256_load_si256(at);
+    const __m256i b = _mm256_load_si256(at + 1);
+    const __m256i c = _mm256_load_si256(at + 2);
+    const __m256i d = _mm256_load_si256(at + 3);
+    _mm256_store_si256(at, _mm256_xor_si256(a, word));
+    _mm256_store_si256(at + 1, _mm256_xor_si256(b, word));
+    _mm256_store_si256(at + 2, _mm256_xor_si256(c, word));
+    _mm256_store_si256(at + 3, _mm256_xor_si256(d, word));
   }
   for (; i + 32 <= len; i += 32) {
     auto* const at = reinterpret_cast<__m256i*>(data + i);
-    _mm256_storeu_si256(at, _mm256_xor_si256(_mm256_loadu_si256(at), word));
+    _mm256_store_si256(at, _mm256_xor_si256(_mm256_load_si256(at), word));
   }
+  _mm256_storeu_si256(head_at, head);
   _mm256_storeu_si256(tail_at, tail);
 }
 #endif

@@ -8,10 +8,11 @@
 // `ED A0` fail on their second byte. Its state is one byte, so input may be
 // split anywhere.
 //
-// The kernels behind feed() skip ASCII 16 or 32 bytes at a time and check whole
-// multibyte chunks with SIMD (Keiser & Lemire's range check) that start and end
-// on code point boundaries; a chunk the check rejects is rerun through the DFA,
-// which stops on the exact byte. utf8_reference.h keeps the byte-at-a-time DFA.
+// The kernels behind feed() skip ASCII 16 to 64 bytes at a time and check
+// multibyte text in 16- or 32-byte blocks with SIMD (Keiser & Lemire's range
+// check) or, without SSSE3, run the DFA in its "shift" encoding. At the first
+// block with an error the DFA takes over from the last code point boundary and
+// stops on the exact failing byte. utf8_reference.h keeps the simple version.
 #pragma once
 
 #include <cstddef>

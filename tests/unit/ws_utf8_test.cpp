@@ -11,6 +11,9 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "ws/utf8_reference.h"
 
 namespace parley::ws {
 namespace {
@@ -263,6 +266,342 @@ TEST(Utf8, TruncateKeepsWholeCodePoints) {
   EXPECT_EQ(truncate_utf8("ab\xf0\x9f\x98\x80z", 5), "ab");
   EXPECT_EQ(truncate_utf8("ab\xf0\x9f\x98\x80z", 6), "ab\xf0\x9f\x98\x80");
   EXPECT_EQ(truncate_utf8("\xc2\xb5", 1), "");
+}
+
+// --- Every kernel against the simple validator ------------------------------
+//
+// detail::utf8_impls() lists the kernels this CPU runs (scalar, sse2, ssse3,
+// avx2); Utf8Validator uses the last. Each must agree with Utf8Reference (the
+// byte-at-a-time DFA) on validity, completeness and the exact failing byte,
+// however the input is split.
+
+struct Outcome {
+  std::optional<std::size_t> fails_at;  // index of the byte at which it failed
+  bool complete = false;
+  bool operator==(const Outcome&) const = default;
+};
+
+void PrintTo(const Outcome& o, std::ostream* os) {
+  *os << (o.fails_at ? "fails at " + std::to_string(*o.fails_at)
+                     : std::string(o.complete ? "complete" : "incomplete"));
+}
+
+// Feeds s[cuts[i], cuts[i + 1]) in turn (cuts start at 0 and end at s.size()).
+Outcome run_kernel(detail::Utf8Kernel kernel, std::string_view s,
+                   const std::vector<std::size_t>& cuts) {
+  uint8_t state = detail::kUtf8Accept;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const std::string_view piece = s.substr(cuts[i], cuts[i + 1] - cuts[i]);
+    const std::size_t consumed = kernel(state, piece);
+    if (state == detail::kUtf8Reject) {
+      EXPECT_LT(consumed, piece.size());
+      EXPECT_EQ(kernel(state, "a"), 0u);  // stays failed
+      EXPECT_EQ(state, detail::kUtf8Reject);
+      return {cuts[i] + consumed, false};
+    }
+    EXPECT_EQ(consumed, piece.size());
+  }
+  return {std::nullopt, state == detail::kUtf8Accept};
+}
+
+Outcome run_reference(std::string_view s, const std::vector<std::size_t>& cuts) {
+  detail::Utf8Reference v;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const std::size_t consumed = v.feed(s.substr(cuts[i], cuts[i + 1] - cuts[i]));
+    if (v.failed()) return {cuts[i] + consumed, false};
+  }
+  return {std::nullopt, v.complete()};
+}
+
+std::vector<std::size_t> whole(std::string_view s) {
+  return {0, s.size()};
+}
+
+std::vector<std::size_t> random_cuts(std::string_view s, std::mt19937& rng, std::size_t max_piece) {
+  std::vector<std::size_t> cuts{0};
+  while (cuts.back() < s.size())
+    cuts.push_back(std::min(s.size(), cuts.back() + rng() % (max_piece + 1)));
+  return cuts;
+}
+
+enum class Splits {
+  kFew,       // whole, and in random pieces of up to 40 bytes (1/32 of the input if longer)
+  kRandom,    // and in random pieces of up to 3 bytes
+  kEveryCut,  // and cut in two at every position, and byte by byte
+};
+
+// Checks every kernel against the reference on `s`, whole and split.
+void expect_kernels_agree(std::string_view s, std::mt19937& rng, Splits splits = Splits::kRandom) {
+  const Outcome expected = run_reference(s, whole(s));
+  std::vector<std::vector<std::size_t>> cut_sets = {
+      whole(s), random_cuts(s, rng, std::max<std::size_t>(40, s.size() / 32))};
+  if (splits != Splits::kFew) cut_sets.push_back(random_cuts(s, rng, 3));
+  if (splits == Splits::kEveryCut) {
+    for (std::size_t cut = 1; cut < s.size(); ++cut) cut_sets.push_back({0, cut, s.size()});
+    cut_sets.push_back(random_cuts(s, rng, 1));
+  }
+  for (const auto& cuts : cut_sets) {
+    ASSERT_EQ(run_reference(s, cuts), expected) << testing::PrintToString(std::string(s));
+    for (const auto& impl : detail::utf8_impls()) {
+      ASSERT_EQ(run_kernel(impl.fn, s, cuts), expected)
+          << impl.name << " " << cuts.size() - 1 << " pieces, "
+          << testing::PrintToString(std::string(s));
+    }
+  }
+}
+
+std::string encode(uint32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | cp >> 6);
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | cp >> 12);
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | cp >> 18);
+    out += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// A random scalar value encoded in `len` bytes (1..4), boundaries favoured.
+std::string random_char(std::mt19937& rng, int len) {
+  static constexpr uint32_t kLo[] = {0, 0, 0x80, 0x800, 0x10000};
+  static constexpr uint32_t kHi[] = {0, 0x7F, 0x7FF, 0xFFFF, 0x10FFFF};
+  uint32_t cp;
+  do {
+    switch (rng() % 4) {
+      case 0:
+        cp = kLo[len];
+        break;
+      case 1:
+        cp = kHi[len];
+        break;
+      default:
+        cp = kLo[len] + rng() % (kHi[len] - kLo[len] + 1);
+    }
+  } while (cp >= 0xD800 && cp <= 0xDFFF);
+  return encode(cp);
+}
+
+enum class Filler { kAscii, kTwo, kThree, kFour, kMixed };
+constexpr Filler kFillers[] = {Filler::kAscii, Filler::kTwo, Filler::kThree, Filler::kFour,
+                               Filler::kMixed};
+
+// Valid text of exactly `n` bytes; multibyte fillers are topped up at the
+// start with ASCII, so the text ends on a character of the filler's kind.
+std::string valid_text(std::mt19937& rng, std::size_t n, Filler filler) {
+  std::string chars;
+  while (true) {
+    const int len =
+        filler == Filler::kMixed ? 1 + static_cast<int>(rng() % 4) : static_cast<int>(filler) + 1;
+    std::string c = random_char(rng, len);
+    if (chars.size() + c.size() > n) break;
+    chars += c;
+  }
+  return std::string(n - chars.size(), 'a') + chars;
+}
+
+// Sequences that make the input invalid, each at a known byte.
+constexpr std::string_view kBadSequences[] = {
+    "\xed\xa0\x80",          // surrogate D800
+    "\xed\xbf\xbf",          // surrogate DFFF
+    "\xc0\xaf",              // overlong '/'
+    "\xc1\xbf",              // overlong 2-byte
+    "\xe0\x80\xaf",          // overlong 3-byte
+    "\xe0\x9f\xbf",          // overlong 3-byte, maximal
+    "\xf0\x80\x80\xaf",      // overlong 4-byte
+    "\xf0\x8f\xbf\xbf",      // overlong 4-byte, maximal
+    "\xf4\x90\x80\x80",      // above U+10FFFF
+    "\xf5\x80\x80\x80",      // lead above F4
+    "\xf8\x88\x80\x80\x80",  // 5-byte form
+    "\xfe",
+    "\xff",
+    "\x80",  // lone continuation
+    "\xbf",
+    "\xc2\x80\x80",      // one continuation too many
+    "\xe2\x82\xac\xbf",  // continuation after a complete 3-byte sequence
+    "\xc2",              // truncated: what follows is not a continuation
+    "\xe1\x80",
+    "\xf1\x80\x80",
+    "\xf4\x8f\xbf",
+};
+
+TEST(Utf8Kernels, ListsWhatTheCpuRuns) {
+  const auto impls = detail::utf8_impls();
+  ASSERT_FALSE(impls.empty());
+  EXPECT_STREQ(impls.front().name, "scalar");
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  EXPECT_EQ(std::string_view(impls.back().name) == "avx2", __builtin_cpu_supports("avx2") != 0);
+#endif
+  for (const auto& impl : impls) {
+    uint8_t state = detail::kUtf8Accept;
+    EXPECT_EQ(impl.fn(state, ""), 0u) << impl.name;
+    EXPECT_EQ(state, detail::kUtf8Accept);
+  }
+}
+
+TEST(Utf8Kernels, ReferenceAgreesWithTheDecodingReference) {
+  std::mt19937 rng(99);
+  for (int round = 0; round < 3000; ++round) {
+    std::string s = valid_text(rng, rng() % 40, kFillers[rng() % 5]);
+    if (rng() % 2)
+      s.insert(rng() % (s.size() + 1), kBadSequences[rng() % std::size(kBadSequences)]);
+    if (rng() % 3 == 0 && !s.empty()) s.pop_back();
+    const Outcome o = run_reference(s, whole(s));
+    ASSERT_EQ(o.fails_at, ref_fail_position(s)) << testing::PrintToString(s);
+    ASSERT_EQ(!o.fails_at && o.complete, ref_is_valid(s)) << testing::PrintToString(s);
+  }
+}
+
+TEST(Utf8Kernels, ValidTextOfEveryKindAndLengthSplitAnywhere) {
+  std::mt19937 rng(1);
+  for (Filler filler : kFillers) {
+    for (std::size_t n = 0; n <= 100; ++n) {
+      const std::string s = valid_text(rng, n, filler);
+      ASSERT_TRUE(ref_is_valid(s));
+      expect_kernels_agree(s, rng, n <= 70 ? Splits::kEveryCut : Splits::kRandom);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(Utf8Kernels, BadSequencesAtEveryPositionAroundChunkBoundaries) {
+  // The SIMD kernels check 16- and 32-byte chunks that start on a code point
+  // boundary and give back a sequence cut off at a chunk's end: put each bad
+  // sequence so it starts, straddles and ends at those edges, after each kind
+  // of text, followed by valid text.
+  std::mt19937 rng(2);
+  for (Filler filler : kFillers) {
+    for (std::size_t at = 0; at <= 100; ++at) {
+      for (std::string_view bad : kBadSequences) {
+        std::string s = valid_text(rng, at, filler);
+        s += bad;
+        s += valid_text(rng, 40 + rng() % 40, kFillers[rng() % 5]);
+        const bool at_edge = at == 15 || at == 16 || at == 31 || at == 32;
+        expect_kernels_agree(s, rng, at_edge ? Splits::kEveryCut : Splits::kFew);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(Utf8Kernels, AsciiRunsOfEveryLengthThenASequence) {
+  // The SIMD kernels skip ASCII 64 bytes at a time; an all-ASCII block is only
+  // checked against the end of the block before it. Runs of every length put
+  // what follows at every offset in a block and around the skip's exits.
+  std::mt19937 rng(7);
+  const std::string_view after[] = {"\xe2\x82\xac", "\xed\xa0\x80",     "\xc2", "\x80",
+                                    "\xf0\x9f\x98", "\xf0\x9f\x98\x80", "\xff"};
+  for (std::size_t run = 0; run <= 200; ++run) {
+    for (std::string_view sequence : after) {
+      for (std::size_t tail : {std::size_t{0}, std::size_t{1}, 3 + rng() % 80}) {
+        std::string s(run, 'a');
+        s += sequence;
+        s += std::string(tail, 'b');
+        expect_kernels_agree(s, rng, Splits::kFew);
+        // ... and after multibyte text, so the run starts mid-block.
+        expect_kernels_agree(valid_text(rng, 1 + rng() % 40, Filler::kThree) + s, rng,
+                             Splits::kFew);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(Utf8Kernels, TruncatedSequencesAtChunkBoundaries) {
+  // Valid text that ends (or pauses between feeds) inside a sequence.
+  std::mt19937 rng(3);
+  for (Filler filler : kFillers) {
+    for (std::size_t n = 1; n <= 100; ++n) {
+      for (int len = 2; len <= 4; ++len) {
+        const std::string c = random_char(rng, len);
+        for (int keep = 1; keep < len; ++keep) {
+          std::string s = valid_text(rng, n, filler) + c.substr(0, keep);
+          expect_kernels_agree(s, rng, Splits::kRandom);
+          // ... and completed by the next feed.
+          s += c.substr(keep);
+          expect_kernels_agree(s + valid_text(rng, 40, filler), rng, Splits::kRandom);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TEST(Utf8Kernels, EveryThreeByteCombinationInsideChunks) {
+  // Every lead byte (and each class of continuation byte) with followers from
+  // every byte class, at offsets that put it at the end, across and at the
+  // start of a 16- and a 32-byte chunk.
+  std::mt19937 rng(4);
+  const uint8_t followers[] = {0x41, 0x80, 0x8F, 0x90, 0x9F, 0xA0,
+                               0xBF, 0xC0, 0xC2, 0xE0, 0xF0, 0xFF};
+  std::vector<int> firsts = {0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF};
+  for (int a = 0xC0; a < 256; ++a) firsts.push_back(a);
+  const std::string text = valid_text(rng, 40, Filler::kMixed);
+  std::vector<std::string> prefixes;
+  for (std::size_t at : {13u, 14u, 15u, 16u, 29u, 30u, 31u, 32u})
+    prefixes.push_back(valid_text(rng, at, at % 2 ? Filler::kAscii : Filler::kThree));
+  for (int a : firsts) {
+    for (uint8_t b : followers) {
+      for (uint8_t c : followers) {
+        for (const std::string& prefix : prefixes) {
+          std::string s = prefix;
+          s += static_cast<char>(a);
+          s += static_cast<char>(b);
+          s += static_cast<char>(c);
+          s += text;
+          expect_kernels_agree(s, rng, Splits::kFew);
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TEST(Utf8Kernels, RandomInputAgreesWithReference) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 6000; ++round) {
+    std::string s;
+    const int pieces = 1 + static_cast<int>(rng() % 16);
+    for (int p = 0; p < pieces; ++p) {
+      switch (rng() % 8) {
+        case 0:
+          s += kBadSequences[rng() % std::size(kBadSequences)];
+          break;
+        case 1:
+          s += static_cast<char>(rng());
+          break;
+        default:
+          s += valid_text(rng, rng() % 48, kFillers[rng() % 5]);
+      }
+    }
+    expect_kernels_agree(s, rng);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(Utf8Kernels, LongTextWithOneErrorNearTheEnd) {
+  std::mt19937 rng(6);
+  for (Filler filler : kFillers) {
+    std::string s = valid_text(rng, 64 * 1024, filler);
+    expect_kernels_agree(s, rng, Splits::kFew);
+    for (int round = 0; round < 10; ++round) {
+      std::string bad = s;
+      const std::size_t at = bad.size() - rng() % 4096;
+      // Invalid wherever it lands: a lone continuation, or a truncated lead.
+      bad.insert(at, rng() % 2 ? "\x80" : "\xc2z");
+      expect_kernels_agree(bad, rng, Splits::kFew);
+      if (HasFatalFailure()) return;
+    }
+  }
 }
 
 }  // namespace
