@@ -5,6 +5,7 @@
 #include "chat/json_session.h"
 #include "chat/plain_text_session.h"
 #include "ws/close_code.h"
+#include "ws/frame_limits.h"
 #include "ws/frame_writer.h"
 
 namespace parley::app {
@@ -48,9 +49,12 @@ void WebSocketSession::on_data(std::span<char> bytes) {
 void WebSocketSession::on_message(ws::Opcode op, std::string_view payload) {
   ctx_.stats.messages_received.add();
   if (service_ == Service::Echo) {
-    std::string frame;
-    ws::append_frame(frame, op, payload);
-    conn_->send(frame);
+    // Header and payload go straight into the connection's output buffer
+    // (they coalesce into one owned segment): no frame string per echo.
+    char header[ws::kMaxFrameHeaderSize];
+    std::size_t n = ws::write_frame_header(header, op, payload.size(), true);
+    conn_->send(std::string_view(header, n));
+    conn_->send(payload);
     return;
   }
   if (op != ws::Opcode::Text) {
