@@ -38,6 +38,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+# The peers' toolchains and libraries (Go, gorilla, websocketpp) and npm ws.
+scripts/install-deps.sh --bench >&2
 
 QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then
