@@ -189,7 +189,7 @@ void ChatHub::join(MemberRef who, JoinRequest req) {
     if (existing != nullptr && !existing->active) return;  // its first join is still in flight
     // A repeated join (a client resynchronising) is answered with a fresh
     // `joined` and changes nothing else.
-    RoomMember& m = existing ? *existing : home.add(who, req.user, req.name, req.protocol);
+    if (existing == nullptr) home.add(who, req.user, req.name, req.protocol);
     if (req.protocol == Protocol::PlainText) {
       finish_join(home, who, {}, false);
       return;
@@ -209,9 +209,8 @@ void ChatHub::join(MemberRef who, JoinRequest req) {
       finish_join(home, who, std::move(history), truncated);
       return;
     }
-    (void)m;
     // Cold room or a long absence: read from the store off-loop, then finish
-    // on the home loop. The member stays inactive (no events) meanwhile.
+    // on the home loop. A new member stays inactive (no events) meanwhile.
     ++home.pending_ops;
     uint32_t h = home_of(req.room);
     auto done = [this, h, who, room = req.room, since = req.since](store::HistoryPage page) {
