@@ -152,27 +152,31 @@ void ChatHub::fan_out(RoomHome& home, const RoomEvent& event, MemberRef except) 
 void ChatHub::fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef except,
                           uint64_t msg_id) {
   // Members that already have this message in their joined history are
-  // skipped (a join answered from the store can overtake the message's own
-  // fan-out). This list is empty except in that narrow window.
-  std::vector<MemberRef> skip{except};
-  if (msg_id != 0) {
+  // skipped too (a join answered from the store can overtake the message's
+  // own fan-out). Ids only grow, so past the highest id any member was handed
+  // in a `joined` there is nobody to look for: the common case scans nothing
+  // and allocates nothing.
+  std::vector<MemberRef> also_skip;
+  if (msg_id != 0 && msg_id <= home.max_seen_up_to()) {
     for (const auto& m : home.members()) {
-      if (m.active && m.seen_up_to >= msg_id) skip.push_back(m.ref);
+      if (m.active && m.seen_up_to >= msg_id && !(m.ref == except)) also_skip.push_back(m.ref);
     }
   }
   const auto& per_loop = home.active_per_loop();
   for (uint32_t loop = 0; loop < per_loop.size(); ++loop) {
     if (per_loop[loop] == 0) continue;
-    posts_[loop]([this, loop, room = home.name(), event, skip] {
+    posts_[loop]([this, loop, room = home.name(), event, except, also_skip] {
       Shard& shard = *shards_[loop];
       auto it = shard.local_rooms.find(room);
       if (it == shard.local_rooms.end()) return;
-      if (skip.size() == 1) {
-        it->second.deliver(event, skip.front());
+      if (also_skip.empty()) {
+        it->second.deliver(event, except);
         return;
       }
       // Rare path: several members to skip.
       LocalRoom filtered = it->second;
+      std::vector<MemberRef> skip = also_skip;
+      skip.push_back(except);
       for (const auto& ref : skip) {
         if (ref.loop != loop) continue;  // slots are per loop
         if (Member* m = shard.find(ref)) filtered.remove(m);

@@ -55,6 +55,7 @@ void RoomHome::activate(RoomMember& m, uint64_t seen_up_to) {
   if (m.active) return;
   m.active = true;
   m.seen_up_to = seen_up_to;
+  max_seen_up_to_ = std::max(max_seen_up_to_, seen_up_to);
   ++active_per_loop_[m.ref.loop];
   ++active_by_protocol_[static_cast<int>(m.protocol)];
 }

@@ -55,6 +55,8 @@ class RoomHome {
   std::size_t connections_of(std::string_view user) const;
   bool empty() const { return members_.empty(); }
   std::vector<RoomMember>& members() { return members_; }
+  // The highest message id any member was handed in its `joined` history.
+  uint64_t max_seen_up_to() const { return max_seen_up_to_; }
   // Active members speaking `p`: an event is encoded only for protocols
   // someone in the room speaks.
   std::size_t active_with(Protocol p) const { return active_by_protocol_[static_cast<int>(p)]; }
@@ -107,6 +109,7 @@ class RoomHome {
   std::vector<RoomMember> members_;
   std::vector<uint32_t> active_per_loop_;
   std::size_t active_by_protocol_[2] = {0, 0};
+  uint64_t max_seen_up_to_ = 0;
   struct OutboxEntry {
     uint64_t slot;  // 0: not waiting for anything
     bool ready;
