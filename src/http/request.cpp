@@ -2,22 +2,10 @@
 
 #include <cstddef>
 
+#include "base/strings.h"
+
 namespace parley::http {
 namespace {
-
-constexpr char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-constexpr bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // Length of "scheme://authority" when `target` is in absolute-form, else 0.
 // The parser only lets absolute-form through with an http or https scheme.

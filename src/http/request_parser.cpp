@@ -4,6 +4,8 @@
 #include <array>
 #include <limits>
 
+#include "base/strings.h"
+
 namespace parley::http {
 namespace {
 
@@ -58,16 +60,6 @@ std::size_t run_of(const CharClass& cls, std::string_view s) {
   std::size_t n = 0;
   while (n < s.size() && in(cls, s[n])) ++n;
   return n;
-}
-
-constexpr bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 // Calls `f` with each non-empty element of a comma-separated list (RFC 9110

@@ -8,17 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
+
 #include "http/request.h"
 #include "ws/handshake.h"
 
 namespace parley::ws {
 namespace {
-
-constexpr std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Just enough of an HTTP response head for the checks below: the status code
 // and the header fields, as views into the caller's text.

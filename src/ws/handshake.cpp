@@ -6,17 +6,13 @@
 #include <cstddef>
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace parley::ws {
 namespace {
 
 // RFC 6455 §1.3: appended to the client's key before hashing.
 constexpr std::string_view kHandshakeGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-constexpr std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool is_base64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
