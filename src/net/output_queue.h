@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-namespace parley::net {
+#include "base/shared_text.h"
 
-using SharedBytes = std::shared_ptr<const std::string>;
+namespace parley::net {
 
 class OutputQueue {
  public:
