@@ -55,13 +55,26 @@ export async function openPage(browser, url, { locale = 'en-US', viewport = DESK
 
 /**
  * Opens the Parley page (room options.hash, e.g. '#general'), answers the first
- * visit's name dialog with options.name, and waits until it is connected.
+ * visit's name dialog with options.name, and waits until it is connected and has
+ * joined the room shown.
+ *
+ * "Joined", not just "connected": the join goes out after welcome, so a test that
+ * starts a second client the moment the status turns green can have it join the room
+ * before this page does; this page then finds it in joined.members and is never told
+ * "guest-1 joined" (issue 7 item 13). The room's list carries data-joined once its
+ * `joined` arrived.
  */
 export async function openChat(browser, server, options = {}) {
   const opened = await openPage(browser, `${server.url}/${options.hash ?? ''}`, options);
   await chooseName(opened.page, options.name ?? 'user');
   await waitForStatus(opened.page, 'connected');
+  await waitForJoined(opened.page);
   return opened;
+}
+
+/** Waits until the room shown has its `joined` (members and history are in). */
+export function waitForJoined(page, timeout = TIMEOUT.connect) {
+  return page.locator('#messages .room-log[data-joined="true"]').waitFor({ state: 'attached', timeout });
 }
 
 /** Types `name` into the name dialog (which must be open) and submits it. */
