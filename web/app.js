@@ -357,10 +357,21 @@ function relayout(view) {
   }
 }
 
+/** The first element of the list in view, and how far below the list's top it is. */
+function anchorOf(view) {
+  const top = ui.messages.getBoundingClientRect().top;
+  for (const el of view.log.children) {
+    const box = el.getBoundingClientRect();
+    if (box.bottom > top) return { el, offset: box.top - top };
+  }
+  return null;
+}
+
 /**
  * Runs `change` on a view's list keeping the reader's place: a list that follows the
- * bottom stays at the bottom (or goes there when `toBottom`); otherwise the content
- * under the reader's eyes stays put, even when older messages are added above it.
+ * bottom stays at the bottom (or goes there when `toBottom`); otherwise the element
+ * at the top of the view stays where it is, whether messages are added above it
+ * (older pages, a catch-up) or below it (new ones).
  */
 function keepingScroll(view, change, toBottom = false) {
   if (view.name !== current) {
@@ -369,14 +380,14 @@ function keepingScroll(view, change, toBottom = false) {
     return;
   }
   const list = ui.messages;
-  const fromBottom = list.scrollHeight - list.scrollTop;
+  const anchor = view.stuck || toBottom ? null : anchorOf(view);
   change();
   relayout(view);
   if (view.stuck || toBottom) {
     view.stuck = true;
     scrollToBottom();
-  } else {
-    list.scrollTop = list.scrollHeight - fromBottom;
+  } else if (anchor?.el.isConnected) {
+    list.scrollTop += anchor.el.getBoundingClientRect().top - list.getBoundingClientRect().top - anchor.offset;
   }
 }
 
