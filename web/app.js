@@ -1073,14 +1073,15 @@ function wirePanel() {
 function wireConnection() {
   ui.reconnect.addEventListener('click', () => client.reconnectNow());
   // Back online, back to the tab: no point waiting out the rest of a backoff.
-  window.addEventListener('online', () => client.reconnectNow());
-  window.addEventListener('focus', () => client.reconnectNow());
-  window.addEventListener('pageshow', () => client.reconnectNow());
+  // (Never after a fatal close: only the Reconnect button restarts that.)
+  window.addEventListener('online', () => client.wake());
+  window.addEventListener('focus', () => client.wake());
+  window.addEventListener('pageshow', () => client.wake());
   // Offline: a socket on a dead network can look open for minutes; say so now.
   window.addEventListener('offline', () => client.disconnect());
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) return;
-    client.reconnectNow();
+    client.wake();
     const view = views.get(current);
     if (view && view.unread > 0) {
       view.unread = 0;

@@ -109,6 +109,17 @@ export class ChatConnection {
   }
 
   /**
+   * Cuts a backoff wait short (the browser is back online, the tab is visible or
+   * focused again). Unlike retryNow() it never restarts a connection that stopped for
+   * good (stop(), or a fatal close code): only the user may do that.
+   */
+  wake() {
+    if (this.#stopped || this.#socket !== null) return;
+    this.#cancelRetry();
+    this.#connect();
+  }
+
+  /**
    * Drops the connection now, without waiting for the socket to say so (the browser
    * went offline: a socket on a dead network can look open for minutes). Reports
    * 'closed' like a lost connection and backs off as usual; retryNow() (on `online`)

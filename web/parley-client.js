@@ -222,6 +222,11 @@ export class ParleyClient {
     this.#connection.retryNow();
   }
 
+  /** The page has a reason to think the server is reachable again: skip the backoff wait. */
+  wake() {
+    this.#connection.wake();
+  }
+
   /** The browser went offline: treat the connection as lost now, not minutes later. */
   disconnect() {
     this.#connection.disconnect();

@@ -175,3 +175,25 @@ test('disconnect() (the browser went offline) reports the loss at once and backs
   connection.disconnect(); // stopped: nothing to do
   assert.deepEqual(clock.pending, []);
 });
+
+test('wake() (online, focus, a visible tab) skips the wait but never undoes a fatal close or stop()', () => {
+  const { connection, clock, latest } = setup();
+  connection.start();
+  latest().open();
+  connection.wake(); // open: nothing to do
+  assert.equal(FakeWebSocket.created.length, 1);
+  latest().drop(1006);
+  assert.deepEqual(clock.pending, [500]);
+  connection.wake();
+  assert.equal(FakeWebSocket.created.length, 2, 'at once');
+  assert.deepEqual(clock.pending, []);
+  latest().open();
+  latest().drop(1008); // abuse: the client must not come back by itself
+  connection.wake();
+  assert.equal(FakeWebSocket.created.length, 2);
+  connection.retryNow(); // the user's button does
+  assert.equal(FakeWebSocket.created.length, 3);
+  connection.stop();
+  connection.wake();
+  assert.equal(FakeWebSocket.created.length, 3);
+});
