@@ -357,10 +357,14 @@ function relayout(view) {
   }
 }
 
-/** The first element of the list in view, and how far below the list's top it is. */
+/**
+ * The first message in view, and how far below the list's top it is. Only messages:
+ * the top line stays above whatever is inserted under it, and day lines are rebuilt.
+ */
 function anchorOf(view) {
   const top = ui.messages.getBoundingClientRect().top;
   for (const el of view.log.children) {
+    if (!el.classList.contains('message')) continue;
     const box = el.getBoundingClientRect();
     if (box.bottom > top) return { el, offset: box.top - top };
   }
