@@ -384,11 +384,14 @@ function keepingScroll(view, change, toBottom = false) {
     return;
   }
   const list = ui.messages;
-  const anchor = view.stuck || toBottom ? null : anchorOf(view);
+  // Measured now, not the flag of the last scroll event: a wheel or a fling may have
+  // moved the list since, and the flag would pull a reader of history to the bottom.
+  const follow = toBottom || isAtBottom(list);
+  const anchor = follow ? null : anchorOf(view);
   change();
   relayout(view);
-  if (view.stuck || toBottom) {
-    view.stuck = true;
+  view.stuck = follow;
+  if (follow) {
     scrollToBottom();
   } else if (anchor?.el.isConnected) {
     list.scrollTop += anchor.el.getBoundingClientRect().top - list.getBoundingClientRect().top - anchor.offset;
