@@ -364,7 +364,7 @@ function relayout(view) {
 function anchorOf(view) {
   const top = ui.messages.getBoundingClientRect().top;
   for (const el of view.log.children) {
-    if (!el.classList.contains('message')) continue;
+    if (!el.dataset.msgId && !el.dataset.id) continue; // chat messages only
     const box = el.getBoundingClientRect();
     if (box.bottom > top) return { el, offset: box.top - top };
   }
@@ -413,6 +413,7 @@ function placeByMsgId(view, el, msgId) {
     }
     // Older than a message that notices (or the unread line) precede: go above them too.
     while (next && (next.previousElementSibling?.classList.contains('message-system')
+      || next.previousElementSibling?.classList.contains('day-separator')
       || next.previousElementSibling === view.divider)) {
       next = next.previousElementSibling;
     }
