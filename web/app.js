@@ -328,9 +328,12 @@ function scrollToBottom() {
 /**
  * Groups messages and puts day separators, in one pass over the room's list: O(n)
  * per batch of changes, which is fine for the few thousand messages a page holds.
+ * A separator that is already in the right place is left alone (the list is an
+ * aria-live log: a screen reader would announce every re-inserted "Today").
  */
 function relayout(view) {
-  for (const old of view.log.querySelectorAll(':scope > .day-separator')) old.remove();
+  const unused = new Map();
+  for (const old of view.log.querySelectorAll(':scope > .day-separator')) unused.set(old.dataset.day, old);
   let previous = null; // the last chat message, for grouping
   let day = null;
   for (const el of [...view.log.children]) {
@@ -343,9 +346,17 @@ function relayout(view) {
     const chat = !el.classList.contains('message-system');
     if (chat && Number.isFinite(ts) && dayKey(ts) !== day) {
       day = dayKey(ts);
-      const separator = element('div', 'day-separator');
-      separator.append(element('span', null, dayLabel(ts)));
-      view.log.insertBefore(separator, view.divider && view.divider.nextElementSibling === el ? view.divider : el);
+      let separator = unused.get(day);
+      unused.delete(day);
+      if (!separator) {
+        separator = element('div', 'day-separator');
+        separator.dataset.day = day;
+        separator.append(element('span'));
+      }
+      const label = dayLabel(ts); // "Today" becomes "Yesterday" at midnight
+      if (separator.textContent !== label) separator.firstChild.textContent = label;
+      const before = view.divider && view.divider.nextElementSibling === el ? view.divider : el;
+      if (before.previousElementSibling !== separator) view.log.insertBefore(separator, before);
       previous = null;
     }
     const grouped = chat && previous !== null
@@ -355,6 +366,7 @@ function relayout(view) {
     el.classList.toggle('grouped', grouped);
     previous = chat ? el : null;
   }
+  for (const stale of unused.values()) stale.remove();
 }
 
 /**
@@ -797,7 +809,8 @@ function handleStatus(state, info) {
     link.outage = null;
   } else if (state === 'connecting' || state === 'open') {
     stopCountdown();
-    showStatus(false, t('connecting'));
+    // The button stays put between attempts (no flicker under the pointer).
+    showStatus(false, t('connecting'), !ui.reconnect.hidden);
   } else if (state === 'closed') {
     // One notice per outage, however many retries fail before the connection is back.
     if (info.wasOpen && link.everReady && !link.outage) {

@@ -80,6 +80,9 @@ test('1280×600: the chat fills the window with one scrollbar; grouping; multi-l
   assert.ok((await message(page, 'received', 'two').locator('.message-meta').boundingBox()).width <= 1, 'no repeated name');
   assert.equal(await message(page, 'received', 'two').locator('.message-from').textContent(), 'dave', 'still read out');
   assert.deepEqual(await page.locator('#messages .day-separator').allTextContents(), ['Today']);
+  // The list is an aria-live log: the day line stays the same node as messages come
+  // (a re-inserted one would be read out again).
+  const dayLine = await page.locator('#messages .day-separator').elementHandle();
 
   // Shift+Enter starts a new line, Enter sends both lines as one message.
   const box = page.locator('#messageInput');
@@ -98,6 +101,7 @@ test('1280×600: the chat fills the window with one scrollbar; grouping; multi-l
   await dave.next((e) => e.type === 'message' && e.text === 'line one\nline two\nline three');
   // Own message after dave's: a new group (not grouped with his).
   assert.equal(await sent.evaluate((el) => el.classList.contains('grouped')), false);
+  assert.equal(await dayLine.evaluate((el) => el.isConnected), true, 'the same day line');
 
   const scrollbars = await page.evaluate(() => [...document.querySelectorAll('*')]
     .filter((el) => el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
