@@ -157,14 +157,16 @@ Result<JwtKey> JwtKey::from_pem(std::string_view pem) {
 
 Result<JwtKey> JwtKey::from_file(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rbe"), std::fclose);
-  if (!file) return Error::from_errno("cannot open " + path, errno);
+  if (!file) return Error::from_errno(path + ": cannot open", errno);
   std::string bytes(kMaxKeyFileBytes + 1, '\0');
   const std::size_t n = std::fread(bytes.data(), 1, bytes.size(), file.get());
-  if (std::ferror(file.get())) return Error::from_errno("cannot read " + path, errno);
-  if (n > kMaxKeyFileBytes) return invalid(path + " is over 64 KiB: not a key");
-  if (n == 0) return invalid(path + " is empty");
+  if (std::ferror(file.get())) return Error::from_errno(path + ": cannot read", errno);
+  if (n > kMaxKeyFileBytes) return invalid(path + ": over 64 KiB, not a key");
+  if (n == 0) return invalid(path + ": empty");
   bytes.resize(n);
-  return from_bytes(bytes);
+  Result<JwtKey> key = from_bytes(bytes);
+  if (!key) return invalid(path + ": " + key.error().message);
+  return key;
 }
 
 bool JwtKey::verify(std::string_view signing_input, std::string_view signature) const {

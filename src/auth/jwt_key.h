@@ -41,7 +41,7 @@ class JwtKey {
   // From the contents of a key file (see above). Errors are Errc::Invalid
   // with a one-line message saying what is wrong with the key.
   static Result<JwtKey> from_bytes(std::string_view bytes);
-  // Reads `path` (at most 64 KiB) and calls from_bytes.
+  // Reads `path` (at most 64 KiB) and calls from_bytes. Messages start with the path.
   static Result<JwtKey> from_file(const std::string& path);
 
   Algorithm algorithm() const { return algorithm_; }

@@ -84,7 +84,7 @@ TEST(JwtKeyTest, FileErrorsNameTheFile) {
   std::ofstream(empty).close();
   Result<JwtKey> none = JwtKey::from_file(empty);
   ASSERT_FALSE(none);
-  EXPECT_NE(none.error().message.find("is empty"), std::string::npos);
+  EXPECT_EQ(none.error().message, empty + ": empty");
   std::filesystem::remove(empty);
 }
 
