@@ -95,10 +95,12 @@ TEST(NameHygiene, NoncharactersUnassignedAndPrivateUseAreRefused) {
   EXPECT_FALSE(normalize_name("a\xef\xbf\xbf"));                                 // U+FFFF
   EXPECT_FALSE(normalize_name("a\xef\xb7\x90"));                                 // U+FDD0
   EXPECT_FALSE(normalize_name("a\xf4\x8f\xbf\xbf"));                             // U+10FFFF
-  EXPECT_FALSE(normalize_name("a\xcd\xb8"));       // U+0378, unassigned
-  EXPECT_FALSE(normalize_name("a\xee\x80\x80"));   // U+E000, private use
-  EXPECT_FALSE(normalize_name("a\xe2\x80\xa8" "b"));  // U+2028 LINE SEPARATOR
-  EXPECT_FALSE(normalize_name("\xed\xa0\x80"));    // a surrogate: not UTF-8
+  EXPECT_FALSE(normalize_name("a\xcd\xb8"));      // U+0378, unassigned
+  EXPECT_FALSE(normalize_name("a\xee\x80\x80"));  // U+E000, private use
+  EXPECT_FALSE(
+      normalize_name("a\xe2\x80\xa8"
+                     "b"));                      // U+2028 LINE SEPARATOR
+  EXPECT_FALSE(normalize_name("\xed\xa0\x80"));  // a surrogate: not UTF-8
   // Tag characters (used by subdivision flags) are format characters.
   EXPECT_FALSE(normalize_name("a\xf3\xa0\x81\xa7"));  // U+E0067
 }
