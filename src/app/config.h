@@ -54,8 +54,8 @@ struct Config {
   std::string jwt_key_file;   // HS256 secret, or RS256 / ES256 public key (PEM)
   std::string jwt_audience;   // "" = none expected (tokens naming one are refused)
   uint32_t jwt_leeway = 30;   // seconds of clock skew tolerated on exp, nbf, iat
-  std::shared_ptr<const auth::JwtVerifier> jwt;  // set when auth == "jwt"
-  uint64_t resume_ttl = 7 * 24 * 3600;           // seconds a resume token stays valid
+  std::shared_ptr<const auth::JwtVerifier> jwt;   // set when auth == "jwt"
+  uint64_t resume_ttl = uint64_t{7} * 24 * 3600;  // seconds a resume token stays valid
 };
 
 struct ConfigResult {

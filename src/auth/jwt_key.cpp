@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::size_t kMinSecretBytes = 32;
 constexpr int kMinRsaBits = 2048;
-constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr std::size_t kMaxKeyFileBytes = std::size_t{64} * 1024;
 constexpr std::size_t kEs256PartBytes = 32;  // r and s of a P-256 signature, each
 
 template <class T, void (*Free)(T*)>
