@@ -33,6 +33,13 @@ using DecoderPtr =
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 using EcSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
 
+// Fetched once: with OpenSSL 3 every implicit EVP_sha256() use in HMAC() or
+// EVP_DigestVerifyInit looks the algorithm up again in the provider tables.
+const EVP_MD* sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
 Error invalid(std::string message) {
   return Error{Errc::Invalid, std::move(message)};
 }
@@ -177,7 +184,7 @@ bool JwtKey::verify(std::string_view signing_input, std::string_view signature) 
 bool JwtKey::verify_hmac(std::string_view signing_input, std::string_view signature) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), bytes_of(signing_input),
+  if (HMAC(sha256(), secret_.data(), static_cast<int>(secret_.size()), bytes_of(signing_input),
            signing_input.size(), mac, &len) == nullptr) {
     return false;
   }
@@ -194,8 +201,7 @@ bool JwtKey::verify_public_key(std::string_view signing_input, std::string_view 
     return false;  // RS256: exactly the modulus length
   }
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, public_key_.get()) != 1) {
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, sha256(), nullptr, public_key_.get()) != 1) {
     return false;
   }
   return EVP_DigestVerify(ctx.get(), bytes_of(signature), signature.size(), bytes_of(signing_input),
