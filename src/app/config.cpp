@@ -3,7 +3,55 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
+#include "auth/jwt_verifier.h"
+
 namespace parley::app {
+namespace {
+
+// Identity flags: JWT authentication and resume tokens.
+void add_identity_options(CLI::App& cli, Config& c) {
+  cli.add_option("--auth", c.auth,
+                 "none (guests pick a name) or jwt (a JSON Web Token is required)")
+      ->envname("PARLEY_AUTH")
+      ->check(CLI::IsMember({"none", "jwt"}))
+      ->capture_default_str();
+  cli.add_option("--jwt-key", c.jwt_key_file,
+                 "File with the HS256 secret, or the RS256/ES256 public key (PEM)")
+      ->envname("PARLEY_JWT_KEY");
+  cli.add_option("--jwt-audience", c.jwt_audience, "The `aud` tokens must carry (none if empty)")
+      ->envname("PARLEY_JWT_AUDIENCE");
+  cli.add_option("--jwt-leeway", c.jwt_leeway, "Seconds of clock skew tolerated on exp/nbf/iat")
+      ->envname("PARLEY_JWT_LEEWAY")
+      ->check(CLI::Range(0, 300))
+      ->capture_default_str();
+  cli.add_option("--resume-ttl", c.resume_ttl,
+                 "How long a resume token stays valid: seconds, or with a unit (90m, 12h, 7d)")
+      ->envname("PARLEY_RESUME_TTL")
+      ->transform(CLI::AsNumberWithUnit(
+          std::map<std::string, uint64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}))
+      ->check(CLI::Range(uint64_t{60}, uint64_t{10} * 365 * 86400))
+      ->capture_default_str();
+}
+
+// Loads the JWT key when --auth jwt; an error line otherwise.
+std::optional<std::string> check_identity_options(Config& c) {
+  if (c.auth != "jwt") {
+    if (!c.jwt_key_file.empty() || !c.jwt_audience.empty()) {
+      return "parley: --jwt-key and --jwt-audience need --auth jwt\n";
+    }
+    return std::nullopt;
+  }
+  if (c.jwt_key_file.empty()) return "parley: --auth jwt needs --jwt-key FILE\n";
+  Result<auth::JwtKey> key = auth::JwtKey::from_file(c.jwt_key_file);
+  if (!key) return "parley: --jwt-key " + key.error().message + "\n";
+  auth::VerifierOptions options;
+  if (!c.jwt_audience.empty()) options.audience = c.jwt_audience;
+  options.leeway = std::chrono::seconds(c.jwt_leeway);
+  c.jwt = std::make_shared<const auth::JwtVerifier>(*std::move(key), std::move(options));
+  return std::nullopt;
+}
+
+}  // namespace
 
 ConfigResult parse_config(int argc, const char* const* argv) {
   Config c;
@@ -99,6 +147,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
       ->check(positive)
       ->capture_default_str();
 
+  add_identity_options(cli, c);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -116,6 +166,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   if (c.idle_timeout <= c.ping_interval) {
     return {std::nullopt, 2, "parley: --idle-timeout must be longer than --ping-interval\n"};
   }
+  if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};
 }
 

@@ -356,11 +356,15 @@ TEST(ParseClientMessage, UnknownTypeIsEchoedUpTo64Bytes) {
 
 // --- Field rules at their edges ---------------------------------------------------------------
 
-TEST(NameRules, NormalizeTrimsAsciiWhitespaceOnly) {
-  EXPECT_EQ(normalize_name(" \t\n\v\f\ralice bob\r\n"), "alice bob");
-  EXPECT_EQ(normalize_name("   "), "");
-  // U+3000 IDEOGRAPHIC SPACE is not ASCII whitespace: kept (and it is printable).
-  EXPECT_EQ(normalize_name("\xe3\x80\x80x"), "\xe3\x80\x80x");
+TEST(NameRules, NormalizeTrimsUnicodeWhiteSpace) {
+  EXPECT_EQ(*normalize_name(" \t\n\v\f\ralice bob\r\n"), "alice bob");
+  EXPECT_FALSE(normalize_name("   "));
+  // U+3000 IDEOGRAPHIC SPACE and U+00A0 NO-BREAK SPACE are White_Space too:
+  // trimmed at the ends (a name of spaces only looks empty), kept inside.
+  EXPECT_EQ(*normalize_name("\xe3\x80\x80x\xc2\xa0"), "x");
+  EXPECT_EQ(*normalize_name("\xe5\xb0\x8f\xe3\x80\x80\xe6\x98\x8e"),
+            "\xe5\xb0\x8f\xe3\x80\x80\xe6\x98\x8e");
+  EXPECT_FALSE(normalize_name("\xe3\x80\x80"));
 }
 
 TEST(NameRules, LengthIsCountedInCodePoints) {
@@ -419,15 +423,19 @@ TEST(ClientIdRules, OneTo64PrintableAscii) {
   EXPECT_EQ(parse_error(send65).code, ErrorCode::IdInvalid);
 }
 
-TEST(RoomRules, OneTo64OfTheUrlSafeSet) {
+TEST(RoomRules, OneTo64LettersDigitsMarksAndDotUnderscoreHyphen) {
   auto join = [](std::string_view room) {
     return R"({"type":"join","room":)" + string_literal(room) + "}";
   };
   EXPECT_EQ(parse_as<Join>(join(repeat("r", 64))).room, repeat("r", 64));
   EXPECT_EQ(parse_error(join(repeat("r", 65))).code, ErrorCode::RoomInvalid);
-  for (std::string_view bad : {"", "a b", "a/b", "..%2f", "\xc3\xa9", "a\\\\b"}) {
+  for (std::string_view bad : {"", "a b", "a/b", "..%2f", "a\\\\b", ".", ".."}) {
     EXPECT_EQ(parse_error(join(bad)).code, ErrorCode::RoomInvalid) << bad;
   }
+  // Any script (chat_identity_test.cpp has the whole rule).
+  EXPECT_EQ(parse_as<Join>(join("caf\xc3\xa9")).room, "caf\xc3\xa9");
+  EXPECT_EQ(parse_as<Join>(join(repeat("\xe6\x88\xbf", 64))).room, repeat("\xe6\x88\xbf", 64));
+  EXPECT_EQ(parse_error(join(repeat("\xe6\x88\xbf", 65))).code, ErrorCode::RoomInvalid);
 }
 
 TEST(TextRules, LimitIsInUtf8BytesAfterUnescaping) {
