@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "app/http_session.h"
+#include "chat/memory_history.h"
+#include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "store/history_store.h"
 #include "web_assets.h"
@@ -95,6 +97,7 @@ Server::~Server() {
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
   hub_.reset();
+  history_.reset();
 }
 
 std::optional<std::string> Server::start() {
@@ -125,13 +128,21 @@ std::optional<std::string> Server::start() {
     net::EventLoop* loop = &w->loop;
     posts.push_back([loop](std::function<void()> task) { loop->post(std::move(task)); });
   }
-  chat::ChatOptions chat_options;
-  chat_options.join_history = config_.join_history;
-  if (store_) chat_options.retain_per_room = config_.history_retain;
-  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), store_.get(), chat_options);
+  chat_options_.room.join_history = config_.join_history;
+  chat_options_.room.cache.max_messages = config_.cache_per_room;
+  chat_options_.room.cache.max_bytes = config_.cache_room_bytes;
+  chat_options_.cache_bytes = config_.cache_bytes;
   if (store_) {
-    for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+    history_ = std::make_unique<chat::SqliteHistory>(*store_);
+  } else {
+    // Memory only: the history is the cache's size, and the cache itself
+    // would only hold a second copy of the same messages.
+    history_ = std::make_unique<chat::MemoryHistory>(
+        chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
+    chat_options_.room.cache.max_messages = 0;
   }
+  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), *history_, chat_options_);
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

@@ -1,15 +1,22 @@
 // ChatHub over in-memory "loops": each loop is a task queue run by the test,
-// so cross-loop ordering is checked deterministically, without threads.
+// so cross-loop ordering is checked deterministically, without threads. The
+// History is either MemoryHistory (answers at once) or ManualHistory, which
+// holds every append and read until the test releases it: the store-backed
+// paths (acks after commit, ordering behind pending writes, store failures)
+// run in-process, step by step.
 #include "chat/chat_hub.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "chat/member.h"
+#include "chat/memory_history.h"
 
 namespace parley::chat {
 namespace {
@@ -43,32 +50,137 @@ class FakeLoops {
   std::vector<std::deque<std::function<void()>>> queues_;
 };
 
-// Records the text of every frame it is handed (server frames are unmasked:
-// skip the 2-byte header of short frames, the 4-byte one of longer).
+// Holds appends and reads until released, in order, with a chosen outcome.
+class ManualHistory final : public History {
+ public:
+  // With `earlier` messages stored in room "r" before the test starts.
+  explicit ManualHistory(uint64_t earlier = 0) {
+    for (uint64_t id = 1; id <= earlier; ++id) {
+      stored.push_back(Message{id, 1000 + static_cast<int64_t>(id), "u0", "old", "",
+                               "earlier " + std::to_string(id)});
+    }
+    last_id = earlier;
+  }
+  void append(const std::string& room, const Message& message, AppendDone done) override {
+    appends.push_back({room, message, std::move(done)});
+  }
+  void read(const std::string& room, const PageQuery& query, PageDone done) override {
+    reads.push_back({room, query, std::move(done)});
+  }
+  std::vector<std::pair<std::string, uint64_t>> last_ids() const override {
+    if (last_id == 0) return {};
+    return {{"r", last_id}};
+  }
+  Status health() const override { return {}; }
+
+  // Stores the oldest held append (ids 1, 2, 3... per the whole fake).
+  void commit_next() {
+    auto a = std::move(appends.front());
+    appends.pop_front();
+    stored.push_back(a.message);
+    stored.back().id = ++last_id;
+    stored.back().ts_ms = 1000 + static_cast<int64_t>(last_id);
+    a.done(Appended{last_id, stored.back().ts_ms, false});
+  }
+  void fail_next() {
+    auto a = std::move(appends.front());
+    appends.pop_front();
+    a.done(Error{Errc::Unavailable, "disk full"});
+  }
+  // Answers the oldest held read from what was stored.
+  void answer_next_read() {
+    auto r = std::move(reads.front());
+    reads.pop_front();
+    Page page;
+    for (const Message& m : stored) {
+      bool in = r.query.from == PageQuery::From::After    ? m.id > r.query.anchor
+                : r.query.from == PageQuery::From::Before ? m.id < r.query.anchor
+                                                          : true;
+      if (in) page.messages.push_back(m);
+    }
+    if (page.messages.size() > r.query.limit) {
+      page.truncated = true;
+      auto cut = static_cast<std::ptrdiff_t>(page.messages.size() - r.query.limit);
+      if (r.query.from == PageQuery::From::After) {
+        page.messages.erase(page.messages.end() - cut, page.messages.end());
+      } else {
+        page.messages.erase(page.messages.begin(), page.messages.begin() + cut);
+      }
+    }
+    r.done(std::move(page));
+  }
+  void fail_next_read() {
+    auto r = std::move(reads.front());
+    reads.pop_front();
+    r.done(Error{Errc::Unavailable, "I/O error"});
+  }
+
+  struct HeldAppend {
+    std::string room;
+    Message message;
+    AppendDone done;
+  };
+  struct HeldRead {
+    std::string room;
+    PageQuery query;
+    PageDone done;
+  };
+  std::deque<HeldAppend> appends;
+  std::deque<HeldRead> reads;
+  std::vector<Message> stored;
+  uint64_t last_id = 0;
+};
+
+// Records every text it is handed.
 class FakeMember : public Member {
  public:
   FakeMember(Protocol p, std::vector<std::string> rooms) : protocol_(p), rooms_(std::move(rooms)) {}
   Protocol protocol() const override { return protocol_; }
-  void deliver(const SharedFrame& frame, bool) override {
-    std::size_t len = static_cast<unsigned char>((*frame)[1]) & 0x7f;
-    received.push_back(frame->substr(len == 126 ? 4 : 2));
-  }
+  void deliver(const SharedText& text, bool) override { received.emplace_back(text->text()); }
   bool in_room(std::string_view room) const override {
     for (const auto& r : rooms_) {
       if (r == room) return true;
     }
     return false;
   }
+  void history_answered() override { ++histories_answered; }
+  void leave_room(std::string_view room) { std::erase(rooms_, room); }
+  // Received texts that contain `needle`.
+  std::vector<std::string> with(std::string_view needle) const {
+    std::vector<std::string> out;
+    for (const auto& r : received) {
+      if (r.find(needle) != std::string::npos) out.push_back(r);
+    }
+    return out;
+  }
+  std::string types() const {  // "joined,ack,message" ...
+    std::string out;
+    for (const auto& r : received) {
+      auto at = r.find(R"("type":")");
+      if (at == std::string::npos) continue;
+      auto end = r.find('"', at + 8);
+      if (!out.empty()) out += ',';
+      out += r.substr(at + 8, end - at - 8);
+    }
+    return out;
+  }
   std::vector<std::string> received;
+  int histories_answered = 0;
 
  private:
   Protocol protocol_;
   std::vector<std::string> rooms_;
 };
 
+JoinRequest json_join(std::string room, std::string user, std::string name,
+                      std::optional<uint64_t> since = {}) {
+  return JoinRequest{std::move(room), std::move(user), std::move(name), Protocol::Json, since};
+}
+
 TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   FakeLoops loops(2);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.posts(), history, {});
   FakeMember a(Protocol::PlainText, {"lobby"}), b(Protocol::PlainText, {"lobby"});
   MemberRef ra = hub.attach(0, &a);
   MemberRef rb = hub.attach(1, &b);
@@ -79,7 +191,7 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   EXPECT_EQ(a.received, (std::vector<std::string>{"系统通知: 新用户加入,当前在线2人"}));
   EXPECT_TRUE(b.received.empty());  // the joiner hears nothing, as in the seed
 
-  hub.send(rb, {"lobby", "guest-2", "", "hello"});
+  hub.send(rb, {"lobby", "", "hello"});
   loops.run();
   EXPECT_EQ(a.received.back(), "hello");
   EXPECT_TRUE(b.received.empty());  // never its own message
@@ -91,31 +203,31 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
 
 TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
   FakeLoops loops(2);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.posts(), history, {});
   FakeMember writer(Protocol::Json, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
-  hub.join(rw, {"r", "u1", "alice", Protocol::Json, {}});
+  hub.join(rw, json_join("r", "u1", "alice"));
   loops.run();
-  hub.send(rw, {"r", "u1", "c1", "first"});
+  hub.send(rw, {"r", "c1", "first"});
   loops.run();
-  ASSERT_FALSE(writer.received.empty());
-  EXPECT_NE(writer.received.back().find(R"("type":"ack")"), std::string::npos);
+  EXPECT_EQ(writer.types(), "joined,ack");
 
   MemberRef rr = hub.attach(1, &reader);
-  hub.join(rr, {"r", "u2", "bob", Protocol::Json, {}});
-  hub.send(rw, {"r", "u1", "c2", "second"});
+  hub.join(rr, json_join("r", "u2", "bob"));
+  hub.send(rw, {"r", "c2", "second"});
   loops.run();
-  ASSERT_EQ(reader.received.size(), 2u);
-  EXPECT_NE(reader.received[0].find(R"("type":"joined")"), std::string::npos);
+  ASSERT_EQ(reader.types(), "joined,message");
   EXPECT_NE(reader.received[0].find("first"), std::string::npos);
   EXPECT_EQ(reader.received[0].find("second"), std::string::npos);
-  EXPECT_NE(reader.received[1].find(R"("type":"message")"), std::string::npos);
   EXPECT_NE(reader.received[1].find("second"), std::string::npos);
+  EXPECT_NE(reader.received[0].find(R"("online":2,"users":2)"), std::string::npos);
 }
 
 TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   FakeLoops loops(1);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.posts(), history, {});
   FakeMember gone(Protocol::PlainText, {}), other(Protocol::PlainText, {"r"});
   MemberRef rg = hub.attach(0, &gone);
   MemberRef ro = hub.attach(0, &other);
@@ -123,14 +235,15 @@ TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   loops.run();
   hub.join(rg, {"r", "g2", "g2", Protocol::PlainText, {}});  // `gone` no longer wants "r"
   loops.run();
-  hub.send(ro, {"r", "g1", "", "hi"});
+  hub.send(ro, {"r", "", "hi"});
   loops.run();
   EXPECT_TRUE(gone.received.empty());
 }
 
 TEST(ChatHub, DetachedMembersAreNeverReached) {
   FakeLoops loops(1);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.posts(), history, {});
   FakeMember a(Protocol::PlainText, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, {"r", "g1", "g1", Protocol::PlainText, {}});
@@ -141,6 +254,207 @@ TEST(ChatHub, DetachedMembersAreNeverReached) {
   EXPECT_EQ(rb.slot, ra.slot);
   EXPECT_NE(rb.generation, ra.generation);
   EXPECT_TRUE(a.received.empty());
+}
+
+ChatOptions without_cache() {
+  ChatOptions options;
+  options.room.cache.max_messages = 0;  // every read goes to the History
+  return options;
+}
+
+// Two JSON members of room "r" on two loops, over a ManualHistory and no
+// cache, so that every read is a store round trip the test controls.
+struct StoreBacked : ::testing::Test {
+  FakeLoops loops{2};
+  ManualHistory history{5};
+  ChatHub hub{loops.posts(), history, without_cache()};
+  FakeMember alice{Protocol::Json, {"r"}}, bob{Protocol::Json, {"r"}};
+  MemberRef ra = hub.attach(0, &alice);
+  MemberRef rb = hub.attach(1, &bob);
+
+  void SetUp() override {
+    hub.join(ra, json_join("r", "u1", "alice"));
+    loops.run();
+    history.answer_next_read();  // the join's history
+    loops.run();
+    hub.join(rb, json_join("r", "u2", "bob"));
+    loops.run();
+    history.answer_next_read();
+    loops.run();
+    EXPECT_TRUE(history.reads.empty());
+    alice.received.clear();
+    bob.received.clear();
+  }
+};
+
+TEST_F(StoreBacked, AckAndDeliveryOnlyAfterTheStoreCommits) {
+  hub.send(ra, {"r", "c1", "hi"});
+  loops.run();
+  EXPECT_EQ(alice.types(), "");
+  EXPECT_EQ(bob.types(), "");
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack");
+  EXPECT_EQ(bob.types(), "message");
+}
+
+TEST_F(StoreBacked, AFailedWriteIsAnsweredInternalAndDeliversNothing) {
+  hub.send(ra, {"r", "c1", "hi"});
+  loops.run();
+  history.fail_next();
+  loops.run();
+  ASSERT_EQ(alice.types(), "error");
+  EXPECT_NE(alice.received[0].find(R"("code":"internal")"), std::string::npos);
+  EXPECT_NE(alice.received[0].find(R"("id":"c1")"), std::string::npos);
+  EXPECT_EQ(bob.types(), "");
+}
+
+TEST_F(StoreBacked, EventsAfterAMessageWaitForItsCommit) {
+  hub.send(ra, {"r", "c1", "last words"});
+  hub.leave(ra, "r");
+  alice.leave_room("r");
+  loops.run();
+  EXPECT_EQ(bob.types(), "");  // not even the presence: it follows the message
+  EXPECT_EQ(alice.types(), "");
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(bob.types(), "message,presence");
+  EXPECT_EQ(alice.types(), "ack,left");
+}
+
+TEST_F(StoreBacked, OneMembersHistoryReadsDoNotDelayAnothersSends) {
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  loops.run();
+  ASSERT_EQ(history.reads.size(), 1u);  // alice's read is in flight
+  hub.send(rb, {"r", "b1", "hello"});
+  loops.run();
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(bob.types(), "ack");        // bob is not held up by alice's read
+  EXPECT_EQ(alice.types(), "message");  // nor is the room's message
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "message,history");
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST_F(StoreBacked, AHistoryReadStartsAfterTheMembersOwnAcks) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  loops.run();
+  EXPECT_TRUE(history.reads.empty());  // waits for the ack before it
+  history.commit_next();
+  loops.run();
+  ASSERT_EQ(history.reads.size(), 1u);
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack,history");
+  EXPECT_NE(alice.received[1].find("hi"), std::string::npos);  // the page holds what was acked
+}
+
+TEST_F(StoreBacked, AHistoryReadErrorIsHistoryUnavailable) {
+  hub.history(ra, {"r", PageQuery{PageQuery::From::After, 0, 50}});
+  loops.run();
+  history.fail_next_read();
+  loops.run();
+  ASSERT_EQ(alice.types(), "error");
+  EXPECT_NE(alice.received[0].find(R"("code":"history_unavailable")"), std::string::npos);
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST_F(StoreBacked, ALeavingClientStillGetsItsAnswersInOrder) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  hub.leave(ra, "r");
+  alice.leave_room("r");
+  loops.run();
+  history.commit_next();
+  loops.run();
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack,history,left");
+}
+
+TEST_F(StoreBacked, ReadsOfADisconnectedClientAreCancelled) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  hub.leave(ra, "r", /*disconnected=*/true);
+  alice.leave_room("r");
+  loops.run();
+  history.commit_next();
+  loops.run();
+  EXPECT_TRUE(history.reads.empty());  // never started
+  EXPECT_EQ(alice.types(), "ack,left");
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST(ChatHubJoin, AJoinWhoseHistoryCannotBeReadStillJoinsTruncated) {
+  FakeLoops loops(1);
+  ManualHistory history(10);
+  ChatHub hub(loops.posts(), history, {});
+  FakeMember a(Protocol::Json, {"r"});
+  MemberRef ra = hub.attach(0, &a);
+  hub.join(ra, json_join("r", "u1", "alice", 5));
+  loops.run();
+  history.fail_next_read();
+  loops.run();
+  ASSERT_EQ(a.types(), "joined");
+  EXPECT_NE(a.received[0].find(R"("truncated":true)"), std::string::npos);
+}
+
+TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
+  FakeLoops loops(1);
+  MemoryHistory history({1000, 0});
+  ChatOptions options;
+  options.room.answer_bytes = 64 << 10;
+  options.room.cache.max_messages = 0;  // everything from the History
+  ChatHub hub(loops.posts(), history, options);
+  FakeMember writer(Protocol::PlainText, {"r"}), reader(Protocol::Json, {"r"});
+  MemberRef rw = hub.attach(0, &writer);
+  hub.join(rw, {"r", "g", "g", Protocol::PlainText, {}});
+  // 3000 bytes of control characters: 18,000 bytes once JSON-escaped.
+  for (int i = 0; i < 20; ++i) hub.send(rw, {"r", "", std::string(3000, '\x01')});
+  loops.run();
+  MemberRef rr = hub.attach(0, &reader);
+  hub.join(rr, json_join("r", "u", "reader", 0));
+  loops.run();
+  ASSERT_EQ(reader.types(), "joined");
+  EXPECT_LE(reader.received[0].size(), options.room.answer_bytes);
+  EXPECT_NE(reader.received[0].find(R"("truncated":true)"), std::string::npos);
+  // Paging on from the end of the page moves on and stays in the budget.
+  hub.history(rr, {"r", PageQuery{PageQuery::From::After, 2, 200}});
+  loops.run();
+  ASSERT_EQ(reader.types(), "joined,history");
+  EXPECT_LE(reader.received[1].size(), options.room.answer_bytes);
+  EXPECT_NE(reader.received[0].find(R"("msg_id":2)"), std::string::npos);
+  EXPECT_EQ(reader.received[0].find(R"("msg_id":3)"), std::string::npos);
+  EXPECT_NE(reader.received[1].find(R"("msg_id":3)"), std::string::npos);
+}
+
+TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
+  FakeLoops loops(1);
+  MemoryHistory history({});
+  ChatHub hub(loops.posts(), history, {});
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  for (int i = 0; i < 1000; ++i) {
+    members.push_back(std::make_unique<FakeMember>(Protocol::Json, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(0, members.back().get()));
+    hub.join(refs.back(), json_join("r", "u" + std::to_string(i), "alice"));
+  }
+  loops.run();
+  std::set<std::string> names;
+  for (auto& m : members) {
+    const std::string& joined = m->received.front();
+    auto at = joined.find(R"("you":")") + 7;
+    names.insert(joined.substr(at, joined.find('"', at) - at));
+  }
+  EXPECT_EQ(names.size(), 1000u);
+  EXPECT_TRUE(names.count("alice"));
+  EXPECT_TRUE(names.count("alice-1000"));
+  // `joined` lists at most a page of members, with the counts.
+  EXPECT_NE(members.back()->received.front().find(R"("online":1000,"users":1000)"),
+            std::string::npos);
 }
 
 }  // namespace
