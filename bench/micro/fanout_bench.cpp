@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "app/config.h"
+#include "app/event_loop_port.h"
 #include "app/server_context.h"
 #include "app/websocket_session.h"
 #include "chat/chat_hub.h"
@@ -199,8 +200,8 @@ class FanoutHarness {
         static_files_(std::span<const http::EmbeddedFile>{}),
         identity_(std::string(32, 's')),
         history_(chat::MemoryHistory::Options{}),
-        hub_({[this](std::function<void()> task) { loop_.post(std::move(task)); }}, history_,
-             chat::ChatOptions{}),
+        port_(loop_),
+        hub_({&port_}, history_, chat::ChatOptions{}),
         services_{.config = config_,
                   .static_files = static_files_,
                   .chat = hub_,
@@ -288,6 +289,7 @@ class FanoutHarness {
   chat::Identity identity_;
   chat::JsonSessionOptions json_options_;
   chat::MemoryHistory history_;
+  app::EventLoopPort port_;
   chat::ChatHub hub_;
   app::SharedServices services_;
   app::LoopContext ctx_;

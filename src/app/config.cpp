@@ -94,6 +94,13 @@ ConfigResult parse_config(int argc, const char* const* argv) {
                  "Bytes of recent messages cached per room (0 = no limit)")
       ->envname("PARLEY_CACHE_ROOM_BYTES")
       ->capture_default_str();
+  cli.add_option("--max-rooms", c.max_rooms, "Rooms open at once across the server (0 = no limit)")
+      ->envname("PARLEY_MAX_ROOMS")
+      ->capture_default_str();
+  cli.add_option("--presence-batch-above", c.presence_batch_above,
+                 "Connections in a room from which presence is coalesced (0 = never)")
+      ->envname("PARLEY_PRESENCE_BATCH_ABOVE")
+      ->capture_default_str();
   cli.add_option("--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes")
       ->envname("PARLEY_MAX_TEXT_BYTES")
       ->check(positive)

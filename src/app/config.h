@@ -41,6 +41,11 @@ struct Config {
   std::size_t cache_per_room = 256;
   std::size_t cache_room_bytes = 1 << 20;
   std::size_t cache_bytes = 64 << 20;
+  // Rooms open at once (someone in them), across the server; 0 = no limit.
+  std::size_t max_rooms = 10000;
+  // Rooms with at least this many connections get their presence coalesced
+  // (one event per 100 ms instead of one per join/leave); 0 = never.
+  std::size_t presence_batch_above = 100;
   std::size_t max_text_bytes = 4000;  // longest chat message text
   // Requests (JSON) or messages (plain text) per connection per second, with
   // a burst that covers a client re-joining all its rooms and resending its

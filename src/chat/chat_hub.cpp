@@ -1,5 +1,7 @@
 #include "chat/chat_hub.h"
 
+#include <cassert>
+
 namespace parley::chat {
 
 // Per-loop state. Touched only from its own loop's thread.
@@ -31,17 +33,21 @@ struct ChatHub::Shard {
   }
 };
 
-ChatHub::ChatHub(std::vector<Post> loops, History& history, ChatOptions options)
-    : posts_(std::move(loops)), history_(history), options_(options) {
-  std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, posts_.size());
+ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, ChatOptions options)
+    : loops_(std::move(loops)), history_(history), options_(options) {
+  std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
   if (options_.cache_bytes > 0 && per_loop == 0) per_loop = 1;
-  for (std::size_t i = 0; i < posts_.size(); ++i) {
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
     shards_.push_back(std::make_unique<Shard>(per_loop));
   }
   for (auto& [room, id] : history_.last_ids()) shards_[home_of(room)]->last_ids[room] = id;
 }
 
 ChatHub::~ChatHub() = default;
+
+void ChatHub::assert_on([[maybe_unused]] uint32_t loop) const {
+  assert(loops_[loop]->in_loop_thread() && "chat state touched from another loop's thread");
+}
 
 uint32_t ChatHub::home_of(const std::string& room) const {
   return static_cast<uint32_t>(std::hash<std::string>{}(room) % shards_.size());
@@ -50,6 +56,7 @@ uint32_t ChatHub::home_of(const std::string& room) const {
 // --- members ------------------------------------------------------------------
 
 MemberRef ChatHub::attach(uint32_t loop, Member* member) {
+  assert_on(loop);
   Shard& shard = *shards_[loop];
   uint32_t slot;
   if (!shard.free_slots.empty()) {
@@ -64,6 +71,7 @@ MemberRef ChatHub::attach(uint32_t loop, Member* member) {
 }
 
 void ChatHub::detach(MemberRef ref) {
+  assert_on(ref.loop);
   Shard& shard = *shards_[ref.loop];
   if (shard.find(ref) == nullptr) return;
   auto& s = shard.slots[ref.slot];
@@ -75,11 +83,15 @@ void ChatHub::detach(MemberRef ref) {
 // --- requests: member's loop -> home --------------------------------------------
 
 void ChatHub::join(MemberRef who, JoinRequest request) {
+  assert_on(who.loop);
   std::string room = request.room;
-  at_home(room, [who, request = std::move(request)](RoomHome& home) { home.join(who, request); });
+  at_home(
+      room, [who, request = std::move(request)](RoomHome& home) { home.join(who, request); },
+      Open::IfMissing, who);
 }
 
 void ChatHub::leave(MemberRef who, const std::string& room, bool disconnected) {
+  assert_on(who.loop);
   // Stop local delivery at once; the home forgets the member in its own time.
   Shard& shard = *shards_[who.loop];
   if (Member* member = shard.find(who)) {
@@ -93,6 +105,7 @@ void ChatHub::leave(MemberRef who, const std::string& room, bool disconnected) {
 }
 
 void ChatHub::send(MemberRef who, SendRequest request) {
+  assert_on(who.loop);
   std::string room = request.room;
   at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
     home.send(who, std::move(request));
@@ -100,33 +113,64 @@ void ChatHub::send(MemberRef who, SendRequest request) {
 }
 
 void ChatHub::typing(MemberRef who, const std::string& room) {
+  assert_on(who.loop);
   at_home(room, [who](RoomHome& home) { home.typing(who); });
 }
 
 void ChatHub::history(MemberRef who, HistoryQuery request) {
+  assert_on(who.loop);
   at_home(request.room, [who, query = request.query](RoomHome& home) { home.history(who, query); });
 }
 
 void ChatHub::rename(MemberRef who, const std::string& room, std::string name) {
+  assert_on(who.loop);
   at_home(room, [who, name = std::move(name)](RoomHome& home) { home.rename(who, name); });
 }
 
-void ChatHub::at_home(const std::string& room, std::function<void(RoomHome&)> step) {
+void ChatHub::members(MemberRef who, const std::string& room, std::string after,
+                      std::size_t limit) {
+  assert_on(who.loop);
+  at_home(room, [who, after = std::move(after), limit](RoomHome& home) {
+    home.members(who, after, limit);
+  });
+}
+
+void ChatHub::at_home(const std::string& room, std::function<void(RoomHome&)> step, Open open,
+                      MemberRef joiner) {
   uint32_t loop = home_of(room);
-  posts_[loop]([this, loop, room, step = std::move(step)] { run_at_home(loop, room, step); });
+  loops_[loop]->post([this, loop, room, step = std::move(step), open, joiner] {
+    run_at_home(loop, room, step, open, joiner);
+  });
 }
 
 void ChatHub::run_at_home(uint32_t loop, const std::string& room,
-                          const std::function<void(RoomHome&)>& step) {
-  RoomHome& home = home_on_this_loop(loop, room);
-  step(home);
-  release_if_idle(*shards_[loop], home);
+                          const std::function<void(RoomHome&)>& step, Open open, MemberRef joiner) {
+  assert_on(loop);
+  RoomHome* home = home_on_this_loop(loop, room, open);
+  if (home == nullptr) {
+    if (open == Open::IfMissing) {  // at the room limit
+      loops_[joiner.loop]->post([this, joiner, room] { join_refused_on_loop(joiner, room); });
+    }
+    return;
+  }
+  step(*home);
+  release_if_idle(*shards_[loop], *home);
 }
 
-RoomHome& ChatHub::home_on_this_loop(uint32_t loop, const std::string& room) {
+void ChatHub::join_refused_on_loop(MemberRef who, const std::string& room) {
+  assert_on(who.loop);
+  if (Member* m = shards_[who.loop]->find(who)) m->join_refused(room);
+}
+
+RoomHome* ChatHub::home_on_this_loop(uint32_t loop, const std::string& room, Open open) {
   Shard& shard = *shards_[loop];
   auto it = shard.homes.find(room);
-  if (it != shard.homes.end()) return *it->second;
+  if (it != shard.homes.end()) return it->second.get();
+  if (open == Open::Never) return nullptr;
+  // A relaxed count: loops may each open one room past the limit at once,
+  // which bounds the excess by the number of loops.
+  if (options_.max_rooms > 0 && live_rooms() >= options_.max_rooms) return nullptr;
+  live_rooms_.fetch_add(1, std::memory_order_relaxed);
   uint64_t last_id = 0;
   if (auto l = shard.last_ids.find(room); l != shard.last_ids.end()) {
     last_id = l->second;
@@ -134,7 +178,7 @@ RoomHome& ChatHub::home_on_this_loop(uint32_t loop, const std::string& room) {
   }
   auto home = std::make_unique<RoomHome>(room, loop, last_id, options_.room, shard.cache_budget,
                                          static_cast<RoomHost&>(*this), shards_.size());
-  return *shard.homes.emplace(room, std::move(home)).first->second;
+  return shard.homes.emplace(room, std::move(home)).first->second.get();
 }
 
 void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
@@ -143,6 +187,7 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   if (!home.idle()) return;
   if (home.last_id() > 0) shard.last_ids[home.name()] = home.last_id();
   shard.homes.erase(home.name());
+  live_rooms_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // --- store answers: History thread -> home ---------------------------------------
@@ -161,16 +206,26 @@ void ChatHub::read(const RoomHome& room, uint64_t ticket, const PageQuery& query
                 });
 }
 
+void ChatHub::flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) {
+  loops_[room.loop()]->run_after(delay, [this, loop = room.loop(), name = room.name()] {
+    flush_presence_at_home(loop, name);
+  });
+}
+
+void ChatHub::flush_presence_at_home(uint32_t loop, const std::string& room) {
+  run_at_home(loop, room, [](RoomHome& home) { home.flush_presence(); });
+}
+
 void ChatHub::on_appended(uint32_t loop, const std::string& room, uint64_t ticket,
                           Result<Appended> result) {
   // The home stays alive while it waits for this (RoomHome::idle).
-  posts_[loop]([this, loop, room, ticket, result = std::move(result)]() mutable {
+  loops_[loop]->post([this, loop, room, ticket, result = std::move(result)]() mutable {
     run_at_home(loop, room, [&](RoomHome& home) { home.on_appended(ticket, std::move(result)); });
   });
 }
 
 void ChatHub::on_page(uint32_t loop, const std::string& room, uint64_t ticket, Result<Page> page) {
-  posts_[loop]([this, loop, room, ticket, page = std::move(page)]() mutable {
+  loops_[loop]->post([this, loop, room, ticket, page = std::move(page)]() mutable {
     run_at_home(loop, room, [&](RoomHome& home) { home.on_page(ticket, std::move(page)); });
   });
 }
@@ -182,7 +237,7 @@ void ChatHub::broadcast(const RoomHome& room, const RoomEvent& event, MemberRef 
   const auto& per_loop = room.members().active_per_loop();
   for (uint32_t loop = 0; loop < per_loop.size(); ++loop) {
     if (per_loop[loop] == 0) continue;
-    posts_[loop]([this, loop, name = room.name(), event, except, skip] {
+    loops_[loop]->post([this, loop, name = room.name(), event, except, skip] {
       deliver_on_loop(loop, name, event, except, skip);
     });
   }
@@ -190,6 +245,7 @@ void ChatHub::broadcast(const RoomHome& room, const RoomEvent& event, MemberRef 
 
 void ChatHub::deliver_on_loop(uint32_t loop, const std::string& room, const RoomEvent& event,
                               MemberRef except, const std::vector<MemberRef>& skip) {
+  assert_on(loop);
   Shard& shard = *shards_[loop];
   auto it = shard.local_rooms.find(room);
   if (it == shard.local_rooms.end()) return;
@@ -209,12 +265,13 @@ void ChatHub::deliver_on_loop(uint32_t loop, const std::string& room, const Room
 void ChatHub::activate(MemberRef who, const RoomHome& room, SharedText joined) {
   // Activation and the answer travel in one task, so no room event can reach
   // the member before its `joined`, and none sent after it is missed.
-  posts_[who.loop]([this, who, name = room.name(), joined = std::move(joined)] {
+  loops_[who.loop]->post([this, who, name = room.name(), joined = std::move(joined)] {
     activate_on_loop(who, name, joined);
   });
 }
 
 void ChatHub::activate_on_loop(MemberRef who, const std::string& room, const SharedText& joined) {
+  assert_on(who.loop);
   Shard& shard = *shards_[who.loop];
   Member* member = shard.find(who);
   if (member == nullptr) return;
@@ -224,18 +281,20 @@ void ChatHub::activate_on_loop(MemberRef who, const std::string& room, const Sha
 }
 
 void ChatHub::answer(MemberRef who, SharedText text) {
-  posts_[who.loop]([this, who, text = std::move(text)] { answer_on_loop(who, text); });
+  loops_[who.loop]->post([this, who, text = std::move(text)] { answer_on_loop(who, text); });
 }
 
 void ChatHub::answer_on_loop(MemberRef who, const SharedText& text) {
+  assert_on(who.loop);
   if (Member* m = shards_[who.loop]->find(who)) m->deliver(text);
 }
 
 void ChatHub::history_done(MemberRef who) {
-  posts_[who.loop]([this, who] { history_done_on_loop(who); });
+  loops_[who.loop]->post([this, who] { history_done_on_loop(who); });
 }
 
 void ChatHub::history_done_on_loop(MemberRef who) {
+  assert_on(who.loop);
   if (Member* m = shards_[who.loop]->find(who)) m->history_answered();
 }
 

@@ -15,6 +15,7 @@
 // Each hop is a named member function; lambdas only carry arguments to it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "chat/history.h"
+#include "chat/loop_port.h"
 #include "chat/member.h"
 #include "chat/room.h"
 #include "chat/room_home.h"
@@ -34,14 +36,15 @@ struct ChatOptions {
   // Bytes of cached messages across all rooms, split evenly between loops
   // (each loop evicts from its least recently used rooms). 0 = no limit.
   std::size_t cache_bytes = 64 << 20;
+  // Rooms with someone in them (or work in flight), across all loops; a join
+  // that would open one more is refused (Member::join_refused). 0 = no limit.
+  std::size_t max_rooms = 10000;
 };
 
 class ChatHub final : private RoomHost {
  public:
-  // Runs a task on loop i (thread-safe). One per event loop.
-  using Post = std::function<void(std::function<void()>)>;
-
-  ChatHub(std::vector<Post> loops, History& history, ChatOptions options);
+  // One port per event loop; they outlive the hub.
+  ChatHub(std::vector<LoopPort*> loops, History& history, ChatOptions options);
   ~ChatHub();
   ChatHub(const ChatHub&) = delete;
   ChatHub& operator=(const ChatHub&) = delete;
@@ -56,8 +59,10 @@ class ChatHub final : private RoomHost {
   void typing(MemberRef who, const std::string& room);
   void history(MemberRef who, HistoryQuery request);
   void rename(MemberRef who, const std::string& room, std::string name);
+  void members(MemberRef who, const std::string& room, std::string after, std::size_t limit);
 
   // Any thread (GET /metrics).
+  std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
   std::size_t cache_bytes() const;
   uint64_t cache_evicted_messages() const;
 
@@ -65,11 +70,17 @@ class ChatHub final : private RoomHost {
   struct Shard;
 
   uint32_t home_of(const std::string& room) const;
-  // Runs `step` with the room's home, on its home loop.
-  void at_home(const std::string& room, std::function<void(RoomHome&)> step);
+  // Runs `step` with the room's home, on its home loop. Only a join opens a
+  // room: any other request for a room nobody is in has nothing to act on.
+  enum class Open { IfMissing, Never };
+  void at_home(const std::string& room, std::function<void(RoomHome&)> step,
+               Open open = Open::Never, MemberRef joiner = {});
   void run_at_home(uint32_t loop, const std::string& room,
-                   const std::function<void(RoomHome&)>& step);
-  RoomHome& home_on_this_loop(uint32_t loop, const std::string& room);
+                   const std::function<void(RoomHome&)>& step, Open open = Open::Never,
+                   MemberRef joiner = {});
+  RoomHome* home_on_this_loop(uint32_t loop, const std::string& room, Open open);
+  void flush_presence_at_home(uint32_t loop, const std::string& room);
+  void join_refused_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
 
   // Store answers, from the History's threads to the room's home.
@@ -92,11 +103,17 @@ class ChatHub final : private RoomHost {
                  std::vector<MemberRef> skip) override;
   void append(const RoomHome& room, uint64_t ticket, const Message& message) override;
   void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) override;
+  void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
 
-  std::vector<Post> posts_;
+  // Debug builds check that every entry point runs on the loop that owns
+  // what it touches (the member's loop, or the room's home).
+  void assert_on(uint32_t loop) const;
+
+  std::vector<LoopPort*> loops_;
   std::vector<std::unique_ptr<Shard>> shards_;
   History& history_;
   ChatOptions options_;
+  std::atomic<std::size_t> live_rooms_{0};
 };
 
 }  // namespace parley::chat

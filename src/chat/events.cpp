@@ -36,6 +36,17 @@ RoomEvent presence_event(std::string_view room, const PresenceChange& c) {
   return e;
 }
 
+RoomEvent presence_notices(std::string_view, bool joined, bool left, std::size_t online) {
+  RoomEvent e;
+  e.ephemeral = true;
+  if (joined) {
+    e.plain = make_shared_text(seed_join_notice(online));
+  } else if (left) {
+    e.plain = make_shared_text(seed_leave_notice(online));
+  }
+  return e;
+}
+
 RoomEvent typing_event(std::string_view room, std::string_view user, std::string_view from) {
   return RoomEvent{make_shared_text(encode_typing(room, user, from)), nullptr, true};
 }

@@ -37,6 +37,11 @@ struct PresenceChange {
 };
 RoomEvent presence_event(std::string_view room, const PresenceChange& change);
 
+// The seed's notices for a large room's coalesced presence: the join notice
+// if anyone joined (the leave notice instead if only leaves happened), with
+// the connections now online. Emitted as the plain part of a batch.
+RoomEvent presence_notices(std::string_view room, bool joined, bool left, std::size_t online);
+
 RoomEvent typing_event(std::string_view room, std::string_view user, std::string_view from);
 
 // Answers to one member.

@@ -165,6 +165,20 @@ void JsonSession::history_answered() {
   if (history_in_flight_ > 0) --history_in_flight_;
 }
 
+void JsonSession::on_request(MembersRequest& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "join the room first", MembersRequest::kType, {}, m.room);
+    return;
+  }
+  hub_.members(ref_, m.room, std::move(m.after), m.limit);
+}
+
+void JsonSession::join_refused(std::string_view room) {
+  remove_room(room);
+  fail(ErrorCode::RoomLimit, "the server has as many rooms open as it allows; try an open one",
+       Join::kType, {}, room);
+}
+
 void JsonSession::on_request(Rename& m) {
   name_ = m.name;
   for (const auto& room : rooms()) hub_.rename(ref_, room, name_);

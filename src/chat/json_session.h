@@ -48,6 +48,8 @@ class JsonSession final : public ChatSession {
   void on_request(Typing& m);
   void on_request(HistoryRequest& m);
   void on_request(Rename& m);
+  void on_request(MembersRequest& m);
+  void join_refused(std::string_view room) override;
 
   // Answers an error; too many of them close the connection (abuse).
   void fail(ErrorCode code, std::string_view message, std::string_view ref,

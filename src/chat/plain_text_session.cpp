@@ -20,6 +20,12 @@ void PlainTextSession::start() {
   hub_.join(ref_, JoinRequest{room_, user_, name_, Protocol::PlainText, std::nullopt});
 }
 
+void PlainTextSession::join_refused(std::string_view room) {
+  remove_room(room);
+  deliver(make_shared_text(std::string(kRoomLimitNotice)));
+  transport_.close(ws::close_code::TryAgainLater, "room limit");
+}
+
 void PlainTextSession::on_text(std::string_view text) {
   auto now = std::chrono::steady_clock::now();
   if (!rate_.take(now)) {

@@ -26,6 +26,10 @@ class PlainTextSession final : public ChatSession {
   Protocol protocol() const override { return Protocol::PlainText; }
   void start() override;
   void on_text(std::string_view text) override;
+  void join_refused(std::string_view room) override;
+  // What a client whose room cannot be opened is told before it is closed
+  // (1013, try again later): "the server has reached its room limit".
+  static constexpr std::string_view kRoomLimitNotice = "系统通知: 房间数量已达上限";
 
  private:
   std::string room_;

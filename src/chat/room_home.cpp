@@ -30,7 +30,8 @@ RoomHome::RoomHome(std::string name, uint32_t loop, uint64_t last_id, const Room
       cache_(last_id, options.cache, budget) {}
 
 bool RoomHome::idle() const {
-  return members_.empty() && work_.empty() && outbox_.empty() && answers_.empty();
+  return members_.empty() && work_.empty() && outbox_.empty() && answers_.empty() &&
+         !batch_.scheduled;
 }
 
 // --- join -------------------------------------------------------------------
@@ -111,14 +112,14 @@ void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector
 
 void RoomHome::announce_join(const RoomMember& m) {
   const std::string& user = m.user;
-  emit(presence_event(name_, PresenceChange{PresenceKind::Joined,
-                                            user,
-                                            members_.name_of(user),
-                                            {},
-                                            members_.connections(),
-                                            members_.users(),
-                                            members_.connections_of(user) == 1}),
-       m.ref);
+  announce(PresenceChange{PresenceKind::Joined,
+                          user,
+                          members_.name_of(user),
+                          {},
+                          members_.connections(),
+                          members_.users(),
+                          members_.connections_of(user) == 1},
+           m.ref);
 }
 
 SharedText RoomHome::make_joined(const RoomMember& m, std::vector<Message>& history,
@@ -161,14 +162,14 @@ void RoomHome::complete_leave(MemberRef who) {
   members_.remove(who);
   if (was_active) {
     bool user_left = members_.connections_of(user) == 0;
-    emit(presence_event(name_, PresenceChange{PresenceKind::Left,
-                                              user,
-                                              name,
-                                              {},
-                                              members_.connections(),
-                                              members_.users(),
-                                              user_left}),
-         who);
+    announce(PresenceChange{PresenceKind::Left,
+                            user,
+                            name,
+                            {},
+                            members_.connections(),
+                            members_.users(),
+                            user_left},
+             who);
   }
   // `left` after every answer still waiting for the store (acks).
   if (protocol == Protocol::Json) {
@@ -248,11 +249,82 @@ void RoomHome::rename(MemberRef who, std::string_view name) {
   if (m == nullptr) return;
   std::optional<std::string> old = members_.rename(m->user, name);
   if (!old || !m->active) return;
-  // Everyone hears of it, the renaming connection included (its confirmation).
+  // After the joins and leaves before it; everyone hears of it, the renaming
+  // connection included (its confirmation).
+  flush_presence();
   emit(presence_event(
            name_, PresenceChange{PresenceKind::Renamed, m->user, members_.name_of(m->user), *old,
                                  members_.connections(), members_.users(), true}),
        MemberRef{UINT32_MAX, 0, 0});
+}
+
+void RoomHome::members(MemberRef who, std::string_view after, std::size_t limit) {
+  if (members_.find(who) == nullptr) return;  // the session checks membership; a race with leave
+  auto page = members_.page(after, limit + 1);
+  std::string_view next;
+  if (page.size() > limit) {
+    page.pop_back();
+    next = page.back().name;
+  }
+  SharedText text = make_shared_text(
+      encode_members(MembersView{name_, page, next, members_.connections(), members_.users()}));
+  queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, std::move(text), false, false});
+  drain_answers(who);
+}
+
+// --- presence -------------------------------------------------------------------
+
+bool RoomHome::batching_presence() const {
+  // Once started, a batch takes everything until it is flushed, so the order
+  // of joins and leaves is kept even if the room shrinks meanwhile.
+  return batch_.scheduled || (options_.presence_batch_above > 0 &&
+                              members_.connections() >= options_.presence_batch_above);
+}
+
+void RoomHome::announce(const PresenceChange& change, MemberRef except) {
+  if (!batching_presence()) {
+    emit(presence_event(name_, change), except);
+    return;
+  }
+  // A large room: one event per interval instead of one per join, which
+  // would cost (members x joins) deliveries in a join storm.
+  bool joined = change.kind == PresenceKind::Joined;
+  (joined ? batch_.any_join : batch_.any_leave) = true;
+  if (change.user_changed) {
+    auto& names = joined ? batch_.joined : batch_.left;
+    if (names.size() < options_.presence_batch_names) {
+      names.emplace_back(change.user, change.name);
+    } else {
+      ++(joined ? batch_.more_joined : batch_.more_left);
+    }
+  }
+  if (!batch_.scheduled) {
+    batch_.scheduled = true;
+    host_.flush_presence_after(*this, options_.presence_interval);
+  }
+}
+
+void RoomHome::flush_presence() {
+  if (!batch_.scheduled) return;
+  PresenceBatch batch = std::move(batch_);
+  batch_ = PresenceBatch{};
+  auto views = [](const auto& names) {
+    std::vector<MemberView> out;
+    for (const auto& [user, name] : names) out.push_back({user, name});
+    return out;
+  };
+  std::vector<MemberView> joined = views(batch.joined), left = views(batch.left);
+  RoomEvent event =
+      presence_notices(name_, batch.any_join, batch.any_leave, members_.connections());
+  if (!joined.empty() || !left.empty() || batch.more_joined > 0 || batch.more_left > 0) {
+    event.json = make_shared_text(encode_presence_batch(
+        PresenceBatchView{name_, joined, left, batch.more_joined, batch.more_left,
+                          members_.connections(), members_.users()}));
+  }
+  if (event.json || event.plain) emit(std::move(event), MemberRef{UINT32_MAX, 0, 0});
+  if (batch.any_join && batch.any_leave) {
+    emit(presence_notices(name_, false, true, members_.connections()), MemberRef{UINT32_MAX, 0, 0});
+  }
 }
 
 // --- history ------------------------------------------------------------------

@@ -26,6 +26,7 @@
 // history is missed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -33,6 +34,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "chat/events.h"
 #include "chat/history.h"
 #include "chat/member.h"
 #include "chat/room_cache.h"
@@ -59,6 +61,8 @@ class RoomHost {
   // later, on the room's home loop.
   virtual void append(const RoomHome& room, uint64_t ticket, const Message& message) = 0;
   virtual void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) = 0;
+  // Calls room.flush_presence() after `delay`, on the room's home loop.
+  virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
 
  protected:
   ~RoomHost() = default;
@@ -69,6 +73,12 @@ struct RoomOptions {
   std::size_t page_max = 200;            // largest page, in messages
   std::size_t answer_bytes = 256 << 10;  // largest `joined` / `history` answer, in bytes
   std::size_t joined_members = 100;      // users listed in `joined`
+  // Large rooms: presence is coalesced over `presence_interval` once a room
+  // has `presence_batch_above` connections (0 = never), naming at most
+  // `presence_batch_names` joiners and leavers per batch.
+  std::size_t presence_batch_above = 100;
+  std::chrono::milliseconds presence_interval{100};
+  std::size_t presence_batch_names = 20;
   RoomCache::Limits cache{};
 };
 
@@ -114,6 +124,9 @@ class RoomHome {
   void typing(MemberRef who);
   void history(MemberRef who, const PageQuery& query);
   void rename(MemberRef who, std::string_view name);
+  void members(MemberRef who, std::string_view after, std::size_t limit);
+  // The presence coalesced since the last flush goes out (large rooms).
+  void flush_presence();
   // Store answers, on the home loop.
   void on_appended(uint64_t ticket, Result<Appended> result);
   void on_page(uint64_t ticket, Result<Page> result);
@@ -156,6 +169,9 @@ class RoomHome {
   void announce_join(const RoomMember& m);
   // Steps of a leave.
   void complete_leave(MemberRef who);
+  // Presence: one event now, or into the batch of a large room.
+  void announce(const PresenceChange& change, MemberRef except);
+  bool batching_presence() const;
   // Steps of a send.
   void finish_send(uint64_t ticket, PendingSend send, Result<Appended> result);
   // Steps of a read (a join's history or a `history` request).
@@ -187,6 +203,12 @@ class RoomHome {
   std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead>> work_;
   std::deque<RoomSlot> outbox_;
   std::unordered_map<MemberRef, std::deque<AnswerSlot>, MemberRefHash> answers_;
+  struct PresenceBatch {
+    std::vector<std::pair<std::string, std::string>> joined, left;  // user, name
+    uint64_t more_joined = 0, more_left = 0;
+    bool any_join = false, any_leave = false;  // of a connection: the seed's notices
+    bool scheduled = false;
+  } batch_;
   uint64_t next_ticket_ = 1;
   bool draining_room_ = false;
 };

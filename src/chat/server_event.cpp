@@ -284,6 +284,34 @@ std::string encode_presence(const PresenceView& p) {
   return out;
 }
 
+std::string encode_members(const MembersView& p) {
+  std::size_t members = 0;
+  for (const MemberView& m : p.members) members += kMemberOverhead + m.user.size() + m.name.size();
+  std::string out;
+  JsonObject object = event(out, "members", p.room.size() + members + p.next.size());
+  object.string("room", p.room).array("members", p.members, write_member);
+  if (!p.next.empty()) object.string("next", p.next);
+  object.unsigned_int("online", p.online).unsigned_int("users", p.users).close();
+  return out;
+}
+
+std::string encode_presence_batch(const PresenceBatchView& b) {
+  std::size_t members = 0;
+  for (const MemberView& m : b.joined) members += kMemberOverhead + m.user.size() + m.name.size();
+  for (const MemberView& m : b.left) members += kMemberOverhead + m.user.size() + m.name.size();
+  std::string out;
+  event(out, "presence_batch", b.room.size() + members)
+      .string("room", b.room)
+      .array("joined", b.joined, write_member)
+      .array("left", b.left, write_member)
+      .unsigned_int("more_joined", b.more_joined)
+      .unsigned_int("more_left", b.more_left)
+      .unsigned_int("online", b.online)
+      .unsigned_int("users", b.users)
+      .close();
+  return out;
+}
+
 std::string encode_typing(std::string_view room, std::string_view user, std::string_view from) {
   std::string out;
   event(out, "typing", room.size() + user.size() + from.size())

@@ -83,6 +83,31 @@ std::string encode_message(std::string_view room, const Message& message);
 // (answers are cut to a byte budget before they are built).
 std::size_t encoded_message_size(std::string_view room, const Message& message);
 std::string encode_presence(const PresenceView& presence);
+// A page of a room's users, by name. `next` is the cursor for the next page
+// (the last name of this one), empty when this page reaches the end.
+struct MembersView {
+  std::string_view room;
+  std::span<const MemberView> members;
+  std::string_view next;
+  uint64_t online = 0;
+  uint64_t users = 0;
+};
+std::string encode_members(const MembersView& page);
+
+// Presence in a large room, coalesced over a short interval: who joined and
+// who left (at most a few of each, by name; `more_*` count the rest), and
+// the counts after all of them.
+struct PresenceBatchView {
+  std::string_view room;
+  std::span<const MemberView> joined;
+  std::span<const MemberView> left;
+  uint64_t more_joined = 0;
+  uint64_t more_left = 0;
+  uint64_t online = 0;
+  uint64_t users = 0;
+};
+std::string encode_presence_batch(const PresenceBatchView& batch);
+
 std::string encode_typing(std::string_view room, std::string_view user, std::string_view from);
 std::string encode_history(std::string_view room, std::span<const Message> messages,
                            bool truncated);

@@ -8,8 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -21,33 +23,72 @@
 namespace parley::chat {
 namespace {
 
+// Loops as task queues the test runs. While a queue runs, only that loop
+// counts as "this thread"; between runs the test drives every loop.
 class FakeLoops {
  public:
-  explicit FakeLoops(std::size_t n) : queues_(n) {}
-  std::vector<ChatHub::Post> posts() {
-    std::vector<ChatHub::Post> out;
-    for (std::size_t i = 0; i < queues_.size(); ++i) {
-      out.push_back([this, i](std::function<void()> t) { queues_[i].push_back(std::move(t)); });
-    }
+  explicit FakeLoops(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(*this, i));
+  }
+  std::vector<LoopPort*> ports() {
+    std::vector<LoopPort*> out;
+    for (auto& l : loops_) out.push_back(l.get());
     return out;
   }
   // Runs every queue until all are empty.
   void run() {
     for (bool any = true; any;) {
       any = false;
-      for (auto& q : queues_) {
-        while (!q.empty()) {
-          auto t = std::move(q.front());
-          q.pop_front();
+      for (auto& l : loops_) {
+        while (!l->queue.empty()) {
+          auto t = std::move(l->queue.front());
+          l->queue.pop_front();
+          current_ = static_cast<int>(l->index);
           t();
+          current_ = -1;
           any = true;
         }
       }
     }
   }
+  // Runs the timers due within `ms` (in order), and what they post.
+  void advance(std::chrono::milliseconds ms) {
+    now_ += ms;
+    for (bool any = true; any;) {
+      any = false;
+      for (auto& l : loops_) {
+        for (auto it = l->timers.begin(); it != l->timers.end();) {
+          if (it->first > now_) break;
+          auto t = std::move(it->second);
+          it = l->timers.erase(it);
+          current_ = static_cast<int>(l->index);
+          t();
+          current_ = -1;
+          any = true;
+        }
+      }
+      run();
+    }
+  }
 
  private:
-  std::vector<std::deque<std::function<void()>>> queues_;
+  struct Loop final : LoopPort {
+    Loop(FakeLoops& o, std::size_t i) : owner(o), index(i) {}
+    void post(Task task) override { queue.push_back(std::move(task)); }
+    void run_after(std::chrono::milliseconds delay, Task task) override {
+      timers.emplace(owner.now_ + delay, std::move(task));
+    }
+    bool in_loop_thread() const override {
+      return owner.current_ < 0 || owner.current_ == static_cast<int>(index);
+    }
+    FakeLoops& owner;
+    std::size_t index;
+    std::deque<Task> queue;
+    std::multimap<std::chrono::milliseconds, Task> timers;
+  };
+  std::vector<std::unique_ptr<Loop>> loops_;
+  int current_ = -1;
+  std::chrono::milliseconds now_{0};
 };
 
 // Holds appends and reads until released, in order, with a chosen outcome.
@@ -144,6 +185,7 @@ class FakeMember : public Member {
     return false;
   }
   void history_answered() override { ++histories_answered; }
+  void join_refused(std::string_view room) override { refused.emplace_back(room); }
   void leave_room(std::string_view room) { std::erase(rooms_, room); }
   // Received texts that contain `needle`.
   std::vector<std::string> with(std::string_view needle) const {
@@ -165,6 +207,7 @@ class FakeMember : public Member {
     return out;
   }
   std::vector<std::string> received;
+  std::vector<std::string> refused;
   int histories_answered = 0;
 
  private:
@@ -180,7 +223,7 @@ JoinRequest json_join(std::string room, std::string user, std::string name,
 TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   FakeLoops loops(2);
   MemoryHistory history({});
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   FakeMember a(Protocol::PlainText, {"lobby"}), b(Protocol::PlainText, {"lobby"});
   MemberRef ra = hub.attach(0, &a);
   MemberRef rb = hub.attach(1, &b);
@@ -204,7 +247,7 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
 TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
   FakeLoops loops(2);
   MemoryHistory history({});
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   FakeMember writer(Protocol::Json, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
   hub.join(rw, json_join("r", "u1", "alice"));
@@ -227,7 +270,7 @@ TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
 TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   FakeMember gone(Protocol::PlainText, {}), other(Protocol::PlainText, {"r"});
   MemberRef rg = hub.attach(0, &gone);
   MemberRef ro = hub.attach(0, &other);
@@ -243,7 +286,7 @@ TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
 TEST(ChatHub, DetachedMembersAreNeverReached) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   FakeMember a(Protocol::PlainText, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, {"r", "g1", "g1", Protocol::PlainText, {}});
@@ -267,7 +310,7 @@ ChatOptions without_cache() {
 struct StoreBacked : ::testing::Test {
   FakeLoops loops{2};
   ManualHistory history{5};
-  ChatHub hub{loops.posts(), history, without_cache()};
+  ChatHub hub{loops.ports(), history, without_cache()};
   FakeMember alice{Protocol::Json, {"r"}}, bob{Protocol::Json, {"r"}};
   MemberRef ra = hub.attach(0, &alice);
   MemberRef rb = hub.attach(1, &bob);
@@ -391,7 +434,7 @@ TEST_F(StoreBacked, ReadsOfADisconnectedClientAreCancelled) {
 TEST(ChatHubJoin, AJoinWhoseHistoryCannotBeReadStillJoinsTruncated) {
   FakeLoops loops(1);
   ManualHistory history(10);
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   FakeMember a(Protocol::Json, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, json_join("r", "u1", "alice", 5));
@@ -408,7 +451,7 @@ TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
   ChatOptions options;
   options.room.answer_bytes = 64 << 10;
   options.room.cache.max_messages = 0;  // everything from the History
-  ChatHub hub(loops.posts(), history, options);
+  ChatHub hub(loops.ports(), history, options);
   FakeMember writer(Protocol::PlainText, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
   hub.join(rw, {"r", "g", "g", Protocol::PlainText, {}});
@@ -434,7 +477,7 @@ TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
 TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.posts(), history, {});
+  ChatHub hub(loops.ports(), history, {});
   std::vector<std::unique_ptr<FakeMember>> members;
   std::vector<MemberRef> refs;
   for (int i = 0; i < 1000; ++i) {
@@ -455,6 +498,97 @@ TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
   // `joined` lists at most a page of members, with the counts.
   EXPECT_NE(members.back()->received.front().find(R"("online":1000,"users":1000)"),
             std::string::npos);
+}
+
+TEST(ChatHubMembers, TheMemberListPagesByName) {
+  FakeLoops loops(1);
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, {});
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  for (const char* name : {"dan", "ann", "cy", "bo", "eve"}) {
+    members.push_back(std::make_unique<FakeMember>(Protocol::Json, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(0, members.back().get()));
+    hub.join(refs.back(), json_join("r", std::string("u-") + name, name));
+  }
+  loops.run();
+  FakeMember& dan = *members[0];
+  dan.received.clear();
+  hub.members(refs[0], "r", "", 2);
+  loops.run();
+  ASSERT_EQ(dan.types(), "members");
+  EXPECT_NE(
+      dan.received[0].find(
+          R"("members":[{"user":"u-ann","name":"ann"},{"user":"u-bo","name":"bo"}],"next":"bo")"),
+      std::string::npos)
+      << dan.received[0];
+  hub.members(refs[0], "r", "bo", 10);
+  loops.run();
+  EXPECT_NE(dan.received[1].find(R"("name":"cy")"), std::string::npos);
+  EXPECT_EQ(dan.received[1].find(R"("next")"), std::string::npos);  // the end
+  EXPECT_NE(dan.received[1].find(R"("online":5,"users":5)"), std::string::npos);
+}
+
+TEST(ChatHubPresence, ALargeRoomGetsOnePresenceEventPerIntervalWithTheCount) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  ChatOptions options;
+  options.room.presence_batch_above = 3;
+  ChatHub hub(loops.ports(), history, options);
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  auto add = [&](Protocol p, const std::string& user) {
+    members.push_back(std::make_unique<FakeMember>(p, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(static_cast<uint32_t>(members.size() % 2), members.back().get()));
+    hub.join(refs.back(), JoinRequest{"r", user, user, p, {}});
+    loops.run();
+  };
+  add(Protocol::PlainText, "g1");
+  add(Protocol::Json, "j1");
+  EXPECT_EQ(members[0]->received.size(), 1u);  // a small room: one notice per join
+  for (int i = 0; i < 30; ++i) add(Protocol::Json, "x" + std::to_string(i));
+  hub.leave(refs[5], "r");
+  loops.run();
+  std::size_t before = members[0]->received.size();
+  EXPECT_LE(before, 3u);  // the joins past the threshold wait for the interval
+  loops.advance(std::chrono::milliseconds(100));
+  // One seed notice with the count after all of them...
+  ASSERT_GE(members[0]->received.size(), before + 1);
+  EXPECT_EQ(members[0]->received[before], "系统通知: 新用户加入,当前在线31人");
+  // ...and one JSON batch naming at most 20 joiners, counting the rest.
+  auto batches = members[1]->with(R"("type":"presence_batch")");
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_NE(batches[0].find(R"("online":31,"users":31)"), std::string::npos) << batches[0];
+  EXPECT_NE(batches[0].find(R"("left":[{"user":"x3")"), std::string::npos) << batches[0];
+  EXPECT_NE(batches[0].find(R"("more_joined":)"), std::string::npos);
+}
+
+TEST(ChatHubRooms, AJoinPastTheRoomLimitIsRefusedAndOpenRoomsStayJoinable) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  ChatOptions options;
+  options.max_rooms = 2;
+  ChatHub hub(loops.ports(), history, options);
+  FakeMember a(Protocol::Json, {"r1", "r2", "r3"}), b(Protocol::Json, {"r1"});
+  MemberRef ra = hub.attach(0, &a);
+  MemberRef rb = hub.attach(1, &b);
+  hub.join(ra, json_join("r1", "u1", "a"));
+  hub.join(ra, json_join("r2", "u1", "a"));
+  loops.run();
+  hub.join(ra, json_join("r3", "u1", "a"));
+  loops.run();
+  EXPECT_EQ(a.refused, std::vector<std::string>{"r3"});
+  EXPECT_EQ(hub.live_rooms(), 2u);
+  hub.join(rb, json_join("r1", "u2", "b"));  // an open room: fine
+  loops.run();
+  EXPECT_EQ(b.types(), "joined");
+  hub.leave(ra, "r2");  // r2 empties and closes: room for another
+  loops.run();
+  EXPECT_EQ(hub.live_rooms(), 1u);
+  hub.join(ra, json_join("r3", "u1", "a"));
+  loops.run();
+  EXPECT_EQ(a.refused.size(), 1u);
+  EXPECT_EQ(hub.live_rooms(), 2u);
 }
 
 }  // namespace
