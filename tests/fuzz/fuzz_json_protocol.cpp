@@ -95,7 +95,8 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
         } else if constexpr (std::is_same_v<T, Join>) {
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(!m.since || *m.since <= kMaxSafeInteger, "since <= 2^53");
-          check(field(decode(encode_joined({m.room, "you", {}, {}, false, m.since.value_or(0)})),
+          check(field(decode(
+                          encode_joined({m.room, "you", {}, {}, false, m.since.value_or(0), 1, 1})),
                       "room") == m.room,
                 "room round-trips");
         } else if constexpr (std::is_same_v<T, HistoryRequest>) {
@@ -104,6 +105,13 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(m.limit >= 1 && m.limit <= limits.history_page_max, "limit in range");
           check(field(decode(encode_history(m.room, {}, false)), "room") == m.room,
                 "room round-trips");
+        } else if constexpr (std::is_same_v<T, MembersRequest>) {
+          check(is_valid_room_name(m.room), "parsed room is valid");
+          check(m.limit >= 1 && m.limit <= kMaxMembersLimit, "limit in range");
+          check(m.after.size() <= kMaxMembersCursorBytes, "cursor bounded");
+          const MemberView one{"u", m.after};
+          const std::string json = encode_members({m.room, {&one, 1}, m.after, 1, 1});
+          check(m.after.empty() || field(decode(json), "next") == m.after, "cursor round-trips");
         } else {  // Leave, Typing
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(field(decode(encode_typing(m.room, "u", "f")), "room") == m.room,

@@ -224,6 +224,24 @@ TEST(ParseClientMessage, Rename) {
   EXPECT_EQ(parse_error(R"({"type":"rename","name":"   "})").code, ErrorCode::NameInvalid);
 }
 
+TEST(ParseClientMessage, Members) {
+  const auto first = parse_as<MembersRequest>(R"({"type":"members","room":"r"})");
+  EXPECT_EQ(first.room, "r");
+  EXPECT_EQ(first.after, "");
+  EXPECT_EQ(first.limit, kDefaultMembersLimit);
+  const auto next =
+      parse_as<MembersRequest>(R"({"type":"members","room":"r","after":"bob","limit":500})");
+  EXPECT_EQ(next.after, "bob");
+  EXPECT_EQ(next.limit, 500u);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","limit":501})").code,
+            ErrorCode::BadMessage);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","limit":0})").code, ErrorCode::BadMessage);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","after":5})").code, ErrorCode::BadMessage);
+  const std::string long_cursor = std::string(257, 'a');
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","after":")" + long_cursor + R"("})").code,
+            ErrorCode::BadMessage);
+}
+
 TEST(ParseClientMessage, TypeNames) {
   EXPECT_EQ(type_name(ClientMessage{Hello{}}), "hello");
   EXPECT_EQ(type_name(ClientMessage{Join{}}), "join");
@@ -232,6 +250,7 @@ TEST(ParseClientMessage, TypeNames) {
   EXPECT_EQ(type_name(ClientMessage{Typing{}}), "typing");
   EXPECT_EQ(type_name(ClientMessage{HistoryRequest{}}), "history");
   EXPECT_EQ(type_name(ClientMessage{Rename{}}), "rename");
+  EXPECT_EQ(type_name(ClientMessage{MembersRequest{}}), "members");
 }
 
 // --- Forward compatibility and JSON corner cases ----------------------------------------------
@@ -460,6 +479,7 @@ TEST(ErrorCodeNames, StableSnakeCaseStrings) {
       {ErrorCode::RoomInvalid, "room_invalid"},
       {ErrorCode::NotInRoom, "not_in_room"},
       {ErrorCode::TooManyRooms, "too_many_rooms"},
+      {ErrorCode::RoomLimit, "room_limit"},
       {ErrorCode::TextEmpty, "text_empty"},
       {ErrorCode::TextTooLong, "text_too_long"},
       {ErrorCode::IdInvalid, "id_invalid"},
