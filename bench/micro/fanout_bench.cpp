@@ -201,7 +201,7 @@ class FanoutHarness {
         identity_(std::string(32, 's')),
         history_(chat::MemoryHistory::Options{}),
         port_(loop_),
-        hub_({&port_}, history_, chat::ChatOptions{}),
+        hub_({&port_}, history_, bus_, chat::ChatOptions{}),
         services_{.config = config_,
                   .static_files = static_files_,
                   .chat = hub_,
@@ -290,6 +290,7 @@ class FanoutHarness {
   chat::JsonSessionOptions json_options_;
   chat::MemoryHistory history_;
   app::EventLoopPort port_;
+  chat::LocalBus bus_;
   chat::ChatHub hub_;
   app::SharedServices services_;
   app::LoopContext ctx_;

@@ -143,7 +143,7 @@ std::optional<std::string> Server::start() {
         chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
     chat_options_.room.cache.max_messages = 0;
   }
-  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, chat_options_);
+  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

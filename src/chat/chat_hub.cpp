@@ -33,8 +33,8 @@ struct ChatHub::Shard {
   }
 };
 
-ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, ChatOptions options)
-    : loops_(std::move(loops)), history_(history), options_(options) {
+ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options)
+    : loops_(std::move(loops)), history_(history), bus_(bus), options_(options) {
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
   if (options_.cache_bytes > 0 && per_loop == 0) per_loop = 1;
   for (std::size_t i = 0; i < loops_.size(); ++i) {
@@ -171,6 +171,7 @@ RoomHome* ChatHub::home_on_this_loop(uint32_t loop, const std::string& room, Ope
   // which bounds the excess by the number of loops.
   if (options_.max_rooms > 0 && live_rooms() >= options_.max_rooms) return nullptr;
   live_rooms_.fetch_add(1, std::memory_order_relaxed);
+  bus_.subscribe(room);
   uint64_t last_id = 0;
   if (auto l = shard.last_ids.find(room); l != shard.last_ids.end()) {
     last_id = l->second;
@@ -186,8 +187,9 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   // the history when someone comes back.
   if (!home.idle()) return;
   if (home.last_id() > 0) shard.last_ids[home.name()] = home.last_id();
-  shard.homes.erase(home.name());
+  bus_.unsubscribe(home.name());
   live_rooms_.fetch_sub(1, std::memory_order_relaxed);
+  shard.homes.erase(home.name());
 }
 
 // --- store answers: History thread -> home ---------------------------------------
@@ -204,6 +206,10 @@ void ChatHub::read(const RoomHome& room, uint64_t ticket, const PageQuery& query
                 [this, loop = room.loop(), name = room.name(), ticket](Result<Page> page) {
                   on_page(loop, name, ticket, std::move(page));
                 });
+}
+
+void ChatHub::publish(const RoomHome& room, const Message& message) {
+  bus_.publish(room.name(), message);
 }
 
 void ChatHub::flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) {

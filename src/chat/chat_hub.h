@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/bus.h"
 #include "chat/history.h"
 #include "chat/loop_port.h"
 #include "chat/member.h"
@@ -44,7 +45,7 @@ struct ChatOptions {
 class ChatHub final : private RoomHost {
  public:
   // One port per event loop; they outlive the hub.
-  ChatHub(std::vector<LoopPort*> loops, History& history, ChatOptions options);
+  ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options);
   ~ChatHub();
   ChatHub(const ChatHub&) = delete;
   ChatHub& operator=(const ChatHub&) = delete;
@@ -104,6 +105,7 @@ class ChatHub final : private RoomHost {
   void append(const RoomHome& room, uint64_t ticket, const Message& message) override;
   void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) override;
   void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+  void publish(const RoomHome& room, const Message& message) override;
 
   // Debug builds check that every entry point runs on the loop that owns
   // what it touches (the member's loop, or the room's home).
@@ -112,6 +114,7 @@ class ChatHub final : private RoomHost {
   std::vector<LoopPort*> loops_;
   std::vector<std::unique_ptr<Shard>> shards_;
   History& history_;
+  Bus& bus_;
   ChatOptions options_;
   std::atomic<std::size_t> live_rooms_{0};
 };

@@ -231,6 +231,7 @@ void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> r
                       members_.active_with(Protocol::PlainText) > 0);
     if (acked) fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
     uint64_t id = msg.id;
+    host_.publish(*this, msg);
     cache_.append(std::move(msg));
     fill_room_slot(ticket, std::move(event), who, id);
   }

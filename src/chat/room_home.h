@@ -61,6 +61,8 @@ class RoomHost {
   // later, on the room's home loop.
   virtual void append(const RoomHome& room, uint64_t ticket, const Message& message) = 0;
   virtual void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) = 0;
+  // A message this room stored, for the members on other nodes (chat/bus.h).
+  virtual void publish(const RoomHome& room, const Message& message) = 0;
   // Calls room.flush_presence() after `delay`, on the room's home loop.
   virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
 

@@ -215,6 +215,20 @@ class FakeMember : public Member {
   std::vector<std::string> rooms_;
 };
 
+// One process: nothing to publish to.
+LocalBus no_bus;
+
+// Records what a room's home tells the other nodes.
+class RecordingBus final : public Bus {
+ public:
+  void subscribe(const std::string& room) override { log.push_back("+" + room); }
+  void unsubscribe(const std::string& room) override { log.push_back("-" + room); }
+  void publish(const std::string& room, const Message& m) override {
+    log.push_back(room + "#" + std::to_string(m.id) + ":" + m.text);
+  }
+  std::vector<std::string> log;
+};
+
 JoinRequest json_join(std::string room, std::string user, std::string name,
                       std::optional<uint64_t> since = {}) {
   return JoinRequest{std::move(room), std::move(user), std::move(name), Protocol::Json, since};
@@ -223,7 +237,7 @@ JoinRequest json_join(std::string room, std::string user, std::string name,
 TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   FakeLoops loops(2);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember a(Protocol::PlainText, {"lobby"}), b(Protocol::PlainText, {"lobby"});
   MemberRef ra = hub.attach(0, &a);
   MemberRef rb = hub.attach(1, &b);
@@ -247,7 +261,7 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
 TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
   FakeLoops loops(2);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember writer(Protocol::Json, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
   hub.join(rw, json_join("r", "u1", "alice"));
@@ -270,7 +284,7 @@ TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
 TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember gone(Protocol::PlainText, {}), other(Protocol::PlainText, {"r"});
   MemberRef rg = hub.attach(0, &gone);
   MemberRef ro = hub.attach(0, &other);
@@ -286,7 +300,7 @@ TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
 TEST(ChatHub, DetachedMembersAreNeverReached) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember a(Protocol::PlainText, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, {"r", "g1", "g1", Protocol::PlainText, {}});
@@ -310,7 +324,7 @@ ChatOptions without_cache() {
 struct StoreBacked : ::testing::Test {
   FakeLoops loops{2};
   ManualHistory history{5};
-  ChatHub hub{loops.ports(), history, without_cache()};
+  ChatHub hub{loops.ports(), history, no_bus, without_cache()};
   FakeMember alice{Protocol::Json, {"r"}}, bob{Protocol::Json, {"r"}};
   MemberRef ra = hub.attach(0, &alice);
   MemberRef rb = hub.attach(1, &bob);
@@ -434,7 +448,7 @@ TEST_F(StoreBacked, ReadsOfADisconnectedClientAreCancelled) {
 TEST(ChatHubJoin, AJoinWhoseHistoryCannotBeReadStillJoinsTruncated) {
   FakeLoops loops(1);
   ManualHistory history(10);
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember a(Protocol::Json, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, json_join("r", "u1", "alice", 5));
@@ -451,7 +465,7 @@ TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
   ChatOptions options;
   options.room.answer_bytes = 64 << 10;
   options.room.cache.max_messages = 0;  // everything from the History
-  ChatHub hub(loops.ports(), history, options);
+  ChatHub hub(loops.ports(), history, no_bus, options);
   FakeMember writer(Protocol::PlainText, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
   hub.join(rw, {"r", "g", "g", Protocol::PlainText, {}});
@@ -477,7 +491,7 @@ TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
 TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   std::vector<std::unique_ptr<FakeMember>> members;
   std::vector<MemberRef> refs;
   for (int i = 0; i < 1000; ++i) {
@@ -503,7 +517,7 @@ TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
 TEST(ChatHubMembers, TheMemberListPagesByName) {
   FakeLoops loops(1);
   MemoryHistory history({});
-  ChatHub hub(loops.ports(), history, {});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   std::vector<std::unique_ptr<FakeMember>> members;
   std::vector<MemberRef> refs;
   for (const char* name : {"dan", "ann", "cy", "bo", "eve"}) {
@@ -534,7 +548,7 @@ TEST(ChatHubPresence, ALargeRoomGetsOnePresenceEventPerIntervalWithTheCount) {
   MemoryHistory history({});
   ChatOptions options;
   options.room.presence_batch_above = 3;
-  ChatHub hub(loops.ports(), history, options);
+  ChatHub hub(loops.ports(), history, no_bus, options);
   std::vector<std::unique_ptr<FakeMember>> members;
   std::vector<MemberRef> refs;
   auto add = [&](Protocol p, const std::string& user) {
@@ -568,7 +582,7 @@ TEST(ChatHubRooms, AJoinPastTheRoomLimitIsRefusedAndOpenRoomsStayJoinable) {
   MemoryHistory history({});
   ChatOptions options;
   options.max_rooms = 2;
-  ChatHub hub(loops.ports(), history, options);
+  ChatHub hub(loops.ports(), history, no_bus, options);
   FakeMember a(Protocol::Json, {"r1", "r2", "r3"}), b(Protocol::Json, {"r1"});
   MemberRef ra = hub.attach(0, &a);
   MemberRef rb = hub.attach(1, &b);
@@ -589,6 +603,20 @@ TEST(ChatHubRooms, AJoinPastTheRoomLimitIsRefusedAndOpenRoomsStayJoinable) {
   loops.run();
   EXPECT_EQ(a.refused.size(), 1u);
   EXPECT_EQ(hub.live_rooms(), 2u);
+}
+
+TEST(ChatHubBus, ARoomIsSubscribedWhileOpenAndPublishesWhatItStores) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  RecordingBus bus;
+  ChatHub hub(loops.ports(), history, bus, {});
+  FakeMember a(Protocol::Json, {"r"});
+  MemberRef ra = hub.attach(1, &a);
+  hub.join(ra, json_join("r", "u1", "a"));
+  hub.send(ra, {"r", "c1", "hello"});
+  hub.leave(ra, "r");
+  loops.run();
+  EXPECT_EQ(bus.log, (std::vector<std::string>{"+r", "r#1:hello", "-r"}));
 }
 
 }  // namespace
