@@ -134,6 +134,21 @@ ConfigResult parse_config(int argc, const char* const* argv) {
       ->envname("PARLEY_JOIN_HISTORY")
       ->check(CLI::Range(0, 200))
       ->capture_default_str();
+  cli.add_option("--cache-bytes", c.cache_bytes,
+                 "Bytes of recent messages cached in memory across all rooms (0 = no limit)")
+      ->envname("PARLEY_CACHE_BYTES")
+      ->capture_default_str();
+  cli.add_option("--cache-room-bytes", c.cache_room_bytes,
+                 "Bytes of recent messages cached per room (0 = no limit)")
+      ->envname("PARLEY_CACHE_ROOM_BYTES")
+      ->capture_default_str();
+  cli.add_option("--max-rooms", c.max_rooms, "Rooms open at once across the server (0 = no limit)")
+      ->envname("PARLEY_MAX_ROOMS")
+      ->capture_default_str();
+  cli.add_option("--presence-batch-above", c.presence_batch_above,
+                 "Connections in a room from which presence is coalesced (0 = never)")
+      ->envname("PARLEY_PRESENCE_BATCH_ABOVE")
+      ->capture_default_str();
   cli.add_option("--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes")
       ->envname("PARLEY_MAX_TEXT_BYTES")
       ->check(positive)

@@ -40,7 +40,18 @@ struct Config {
   double history_retain_days = 0;      // 0 = forever
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
   std::size_t join_history = 50;       // messages sent on join
-  std::size_t max_text_bytes = 4000;   // longest chat message text
+  // Recent messages kept in memory per room to answer joins without the
+  // store: at most this many, this many bytes per room, and this many bytes
+  // across all rooms (least recently used rooms give theirs up first).
+  std::size_t cache_per_room = 256;
+  std::size_t cache_room_bytes = 1 << 20;
+  std::size_t cache_bytes = 64 << 20;
+  // Rooms open at once (someone in them), across the server; 0 = no limit.
+  std::size_t max_rooms = 10000;
+  // Rooms with at least this many connections get their presence coalesced
+  // (one event per 100 ms instead of one per join/leave); 0 = never.
+  std::size_t presence_batch_above = 100;
+  std::size_t max_text_bytes = 4000;  // longest chat message text
   // Requests (JSON) or messages (plain text) per connection per second, with
   // a burst that covers a client re-joining all its rooms and resending its
   // outbox, or a seed page pasting a few hundred lines.

@@ -11,7 +11,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/event_loop_port.h"
 #include "app/http_session.h"
+#include "chat/memory_history.h"
+#include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "store/history_store.h"
 #include "web_assets.h"
@@ -70,6 +73,7 @@ class Server::SignalWatcher final : public net::IoHandler {
 
 struct Server::Worker {
   net::EventLoop loop;
+  EventLoopPort port{loop};
   std::unique_ptr<LoopContext> ctx;
   std::thread thread;
   bool drained = false;
@@ -95,6 +99,7 @@ Server::~Server() {
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
   hub_.reset();
+  history_.reset();
 }
 
 std::optional<std::string> Server::start() {
@@ -120,18 +125,25 @@ std::optional<std::string> Server::start() {
     store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
   }
 
-  std::vector<chat::ChatHub::Post> posts;
-  for (auto& w : workers_) {
-    net::EventLoop* loop = &w->loop;
-    posts.push_back([loop](std::function<void()> task) { loop->post(std::move(task)); });
-  }
-  chat::ChatOptions chat_options;
-  chat_options.join_history = config_.join_history;
-  if (store_) chat_options.retain_per_room = config_.history_retain;
-  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), store_.get(), chat_options);
+  std::vector<chat::LoopPort*> ports;
+  for (auto& w : workers_) ports.push_back(&w->port);
+  chat_options_.room.join_history = config_.join_history;
+  chat_options_.room.cache.max_messages = config_.cache_per_room;
+  chat_options_.room.cache.max_bytes = config_.cache_room_bytes;
+  chat_options_.cache_bytes = config_.cache_bytes;
+  chat_options_.max_rooms = config_.max_rooms;
+  chat_options_.room.presence_batch_above = config_.presence_batch_above;
   if (store_) {
-    for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+    history_ = std::make_unique<chat::SqliteHistory>(*store_);
+  } else {
+    // Memory only: the history is the cache's size, and the cache itself
+    // would only hold a second copy of the same messages.
+    history_ = std::make_unique<chat::MemoryHistory>(
+        chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
+    chat_options_.room.cache.max_messages = 0;
   }
+  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

@@ -83,8 +83,11 @@ constexpr std::size_t kShedEphemeralAbove = 64 * 1024;
 constexpr auto kTrimAfterSilence = std::chrono::seconds(1);
 }  // namespace
 
-void WebSocketSession::send_frame(const chat::SharedFrame& frame, bool ephemeral) {
+void WebSocketSession::send_text(const SharedText& text, bool ephemeral) {
   if (dropping_ || endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
+  // Framed once for every recipient of this text (slot 0: a plain text frame).
+  const SharedBytes& frame = text->encoding(
+      0, [&] { return make_shared_bytes(ws::encode_frame(ws::Opcode::Text, text->text())); });
   std::size_t pending = conn_->pending_bytes();
   if (ephemeral && pending > kShedEphemeralAbove) return;
   if (pending + frame->size() > ctx_.config.max_pending_output) {

@@ -38,7 +38,7 @@ class WebSocketSession final : public Session,
   void on_close(uint16_t code, std::string_view reason) override;
 
   // chat::ChatTransport
-  void send_frame(const chat::SharedFrame& frame, bool ephemeral) override;
+  void send_text(const SharedText& text, bool ephemeral) override;
   void close(uint16_t code, std::string_view reason) override;
 
   // Session

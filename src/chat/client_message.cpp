@@ -351,6 +351,25 @@ ParseResult parse_rename(FieldReader& r) {
   return ClientMessage{std::move(rename)};
 }
 
+ParseResult parse_members(FieldReader& r) {
+  MembersRequest request;
+  std::string_view room;
+  std::string_view after;
+  std::optional<uint64_t> limit;
+  if (auto failure = r.room(room)) return *std::move(failure);
+  if (auto failure = r.optional_string("after", after)) return *std::move(failure);
+  if (after.size() > kMaxMembersCursorBytes) {
+    return r.fail(ErrorCode::BadMessage, "`after` must be a name from an earlier page");
+  }
+  if (auto failure = r.optional_uint("limit", 1, kMaxMembersLimit, limit)) {
+    return *std::move(failure);
+  }
+  request.room = room;
+  request.after = after;
+  if (limit) request.limit = static_cast<uint32_t>(*limit);
+  return ClientMessage{std::move(request)};
+}
+
 ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits) {
   simdjson::dom::object object;
   if (root.get(object)) return frame_error(ErrorCode::BadMessage, "a message is a JSON object");
@@ -367,6 +386,7 @@ ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits)
   if (type == HistoryRequest::kType) return parse_history(r, limits);
   if (type == Hello::kType) return parse_hello(r);
   if (type == Rename::kType) return parse_rename(r);
+  if (type == MembersRequest::kType) return parse_members(r);
   // Echo a bounded prefix of the unknown type, cut on a character boundary
   // because the echo goes out in a text frame.
   return frame_error(ErrorCode::UnknownType, "unknown message type",

@@ -23,6 +23,9 @@ namespace parley::chat {
 // JavaScript client holds them exactly in a Number.
 inline constexpr uint64_t kMaxSafeInteger = uint64_t{1} << 53;
 inline constexpr uint32_t kDefaultHistoryLimit = 50;
+inline constexpr uint32_t kDefaultMembersLimit = 100;
+inline constexpr uint32_t kMaxMembersLimit = 500;
+inline constexpr std::size_t kMaxMembersCursorBytes = 256;
 inline constexpr std::size_t kMaxNameCodePoints = 32;
 inline constexpr std::size_t kMaxClientIdBytes = 64;
 
@@ -73,7 +76,17 @@ struct Rename {
   std::string name;  // normalized and valid
 };
 
-using ClientMessage = std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename>;
+// A page of a room's member list, by name: the first `limit` users whose
+// name sorts (bytewise) after `after` ("" = from the start).
+struct MembersRequest {
+  static constexpr std::string_view kType = "members";
+  std::string room;
+  std::string after;
+  uint32_t limit = kDefaultMembersLimit;
+};
+
+using ClientMessage =
+    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest>;
 
 // The `type` string of a parsed message, for `ref` in errors the server raises about it.
 std::string_view type_name(const ClientMessage& message);

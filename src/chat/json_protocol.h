@@ -29,6 +29,7 @@ enum class ErrorCode {
   RoomInvalid,         // see is_valid_room_name
   NotInRoom,           // send/typing/leave/history in a room not joined
   TooManyRooms,        // join beyond limits.max_rooms
+  RoomLimit,           // join of a room that is not open while the server is at its room limit
   TextEmpty,           // send with text ""
   TextTooLong,         // send with text over limits.max_text_bytes
   IdInvalid,           // send with a client id that is not 1-64 printable ASCII characters

@@ -12,11 +12,18 @@ PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& t
       user_("guest-" + std::to_string(guest_number) + "." + std::string(run_tag)),
       name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
-      rate_(limits.rate_per_sec, limits.rate_burst) {}
+      rate_(limits.rate_per_sec, limits.rate_burst),
+      too_long_notice_(make_shared_text(std::string(kTooLongNotice))) {}
 
 void PlainTextSession::start() {
   add_room(room_);
   hub_.join(ref_, JoinRequest{room_, user_, name_, Protocol::PlainText, std::nullopt});
+}
+
+void PlainTextSession::join_refused(std::string_view room) {
+  remove_room(room);
+  deliver(make_shared_text(std::string(kRoomLimitNotice)));
+  transport_.close(ws::close_code::TryAgainLater, "room limit");
 }
 
 void PlainTextSession::on_text(std::string_view text) {
@@ -33,10 +40,15 @@ void PlainTextSession::on_text(std::string_view text) {
     }
     return;
   }
+  // One text limit for both protocols: a longer message is neither relayed
+  // nor stored, and the sender is told in the seed's own style.
+  if (text.size() > limits_.max_text_bytes) {
+    deliver(too_long_notice_);
+    return;
+  }
   // The seed has no notion of an ack or a client id: fire and forget. Any
-  // text up to the WebSocket message limit is relayed, empty text included,
-  // as the seed does.
-  hub_.send(ref_, SendRequest{room_, user_, {}, std::string(text)});
+  // text within the limit is relayed, empty text included, as the seed does.
+  hub_.send(ref_, SendRequest{room_, {}, std::string(text)});
 }
 
 }  // namespace parley::chat

@@ -130,8 +130,8 @@ void LocalRoom::remove(Member* m) {
 void LocalRoom::deliver(const RoomEvent& event, MemberRef except) const {
   for (const Entry& e : members_) {
     if (e.ref == except) continue;
-    const SharedFrame& frame = event.for_protocol(e.member->protocol());
-    if (frame) e.member->deliver(frame, event.ephemeral);
+    const SharedText& text = event.for_protocol(e.member->protocol());
+    if (text) e.member->deliver(text, event.ephemeral);
   }
 }
 

@@ -42,8 +42,9 @@ def test_chat_between_websockets_clients(server):
     run(scenario())
 
 
-def test_websockets_fragmented_and_large(server):
-    url = server.url(f"/ws/{unique_room()}")
+def test_websockets_fragmented_and_large(start_server):
+    # 1 MiB passes the chat only with --max-text-bytes raised to the message size.
+    url = start_server("--max-text-bytes", "1048576").url(f"/ws/{unique_room()}")
 
     async def scenario():
         async with websockets.connect(url, max_size=None) as a, websockets.connect(url, max_size=None) as b:
