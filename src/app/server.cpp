@@ -248,6 +248,9 @@ int Server::run() {
   // closed now, on this thread, and freed.
   uint64_t accepted = 0, upgrades = 0, messages = 0, dropped = 0;
   for (auto& w : workers_) {
+    // This thread now stands in for the stopped loop (run_pending adopts it),
+    // so what the sessions touch on their way out is touched from "its" loop.
+    w->loop.run_pending();
     w->ctx->sessions.for_each([](Session& s) { s.abort(); });
     w->loop.run_pending();
     accepted += w->ctx->stats.connections_accepted.get();
