@@ -24,6 +24,11 @@ void add_identity_options(CLI::App& cli, Config& c) {
       ->envname("PARLEY_JWT_LEEWAY")
       ->check(CLI::Range(0, 300))
       ->capture_default_str();
+  cli.add_option("--jwt-refresh-warning", c.jwt_refresh_warning,
+                 "Seconds before a token's end that the client is told to refresh it")
+      ->envname("PARLEY_JWT_REFRESH_WARNING")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cli.add_option("--resume-ttl", c.resume_ttl,
                  "How long a resume token stays valid: seconds, or with a unit (90m, 12h, 7d)")
       ->envname("PARLEY_RESUME_TTL")

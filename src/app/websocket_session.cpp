@@ -133,6 +133,7 @@ void WebSocketSession::finish() {
 
 void WebSocketSession::tick(net::Clock::time_point now) {
   if (finished_) return;
+  if (chat_ && endpoint_.state() == ws::Endpoint::State::Open) chat_->tick();
   const Config& c = ctx_.config;
   if (endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) {
     // Closing: the peer has the handshake timeout to answer our close frame

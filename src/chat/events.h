@@ -69,10 +69,13 @@ struct WelcomeInfo {
   std::size_t history_page_max = 0;
   double rate_per_sec = 0;
   double rate_burst = 0;
+  std::string auth;        // "jwt" or ""
+  int64_t expires_at = 0;  // with auth
 };
 SharedText welcome_text(const WelcomeInfo& w);
 
 SharedText error_text(ErrorCode code, std::string_view message, std::string_view ref,
-                      std::string_view id = {}, std::string_view room = {});
+                      std::string_view id = {}, std::string_view room = {},
+                      std::string_view reason = {});
 
 }  // namespace parley::chat
