@@ -134,6 +134,8 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
     return false;
   }
   if (chat_path) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
+  options.deflate.enabled = ctx_.config.deflate != "off";
+  options.deflate.server_no_context_takeover = ctx_.config.deflate != "takeover";
 
   ws::HandshakeResult result = ws::accept_handshake(req, options);
   if (result.status != 101) {
@@ -151,7 +153,7 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
   }
   conn_->send(result.response);
   ctx_.stats.websocket_upgrades.add();
-  auto* ws = new WebSocketSession(ctx_, std::move(conn_), service, std::move(room));
+  auto* ws = new WebSocketSession(ctx_, std::move(conn_), service, std::move(room), result.deflate);
   finish();
   ws->start(rest);
   return false;
