@@ -44,9 +44,9 @@ struct Config {
 
   // permessage-deflate (RFC 7692), see docs/SECURITY.md "Compression".
   // "on": accepted when offered, each message compressed on its own, so a
-  // broadcast is compressed once for all its recipients; "takeover": each
-  // connection keeps a compression context (smaller frames, CPU and memory
-  // per connection); "off": never negotiated.
+  // broadcast is compressed once for all its recipients; "takeover": both
+  // sides of each connection keep their compression context (smaller
+  // frames, CPU and memory per connection); "off": never negotiated.
   std::string deflate = "on";
   std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 };

@@ -134,8 +134,9 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
     return false;
   }
   if (chat_path) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
+  options.deflate = ctx_.config.deflate == "takeover" ? ws::context_takeover_policy()
+                                                      : ws::shared_deflate_policy();
   options.deflate.enabled = ctx_.config.deflate != "off";
-  options.deflate.server_no_context_takeover = ctx_.config.deflate != "takeover";
 
   ws::HandshakeResult result = ws::accept_handshake(req, options);
   if (result.status != 101) {

@@ -57,6 +57,22 @@ struct DeflateOptions {
   uint8_t client_max_window_bits = kMaxWindowBits;  // window we ask of a client that allows it
 };
 
+// The server's policies. "Shared" (the default, --deflate on): every
+// message compressed on its own both ways, so broadcasts are compressed once
+// and no connection keeps a compressor or an inflater between messages.
+// "Context takeover" (--deflate takeover): both sides keep their context
+// unless the client asks otherwise (smaller frames for chatty streams), the
+// client asked for a 4 KiB window when it allows it, to bound the inflater
+// every connection then keeps.
+inline DeflateOptions shared_deflate_policy() {
+  return {};
+}
+inline DeflateOptions context_takeover_policy() {
+  return {.server_no_context_takeover = false,
+          .client_no_context_takeover = false,
+          .client_max_window_bits = 12};
+}
+
 // What one connection agreed on. "server" is the side that answers the
 // handshake, whichever side we are.
 struct DeflateParams {
