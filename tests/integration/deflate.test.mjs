@@ -68,7 +68,7 @@ test('the server answers ws offers as its policy says', async () => {
       await c.waitClose();
       return p && { ...p };
     };
-    const shared = { server_no_context_takeover: true, client_no_context_takeover: true };
+    const shared = { server_no_context_takeover: true, client_no_context_takeover: true, client_max_window_bits: 12 };
     assert.deepEqual(await params(on, true), shared);
     assert.deepEqual(await params(takeover, true), { client_max_window_bits: 12 });
     assert.deepEqual(await params(on, { serverMaxWindowBits: 10 }), { ...shared, server_max_window_bits: 10 });

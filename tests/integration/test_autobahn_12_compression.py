@@ -34,4 +34,6 @@ def test_compressed_echo(echo_server, case_timings, request, name, binary, size,
         echo_server.port, label, [Offer()], case_data(name), binary, size, count, wait, frag, case_timings
     )
     # The server's default answer to the suite's default offer.
-    assert c.answer == "permessage-deflate; server_no_context_takeover; client_no_context_takeover", c.answer
+    assert c.answer == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12"
+    ), c.answer

@@ -28,6 +28,7 @@ from parley_server import RawWS, join_notice, unique_room
 
 T = 10  # seconds for any single wait
 SHARED_ANSWER = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+SMALL_CLIENT_WINDOW = "; client_max_window_bits=12"  # asked of clients that allow it
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +73,14 @@ def roundtrip(c: DeflateClient, payload: bytes, binary=False, compress=True):
 
 def test_answers_to_real_offers(echo):
     # Chromium and npm ws; Firefox; python3-websockets; Safari's older style.
-    assert answer_to(echo.port, "permessage-deflate; client_max_window_bits") == SHARED_ANSWER
+    assert answer_to(echo.port, "permessage-deflate; client_max_window_bits") == SHARED_ANSWER + SMALL_CLIENT_WINDOW
     assert answer_to(echo.port, "permessage-deflate") == SHARED_ANSWER
     assert (
         answer_to(echo.port, "permessage-deflate; server_max_window_bits=10; client_max_window_bits")
-        == SHARED_ANSWER + "; server_max_window_bits=10"
+        == SHARED_ANSWER + "; server_max_window_bits=10" + SMALL_CLIENT_WINDOW
     )
+    # A client that will use 9 bits anyway is not asked for 12.
+    assert answer_to(echo.port, "permessage-deflate; client_max_window_bits=9") == SHARED_ANSWER
     assert answer_to(echo.port, "x-webkit-deflate-frame") is None
     assert answer_to(echo.port, None) is None
     # On the chat endpoints too, with a subprotocol.

@@ -145,7 +145,7 @@ def test_upgrade_variants_accepted(server, headers):
     assert r.status == 101
     # Only an offered permessage-deflate is answered (test_deflate.py has the rest).
     offered = "Sec-WebSocket-Extensions" in headers
-    answer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    answer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12"
     assert r.header("Sec-WebSocket-Extensions") == (answer if offered else None)
 
 

@@ -135,7 +135,7 @@ def test_compression_is_negotiated(server):
     async def scenario():
         async with websockets.connect(url) as a, websockets.connect(url) as b:
             assert a.response_headers.get("Sec-WebSocket-Extensions") == (
-                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12"
             )
             assert await recv(a) == join_notice(2)
             await b.send("plain " * 100)

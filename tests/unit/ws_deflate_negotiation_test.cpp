@@ -292,17 +292,36 @@ TEST(DeflateNegotiation, ClientMaxWindowBitsNeverAnsweredUnoffered) {
 // --- What the default policy answers to real clients -----------------------
 
 TEST(DeflateNegotiation, DefaultPolicyAnswersBrowsers) {
-  // Chromium and Firefox; npm ws; python3-websockets; Autobahn's default offer.
-  const DeflateOptions o;
+  // Chromium, npm ws, python3-websockets and Autobahn offer
+  // client_max_window_bits; Firefox offers nothing.
+  const DeflateOptions o = shared_deflate_policy();
   EXPECT_EQ(answer("permessage-deflate; client_max_window_bits", o),
-            "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "client_max_window_bits=12");
   EXPECT_EQ(answer("permessage-deflate", o),
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
   const DeflateParams p = params_of("permessage-deflate; client_max_window_bits", o);
   EXPECT_TRUE(p.server_no_context_takeover);
   EXPECT_TRUE(p.client_no_context_takeover);
   EXPECT_EQ(p.server_max_window_bits, 15);
-  EXPECT_EQ(p.client_max_window_bits, 15);
+  EXPECT_EQ(p.client_max_window_bits, 12);
+  EXPECT_EQ(params_of("permessage-deflate", o).client_max_window_bits, 15);
+}
+
+TEST(DeflateNegotiation, ContextTakeoverPolicy) {
+  // --deflate takeover: contexts kept both ways, a 4 KiB window asked of
+  // clients that allow it (browsers), none of those that don't (Firefox).
+  const DeflateOptions o = context_takeover_policy();
+  EXPECT_EQ(answer("permessage-deflate; client_max_window_bits", o),
+            "permessage-deflate; client_max_window_bits=12");
+  EXPECT_EQ(answer("permessage-deflate", o), "permessage-deflate");
+  const DeflateParams p = params_of("permessage-deflate; client_max_window_bits", o);
+  EXPECT_FALSE(p.server_no_context_takeover);
+  EXPECT_FALSE(p.client_no_context_takeover);
+  EXPECT_EQ(p.client_max_window_bits, 12);
+  // What the client asks for still binds us.
+  EXPECT_EQ(answer("permessage-deflate; server_no_context_takeover; client_no_context_takeover", o),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
 }
 
 TEST(DeflateNegotiation, AllParametersTogether) {

@@ -228,7 +228,7 @@ TEST(Handshake, ExtensionsAreNotNegotiatedByDefault) {
 
 HandshakeOptions deflate_on() {
   HandshakeOptions o;
-  o.deflate = DeflateOptions{};  // the server's default policy
+  o.deflate = shared_deflate_policy();
   return o;
 }
 
@@ -239,7 +239,7 @@ TEST(Handshake, PermessageDeflateIsAnsweredWhenEnabled) {
   EXPECT_EQ(result.status, 101);
   EXPECT_TRUE(has_line(result.response,
                        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
-                       "client_no_context_takeover"))
+                       "client_no_context_takeover; client_max_window_bits=12"))
       << result.response;
   ASSERT_TRUE(result.deflate);
   EXPECT_TRUE(result.deflate->server_no_context_takeover);
