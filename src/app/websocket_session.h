@@ -28,7 +28,8 @@ class WebSocketSession final : public Session,
 
   // `deflate`: the permessage-deflate the handshake agreed on, if any.
   WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpConnection> conn, Service service,
-                   std::string room, const std::optional<ws::DeflateParams>& deflate = std::nullopt);
+                   std::string room,
+                   const std::optional<ws::DeflateParams>& deflate = std::nullopt);
   ~WebSocketSession() override;
   // `early_bytes`: frames that arrived together with the HTTP request.
   void start(std::span<char> early_bytes);

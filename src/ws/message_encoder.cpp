@@ -9,7 +9,7 @@ namespace parley::ws {
 namespace {
 
 // A scratch buffer that grew past this is given back before the next use.
-constexpr std::size_t kRetainedScratch = 64 * 1024;
+constexpr std::size_t kRetainedScratch = std::size_t{64} * 1024;
 
 // Per thread, hence per event loop: compressors without context (one per
 // window size, created on first use) and the output of the last compression.

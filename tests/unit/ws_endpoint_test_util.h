@@ -1,4 +1,5 @@
-// Helpers shared by the Endpoint tests (ws_endpoint_test.cpp,
+// Helpers shared by the frame parser and Endpoint tests
+// (ws_frame_parser_test.cpp, ws_endpoint_test.cpp,
 // ws_endpoint_deflate_test.cpp): feeding input in pieces, client frames, a
 // handler that records every callback, and a decoder for what was sent.
 #pragma once
