@@ -23,10 +23,11 @@
 //        of 1 byte or with an invalid code;
 //   1007 Text that is not UTF-8 (checked as the bytes arrive, so it fails as
 //        soon as the text cannot be valid), a Close reason that is not UTF-8,
-//        compressed data that is not valid DEFLATE;
+//        compressed data that is not valid DEFLATE or goes on after its
+//        final block;
 //   1009 a message longer than Limits::max_message_size, detected from the
 //        frame header before any of its payload is buffered; a compressed
-//        message that inflates past it, detected while inflating.
+//        message that inflates past it, detected while inflating;
 //   1011 zlib could not allocate its state (out of memory).
 //
 // permessage-deflate (RFC 7692), once enable_deflate() is called: RSV1 on the
