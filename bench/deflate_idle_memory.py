@@ -8,7 +8,10 @@ and on each sends one compressed 2 KiB text and reads its echo (so every
 connection has inflated and compressed once). Prints the server's RSS
 growth per connection right after ("active", buffers and zlib state still
 held) and once the connections have been silent long enough to be trimmed
-("idle"). Usage: bench/deflate_idle_memory.py [N]
+("idle"). RSS only falls where glibc can give whole pages back, so "idle"
+is an upper bound of what is held; parley_deflate_bench's
+connection_memory counts the heap exactly. Usage:
+bench/deflate_idle_memory.py [N]
 """
 from __future__ import annotations
 
