@@ -169,6 +169,18 @@ ConfigResult parse_config(int argc, const char* const* argv) {
 
   add_identity_options(cli, c);
 
+  // permessage-deflate (RFC 7692).
+  cli.add_option("--deflate", c.deflate,
+                 "Compression when the client offers it: on (once per broadcast), takeover "
+                 "(a context per connection) or off")
+      ->envname("PARLEY_DEFLATE")
+      ->check(CLI::IsMember({"on", "takeover", "off"}))
+      ->capture_default_str();
+  cli.add_option("--deflate-threshold", c.deflate_threshold,
+                 "Messages shorter than this many bytes are sent uncompressed")
+      ->envname("PARLEY_DEFLATE_THRESHOLD")
+      ->capture_default_str();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

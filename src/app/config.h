@@ -68,6 +68,14 @@ struct Config {
   uint32_t jwt_refresh_warning = 60;  // seconds before the end: `token_expiring`
   std::shared_ptr<const auth::JwtVerifier> jwt;   // set when auth == "jwt"
   uint64_t resume_ttl = uint64_t{7} * 24 * 3600;  // seconds a resume token stays valid
+
+  // permessage-deflate (RFC 7692), see docs/SECURITY.md "Compression".
+  // "on": accepted when offered, each message compressed on its own, so a
+  // broadcast is compressed once for all its recipients; "takeover": both
+  // sides of each connection keep their compression context (smaller
+  // frames, CPU and memory per connection); "off": never negotiated.
+  std::string deflate = "on";
+  std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 };
 
 struct ConfigResult {
