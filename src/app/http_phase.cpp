@@ -80,19 +80,28 @@ HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgr
     // The last request this connection may make: the answer says so.
     request.headers.push_back({"Connection", "close"});
   }
-  conn_.stream().send(respond(request));
+  respond(request);
   if (request.keep_alive()) return Next::Read;
   conn_.stream().close_after_flush();
   return Next::Stop;
 }
 
-std::string HttpPhase::respond(const http::Request& request) const {
+void HttpPhase::respond(const http::Request& request) {
   bool head = request.method == "HEAD";
   bool close = !request.keep_alive();
   const SharedServices& services = conn_.ctx().services;
-  if (request.path() == "/healthz") return health_response(head, close);
-  if (request.path() == "/metrics") return metrics_response(services, head, close);
-  return services.static_files.respond(request);
+  net::Stream& out = conn_.stream();
+  if (request.path() == "/healthz") {
+    out.send(health_response(head, close));
+  } else if (request.path() == "/metrics") {
+    out.send(metrics_response(services, head, close));
+  } else {
+    // The file goes out by reference: a thousand pipelined GETs queue a
+    // thousand heads, not a thousand copies (they still count as output).
+    http::StaticFiles::Parts parts = services.static_files.respond_parts(request);
+    out.send(parts.head);
+    if (parts.body) out.send(std::move(parts.body));
+  }
 }
 
 std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {

@@ -50,7 +50,7 @@ class HttpPhase {
 
   std::optional<HttpUpgrade> read_requests(std::span<char> bytes);
   Next answer(http::Request& request, std::optional<HttpUpgrade>& upgrade);
-  std::string respond(const http::Request& request) const;
+  void respond(const http::Request& request);
   std::optional<HttpUpgrade> upgrade(const http::Request& request);
   void reject(const std::string& response);
 

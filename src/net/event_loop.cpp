@@ -162,6 +162,7 @@ void EventLoop::dispatch(void* tag, uint32_t events) {
 
 void EventLoop::run() {
   thread_id_ = std::this_thread::get_id();
+  stopping_ = false;  // a loop may run again after a stop
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stopping_) {

@@ -76,7 +76,8 @@ class EventLoop {
   Status modify(int fd, uint32_t events, IoHandler* handler);
   void remove(int fd);
 
-  // Runs until stop(); the calling thread becomes the loop's thread.
+  // Runs until stop() (again after a stop); the calling thread becomes the
+  // loop's thread.
   void run();
   // Thread-safe.
   void stop();
