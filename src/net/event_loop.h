@@ -5,7 +5,7 @@
 // loop and is only touched from that loop's thread, so nothing on the data path
 // needs a lock. Writes made while handling events are queued on the
 // connection and flushed from the before-sleep hook, so all frames produced for
-// one client during one iteration leave in one writev (corking). Other threads
+// one client during one iteration leave in one gathered write (corking). Other threads
 // talk to a loop only through post(), which wakes it through an eventfd.
 //
 // Thread rule, checked in debug builds: everything but post() and stop() is
