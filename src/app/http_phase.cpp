@@ -139,10 +139,20 @@ void HttpPhase::reject(const std::string& response) {
 }
 
 void HttpPhase::tick(net::Clock::time_point now) {
-  // Slowloris guard and keep-alive limit in one: the request heads, and a
-  // lingering close, must all fit in the budget.
+  // Slowloris guard and keep-alive limit in one: every request head must
+  // arrive within the budget. An answer still leaving then gets one more
+  // budget to be read (its client is slow, not necessarily hostile); after
+  // that, and for a lingering close, the connection is aborted.
   if (now < deadline_) return;
-  if (conn_.stream().is_open()) conn_.ctx().stats.http_timeouts.add();
+  net::Stream& stream = conn_.stream();
+  if (stream.is_open()) {
+    conn_.ctx().stats.http_timeouts.add();
+    if (stream.pending_bytes() > 0) {
+      stream.close_after_flush();
+      deadline_ = now + seconds(conn_.ctx().config.handshake_timeout);
+      return;
+    }
+  }
   conn_.abort();
 }
 

@@ -4,7 +4,8 @@
 //
 // Limits (docs/SECURITY.md, "Connections and output"):
 // - the whole phase has one time budget, --handshake-timeout from accept, not
-//   renewed per request: past it the connection is aborted;
+//   renewed per request: past it the connection is aborted, or, when an
+//   answer is still leaving, closed after that answer within one more budget;
 // - at most --http-max-requests requests per connection; the last answer
 //   says Connection: close;
 // - requests are answered only while the connection's output is under its

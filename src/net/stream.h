@@ -78,8 +78,9 @@ class Stream {
   // Graceful: stop delivering input, flush, end the stream (FIN), wait briefly
   // for the peer's end so our last bytes are not lost to a reset, then close.
   virtual void close_after_flush() = 0;
-  // Immediate (an abort): pending output is dropped, and the transport is
-  // told so (a TCP reset), so nothing is kept for a peer that does not read.
+  // Immediate (an abort): pending output is dropped. (A socket is reset by
+  // the kernel when input we never read is waiting: a flooder we had stopped
+  // reading gets a reset, not a polite FIN.)
   virtual void close_now() = 0;
   virtual State state() const = 0;
   bool is_open() const { return state() == State::Open; }

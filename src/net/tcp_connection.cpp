@@ -133,28 +133,18 @@ void TcpConnection::finish_drain() {
   state_ = State::Lingering;
   ::shutdown(fd_, SHUT_WR);
   linger_timer_ = loop_.run_after(kLingerTimeout, [this] {
-    // No FIN yet: let go. Not a reset: a slow (not hostile) peer still gets
-    // what the kernel holds for it.
     linger_timer_ = 0;
-    close(/*reset=*/false);
+    close_now();
   });
 }
 
 void TcpConnection::close_now() {
   PARLEY_ASSERT_LOOP_THREAD(loop_);
-  close(/*reset=*/true);
-}
-
-void TcpConnection::close(bool reset) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  if (reset && fd_ >= 0) {
-    // An abort: a reset, not a FIN, so the kernel drops what it still holds
-    // for a peer that does not read instead of keeping it (and retrying) for
-    // minutes after we let go of the socket.
-    linger no_linger{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
-  }
+  // A plain close(): the kernel resets the connection itself when input we
+  // never read is waiting (a flooder we stopped reading), and otherwise still
+  // delivers what it holds, then FIN (a slow reader keeps its last frames).
   release();
   if (handler_ != nullptr) handler_->on_disconnect();
 }
@@ -168,8 +158,7 @@ void TcpConnection::read_some() {
     return;  // in Draining/Lingering the input is discarded
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  // The peer ended (EOF) or failed: what the kernel holds for it still leaves.
-  close(/*reset=*/false);
+  close_now();  // EOF or error
 }
 
 void TcpConnection::on_io(uint32_t events) {

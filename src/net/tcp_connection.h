@@ -53,7 +53,6 @@ class TcpConnection final : public Stream, public IoHandler, public Corked {
   void schedule_flush();
   void release();
   void finish_drain();
-  void close(bool reset);
 
   EventLoop& loop_;
   int fd_;

@@ -81,6 +81,7 @@ TEST(Connection, TheHttpBudgetIsForTheWholeConnectionNotEachRequest) {
   auto peer = h.connect();
   for (int s = 1; s < 10; ++s) {
     peer->write(testing::get_request("/healthz"));  // a request a second...
+    peer->read();
     h.sweep(t0 + seconds(s));
     ASSERT_EQ(peer->server_state(), net::Stream::State::Open) << s;
   }
@@ -89,6 +90,38 @@ TEST(Connection, TheHttpBudgetIsForTheWholeConnectionNotEachRequest) {
   EXPECT_EQ(h.ctx().stats.http_timeouts.get(), 1u);
   h.settle();
   EXPECT_EQ(h.connections(), 0u);
+}
+
+TEST(Connection, AnAnswerStillLeavingAtTheBudgetGetsOneMoreBudget) {
+  ServerHarness h(small_limits());
+  auto t0 = h.loop().now();
+  auto peer = h.connect(MemoryPeer::Options{.window = 1 * KiB});
+  peer->write(testing::get_request("/app.js"));
+  h.sweep(t0 + seconds(10));
+  EXPECT_EQ(h.ctx().stats.http_timeouts.get(), 1u);
+  EXPECT_EQ(peer->server_state(), net::Stream::State::Draining);  // no more requests
+  EXPECT_FALSE(peer->aborted_by_server());
+  h.sweep(t0 + seconds(19));
+  EXPECT_FALSE(peer->aborted_by_server());
+  h.sweep(t0 + seconds(20));  // still not read: cut
+  EXPECT_TRUE(peer->aborted_by_server());
+}
+
+TEST(Connection, ASlowReaderGetsItsLastAnswerWithinTheSecondBudget) {
+  ServerHarness h(small_limits());
+  auto t0 = h.loop().now();
+  auto peer = h.connect(MemoryPeer::Options{.window = 1 * KiB});
+  peer->write(testing::get_request("/app.js"));
+  h.sweep(t0 + seconds(10));
+  std::string out;
+  for (int i = 0; i < 100 && (!peer->fin_received() || peer->wire_bytes() > 0); ++i) {
+    out += peer->read();
+  }
+  auto answer = testing::take_response(out);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_TRUE(peer->fin_received());
+  EXPECT_FALSE(peer->aborted_by_server());
 }
 
 TEST(Connection, RequestsWaitUnreadWhileOutputIsOverTheLimit) {

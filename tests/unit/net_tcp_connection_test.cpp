@@ -173,7 +173,11 @@ TEST_F(TcpConnectionTest, GracefulCloseFlushesThenSendsFinAndWaitsForThePeers) {
   ASSERT_TRUE(run_until([&] { return rec_.disconnects == 1; }));
 }
 
-TEST_F(TcpConnectionTest, CloseNowResetsTheConnection) {
+TEST_F(TcpConnectionTest, CloseNowWithUnreadInputResetsTheConnection) {
+  // A flooder we stopped reading: its unread input makes the close a reset.
+  loop_.run_after(milliseconds(0), [&] { conn_->pause_reading(); });
+  ASSERT_TRUE(run_until([&] { return rec_.drained == 1; }));
+  peer_write("unread flood");
   loop_.run_after(milliseconds(0), [&] {
     conn_->send("never sent");
     conn_->close_now();
