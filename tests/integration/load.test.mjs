@@ -1,17 +1,15 @@
 // 500 clients in one room at once: every join is announced with the right
 // count, and a broadcast reaches all 499 others.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, uniqueRoom, withTimeout } from './lib/server.mjs';
+import { serverForFile, connect, uniqueRoom, withTimeout } from './lib/server.mjs';
 
 const N = 500;
 const BATCH = 50;
 const JOIN = /^系统通知: 新用户加入,当前在线(\d+)人$/;
 const LEAVE = /^系统通知: 用户离开,当前在线(\d+)人$/;
 
-let server;
-before(async () => { server = await startServer(); });
-after(async () => { await server.stopClean({ timeoutMs: 20000 }); });
+const server = serverForFile([], { stop: { timeoutMs: 20000 } });
 
 test(`${N} concurrent clients all get the broadcast and consistent join notices`, { timeout: 180000 }, async () => {
   const url = server.wsUrl(`/ws/${uniqueRoom('load')}`);
