@@ -70,7 +70,6 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
 
   // The WebSocket phase, or null before the upgrade (tests and benchmarks).
   WebSocketPhase* websocket() { return std::get_if<WebSocketPhase>(&phase_); }
-  bool ended() const { return ended_; }
 
  private:
   // net::Stream::Handler

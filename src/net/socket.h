@@ -21,7 +21,4 @@ uint16_t local_port(int fd);
 // Low latency for chat: small frames must not wait for Nagle.
 void set_tcp_nodelay(int fd);
 
-// "ip:port" of the peer, for logs.
-std::string peer_address(int fd);
-
 }  // namespace parley::net

@@ -39,8 +39,6 @@ class TcpConnection final : public Stream, public IoHandler, public Corked {
     if (out_.empty()) out_.clear();
   }
 
-  int fd() const { return fd_; }
-
   // Corked: writes queued output now (the loop's before-sleep flush).
   void flush() override;
   // IoHandler
