@@ -180,11 +180,13 @@ export class HonestPair {
 // The honest pair's p99 during an attack must stay under 100 ms (issue 7).
 // On a shared machine that is itself too busy for that (other builds, a
 // sanitizer: a pair's p99 over 2 s windows of an idle server ranges from 30
-// to 250 ms there), a control pair on a second, identical server that is not
-// attacked is measured over the same window, and the bound is twice its p99
+// to 250 ms there, and a stall of a few hundred ms hits one process and not
+// another), a control pair on a second, identical server that is not attacked
+// is measured over the same window, and the bound is three times its p99
 // + 10 ms when that is more: the test judges the server, not the machine.
+// (Without the bounds the attacks cost honest clients seconds, with RSS in GB.)
 export function latencyBound(honest) {
-  return Math.max(100, 2 * honest.controlP99 + 10);
+  return Math.max(100, 3 * honest.controlP99 + 10);
 }
 
 // Runs one attack beside an honest pair on `server` and returns the figures:
@@ -208,8 +210,12 @@ export async function measureAttack(server, control, { mode, path: urlPath, seco
     // A server without bounds would take the machine with it: stop early.
     const guard = setInterval(() => { if (rss.max - baseline > 512 * MiB) attacker.kill(); }, 50);
     let releasedAfterS = null;
-    const socket = serverSocket(server.port, port);
-    const released = secondsUntil(() => socket === null || !holdsSocket(pid, socket), (seconds + 10) * 1000,
+    // The server's socket has an inode once accepted (the listening loop may
+    // be a moment behind the attacker's connect).
+    let socket = null;
+    await secondsUntil(() => (socket = serverSocket(server.port, port)) !== null, 10000,
+      'the server to accept the attacker');
+    const released = secondsUntil(() => !holdsSocket(pid, socket), (seconds + 10) * 1000,
       'the server to let go of the attacker').then((s) => { releasedAfterS = s; attacker.stop(); }, () => {});
     const outcome = await attacker.outcome((seconds + 20) * 1000)
       .catch((err) => ({ error: err.message }))
