@@ -5,8 +5,13 @@
 // is parley-client.js's business. It knows nothing about the page and takes its
 // WebSocket class, timers and random source as options, so it runs in node tests.
 
-/** Reconnect delays: 1 s doubling up to 30 s. */
-export const BACKOFF = Object.freeze({ initialMs: 1000, maxMs: 30000 });
+/**
+ * Reconnect delays: 0.5 s doubling up to 5 s. The cap is low on purpose: a chat that
+ * stays dark for 15 s after its server came back feels broken, and 5 s of equal jitter
+ * still spreads a restart's reconnects over 2.5 s. The page also calls retryNow() when
+ * the browser says it is back online, the tab becomes visible or gets focus.
+ */
+export const BACKOFF = Object.freeze({ initialMs: 500, maxMs: 5000 });
 
 /**
  * Close codes after which a client must not reconnect by itself (PROTOCOL.md,
@@ -32,6 +37,7 @@ export class ChatConnection {
   #setTimeout;
   #clearTimeout;
   #random;
+  #now;
   #on;
   #socket = null;
   #socketOpened = false; // whether #socket ever reached 'open'
@@ -44,10 +50,11 @@ export class ChatConnection {
    * @param {object} options
    *   protocols: subprotocols to offer (e.g. ['parley.v1']).
    *   onState(state, info): state is 'connecting' | 'open' | 'closed'; for 'closed',
-   *     info = { retryInMs, wasOpen, code } (retryInMs null: not retrying; wasOpen:
-   *     this close ended an open connection; code: the WebSocket close code).
+   *     info = { retryInMs, retryAt, wasOpen, code } (retryInMs null: not retrying;
+   *     retryAt: when the next attempt starts, on the now() clock, for a countdown;
+   *     wasOpen: this close ended an open connection; code: the WebSocket close code).
    *   onMessage(text): a text message from the server.
-   *   WebSocket, setTimeout, clearTimeout, random: injectable for tests.
+   *   WebSocket, setTimeout, clearTimeout, random, now: injectable for tests.
    */
   constructor(url, options = {}) {
     this.#url = url;
@@ -56,6 +63,7 @@ export class ChatConnection {
     this.#setTimeout = options.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.#clearTimeout = options.clearTimeout ?? ((id) => globalThis.clearTimeout(id));
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => Date.now());
     const ignore = () => {};
     this.#on = {
       state: options.onState ?? ignore,
@@ -98,6 +106,36 @@ export class ChatConnection {
     if (this.#socket !== null) return;
     this.#cancelRetry();
     this.#connect();
+  }
+
+  /**
+   * Cuts a backoff wait short (the browser is back online, the tab is visible or
+   * focused again). Unlike retryNow() it never restarts a connection that stopped for
+   * good (stop(), or a fatal close code): only the user may do that.
+   */
+  wake() {
+    if (this.#stopped || this.#socket !== null) return;
+    this.#cancelRetry();
+    this.#connect();
+  }
+
+  /**
+   * Drops the connection now, without waiting for the socket to say so (the browser
+   * went offline: a socket on a dead network can look open for minutes). Reports
+   * 'closed' like a lost connection and backs off as usual; retryNow() (on `online`)
+   * cuts the wait short.
+   */
+  disconnect() {
+    const socket = this.#socket;
+    if (this.#stopped || socket === null) return;
+    const wasOpen = this.#socketOpened;
+    this.#socket = null; // its late events are ignored from now on
+    try {
+      socket.close(4000);
+    } catch {
+      // closing a dead socket can only fail harmlessly
+    }
+    this.#scheduleRetry(wasOpen, 1006);
   }
 
   /** Sends one text frame; false when there is no open socket to take it. */
@@ -145,12 +183,12 @@ export class ChatConnection {
     const wasOpen = this.#socketOpened;
     this.#socket = null;
     if (this.#stopped) {
-      this.#on.state('closed', { retryInMs: null, wasOpen, code });
+      this.#on.state('closed', { retryInMs: null, retryAt: null, wasOpen, code });
       return;
     }
     if (FATAL_CLOSE_CODES.includes(code)) {
       this.#stopped = true;
-      this.#on.state('closed', { retryInMs: null, wasOpen, code });
+      this.#on.state('closed', { retryInMs: null, retryAt: null, wasOpen, code });
       return;
     }
     this.#scheduleRetry(wasOpen, code);
@@ -160,7 +198,7 @@ export class ChatConnection {
     const delay = backoffDelay(this.#attempt, this.#random);
     this.#attempt += 1;
     this.#retryTimer = this.#setTimeout(() => this.#connect(), delay);
-    this.#on.state('closed', { retryInMs: delay, wasOpen, code });
+    this.#on.state('closed', { retryInMs: delay, retryAt: this.#now() + delay, wasOpen, code });
   }
 
   #cancelRetry() {

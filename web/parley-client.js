@@ -7,7 +7,14 @@
 // - On every (re)connect: hello with the stored resume token, join every room with
 //   since = the last msg_id this page has from it, page forward with `history after`
 //   while `truncated`, then resend the outbox in order with the same ids.
-// - Messages reach the page de-duplicated by msg_id, so the page can order them by it.
+// - Catching up under live traffic (PROTOCOL.md, "No-loss delivery"): live `message`
+//   events start right after `joined`, so they may be newer than the gap the pages
+//   are filling. Each `history after` starts at the last msg_id of the previous PAGE
+//   (joined.history first), never at the newest msg_id seen, until a page says
+//   truncated: false; repeats are dropped by msg_id. Until then `since` for a
+//   reconnect stays at the end of the last page, so a drop mid-way loses nothing.
+// - Messages reach the page de-duplicated by msg_id, so the page can order them by it
+//   (a page message older than a live one already shown is inserted, not appended).
 // - Everything sent goes through a token bucket copied from welcome.limits, so the
 //   client paces itself instead of being refused with rate_limited.
 //
@@ -66,12 +73,15 @@ class RoomState {
     this.joinSent = false;     // a join went out on the current connection
     this.since = null;         // the `since` of that join (null: none)
     this.everJoined = false;   // a joined arrived at some point on this page
-    this.lastId = null;        // largest msg_id we have seen in order (for since)
+    this.lastId = null;        // largest msg_id up to which we hold every message (for since)
+    this.catchUpAfter = null;  // while paging forward: the last msg_id of the latest page
+    this.newestLive = null;    // largest live msg_id seen while catching up
     this.oldestId = null;      // smallest msg_id we hold (for history before)
     this.hasOlder = false;
     this.loadingOlder = false;
     this.seen = new Set();     // msg_ids handed to the page
     this.members = new Map();  // user → { name, connections }
+    this.users = null;         // the server's count of people here, when it sends one
     this.historyRequests = []; // 'before' | 'after', in the order sent
     this.typers = new Map();   // user → { name, timer }
     this.lastTypingSent = -Infinity;
@@ -105,11 +115,18 @@ export class ParleyClient {
    *   handlers: {
    *     status(state, info)          connection state: 'connecting' | 'open' | 'ready' | 'closed'
    *     welcome({ user, name })      a session began (every reconnect)
-   *     joined(room, { you, reset }) a joined arrived; reset: the room's history restarted
+   *     joined(room, { you, asked, users, reset })  a joined arrived. you: the name the
+   *                                  room shows (the server may have made it unique, e.g.
+   *                                  "Hana-2"); asked: the name this client asked for;
+   *                                  users: people (not connections) in the room;
+   *                                  reset: the room's history restarted
    *     messages(room, list, how)    new messages, deduplicated; how: 'join' | 'live' | 'older' | 'newer'
    *     outbox(entry)                an own message changed: state 'pending' | 'sent' | 'failed'
    *     members(room, list)          [{ user, name, connections }]
-   *     presence(room, event)        the presence event as received
+   *     presence(room, event, info)  the presence event as received; info: { users,
+   *                                  person } where person is 'joined' / 'left' when the
+   *                                  event is a user's first or last connection, null
+   *                                  for another tab of someone already there
    *     typing(room, list)           [{ user, name }] typing now
    *     older(room, { hasOlder, loading })
    *     name(name)                   this user's name changed
@@ -130,6 +147,7 @@ export class ParleyClient {
       setTimeout: this.#setTimeout,
       clearTimeout: this.#clearTimeout,
       random: options.random,
+      now: this.#now,
       onState: (state, info) => this.#handleState(state, info),
       onMessage: (text) => this.#handleFrame(text),
     });
@@ -167,6 +185,22 @@ export class ParleyClient {
     return state ? this.#memberList(state) : [];
   }
 
+  /** Own messages in `room` that are not stored yet (pending or failed). */
+  unsentIn(room) {
+    return this.#outbox.filter((e) => e.room === room).length;
+  }
+
+  /**
+   * People online in `room`: the server's `users` count when it sends one (joined,
+   * presence), else the distinct users of the member list. Never connections: one
+   * person with three tabs is one.
+   */
+  usersOnline(room) {
+    const state = this.#rooms.get(room);
+    if (!state) return 0;
+    return state.users ?? state.members.size;
+  }
+
   olderState(room) {
     const state = this.#rooms.get(room);
     return { hasOlder: !!state?.hasOlder, loading: !!state?.loadingOlder };
@@ -188,6 +222,16 @@ export class ParleyClient {
     this.#connection.retryNow();
   }
 
+  /** The page has a reason to think the server is reachable again: skip the backoff wait. */
+  wake() {
+    this.#connection.wake();
+  }
+
+  /** The browser went offline: treat the connection as lost now, not minutes later. */
+  disconnect() {
+    this.#connection.disconnect();
+  }
+
   /** Sets the name: stored, and sent as `rename` if connected (else in the next hello). */
   setName(name) {
     this.#name = name;
@@ -203,10 +247,15 @@ export class ParleyClient {
     return true;
   }
 
-  /** Leaves `room`; its unsent messages are dropped with it. */
-  leave(room) {
+  /**
+   * Leaves `room`. A room with unsent messages (pending or failed) is left only with
+   * { discard: true }: otherwise nothing happens and the answer is 'unsent', so the
+   * page can ask first instead of throwing typed messages away.
+   */
+  leave(room, { discard = false } = {}) {
     const state = this.#rooms.get(room);
     if (!state) return false;
+    if (!discard && this.unsentIn(room) > 0) return 'unsent';
     const joinStillQueued = this.#controlQueue.some((f) => f.type === 'join' && f.room === room);
     this.#forget(room);
     if (this.#ready && state.joinSent && !joinStillQueued) this.#queue({ type: 'leave', room });
@@ -376,6 +425,9 @@ export class ParleyClient {
     const lastId = Number(event.last_id) || 0;
     state.members = new Map();
     for (const member of event.members ?? []) this.#addMember(state, member.user, member.name);
+    state.users = Number.isInteger(event.users) ? event.users : null;
+    state.catchUpAfter = null;
+    state.newestLive = null;
 
     let how = 'join';
     let reset = false;
@@ -394,16 +446,18 @@ export class ParleyClient {
       how = 'newer';
       const newest = history.length > 0 ? history[history.length - 1].msg_id : state.since;
       state.lastId = Math.max(state.since, newest);
+      if (event.truncated) state.catchUpAfter = state.lastId;
     }
     state.everJoined = true;
-    this.#on.joined(state.name, { you: event.you ?? this.#name, reset });
+    const you = typeof event.you === 'string' ? event.you : this.#name;
+    this.#on.joined(state.name, { you, asked: this.#name, users: this.usersOnline(state.name), reset });
     this.#on.members(state.name, this.#memberList(state));
     this.#deliver(state, history, how);
     if (reset) {
       this.#on.older(state.name, { hasOlder: state.hasOlder, loading: false });
       this.loadOlder(state.name);
-    } else if (how === 'newer' && event.truncated) {
-      this.#requestHistory(state, 'after', { after: state.lastId, limit: this.#limits.history_page_max });
+    } else if (state.catchUpAfter !== null) {
+      this.#requestNextPage(state);
     } else if (how === 'join') {
       this.#on.older(state.name, { hasOlder: state.hasOlder, loading: false });
     }
@@ -413,7 +467,12 @@ export class ParleyClient {
     const state = this.#rooms.get(event.room);
     if (!state) return;
     this.#stopTyping(state, event.user);
-    if (typeof event.msg_id === 'number' && event.msg_id > (state.lastId ?? 0)) state.lastId = event.msg_id;
+    if (typeof event.msg_id === 'number') {
+      // While a gap is being paged in, a live message is no proof that everything
+      // before it arrived: `since` must stay at the end of the last page.
+      if (state.catchUpAfter !== null) state.newestLive = Math.max(state.newestLive ?? 0, event.msg_id);
+      else if (event.msg_id > (state.lastId ?? 0)) state.lastId = event.msg_id;
+    }
     this.#deliver(state, [event], 'live');
   }
 
@@ -442,22 +501,48 @@ export class ParleyClient {
       this.#deliver(state, messages, 'older');
       this.#on.older(state.name, { hasOlder: state.hasOlder, loading: false });
     } else {
-      if (messages.length > 0) state.lastId = Math.max(state.lastId ?? 0, messages[messages.length - 1].msg_id);
-      this.#deliver(state, messages, 'newer');
-      if (event.truncated && messages.length > 0) {
-        this.#requestHistory(state, 'after', { after: state.lastId, limit: this.#limits.history_page_max });
-      }
+      this.#onNewerPage(state, messages, !!event.truncated);
     }
+  }
+
+  /** A `history after` page of the catch-up (PROTOCOL.md, "No-loss delivery"). */
+  #onNewerPage(state, messages, truncated) {
+    if (state.catchUpAfter === null) return; // not catching up (a reply to an old connection)
+    const pageLast = messages.length > 0 ? messages[messages.length - 1].msg_id : null;
+    if (typeof pageLast === 'number') state.catchUpAfter = Math.max(state.catchUpAfter, pageLast);
+    state.lastId = Math.max(state.lastId ?? 0, state.catchUpAfter);
+    this.#deliver(state, messages, 'newer');
+    if (truncated && messages.length > 0) {
+      this.#requestNextPage(state);
+      return;
+    }
+    // Caught up: the pages reached the live stream, so the newest live id is contiguous.
+    state.lastId = Math.max(state.lastId, state.newestLive ?? 0);
+    state.catchUpAfter = null;
+    state.newestLive = null;
+  }
+
+  /** The next catch-up page: after the last msg_id of the previous page, never a live one. */
+  #requestNextPage(state) {
+    this.#requestHistory(state, 'after', { after: state.catchUpAfter, limit: this.#limits.history_page_max });
   }
 
   #onPresence(event) {
     const state = this.#rooms.get(event.room);
     if (!state) return;
-    if (event.event === 'joined') this.#addMember(state, event.user, event.name);
-    else if (event.event === 'left') {
+    let person = null;
+    if (event.event === 'joined') {
+      if (!state.members.has(event.user)) person = 'joined';
+      this.#addMember(state, event.user, event.name);
+    } else if (event.event === 'left') {
       const member = state.members.get(event.user);
-      if (member && --member.connections <= 0) state.members.delete(event.user);
-      this.#stopTyping(state, event.user);
+      if (member && --member.connections > 0) {
+        person = null; // another tab of theirs is still here
+      } else {
+        state.members.delete(event.user);
+        person = 'left';
+        this.#stopTyping(state, event.user);
+      }
     } else if (event.event === 'renamed') {
       const member = state.members.get(event.user);
       if (member) member.name = event.name;
@@ -467,7 +552,8 @@ export class ParleyClient {
         this.#on.name(event.name);
       }
     }
-    this.#on.presence(state.name, event);
+    if (event.event !== 'renamed') state.users = Number.isInteger(event.users) ? event.users : null;
+    this.#on.presence(state.name, event, { users: this.usersOnline(state.name), person });
     this.#on.members(state.name, this.#memberList(state));
   }
 
@@ -510,8 +596,8 @@ export class ParleyClient {
         } else if (direction === 'after') {
           // Catching up must not stop half-way: ask again a little later.
           this.#setTimeout(() => {
-            if (this.#ready && this.#rooms.get(room) === state && state.joinSent) {
-              this.#requestHistory(state, 'after', { after: state.lastId ?? 0, limit: this.#limits.history_page_max });
+            if (this.#ready && this.#rooms.get(room) === state && state.joinSent && state.catchUpAfter !== null) {
+              this.#requestNextPage(state);
             }
           }, 1000);
         }

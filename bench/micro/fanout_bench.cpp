@@ -16,7 +16,7 @@
 // server's work only: deliver + N writev, not the clients' reads.
 //
 //   BM_LocalRoom/N/B   chat::LocalRoom::deliver -> Member::deliver (as
-//                      ChatSession does) -> ChatLink -> WebSocketPhase::deliver ->
+//                      ChatSession does) -> ChatLink::send_text -> WebSocketPhase ->
 //                      TcpConnection::send -> OutputQueue -> EventLoop::cork ->
 //                      before-sleep flush, one writev per recipient. B
 //                      broadcasts per loop iteration (a new frame each, as the
@@ -59,11 +59,13 @@
 
 #include "app/config.h"
 #include "app/connection.h"
+#include "app/event_loop_port.h"
 #include "app/server_context.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
 #include "chat/member.h"
+#include "chat/memory_history.h"
 #include "chat/room.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
@@ -197,8 +199,9 @@ class FanoutHarness {
         recipients_(recipients),
         static_files_(std::span<const http::EmbeddedFile>{}),
         identity_(std::string(32, 's')),
-        hub_({[this](std::function<void()> task) { loop_.post(std::move(task)); }}, nullptr,
-             chat::ChatOptions{}),
+        history_(chat::MemoryHistory::Options{}),
+        port_(loop_),
+        hub_({&port_}, history_, bus_, chat::ChatOptions{}),
         services_{.config = config_,
                   .static_files = static_files_,
                   .chat = hub_,
@@ -287,6 +290,9 @@ class FanoutHarness {
   http::StaticFiles static_files_;
   chat::Identity identity_;
   chat::JsonSessionOptions json_options_;
+  chat::MemoryHistory history_;
+  app::EventLoopPort port_;
+  chat::LocalBus bus_;
   chat::ChatHub hub_;
   app::SharedServices services_;
   app::LoopContext ctx_;
@@ -383,8 +389,8 @@ class TransportMember final : public chat::Member {
  public:
   explicit TransportMember(chat::ChatTransport& t) : transport_(t) {}
   chat::Protocol protocol() const override { return chat::Protocol::PlainText; }
-  void deliver(const chat::SharedFrame& frame, bool ephemeral = false) override {
-    transport_.send_frame(frame, ephemeral);
+  void deliver(const SharedText& text, bool ephemeral = false) override {
+    transport_.send_text(text, ephemeral);
   }
   bool in_room(std::string_view) const override { return true; }
 
@@ -406,15 +412,15 @@ class LocalRoomFanout final : public FanoutHarness {
       room_.add(members_.back().get(), chat::MemberRef{0, static_cast<uint32_t>(i), 0});
     }
     uint64_t before = g_allocs.load();
-    frame_size_ = chat::make_text_frame(kText)->size();
+    frame_size_ = ws::encode_frame(ws::Opcode::Text, kText).size();
     frame_allocs_ = g_allocs.load() - before;
   }
 
  private:
   void start_round() override {
     for (int b = 0; b < per_round_; ++b) {
-      chat::SharedFrame frame = chat::make_text_frame(kText);  // as the hub encodes each message
-      chat::RoomEvent event{frame, frame, false};
+      SharedText text = make_shared_text(kText);  // as the hub encodes each message
+      chat::RoomEvent event{text, text, false};
       room_.deliver(event, chat::MemberRef{UINT32_MAX, 0, 0});
     }
   }

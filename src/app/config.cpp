@@ -1,7 +1,10 @@
 #include "app/config.h"
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <sstream>
+
+#include "auth/jwt_verifier.h"
 
 namespace parley::app {
 namespace {
@@ -77,6 +80,16 @@ void add_chat_options(CLI::App& cli, Config& c) {
   flag(cli, "--join-history", c.join_history, "Messages sent to a client on join",
        "PARLEY_JOIN_HISTORY")
       ->check(CLI::Range(0, 200));
+  flag(cli, "--cache-bytes", c.cache_bytes,
+       "Bytes of recent messages cached in memory across all rooms (0 = no limit)",
+       "PARLEY_CACHE_BYTES");
+  flag(cli, "--cache-room-bytes", c.cache_room_bytes,
+       "Bytes of recent messages cached per room (0 = no limit)", "PARLEY_CACHE_ROOM_BYTES");
+  flag(cli, "--max-rooms", c.max_rooms, "Rooms open at once across the server (0 = no limit)",
+       "PARLEY_MAX_ROOMS");
+  flag(cli, "--presence-batch-above", c.presence_batch_above,
+       "Connections in a room from which presence is coalesced (0 = never)",
+       "PARLEY_PRESENCE_BATCH_ABOVE");
   flag(cli, "--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes",
        "PARLEY_MAX_TEXT_BYTES")
       ->check(positive);
@@ -85,6 +98,65 @@ void add_chat_options(CLI::App& cli, Config& c) {
   flag(cli, "--rate-burst", c.rate_burst, "Burst of chat messages allowed above --rate",
        "PARLEY_RATE_BURST")
       ->check(positive);
+}
+
+// Identity flags: JWT authentication and resume tokens.
+void add_identity_options(CLI::App& cli, Config& c) {
+  cli.add_option("--auth", c.auth,
+                 "none (guests pick a name) or jwt (a JSON Web Token is required)")
+      ->envname("PARLEY_AUTH")
+      ->check(CLI::IsMember({"none", "jwt"}))
+      ->capture_default_str();
+  cli.add_option("--jwt-key", c.jwt_key_file,
+                 "File with the HS256 secret, or the RS256/ES256 public key (PEM)")
+      ->envname("PARLEY_JWT_KEY");
+  cli.add_option("--jwt-audience", c.jwt_audience, "The `aud` tokens must carry (none if empty)")
+      ->envname("PARLEY_JWT_AUDIENCE");
+  cli.add_option("--jwt-leeway", c.jwt_leeway, "Seconds of clock skew tolerated on exp/nbf/iat")
+      ->envname("PARLEY_JWT_LEEWAY")
+      ->check(CLI::Range(0, 300))
+      ->capture_default_str();
+  cli.add_option("--jwt-refresh-warning", c.jwt_refresh_warning,
+                 "Seconds before a token's end that the client is told to refresh it")
+      ->envname("PARLEY_JWT_REFRESH_WARNING")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cli.add_option("--resume-ttl", c.resume_ttl,
+                 "How long a resume token stays valid: seconds, or with a unit (90m, 12h, 7d)")
+      ->envname("PARLEY_RESUME_TTL")
+      ->transform(CLI::AsNumberWithUnit(
+          std::map<std::string, uint64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}))
+      ->check(CLI::Range(uint64_t{60}, uint64_t{10} * 365 * 86400))
+      ->capture_default_str();
+}
+
+// Loads the JWT key when --auth jwt; an error line otherwise.
+std::optional<std::string> check_identity_options(Config& c) {
+  if (c.auth != "jwt") {
+    if (!c.jwt_key_file.empty() || !c.jwt_audience.empty()) {
+      return "parley: --jwt-key and --jwt-audience need --auth jwt\n";
+    }
+    return std::nullopt;
+  }
+  if (c.jwt_key_file.empty()) return "parley: --auth jwt needs --jwt-key FILE\n";
+  Result<auth::JwtKey> key = auth::JwtKey::from_file(c.jwt_key_file);
+  if (!key) return "parley: --jwt-key " + key.error().message + "\n";
+  auth::VerifierOptions options;
+  if (!c.jwt_audience.empty()) options.audience = c.jwt_audience;
+  options.leeway = std::chrono::seconds(c.jwt_leeway);
+  c.jwt = std::make_shared<const auth::JwtVerifier>(*std::move(key), std::move(options));
+  return std::nullopt;
+}
+
+// permessage-deflate (RFC 7692), docs/SECURITY.md "Compression".
+void add_deflate_options(CLI::App& cli, Config& c) {
+  flag(cli, "--deflate", c.deflate,
+       "Compression when the client offers it: on (once per broadcast), takeover "
+       "(a context per connection) or off",
+       "PARLEY_DEFLATE")
+      ->check(CLI::IsMember({"on", "takeover", "off"}));
+  flag(cli, "--deflate-threshold", c.deflate_threshold,
+       "Messages shorter than this many bytes are sent uncompressed", "PARLEY_DEFLATE_THRESHOLD");
 }
 
 // Rules between flags; the message, or empty when the configuration holds.
@@ -106,6 +178,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_listening_options(cli, c);
   add_connection_limits(cli, c);
   add_chat_options(cli, c);
+  add_identity_options(cli, c);
+  add_deflate_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -119,6 +193,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   if (std::string problem = check_consistency(c); !problem.empty()) {
     return {std::nullopt, 2, "parley: " + problem + "\n"};
   }
+  if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};
 }
 

@@ -4,8 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace parley::auth {
+class JwtVerifier;
+}
 
 namespace parley::app {
 
@@ -40,12 +45,42 @@ struct Config {
   double history_retain_days = 0;      // 0 = forever
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
   std::size_t join_history = 50;       // messages sent on join
-  std::size_t max_text_bytes = 4000;   // longest chat message text
+  // Recent messages kept in memory per room to answer joins without the
+  // store: at most this many, this many bytes per room, and this many bytes
+  // across all rooms (least recently used rooms give theirs up first).
+  std::size_t cache_per_room = 256;
+  std::size_t cache_room_bytes = 1 << 20;
+  std::size_t cache_bytes = 64 << 20;
+  // Rooms open at once (someone in them), across the server; 0 = no limit.
+  std::size_t max_rooms = 10000;
+  // Rooms with at least this many connections get their presence coalesced
+  // (one event per 100 ms instead of one per join/leave); 0 = never.
+  std::size_t presence_batch_above = 100;
+  std::size_t max_text_bytes = 4000;  // longest chat message text
   // Requests (JSON) or messages (plain text) per connection per second, with
   // a burst that covers a client re-joining all its rooms and resending its
   // outbox, or a seed page pasting a few hundred lines.
   double rate_per_sec = 50;
   double rate_burst = 500;
+
+  // Identity: JWT authentication (docs/PROTOCOL-AUTH.md) and resume tokens.
+  // `--auth jwt` loads and checks --jwt-key at start; the verifier is kept
+  // here so the server uses exactly the key that was validated.
+  std::string auth = "none";          // "none": guests name themselves; "jwt": a token is required
+  std::string jwt_key_file;           // HS256 secret, or RS256 / ES256 public key (PEM)
+  std::string jwt_audience;           // "" = none expected (tokens naming one are refused)
+  uint32_t jwt_leeway = 30;           // seconds of clock skew tolerated on exp, nbf, iat
+  uint32_t jwt_refresh_warning = 60;  // seconds before the end: `token_expiring`
+  std::shared_ptr<const auth::JwtVerifier> jwt;   // set when auth == "jwt"
+  uint64_t resume_ttl = uint64_t{7} * 24 * 3600;  // seconds a resume token stays valid
+
+  // permessage-deflate (RFC 7692), see docs/SECURITY.md "Compression".
+  // "on": accepted when offered, each message compressed on its own, so a
+  // broadcast is compressed once for all its recipients; "takeover": both
+  // sides of each connection keep their compression context (smaller
+  // frames, CPU and memory per connection); "off": never negotiated.
+  std::string deflate = "on";
+  std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 };
 
 struct ConfigResult {

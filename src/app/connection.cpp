@@ -33,7 +33,7 @@ Status Connection::start_websocket(WebSocketService service, std::string room) {
     abort();
     return started;
   }
-  enter_websocket(service, std::move(room), {});
+  enter_websocket(service, std::move(room), {}, std::nullopt);
   return started;
 }
 
@@ -58,12 +58,12 @@ void Connection::after_http(std::optional<HttpUpgrade> upgrade) {
   // The HTTP phase is over: it is destroyed here, after it returned.
   HttpUpgrade up = std::move(*upgrade);
   enter_websocket(up.service, std::move(up.room),
-                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()));
+                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()), up.deflate);
 }
 
-void Connection::enter_websocket(WebSocketService service, std::string room,
-                                 std::span<char> early) {
-  phase_.emplace<WebSocketPhase>(*this, service, std::move(room)).start(early);
+void Connection::enter_websocket(WebSocketService service, std::string room, std::span<char> early,
+                                 const std::optional<ws::DeflateParams>& deflate) {
+  phase_.emplace<WebSocketPhase>(*this, service, std::move(room), deflate).start(early);
 }
 
 bool Connection::output_over_limit() const {

@@ -78,7 +78,8 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
   void on_disconnect() override;
 
   void after_http(std::optional<HttpUpgrade> upgrade);
-  void enter_websocket(WebSocketService service, std::string room, std::span<char> early);
+  void enter_websocket(WebSocketService service, std::string room, std::span<char> early,
+                       const std::optional<ws::DeflateParams>& deflate);
 
   LoopContext& ctx_;
   std::unique_ptr<net::Stream> stream_;

@@ -113,6 +113,9 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   }
   ws::HandshakeOptions options;
   if (route->chat) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
+  options.deflate = ctx.config.deflate == "takeover" ? ws::context_takeover_policy()
+                                                     : ws::shared_deflate_policy();
+  options.deflate.enabled = ctx.config.deflate != "off";
   ws::HandshakeResult result = ws::accept_handshake(request, options);
   if (result.status != 101) {
     spdlog::debug("handshake refused ({}): {}", result.status, result.error);
@@ -123,6 +126,7 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   ctx.stats.websocket_upgrades.add();
   HttpUpgrade up;
   up.room = std::move(route->room);
+  up.deflate = result.deflate;
   if (!route->chat) {
     up.service = WebSocketService::Echo;
   } else if (result.subprotocol == chat::kJsonSubprotocol) {

@@ -25,6 +25,7 @@
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "net/clock.h"
+#include "ws/deflate_negotiation.h"
 
 namespace parley::app {
 
@@ -34,7 +35,8 @@ class Connection;
 struct HttpUpgrade {
   WebSocketService service = WebSocketService::Echo;
   std::string room;
-  std::string early_bytes;  // frames that came right behind the request
+  std::string early_bytes;                   // frames that came right behind the request
+  std::optional<ws::DeflateParams> deflate;  // permessage-deflate, when agreed
 };
 
 class HttpPhase {

@@ -12,6 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/connection.h"
+#include "app/event_loop_port.h"
+#include "chat/memory_history.h"
+#include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
 #include "store/history_store.h"
@@ -77,6 +80,7 @@ class Server::SignalWatcher final : public net::IoHandler {
 
 struct Server::Worker {
   net::EventLoop loop;
+  EventLoopPort port{loop};
   std::unique_ptr<LoopContext> ctx;
   std::thread thread;
   // Set by this worker's loop once shutting down left it no connection; read
@@ -95,6 +99,8 @@ Server::Server(Config config)
   json_options_.rate_per_sec = config_.rate_per_sec;
   json_options_.rate_burst = config_.rate_burst;
   json_options_.server = std::string("parley/") + PARLEY_VERSION;
+  json_options_.jwt = config_.jwt.get();
+  json_options_.token_warning = std::chrono::seconds(config_.jwt_refresh_warning);
 }
 
 Server::~Server() {
@@ -104,6 +110,7 @@ Server::~Server() {
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
   hub_.reset();
+  history_.reset();
 }
 
 Status Server::start() {
@@ -119,7 +126,8 @@ Status Server::start() {
   auto secret =
       chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
   if (!secret) return Error(Errc::Io, error);
-  identity_ = std::make_unique<chat::Identity>(std::move(*secret));
+  identity_ = std::make_unique<chat::Identity>(
+      std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
   if (Status opened = open_history(); !opened) return opened;
   create_hub();
 
@@ -145,18 +153,25 @@ Status Server::open_history() {
 }
 
 void Server::create_hub() {
-  std::vector<chat::ChatHub::Post> posts;
-  for (auto& w : workers_) {
-    net::EventLoop* loop = &w->loop;
-    posts.push_back([loop](std::function<void()> task) { loop->post(std::move(task)); });
-  }
-  chat::ChatOptions chat_options;
-  chat_options.join_history = config_.join_history;
-  if (store_) chat_options.retain_per_room = config_.history_retain;
-  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), store_.get(), chat_options);
+  std::vector<chat::LoopPort*> ports;
+  for (auto& w : workers_) ports.push_back(&w->port);
+  chat_options_.room.join_history = config_.join_history;
+  chat_options_.room.cache.max_messages = config_.cache_per_room;
+  chat_options_.room.cache.max_bytes = config_.cache_room_bytes;
+  chat_options_.cache_bytes = config_.cache_bytes;
+  chat_options_.max_rooms = config_.max_rooms;
+  chat_options_.room.presence_batch_above = config_.presence_batch_above;
   if (store_) {
-    for (const auto& [room, id] : store_->last_ids()) hub_->seed_last_id(room, id);
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+    history_ = std::make_unique<chat::SqliteHistory>(*store_);
+  } else {
+    // Memory only: the history is the cache's size, and the cache itself
+    // would only hold a second copy of the same messages.
+    history_ = std::make_unique<chat::MemoryHistory>(
+        chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
+    chat_options_.room.cache.max_messages = 0;
   }
+  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

@@ -52,6 +52,9 @@ class Server {
 
   Config config_;
   std::unique_ptr<store::HistoryStore> store_;
+  std::unique_ptr<chat::History> history_;
+  chat::LocalBus bus_;
+  chat::ChatOptions chat_options_;
   std::unique_ptr<chat::Identity> identity_;
   chat::JsonSessionOptions json_options_;
   http::StaticFiles static_files_;

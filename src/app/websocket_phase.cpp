@@ -35,17 +35,25 @@ std::unique_ptr<chat::ChatSession> make_chat(LoopContext& ctx, WebSocketService 
   return nullptr;
 }
 
+ws::MessageEncoder::Options encoder_options(const Config& c) {
+  return {.threshold = c.deflate_threshold};
+}
+
 }  // namespace
 
-WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::string room)
+WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
+                               const std::optional<ws::DeflateParams>& deflate)
     : conn_(conn),
       endpoint_(ws::Endpoint::Role::Server,
                 ws::Endpoint::Limits{.max_message_size = conn.ctx().config.max_message_size},
                 *this),
+      encoder_(deflate ? ws::MessageEncoder(*deflate, encoder_options(conn.ctx().config))
+                       : ws::MessageEncoder()),
       service_(service),
       link_(*this),
       chat_(make_chat(conn.ctx(), service, link_, std::move(room))),
       last_input_(conn.ctx().loop.now()) {
+  if (deflate) endpoint_.enable_deflate(*deflate);
   conn_.ctx().stats.websocket_open.add();
 }
 
@@ -82,10 +90,9 @@ void WebSocketPhase::on_message(ws::Opcode op, std::string_view payload) {
 void WebSocketPhase::echo(ws::Opcode op, std::string_view payload) {
   // Header and payload go straight into the connection's output buffer (they
   // coalesce into one owned segment): no frame string per echo.
-  char header[ws::kMaxFrameHeaderSize];
-  std::size_t n = ws::write_frame_header(header, op, payload.size(), true);
-  conn_.stream().send(std::string_view(header, n));
-  conn_.stream().send(payload);
+  const ws::MessageEncoder::Frame frame = encoder_.encode(op, payload);
+  conn_.stream().send(frame.header);
+  conn_.stream().send(frame.payload);
 }
 
 void WebSocketPhase::send(std::string_view frame_bytes) {
@@ -105,6 +112,13 @@ void WebSocketPhase::on_disconnect() {
 
 void WebSocketPhase::close(uint16_t code, std::string_view reason) {
   endpoint_.close(code, reason);
+}
+
+void WebSocketPhase::deliver_text(const SharedText& text, bool ephemeral) {
+  if (dropping_ || !open()) return;
+  // Framed (and compressed when negotiated) once for every recipient that
+  // can share it: ws::MessageEncoder caches the frames in the text's slots.
+  deliver(encoder_.frame_for(*text), ephemeral);
 }
 
 void WebSocketPhase::deliver(const SharedBytes& frame, bool ephemeral) {
@@ -133,6 +147,7 @@ void WebSocketPhase::drop_slow_consumer(const char* why) {
 }
 
 void WebSocketPhase::tick(net::Clock::time_point now) {
+  if (chat_ && endpoint_.state() == ws::Endpoint::State::Open) chat_->tick();
   if (check_closing(now) || check_slow_consumer(now)) return;
   keep_alive(now);
 }
@@ -157,6 +172,7 @@ void WebSocketPhase::keep_alive(net::Clock::time_point now) {
   auto silent = now - last_input_;
   if (silent >= kTrimAfterSilence) {
     endpoint_.trim();
+    encoder_.trim();
     conn_.stream().trim();
   }
   if (silent >= seconds(c.idle_timeout)) {

@@ -29,7 +29,9 @@
 #include "base/shared_text.h"
 #include "chat/chat_session.h"
 #include "net/clock.h"
+#include "ws/deflate_negotiation.h"
 #include "ws/endpoint.h"
+#include "ws/message_encoder.h"
 
 namespace parley::app {
 
@@ -37,7 +39,9 @@ class Connection;
 
 class WebSocketPhase final : public ws::Endpoint::Handler {
  public:
-  WebSocketPhase(Connection& conn, WebSocketService service, std::string room);
+  // `deflate`: the permessage-deflate the handshake agreed on, if any.
+  WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
+                 const std::optional<ws::DeflateParams>& deflate);
   ~WebSocketPhase() override;
   WebSocketPhase(const WebSocketPhase&) = delete;
   WebSocketPhase& operator=(const WebSocketPhase&) = delete;
@@ -50,7 +54,9 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
   void close(uint16_t code, std::string_view reason);
   void tick(net::Clock::time_point now);
 
-  // Chat output for this client (see the limits above).
+  // Chat output for this client (see the limits above): a text shared by
+  // many recipients, framed (and compressed) for this one; or a frame.
+  void deliver_text(const SharedText& text, bool ephemeral);
   void deliver(const SharedBytes& frame, bool ephemeral);
   // What the chat session sends through (tests and benchmarks stand in for it).
   chat::ChatTransport& chat_transport() { return link_; }
@@ -71,6 +77,7 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
 
   Connection& conn_;
   ws::Endpoint endpoint_;
+  ws::MessageEncoder encoder_;
   WebSocketService service_;
   ChatLink link_;
   std::unique_ptr<chat::ChatSession> chat_;  // null for echo

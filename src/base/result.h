@@ -36,6 +36,9 @@ struct Error {
   Errc code = Errc::Internal;
   std::string message;
   int sys_errno = 0;  // for Errc::Io, the errno of the failed call
+  // A finer kind owned by the layer that raised the error, for callers that
+  // must tell its failures apart (auth::Rejection is one); 0 when there is none.
+  unsigned char detail = 0;
 
   Error() = default;
   Error(Errc c, std::string m, int e = 0) : code(c), message(std::move(m)), sys_errno(e) {}

@@ -1,117 +1,122 @@
-// Rooms across event loops.
+// Rooms across event loops: the router.
 //
-// Every room has a home loop (hash of its name). The home holds the room's
-// authoritative state (RoomHome) and orders its events; members live on
-// whichever loop accepted their connection. A request travels from the
-// member's loop to the home as one posted task; an event travels from the home
-// to each loop that has members in the room as one posted task carrying one
-// shared, already-encoded frame, which that loop hands to its local members.
-// So a broadcast costs one cross-thread hand-off per loop, not per recipient,
-// and no lock is ever held while touching a room.
-//
-// Persistence: when a HistoryStore is given, a message is fanned out and
-// acknowledged only after the store has committed it (the no-loss promise);
-// without one, ids are assigned in memory (benchmarks, --history off).
+// Every room has a home loop (a hash of its name) where its RoomHome lives
+// and orders everything that happens in it; members live on whichever loop
+// accepted their connection. ChatHub only routes:
+// - a request goes from the member's loop to the room's home as one posted
+//   task (at_home), which calls the RoomHome step of the same name;
+// - a store answer goes from the History's thread to the home the same way
+//   (on_appended / on_page);
+// - an event goes from the home to each loop that has members in the room as
+//   one posted task carrying one shared text per protocol, which that loop's
+//   LocalRoom hands to its members. A broadcast thus costs one encoding and
+//   one cross-thread hand-off per loop, never per recipient, and no lock is
+//   ever held while touching a room.
+// Each hop is a named member function; lambdas only carry arguments to it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "chat/chat_message.h"
+#include "chat/bus.h"
+#include "chat/history.h"
+#include "chat/loop_port.h"
 #include "chat/member.h"
 #include "chat/room.h"
 #include "chat/room_home.h"
 
-namespace parley::store {
-class HistoryStore;
-}
-
 namespace parley::chat {
 
 struct ChatOptions {
-  std::size_t join_history = 50;     // messages in `joined` without `since`
-  std::size_t cache_per_room = 256;  // recent messages kept in memory per room
-  std::size_t page_max = 200;        // largest history page
-  std::size_t retain_per_room = 0;   // the store's retention by count (0 = all)
+  RoomOptions room{};
+  // Bytes of cached messages across all rooms, split evenly between loops
+  // (each loop evicts from its least recently used rooms). 0 = no limit.
+  std::size_t cache_bytes = 64 << 20;
+  // Rooms with someone in them (or work in flight), across all loops; a join
+  // that would open one more is refused (Member::join_refused). 0 = no limit.
+  std::size_t max_rooms = 10000;
 };
 
-struct JoinRequest {
-  std::string room;
-  std::string user;
-  std::string name;
-  Protocol protocol = Protocol::Json;
-  std::optional<uint64_t> since;
-};
-
-struct SendRequest {
-  std::string room;
-  std::string user;
-  std::string client_id;  // empty: no dedup, no ack (plain text)
-  std::string text;
-};
-
-struct HistoryQuery {
-  std::string room;
-  std::optional<uint64_t> before;
-  std::optional<uint64_t> after;
-  std::size_t limit = 50;
-};
-
-class ChatHub {
+class ChatHub final : private RoomHost {
  public:
-  // Runs a task on loop i (thread-safe). One per event loop.
-  using Post = std::function<void(std::function<void()>)>;
-
-  ChatHub(std::vector<Post> loops, store::HistoryStore* store, ChatOptions options);
+  // One port per event loop; they outlive the hub.
+  ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options);
   ~ChatHub();
   ChatHub(const ChatHub&) = delete;
   ChatHub& operator=(const ChatHub&) = delete;
 
-  // Rooms' last message ids from the store, before the loops start.
-  void seed_last_id(const std::string& room, uint64_t id);
-
   // Called on the member's own loop.
   MemberRef attach(uint32_t loop, Member* member);
   void detach(MemberRef ref);
-  void join(MemberRef who, JoinRequest req);
-  void leave(MemberRef who, const std::string& room);
-  void send(MemberRef who, SendRequest req);
+  void join(MemberRef who, JoinRequest request);
+  // `disconnected`: the connection closed (its pending work is cancelled).
+  void leave(MemberRef who, const std::string& room, bool disconnected = false);
+  void send(MemberRef who, SendRequest request);
   void typing(MemberRef who, const std::string& room);
-  void history(MemberRef who, HistoryQuery q);
-  void rename(MemberRef who, const std::string& room, std::string new_name);
+  void history(MemberRef who, HistoryQuery request);
+  void rename(MemberRef who, const std::string& room, std::string name);
+  void members(MemberRef who, const std::string& room, std::string after, std::size_t limit);
 
-  std::size_t loop_count() const { return shards_.size(); }
+  // Any thread (GET /metrics).
+  std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
+  std::size_t cache_bytes() const;
+  uint64_t cache_evicted_messages() const;
 
  private:
   struct Shard;
 
   uint32_t home_of(const std::string& room) const;
-  // Runs `fn` with the room's home on its home loop.
-  void at_home(const std::string& room, std::function<void(RoomHome&)> fn);
-  RoomHome& home_on_this_loop(Shard& shard, const std::string& room);
+  // Runs `step` with the room's home, on its home loop. Only a join opens a
+  // room: any other request for a room nobody is in has nothing to act on.
+  enum class Open { IfMissing, Never };
+  void at_home(const std::string& room, std::function<void(RoomHome&)> step,
+               Open open = Open::Never, MemberRef joiner = {});
+  void run_at_home(uint32_t loop, const std::string& room,
+                   const std::function<void(RoomHome&)>& step, Open open = Open::Never,
+                   MemberRef joiner = {});
+  RoomHome* home_on_this_loop(uint32_t loop, const std::string& room, Open open);
+  void flush_presence_at_home(uint32_t loop, const std::string& room);
+  void join_refused_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
-  // Runs `fn` with the member on its loop, if it still exists.
-  void at_member(MemberRef ref, std::function<void(Member&)> fn);
-  void to_member(MemberRef ref, SharedFrame frame);
-  // Room events other than messages: ordered behind messages being stored.
-  void fan_out(RoomHome& home, const RoomEvent& event, MemberRef except);
-  void fan_out_now(RoomHome& home, const RoomEvent& event, MemberRef except, uint64_t msg_id);
 
-  void leave_at_home(RoomHome& home, MemberRef who);
-  void send_at_home(RoomHome& home, MemberRef who, SendRequest req);
-  void history_at_home(RoomHome& home, MemberRef who, const HistoryQuery& q);
-  void finish_join(RoomHome& home, MemberRef who, std::vector<ChatMessage> history, bool truncated);
-  void commit_message(RoomHome& home, MemberRef who, ChatMessage msg, Protocol sender_protocol);
+  // Store answers, from the History's threads to the room's home.
+  void on_appended(uint32_t loop, const std::string& room, uint64_t ticket,
+                   Result<Appended> result);
+  void on_page(uint32_t loop, const std::string& room, uint64_t ticket, Result<Page> page);
 
-  std::vector<Post> posts_;
+  // On a member's loop.
+  void deliver_on_loop(uint32_t loop, const std::string& room, const RoomEvent& event,
+                       MemberRef except, const std::vector<MemberRef>& skip);
+  void activate_on_loop(MemberRef who, const std::string& room, const SharedText& joined);
+  void answer_on_loop(MemberRef who, const SharedText& text);
+  void history_done_on_loop(MemberRef who);
+
+  // RoomHost, called by RoomHome on the home loop.
+  void answer(MemberRef who, SharedText text) override;
+  void history_done(MemberRef who) override;
+  void activate(MemberRef who, const RoomHome& room, SharedText joined) override;
+  void broadcast(const RoomHome& room, const RoomEvent& event, MemberRef except,
+                 std::vector<MemberRef> skip) override;
+  void append(const RoomHome& room, uint64_t ticket, const Message& message) override;
+  void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) override;
+  void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+  void publish(const RoomHome& room, const Message& message) override;
+
+  // Debug builds check that every entry point runs on the loop that owns
+  // what it touches (the member's loop, or the room's home).
+  void assert_on(uint32_t loop) const;
+
+  std::vector<LoopPort*> loops_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  store::HistoryStore* store_;
+  History& history_;
+  Bus& bus_;
   ChatOptions options_;
+  std::atomic<std::size_t> live_rooms_{0};
 };
 
 }  // namespace parley::chat

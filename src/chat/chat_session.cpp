@@ -13,7 +13,7 @@ ChatSession::~ChatSession() {
 }
 
 void ChatSession::leave_all() {
-  for (const auto& room : rooms_) hub_.leave(ref_, room);
+  for (const auto& room : rooms_) hub_.leave(ref_, room, /*disconnected=*/true);
   rooms_.clear();
 }
 

@@ -1,6 +1,6 @@
 // One WebSocket connection's part in the chat, whichever protocol it speaks.
-// Sans-I/O: frames go out through a ChatTransport, text comes in through
-// on_text(); the rooms are reached through the ChatHub.
+// Sans-I/O: texts go out through a ChatTransport (which frames them), text
+// comes in through on_text(); the rooms are reached through the ChatHub.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +13,13 @@
 
 namespace parley::chat {
 
-// Implemented by the WebSocket session that owns the chat session.
+// Implemented by the connection that owns the chat session.
 class ChatTransport {
  public:
-  virtual void send_frame(const SharedFrame& frame, bool ephemeral) = 0;
+  // Queue a text message for the client; `ephemeral` ones (typing, presence)
+  // may be shed for a client that is falling behind.
+  virtual void send_text(const SharedText& text, bool ephemeral) = 0;
+  // Close the connection with a WebSocket close code (ws/close_code.h).
   virtual void close(uint16_t code, std::string_view reason) = 0;
 
  protected:
@@ -34,11 +37,15 @@ class ChatSession : public Member {
   virtual void start() = 0;
   // A complete, UTF-8-valid text message from the client.
   virtual void on_text(std::string_view text) = 0;
-  // Leaves every room (presence goes out now rather than at destruction).
+  // Called periodically (the connection's sweep, a few times a second):
+  // deadlines of the session itself, such as a token's expiry.
+  virtual void tick() {}
+  // The connection is closing: leaves every room (presence goes out now
+  // rather than at destruction) and cancels work queued for it.
   void leave_all();
 
-  void deliver(const SharedFrame& frame, bool ephemeral = false) override {
-    transport_.send_frame(frame, ephemeral);
+  void deliver(const SharedText& text, bool ephemeral = false) override {
+    transport_.send_text(text, ephemeral);
   }
   bool in_room(std::string_view room) const override;
 

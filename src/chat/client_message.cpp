@@ -3,12 +3,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <new>
 #include <type_traits>
 #include <vector>
 
 #include "chat/room.h"
+#include "chat/unicode_text.h"
 #include "ws/utf8.h"
 
 namespace parley::chat {
@@ -61,8 +63,108 @@ ParseError frame_error(ErrorCode code, std::string message, std::string ref = {}
   return ParseError{code, std::move(message), std::move(ref), {}, {}};
 }
 
-bool is_ascii_whitespace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+// --- Names (see normalize_name) ---
+constexpr std::size_t kMaxRawNameBytes = 1024;  // NFD of 32 code points fits many times over
+constexpr std::size_t kMaxMarksInARow = 4;
+
+Error invalid_name(std::string message) {
+  return Error{Errc::Invalid, std::move(message)};
+}
+
+// `text` without leading and trailing White_Space code points.
+std::string_view trim_white_space(std::string_view text) {
+  std::size_t begin = std::string_view::npos;
+  std::size_t end = 0;
+  std::size_t at = 0;
+  unicode::for_each_code_point(text, [&](const unicode::CodePoint& cp) {
+    const std::size_t next = at + cp.length;
+    if (!cp.white_space) {
+      if (begin == std::string_view::npos) begin = at;
+      end = next;
+    }
+    at = next;
+    return true;
+  });
+  return begin == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+}
+
+bool is_variation_selector(char32_t c) {
+  return (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xe0100 && c <= 0xe01ef) ||
+         (c >= 0x180b && c <= 0x180d) || c == 0x180f;
+}
+
+bool is_visible(const unicode::CodePoint& cp) {
+  using unicode::Class;
+  return cp.cls == Class::Letter || cp.cls == Class::Number || cp.cls == Class::Punctuation ||
+         cp.cls == Class::Symbol;
+}
+
+// Zero-width joiners and non-joiners have two legitimate uses in a name: after
+// a virama they select the form of an Indic conjunct (RFC 5892 appendix A.1,
+// A.2), and a joiner between pictographs builds one emoji (UTS #51: 👨‍👩‍👧).
+// Anywhere else they only hide a difference ("ad\u200dmin").
+bool joiner_allowed(const unicode::CodePoint* prev, const unicode::CodePoint* next, bool zwj) {
+  if (prev == nullptr) return false;
+  if (prev->virama) return true;
+  if (!zwj || next == nullptr || !next->pictographic) return false;
+  // The emoji before may end in a skin tone modifier or a variation selector.
+  return prev->pictographic || (prev->value >= 0x1f3fb && prev->value <= 0x1f3ff) ||
+         prev->value == 0xfe0f;
+}
+
+// Which rule a code point breaks, given its neighbours; "" when it breaks none.
+std::string_view name_char_problem(const unicode::CodePoint* prev, const unicode::CodePoint& cp,
+                                   const unicode::CodePoint* next) {
+  using unicode::Class;
+  if (cp.value == 0x200d || cp.value == 0x200c) {
+    return joiner_allowed(prev, next, cp.value == 0x200d)
+               ? ""
+               : "names cannot hold zero-width characters outside an emoji or a conjunct";
+  }
+  if (is_variation_selector(cp.value)) {
+    return prev != nullptr && is_visible(*prev) ? ""
+                                                : "a variation selector must follow a character";
+  }
+  switch (cp.cls) {
+    case Class::Control:
+      return "names cannot hold control characters";
+    case Class::LineBreak:
+      return "names cannot hold line breaks";
+    case Class::Format:
+      return "names cannot hold invisible formatting characters (zero-width, bidi controls)";
+    case Class::Other:
+      return "names cannot hold private-use, unassigned or noncharacter code points";
+    default:
+      break;
+  }
+  if (cp.ignorable) return "names cannot hold invisible characters";
+  if (cp.cls == Class::Mark && prev == nullptr) return "a name cannot start with a combining mark";
+  return "";
+}
+
+// The rules of normalize_name on a normalized, trimmed name.
+Status check_name(std::string_view name) {
+  std::array<unicode::CodePoint, kMaxNameCodePoints + 1> cps;
+  std::size_t n = 0;
+  unicode::for_each_code_point(name, [&](const unicode::CodePoint& cp) {
+    cps[n++] = cp;
+    return n < cps.size();
+  });
+  if (n == 0) return invalid_name("a name needs a visible character");
+  if (n > kMaxNameCodePoints) return invalid_name("names are at most 32 characters");
+  bool visible = false;
+  std::size_t marks = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unicode::CodePoint* prev = i > 0 ? &cps[i - 1] : nullptr;
+    const unicode::CodePoint* next = i + 1 < n ? &cps[i + 1] : nullptr;
+    const std::string_view problem = name_char_problem(prev, cps[i], next);
+    if (!problem.empty()) return invalid_name(std::string(problem));
+    marks = cps[i].cls == unicode::Class::Mark ? marks + 1 : 0;
+    if (marks > kMaxMarksInARow) return invalid_name("too many combining marks on one character");
+    visible = visible || is_visible(cps[i]);
+  }
+  if (!visible) return invalid_name("a name needs a visible character");
+  return {};
 }
 
 // Reads the fields of one message object. Errors carry the request's context
@@ -108,8 +210,8 @@ class FieldReader {
   // The room every room-addressed message carries.
   Failure room(std::string_view& out) {
     if (auto failure = required_string("room", out)) return failure;
-    if (!is_valid_room_name(out)) {
-      return fail(ErrorCode::RoomInvalid, "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
+    if (Status valid = check_room_name(out); !valid) {
+      return fail(ErrorCode::RoomInvalid, valid.error().message);
     }
     room_ = out;
     return {};
@@ -119,11 +221,28 @@ class FieldReader {
   Failure name(std::string& out) const {
     std::string_view raw;
     if (auto failure = required_string("name", raw)) return failure;
-    const std::string_view normalized = normalize_name(raw);
-    if (!is_valid_name(normalized)) {
-      return fail(ErrorCode::NameInvalid, "names are 1-32 characters without control characters");
+    Result<std::string> name = normalize_name(raw);
+    if (!name) {
+      const bool internal = name.error().code != Errc::Invalid;
+      return fail(internal ? ErrorCode::Internal : ErrorCode::NameInvalid, name.error().message);
     }
-    out = normalized;
+    out = *std::move(name);
+    return {};
+  }
+
+  // A JSON Web Token: printable ASCII, bounded (the verifier checks the rest).
+  Failure auth_token(std::string& out, bool required) const {
+    std::string_view token;
+    if (auto failure =
+            required ? required_string("token", token) : optional_string("token", token)) {
+      return failure;
+    }
+    bool printable =
+        std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (token.size() > kMaxAuthTokenBytes || !printable) {
+      return fail(ErrorCode::BadMessage, "`token` must be a JSON Web Token of at most 8192 bytes");
+    }
+    out = token;
     return {};
   }
 
@@ -174,7 +293,14 @@ ParseResult parse_hello(FieldReader& r) {
     return r.fail(ErrorCode::BadMessage, "`resume` must be a token from `welcome`");
   }
   hello.resume = resume;
+  if (auto failure = r.auth_token(hello.token, /*required=*/false)) return *std::move(failure);
   return ClientMessage{std::move(hello)};
+}
+
+ParseResult parse_refresh(FieldReader& r) {
+  Refresh refresh;
+  if (auto failure = r.auth_token(refresh.token, /*required=*/true)) return *std::move(failure);
+  return ClientMessage{std::move(refresh)};
 }
 
 ParseResult parse_join(FieldReader& r) {
@@ -248,6 +374,25 @@ ParseResult parse_rename(FieldReader& r) {
   return ClientMessage{std::move(rename)};
 }
 
+ParseResult parse_members(FieldReader& r) {
+  MembersRequest request;
+  std::string_view room;
+  std::string_view after;
+  std::optional<uint64_t> limit;
+  if (auto failure = r.room(room)) return *std::move(failure);
+  if (auto failure = r.optional_string("after", after)) return *std::move(failure);
+  if (after.size() > kMaxMembersCursorBytes) {
+    return r.fail(ErrorCode::BadMessage, "`after` must be a name from an earlier page");
+  }
+  if (auto failure = r.optional_uint("limit", 1, kMaxMembersLimit, limit)) {
+    return *std::move(failure);
+  }
+  request.room = room;
+  request.after = after;
+  if (limit) request.limit = static_cast<uint32_t>(*limit);
+  return ClientMessage{std::move(request)};
+}
+
 ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits) {
   simdjson::dom::object object;
   if (root.get(object)) return frame_error(ErrorCode::BadMessage, "a message is a JSON object");
@@ -264,6 +409,8 @@ ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits)
   if (type == HistoryRequest::kType) return parse_history(r, limits);
   if (type == Hello::kType) return parse_hello(r);
   if (type == Rename::kType) return parse_rename(r);
+  if (type == MembersRequest::kType) return parse_members(r);
+  if (type == Refresh::kType) return parse_refresh(r);
   // Echo a bounded prefix of the unknown type, cut on a character boundary
   // because the echo goes out in a text frame.
   return frame_error(ErrorCode::UnknownType, "unknown message type",
@@ -295,25 +442,22 @@ ParseResult parse_client_message(std::string_view json, const ParseLimits& limit
   }
 }
 
-std::string_view normalize_name(std::string_view raw) {
-  while (!raw.empty() && is_ascii_whitespace(raw.front())) raw.remove_prefix(1);
-  while (!raw.empty() && is_ascii_whitespace(raw.back())) raw.remove_suffix(1);
-  return raw;
+Result<std::string> normalize_name(std::string_view raw) {
+  if (raw.size() > kMaxRawNameBytes) return invalid_name("names are at most 32 characters");
+  Result<std::string> nfc = unicode::to_nfc(raw);
+  if (!nfc) {
+    if (nfc.error().code != Errc::Invalid) return std::move(nfc).error();
+    return invalid_name("names must be valid UTF-8 of assigned characters (" + nfc.error().message +
+                        ")");
+  }
+  const std::string_view name = trim_white_space(*nfc);
+  if (Status s = check_name(name); !s) return s.error();
+  return std::string(name);
 }
 
 bool is_valid_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameCodePoints * 4) return false;  // 4 bytes a code point
-  if (normalize_name(name).size() != name.size()) return false;
-  if (!ws::is_valid_utf8(name)) return false;
-  std::size_t code_points = 0;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if (byte < 0x20 || byte == 0x7f) return false;  // C0 and DEL
-    // C1 (U+0080-U+009F) is encoded as C2 80 .. C2 9F.
-    if (byte == 0xc2 && static_cast<unsigned char>(name[i + 1]) < 0xa0) return false;
-    if ((byte & 0xc0) != 0x80) ++code_points;  // count every byte but continuation bytes
-  }
-  return code_points <= kMaxNameCodePoints;
+  Result<std::string> normalized = normalize_name(name);
+  return normalized && *normalized == name;
 }
 
 bool is_valid_client_id(std::string_view id) {

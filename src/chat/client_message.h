@@ -14,6 +14,7 @@
 #include <string_view>
 #include <variant>
 
+#include "base/result.h"
 #include "chat/json_protocol.h"
 
 namespace parley::chat {
@@ -22,6 +23,10 @@ namespace parley::chat {
 // JavaScript client holds them exactly in a Number.
 inline constexpr uint64_t kMaxSafeInteger = uint64_t{1} << 53;
 inline constexpr uint32_t kDefaultHistoryLimit = 50;
+inline constexpr uint32_t kDefaultMembersLimit = 100;
+inline constexpr uint32_t kMaxMembersLimit = 500;
+inline constexpr std::size_t kMaxMembersCursorBytes = 256;
+inline constexpr std::size_t kMaxAuthTokenBytes = 8192;
 inline constexpr std::size_t kMaxNameCodePoints = 32;
 inline constexpr std::size_t kMaxClientIdBytes = 64;
 
@@ -30,6 +35,13 @@ struct Hello {
   static constexpr std::string_view kType = "hello";
   std::string name;    // normalized (see normalize_name) and valid
   std::string resume;  // "" when absent: start a new session
+  std::string token;   // a JSON Web Token (--auth jwt); "" when absent
+};
+
+// A fresh token for the connection (--auth jwt, docs/PROTOCOL.md "Authentication").
+struct Refresh {
+  static constexpr std::string_view kType = "refresh";
+  std::string token;
 };
 
 struct Join {
@@ -72,7 +84,17 @@ struct Rename {
   std::string name;  // normalized and valid
 };
 
-using ClientMessage = std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename>;
+// A page of a room's member list, by name: the first `limit` users whose
+// name sorts (bytewise) after `after` ("" = from the start).
+struct MembersRequest {
+  static constexpr std::string_view kType = "members";
+  std::string room;
+  std::string after;
+  uint32_t limit = kDefaultMembersLimit;
+};
+
+using ClientMessage =
+    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest, Refresh>;
 
 // The `type` string of a parsed message, for `ref` in errors the server raises about it.
 std::string_view type_name(const ClientMessage& message);
@@ -98,14 +120,25 @@ using ParseResult = std::variant<ClientMessage, ParseError>;
 // Parses one text frame. `json` needs no padding and may be any bytes.
 ParseResult parse_client_message(std::string_view json, const ParseLimits& limits);
 
-// Display names: the name with leading and trailing ASCII whitespace removed
-// (a view into `raw`) is what is validated and stored.
-std::string_view normalize_name(std::string_view raw);
+// Display names (docs/PROTOCOL.md "Names"). The name a client sends is made
+// NFC, leading and trailing white space (Unicode White_Space) is removed, and
+// the result must be 1-32 code points with at least one letter, digit,
+// punctuation or symbol, and none of: control characters; line separators;
+// format characters (zero-width space, word joiner, BOM, soft hyphen, bidi
+// embeddings, overrides and isolates, tags), except a zero-width joiner inside
+// an emoji sequence or after a virama and a zero-width non-joiner after a
+// virama; other invisible (default-ignorable) characters, except variation
+// selectors after a visible character; private-use, unassigned and
+// noncharacter code points; a combining mark first or more than 4 in a row.
+// Everything else is allowed, `<`, `>`, `&`, quotes and emoji included: names
+// are data, and clients render them as text. Confusables (Cyrillic `а` for
+// Latin `a`) are out of scope: names need not be unique, `user` tells apart.
+//
+// Returns the name to store, or Errc::Invalid saying which rule the name
+// breaks (the message of a `name_invalid` error).
+Result<std::string> normalize_name(std::string_view raw);
 
-// True for 1-32 Unicode code points of valid UTF-8 without control characters
-// (C0, DEL, C1) and without leading or trailing ASCII whitespace (so only
-// normalized names pass). Everything else printable is allowed, `<`, `>`, `&`
-// and quotes included: names are data, and clients render them as text.
+// True when `name` is what normalize_name returns for it (valid and normalized).
 bool is_valid_name(std::string_view name);
 
 // Client message ids: 1-64 printable ASCII characters (0x20-0x7E).

@@ -2,8 +2,7 @@
 
 #include <variant>
 
-#include "chat/client_message.h"
-#include "chat/event_frames.h"
+#include "chat/events.h"
 #include "chat/json_protocol.h"
 #include "ws/close_code.h"
 
@@ -11,41 +10,58 @@ namespace parley::chat {
 
 JsonSession::JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
                          const Identity& identity, const JsonSessionOptions& options,
-                         std::string session_id)
+                         std::string session_id, std::optional<auth::Claims> upgrade_claims)
     : ChatSession(hub, loop, transport),
       identity_(identity),
       options_(options),
       session_id_(std::move(session_id)),
       request_rate_(options.rate_per_sec, options.rate_burst),
       // Typing indicators are ephemeral: a couple per second is plenty.
-      typing_rate_(2, 4) {}
+      typing_rate_(2, 4),
+      upgrade_claims_(std::move(upgrade_claims)) {
+  if (options_.jwt != nullptr) auth_.emplace(*options_.jwt, options_.token_warning);
+}
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
+// The client id and room of a request, for errors about it.
+struct RequestRef {
+  std::string_view id;
+  std::string_view room;
 };
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+
+RequestRef ref_of(const ClientMessage& msg) {
+  return std::visit(
+      [](const auto& m) -> RequestRef {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Send>) {
+          return {m.id, m.room};
+        } else if constexpr (requires { m.room; }) {
+          return {{}, m.room};
+        } else {
+          return {};
+        }
+      },
+      msg);
+}
 
 }  // namespace
 
-void JsonSession::on_text(std::string_view text) {
-  auto now = Clock::now();
-  auto fail = [&](ErrorCode code, std::string_view message, std::string_view ref,
-                  std::string_view id = {}, std::string_view room = {}) {
-    deliver(error_frame(code, message, ref, id, room));
-    // Abuse guard: too many errors in the window and the client is closed.
-    recent_errors_.push_back(now);
-    while (!recent_errors_.empty() && now - recent_errors_.front() > options_.abuse_window) {
-      recent_errors_.pop_front();
-    }
-    if (recent_errors_.size() > options_.abuse_errors) {
-      transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
-    }
-  };
+void JsonSession::fail(ErrorCode code, std::string_view message, std::string_view ref,
+                       std::string_view id, std::string_view room) {
+  deliver(error_text(code, message, ref, id, room));
+  // Abuse guard: too many errors in the window and the client is closed.
+  recent_errors_.push_back(now_);
+  while (!recent_errors_.empty() && now_ - recent_errors_.front() > options_.abuse_window) {
+    recent_errors_.pop_front();
+  }
+  if (recent_errors_.size() > options_.abuse_errors) {
+    transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
+  }
+}
 
+void JsonSession::on_text(std::string_view text) {
+  now_ = Clock::now();
   ParseLimits limits{options_.max_text_bytes, static_cast<uint32_t>(options_.history_page_max)};
   ParseResult parsed = parse_client_message(text, limits);
   if (auto* err = std::get_if<ParseError>(&parsed)) {
@@ -53,108 +69,200 @@ void JsonSession::on_text(std::string_view text) {
     return;
   }
   ClientMessage& msg = std::get<ClientMessage>(parsed);
-
-  // The client id and room of a request, for errors about it.
-  std::string_view ref_id, ref_room;
-  std::visit(Overloaded{[&](const Send& m) { ref_id = m.id, ref_room = m.room; },
-                        [&](const Join& m) { ref_room = m.room; },
-                        [&](const Leave& m) { ref_room = m.room; },
-                        [&](const Typing& m) { ref_room = m.room; },
-                        [&](const HistoryRequest& m) { ref_room = m.room; }, [](const auto&) {}},
-             msg);
-
+  RequestRef ref = ref_of(msg);
   if (user_.empty() && !std::holds_alternative<Hello>(msg)) {
-    fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref_id, ref_room);
+    fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref.id, ref.room);
     return;
   }
   // Every request costs a token (docs/PROTOCOL.md, rate limits); a refused
   // one is neither processed nor acknowledged, and the client retries it.
-  if (!request_rate_.take(now)) {
-    fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref_id, ref_room);
+  if (!request_rate_.take(now_)) {
+    fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
     return;
   }
+  std::visit([this](auto& m) { on_request(m); }, msg);
+}
 
-  std::visit(Overloaded{
-                 [&](Hello& m) {
-                   if (!user_.empty()) {
-                     fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
-                     return;
-                   }
-                   std::optional<std::string> resumed;
-                   if (!m.resume.empty()) resumed = identity_.verify(m.resume);
-                   // An unknown or forged token is not an error: the client simply
-                   // starts as a new user (its old pending messages may then be
-                   // stored again, which it is told by the new user id).
-                   user_ = resumed ? *resumed : identity_.new_user_id();
-                   name_ = m.name;
-                   WelcomeInfo w;
-                   w.session = session_id_;
-                   w.user = user_;
-                   w.resume = identity_.token_for(user_);
-                   w.name = name_;
-                   w.server = options_.server;
-                   w.max_message_bytes = options_.max_message_bytes;
-                   w.max_text_bytes = options_.max_text_bytes;
-                   w.max_rooms = options_.max_rooms;
-                   w.history_page_max = options_.history_page_max;
-                   w.rate_per_sec = options_.rate_per_sec;
-                   w.rate_burst = options_.rate_burst;
-                   deliver(welcome_frame(w));
-                 },
-                 [&](Join& m) {
-                   if (in_room(m.room)) {  // resynchronise: a fresh `joined`
-                     hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
-                     return;
-                   }
-                   if (rooms().size() >= options_.max_rooms) {
-                     fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
-                     return;
-                   }
-                   add_room(m.room);
-                   hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
-                 },
-                 [&](Leave& m) {
-                   if (!in_room(m.room)) {
-                     fail(ErrorCode::NotInRoom, "not in this room", Leave::kType, {}, m.room);
-                     return;
-                   }
-                   remove_room(m.room);
-                   hub_.leave(ref_, m.room);  // the home answers `left`, after pending acks
-                 },
-                 [&](Send& m) {
-                   if (!in_room(m.room)) {
-                     fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
-                     return;
-                   }
-                   hub_.send(ref_, SendRequest{m.room, user_, std::move(m.id), std::move(m.text)});
-                 },
-                 [&](Typing& m) {
-                   if (!in_room(m.room)) {
-                     fail(ErrorCode::NotInRoom, "not in this room", Typing::kType, {}, m.room);
-                     return;
-                   }
-                   if (typing_rate_.take(now)) hub_.typing(ref_, m.room);
-                 },
-                 [&](HistoryRequest& m) {
-                   if (!in_room(m.room)) {
-                     fail(ErrorCode::NotInRoom, "join the room first", HistoryRequest::kType, {},
-                          m.room);
-                     return;
-                   }
-                   HistoryQuery q{m.room, std::nullopt, std::nullopt, m.limit};
-                   if (m.direction == HistoryRequest::Direction::Before) {
-                     q.before = m.anchor;
-                   } else {
-                     q.after = m.anchor;
-                   }
-                   hub_.history(ref_, std::move(q));
-                 },
-                 [&](Rename& m) {
-                   name_ = m.name;
-                   for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
-                 },
-             },
-             msg);
+void JsonSession::on_request(Hello& m) {
+  if (!user_.empty()) {
+    fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
+    return;
+  }
+  if (!identify(m)) return;
+  WelcomeInfo w;
+  w.session = session_id_;
+  w.user = user_;
+  w.resume = identity_.token_for(user_);
+  w.name = name_;
+  w.server = options_.server;
+  w.max_message_bytes = options_.max_message_bytes;
+  w.max_text_bytes = options_.max_text_bytes;
+  w.max_rooms = options_.max_rooms;
+  w.history_page_max = options_.history_page_max;
+  w.rate_per_sec = options_.rate_per_sec;
+  w.rate_burst = options_.rate_burst;
+  if (auth_) {
+    w.auth = "jwt";
+    w.expires_at = auth_->expires_at();
+  }
+  deliver(welcome_text(w));
+}
+
+bool JsonSession::identify(Hello& m) {
+  if (!auth_) {
+    std::optional<std::string> resumed;
+    if (!m.resume.empty()) resumed = identity_.verify(m.resume);
+    // An unknown or forged token is not an error: the client simply starts as
+    // a new user (its old pending messages may then be stored again, which it
+    // is told by the new user id).
+    user_ = resumed ? *resumed : identity_.new_user_id();
+    name_ = m.name;
+    return true;
+  }
+  // --auth jwt: the token says who the user is; a resume token adds nothing.
+  if (auto refusal = auth_->accept(m.token, upgrade_claims_, auth::Clock::now())) {
+    refuse(*refusal, Hello::kType);
+    return false;
+  }
+  user_ = auth_->claims().subject;
+  name_ = m.name;
+  name_from_token_ = false;
+  if (const auto& claimed = auth_->claims().name) {
+    if (Result<std::string> name = normalize_name(*claimed)) {
+      name_ = std::move(name).value();
+      name_from_token_ = true;
+    }
+  }
+  return true;
+}
+
+void JsonSession::refuse(const SessionAuth::Refusal& refusal, std::string_view ref) {
+  deliver(error_text(refusal.code, refusal.message, ref, {}, {}, refusal.reason));
+  if (refusal.close != 0) transport_.close(refusal.close, refusal.reason);
+}
+
+void JsonSession::on_request(Refresh& m) {
+  if (!auth_) {
+    fail(ErrorCode::UnknownType, "refresh needs a server with --auth jwt", Refresh::kType);
+    return;
+  }
+  if (auto refusal = auth_->refresh(m.token, auth::Clock::now())) {
+    refuse(*refusal, Refresh::kType);
+    return;
+  }
+  // The new token's rooms apply at once.
+  std::vector<std::string> gone;
+  for (const auto& room : rooms()) {
+    if (!auth_->allows(room)) gone.push_back(room);
+  }
+  for (const auto& room : gone) {
+    deliver(error_text(ErrorCode::Forbidden, "the new token does not allow this room",
+                       Refresh::kType, {}, room, "forbidden_room"));
+    remove_room(room);
+    hub_.leave(ref_, room);
+  }
+  deliver(make_shared_text(encode_refreshed(auth_->expires_at())));
+}
+
+void JsonSession::tick() {
+  if (!auth_ || !auth_->accepted()) return;
+  auto now = auth::Clock::now();
+  switch (auth_->tick(now)) {
+    case SessionAuth::Due::Nothing:
+      return;
+    case SessionAuth::Due::Warn:
+      deliver(
+          make_shared_text(encode_token_expiring(auth_->expires_at(), auth_->seconds_left(now))));
+      return;
+    case SessionAuth::Due::Expire:
+      transport_.close(kCloseTokenExpired, "token expired");
+      return;
+  }
+}
+
+void JsonSession::on_request(Join& m) {
+  if (auth_ && !auth_->allows(m.room)) {
+    fail(ErrorCode::Forbidden, "the token does not allow this room", Join::kType, {}, m.room);
+    return;
+  }
+  if (!in_room(m.room)) {
+    if (rooms().size() >= options_.max_rooms) {
+      fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
+      return;
+    }
+    add_room(m.room);
+  }
+  // Joining a room again resynchronises: a fresh `joined`.
+  hub_.join(ref_, JoinRequest{m.room, user_, name_, Protocol::Json, m.since});
+}
+
+void JsonSession::on_request(Leave& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "not in this room", Leave::kType, {}, m.room);
+    return;
+  }
+  remove_room(m.room);
+  hub_.leave(ref_, m.room);  // the home answers `left`, after pending acks
+}
+
+void JsonSession::on_request(Send& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
+    return;
+  }
+  hub_.send(ref_, SendRequest{m.room, std::move(m.id), std::move(m.text)});
+}
+
+void JsonSession::on_request(Typing& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "not in this room", Typing::kType, {}, m.room);
+    return;
+  }
+  if (typing_rate_.take(now_)) hub_.typing(ref_, m.room);
+}
+
+void JsonSession::on_request(HistoryRequest& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "join the room first", HistoryRequest::kType, {}, m.room);
+    return;
+  }
+  // History reads are the expensive request: a few at a time per connection.
+  if (history_in_flight_ >= options_.history_in_flight) {
+    fail(ErrorCode::RateLimited, "wait for the history pages already asked for",
+         HistoryRequest::kType, {}, m.room);
+    return;
+  }
+  ++history_in_flight_;
+  auto from = m.direction == HistoryRequest::Direction::Before ? PageQuery::From::Before
+                                                               : PageQuery::From::After;
+  hub_.history(ref_, HistoryQuery{m.room, PageQuery{from, m.anchor, m.limit}});
+}
+
+void JsonSession::history_answered() {
+  if (history_in_flight_ > 0) --history_in_flight_;
+}
+
+void JsonSession::on_request(MembersRequest& m) {
+  if (!in_room(m.room)) {
+    fail(ErrorCode::NotInRoom, "join the room first", MembersRequest::kType, {}, m.room);
+    return;
+  }
+  hub_.members(ref_, m.room, std::move(m.after), m.limit);
+}
+
+void JsonSession::join_refused(std::string_view room) {
+  remove_room(room);
+  fail(ErrorCode::RoomLimit, "the server has as many rooms open as it allows; try an open one",
+       Join::kType, {}, room);
+}
+
+void JsonSession::on_request(Rename& m) {
+  if (name_from_token_) {
+    fail(ErrorCode::Forbidden, "the name comes from the token", Rename::kType);
+    return;
+  }
+  name_ = m.name;
+  for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
 }
 
 }  // namespace parley::chat

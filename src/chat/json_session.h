@@ -9,7 +9,9 @@
 #include <string>
 
 #include "chat/chat_session.h"
+#include "chat/client_message.h"
 #include "chat/identity.h"
+#include "chat/session_auth.h"
 #include "chat/token_bucket.h"
 
 namespace parley::chat {
@@ -19,24 +21,52 @@ struct JsonSessionOptions {
   std::size_t max_text_bytes = 4000;
   std::size_t max_rooms = 32;
   std::size_t history_page_max = 200;
-  double rate_per_sec = 50;  // requests
+  std::size_t history_in_flight = 2;  // `history` requests waiting for an answer, per connection
+  double rate_per_sec = 50;           // requests
   double rate_burst = 500;
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
   std::string server = "parley";
+  // --auth jwt: every connection needs a token (null: guests, as the seed).
+  const auth::JwtVerifier* jwt = nullptr;
+  std::chrono::seconds token_warning{60};  // token_expiring this long before the end
 };
 
 class JsonSession final : public ChatSession {
  public:
   using Clock = std::chrono::steady_clock;
+  // `upgrade_claims`: a token already verified at the upgrade (`?token=`).
   JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, const Identity& identity,
-              const JsonSessionOptions& options, std::string session_id);
+              const JsonSessionOptions& options, std::string session_id,
+              std::optional<auth::Claims> upgrade_claims = std::nullopt);
 
   Protocol protocol() const override { return Protocol::Json; }
   void start() override {}
   void on_text(std::string_view text) override;
+  void history_answered() override;
+  void tick() override;
 
  private:
+  // One handler per request type, after validation and the rate limit.
+  void on_request(Hello& m);
+  void on_request(Join& m);
+  void on_request(Leave& m);
+  void on_request(Send& m);
+  void on_request(Typing& m);
+  void on_request(HistoryRequest& m);
+  void on_request(Rename& m);
+  void on_request(MembersRequest& m);
+  void on_request(Refresh& m);
+  // Hello's identity: a guest's, or (--auth jwt) the token's. False when the
+  // connection was refused.
+  bool identify(Hello& m);
+  void refuse(const SessionAuth::Refusal& refusal, std::string_view ref);
+  void join_refused(std::string_view room) override;
+
+  // Answers an error; too many of them close the connection (abuse).
+  void fail(ErrorCode code, std::string_view message, std::string_view ref,
+            std::string_view id = {}, std::string_view room = {});
+
   const Identity& identity_;
   const JsonSessionOptions& options_;
   std::string session_id_;
@@ -45,6 +75,11 @@ class JsonSession final : public ChatSession {
   TokenBucket request_rate_;
   TokenBucket typing_rate_;
   std::deque<Clock::time_point> recent_errors_;
+  std::size_t history_in_flight_ = 0;
+  std::optional<auth::Claims> upgrade_claims_;
+  std::optional<SessionAuth> auth_;  // --auth jwt
+  bool name_from_token_ = false;
+  Clock::time_point now_{};  // of the request being handled
 };
 
 }  // namespace parley::chat

@@ -1,17 +1,16 @@
-// A participant of chat rooms as the chat layer sees it: one WebSocket
-// connection, living on one event loop. The chat layer never sees sockets.
+// A participant of chat rooms as the chat layer sees it: one connection,
+// living on one event loop. The chat layer never sees sockets or frames: it
+// hands a member texts (parley::SharedText), and the connection frames them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <string>
+#include <functional>
 #include <string_view>
 
-namespace parley::chat {
+#include "base/shared_text.h"
 
-// An encoded WebSocket frame, built once and shared by every recipient (on
-// any loop: the reference count is atomic, the bytes are immutable).
-using SharedFrame = std::shared_ptr<const std::string>;
+namespace parley::chat {
 
 // What a connection speaks: the seed's plain text, or parley.v1 JSON.
 enum class Protocol : uint8_t { PlainText, Json };
@@ -26,30 +25,41 @@ struct MemberRef {
   bool operator==(const MemberRef&) const = default;
 };
 
+struct MemberRefHash {
+  std::size_t operator()(const MemberRef& r) const {
+    return std::hash<uint64_t>{}((uint64_t{r.loop} << 32 | r.slot) * 0x9e3779b97f4a7c15ULL +
+                                 r.generation);
+  }
+};
+
 class Member {
  public:
   virtual Protocol protocol() const = 0;
-  // Queue a frame for this connection (corked: it leaves with the others
-  // produced during this loop iteration). An ephemeral frame (typing,
+  // Queue a text for this connection (corked: it leaves with the others
+  // produced during this loop iteration). An ephemeral text (typing,
   // presence) may be dropped for a client that is falling behind.
-  virtual void deliver(const SharedFrame& frame, bool ephemeral = false) = 0;
+  virtual void deliver(const SharedText& text, bool ephemeral = false) = 0;
   // Whether the member still wants the room's events: a join answered after
   // the member already left again must not re-add it.
   virtual bool in_room(std::string_view room) const = 0;
+  // A `history` request of this member was answered (or dropped because the
+  // member left the room): it may send another.
+  virtual void history_answered() {}
+  // A join was refused: the server is at its room limit and this room is not
+  // open. The member is not in the room.
+  virtual void join_refused(std::string_view /*room*/) {}
 
  protected:
   ~Member() = default;
 };
 
-// One event for a room, encoded once per protocol. A null frame means
-// members of that protocol do not see the event (typing for plain text).
+// One event for a room, encoded once per protocol. A null text means members
+// of that protocol do not see the event (typing for plain text).
 struct RoomEvent {
-  SharedFrame json;
-  SharedFrame plain;
+  SharedText json;
+  SharedText plain;
   bool ephemeral = false;  // typing, presence: shed first for slow clients
-  const SharedFrame& for_protocol(Protocol p) const { return p == Protocol::Json ? json : plain; }
+  const SharedText& for_protocol(Protocol p) const { return p == Protocol::Json ? json : plain; }
 };
-
-SharedFrame make_text_frame(std::string_view text);
 
 }  // namespace parley::chat

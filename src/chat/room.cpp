@@ -2,14 +2,112 @@
 
 #include <algorithm>
 
+#include "chat/unicode_text.h"
+
 namespace parley::chat {
 
-bool is_valid_room_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
+namespace {
+
+constexpr std::size_t kMaxRoomCodePoints = 64;
+constexpr std::size_t kMaxRoomBytes = kMaxRoomCodePoints * 4;
+// A segment longer than this cannot decode to a room name, whatever its form.
+constexpr std::size_t kMaxRoomSegmentBytes = kMaxRoomBytes * 3 * 2;
+
+bool is_room_punctuation(char32_t c) {
+  return c == '.' || c == '_' || c == '-';
+}
+
+Error room_invalid(std::string message) {
+  return Error{Errc::Invalid, std::move(message)};
+}
+
+Status check_ascii_room_name(std::string_view name) {
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          is_room_punctuation(static_cast<char32_t>(c)))) {
+      return room_invalid("room names hold letters, digits, marks and . _ - only");
+    }
+  }
+  return {};
+}
+
+Status check_unicode_room_name(std::string_view name) {
+  std::size_t count = 0;
+  std::string_view problem;
+  const bool utf8 = unicode::for_each_code_point(name, [&](const unicode::CodePoint& cp) {
+    const bool allowed = cp.cls == unicode::Class::Letter || cp.cls == unicode::Class::Number ||
+                         (cp.cls == unicode::Class::Mark && count > 0) ||
+                         is_room_punctuation(cp.value);
+    if (cp.ignorable) {
+      problem = "room names cannot hold invisible characters";
+    } else if (!allowed) {
+      problem = cp.cls == unicode::Class::Mark
+                    ? "a room name cannot start with a combining mark"
+                    : "room names hold letters, digits, marks and . _ - only";
+    }
+    return problem.empty() && ++count <= kMaxRoomCodePoints;
   });
+  if (!utf8) return room_invalid("room names must be valid UTF-8");
+  if (!problem.empty()) return room_invalid(std::string(problem));
+  if (count > kMaxRoomCodePoints) return room_invalid("room names are at most 64 characters");
+  if (!unicode::is_nfc(name)) {
+    return room_invalid("room names must be in Unicode NFC (JavaScript: name.normalize())");
+  }
+  return {};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Status check_room_name(std::string_view name) {
+  if (name.empty()) return room_invalid("room names are 1-64 characters");
+  if (name.size() > kMaxRoomBytes) return room_invalid("room names are at most 64 characters");
+  if (name.find_first_not_of('.') == std::string_view::npos) {
+    return room_invalid("a room name cannot be only dots");
+  }
+  const bool ascii = std::all_of(name.begin(), name.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) {
+    if (name.size() > kMaxRoomCodePoints)
+      return room_invalid("room names are at most 64 characters");
+    return check_ascii_room_name(name);
+  }
+  return check_unicode_room_name(name);
+}
+
+bool is_valid_room_name(std::string_view name) {
+  return check_room_name(name).ok();
+}
+
+Result<std::string> room_from_path_segment(std::string_view segment) {
+  if (segment.size() > kMaxRoomSegmentBytes)
+    return room_invalid("room names are at most 64 characters");
+  std::string decoded;
+  decoded.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      decoded.push_back(segment[i]);
+      continue;
+    }
+    const int hi = i + 2 < segment.size() ? hex_value(segment[i + 1]) : -1;
+    const int lo = hi >= 0 ? hex_value(segment[i + 2]) : -1;
+    if (lo < 0) return room_invalid("bad percent-encoding in the room name");
+    decoded.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  Result<std::string> nfc = unicode::to_nfc(decoded);
+  if (!nfc) {
+    if (nfc.error().code != Errc::Invalid) return std::move(nfc).error();
+    return room_invalid("room names must be valid UTF-8 of assigned characters");
+  }
+  if (Status s = check_room_name(*nfc); !s) return s.error();
+  return *std::move(nfc);
 }
 
 void LocalRoom::add(Member* m, MemberRef ref) {
@@ -32,8 +130,8 @@ void LocalRoom::remove(Member* m) {
 void LocalRoom::deliver(const RoomEvent& event, MemberRef except) const {
   for (const Entry& e : members_) {
     if (e.ref == except) continue;
-    const SharedFrame& frame = event.for_protocol(e.member->protocol());
-    if (frame) e.member->deliver(frame, event.ephemeral);
+    const SharedText& text = event.for_protocol(e.member->protocol());
+    if (text) e.member->deliver(text, event.ephemeral);
   }
 }
 

@@ -1,182 +1,486 @@
 #include "chat/room_home.h"
 
 #include <algorithm>
-#include <utility>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "chat/events.h"
 
 namespace parley::chat {
+namespace {
 
-RoomHome::RoomHome(std::string name, uint64_t last_id, std::size_t cache_capacity,
-                   std::size_t loops, std::size_t retain)
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Room in an answer for everything but its messages (members, counts, keys).
+constexpr std::size_t kAnswerEnvelope = 16 << 10;
+
+}  // namespace
+
+RoomHome::RoomHome(std::string name, uint32_t loop, uint64_t last_id, const RoomOptions& options,
+                   CacheBudget& budget, RoomHost& host, std::size_t loops)
     : name_(std::move(name)),
-      last_id_(last_id),
-      cache_capacity_(retain > 0 ? std::min(cache_capacity, retain) : cache_capacity),
-      retain_(retain),
-      covered_after_(last_id),
-      active_per_loop_(loops, 0) {}
+      loop_(loop),
+      options_(options),
+      host_(host),
+      members_(loops),
+      cache_(last_id, options.cache, budget) {}
 
-RoomMember* RoomHome::find(MemberRef ref) {
-  for (auto& m : members_) {
-    if (m.ref == ref) return &m;
+bool RoomHome::idle() const {
+  return members_.empty() && work_.empty() && outbox_.empty() && answers_.empty() &&
+         !batch_.scheduled;
+}
+
+// --- join -------------------------------------------------------------------
+
+void RoomHome::join(MemberRef who, const JoinRequest& request) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) {
+    m = &members_.add(who, request.user, request.name, request.protocol);
+  } else if (!m->active) {
+    // Its first join is still being read; a leave in between is undone, and
+    // this join gets its own answer after that one.
+    m->leave_requested = false;
   }
-  return nullptr;
-}
-
-std::size_t RoomHome::connections_of(std::string_view user) const {
-  return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(),
-                                                [&](const auto& m) { return m.user == user; }));
-}
-
-std::string RoomHome::unique_name(std::string_view wanted, std::string_view user) const {
-  auto taken = [&](std::string_view name) {
-    return std::any_of(members_.begin(), members_.end(),
-                       [&](const auto& m) { return m.name == name && m.user != user; });
-  };
-  if (!taken(wanted)) return std::string(wanted);
-  for (int n = 2;; ++n) {
-    std::string candidate = std::string(wanted) + "-" + std::to_string(n);
-    if (!taken(candidate)) return candidate;
-  }
-}
-
-RoomMember& RoomHome::add(MemberRef ref, std::string user, std::string wanted_name,
-                          Protocol protocol) {
-  // Several connections of one user (tabs, a reconnect racing its old
-  // connection) share the user's name in the room.
-  std::string name;
-  for (const auto& m : members_) {
-    if (m.user == user) name = m.name;
-  }
-  if (name.empty()) name = unique_name(wanted_name, user);
-  members_.push_back(RoomMember{ref, std::move(user), std::move(name), protocol, false, 0, {}});
-  return members_.back();
-}
-
-void RoomHome::activate(RoomMember& m, uint64_t seen_up_to) {
-  if (m.active) return;
-  m.active = true;
-  m.seen_up_to = seen_up_to;
-  max_seen_up_to_ = std::max(max_seen_up_to_, seen_up_to);
-  ++active_per_loop_[m.ref.loop];
-  ++active_by_protocol_[static_cast<int>(m.protocol)];
-}
-
-std::optional<RoomMember> RoomHome::remove(MemberRef ref) {
-  auto it =
-      std::find_if(members_.begin(), members_.end(), [&](const auto& m) { return m.ref == ref; });
-  if (it == members_.end()) return std::nullopt;
-  RoomMember gone = std::move(*it);
-  members_.erase(it);
-  if (gone.active) {
-    --active_per_loop_[gone.ref.loop];
-    --active_by_protocol_[static_cast<int>(gone.protocol)];
-  }
-  return gone;
-}
-
-void RoomHome::append(ChatMessage msg) {
-  last_id_ = std::max(last_id_, msg.id);
-  recent_.push_back(std::move(msg));
-  while (recent_.size() > cache_capacity_) {
-    covered_after_ = recent_.front().id;
-    recent_.pop_front();
-  }
-}
-
-std::optional<std::vector<ChatMessage>> RoomHome::cached_after(uint64_t after,
-                                                               std::size_t limit) const {
-  if (after < covered_after_) return std::nullopt;
-  std::vector<ChatMessage> out;
-  for (const auto& m : recent_) {
-    if (m.id <= after) continue;
-    if (out.size() == limit) break;
-    out.push_back(m);
-  }
-  return out;
-}
-
-std::optional<std::vector<ChatMessage>> RoomHome::cached_recent(std::size_t limit) const {
-  // Enough cached, or the cache reaches back to the room's first message, or
-  // it holds everything retention keeps.
-  bool holds_all = covered_after_ == 0 || (retain_ > 0 && recent_.size() >= retain_);
-  if (recent_.size() < limit && !holds_all) return std::nullopt;
-  std::size_t n = std::min(limit, recent_.size());
-  return std::vector<ChatMessage>(recent_.end() - static_cast<std::ptrdiff_t>(n), recent_.end());
-}
-
-bool RoomHome::has_older_than(uint64_t first_id) const {
-  uint64_t oldest_kept = retain_ > 0 && last_id_ >= retain_ ? last_id_ - retain_ + 1 : 1;
-  return first_id > oldest_kept;
-}
-
-const ChatMessage* RoomHome::find_cached(std::string_view user, std::string_view client_id) const {
-  for (const auto& m : recent_) {
-    if (m.client_id == client_id && m.user == user) return &m;
-  }
-  return nullptr;
-}
-
-std::vector<ChatMessage> RoomHome::cached_newer_than(uint64_t id) const {
-  std::vector<ChatMessage> out;
-  for (const auto& m : recent_) {
-    if (m.id > id) out.push_back(m);
-  }
-  return out;
-}
-
-void RoomHome::warm(std::span<const ChatMessage> page) {
-  // Only a page that ends where the cache begins keeps "the cache holds every
-  // message after covered_after_" true.
-  if (page.empty() || page.back().id != covered_after_) return;
-  std::deque<ChatMessage> merged(page.begin(), page.end());
-  for (auto& m : recent_) merged.push_back(std::move(m));
-  recent_.swap(merged);
-  covered_after_ = page.front().id - 1;
-  while (recent_.size() > cache_capacity_) {
-    covered_after_ = recent_.front().id;
-    recent_.pop_front();
-  }
-}
-
-void RoomHome::emit_in_order(std::function<void()> emit) {
-  if (outbox_.empty()) {
-    emit();
+  if (request.protocol == Protocol::PlainText) {
+    if (!m->active) activate_plain(*m);  // the seed's protocol has no history, no answer
     return;
   }
-  outbox_.push_back({0, true, std::move(emit), {}});
+  start_join_read(who, request);
 }
 
-uint64_t RoomHome::reserve_slot(std::function<void()> on_head) {
-  uint64_t slot = next_slot_++;
-  outbox_.push_back({slot, false, {}, std::move(on_head)});
-  if (outbox_.size() == 1) drain_outbox();  // already at the head
-  return slot;
+void RoomHome::activate_plain(RoomMember& m) {
+  members_.activate(m, cache_.last_id());
+  host_.activate(m.ref, *this, nullptr);
+  announce_join(m);
 }
 
-void RoomHome::complete_slot(uint64_t slot, std::function<void()> emit) {
-  for (auto& entry : outbox_) {
-    if (entry.slot == slot) {
-      entry.ready = true;
-      entry.emit = std::move(emit);
-      break;
+void RoomHome::start_join_read(MemberRef who, const JoinRequest& request) {
+  PendingRead read{who, true, request.since, {}};
+  if (request.since) {
+    read.query = PageQuery{PageQuery::From::After, *request.since, options_.page_max};
+  } else {
+    read.query = PageQuery{PageQuery::From::Newest, 0, options_.join_history};
+  }
+  uint64_t ticket = new_ticket();
+  work_.emplace(ticket, std::move(read));
+  queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr, false, false});
+  drain_answers(who);
+}
+
+void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector<Message> history,
+                           bool truncated) {
+  RoomMember* m = members_.find(read.who);
+  if (m == nullptr) {
+    fill_answer(read.who, ticket, nullptr);
+    return;
+  }
+  if (!read.since) {
+    cache_.warm(history);
+  }
+  // Messages stored since the read started come from the cache, unless the
+  // page was cut (the client pages on from its end).
+  if (!(read.since && truncated)) {
+    uint64_t upto = history.empty() ? read.since.value_or(0) : history.back().id;
+    for (auto& msg : cache_.newer_than(upto)) history.push_back(std::move(msg));
+  }
+  bool keep_newest = !read.since;
+  SharedText joined = make_joined(*m, history, truncated, keep_newest);
+  if (m->active) {  // a repeated join: only the answer
+    fill_answer(read.who, ticket, std::move(joined));
+    return;
+  }
+  if (m->leave_requested) {
+    // Left while its join was read: still answered (the client asked), then
+    // gone again without anyone having been told it came.
+    fill_answer(read.who, ticket, std::move(joined));
+    complete_leave(read.who);
+    return;
+  }
+  // Messages up to `seen` are in its history (or, when the history was cut,
+  // will be paged for): the fan-out of any still in the outbox skips it.
+  uint64_t seen = cache_.last_id();
+  if (!history.empty()) seen = truncated ? history.back().id : std::max(seen, history.back().id);
+  if (truncated && history.empty()) seen = read.since.value_or(seen);
+  members_.activate(*m, seen);
+  fill_answer(read.who, ticket, std::move(joined), /*activates=*/true);
+  announce_join(*m);
+}
+
+void RoomHome::announce_join(const RoomMember& m) {
+  const std::string& user = m.user;
+  announce(PresenceChange{PresenceKind::Joined,
+                          user,
+                          members_.name_of(user),
+                          {},
+                          members_.connections(),
+                          members_.users(),
+                          members_.connections_of(user) == 1},
+           m.ref);
+}
+
+SharedText RoomHome::make_joined(const RoomMember& m, std::vector<Message>& history,
+                                 bool& truncated, bool keep_newest) const {
+  if (fit_to_budget(name_, history, message_budget(), keep_newest)) truncated = true;
+  auto members = members_.page({}, options_.joined_members);
+  return joined_text(JoinedView{name_, members_.name_of(m.user), members, history, truncated,
+                                cache_.last_id(), members_.connections(), members_.users()});
+}
+
+std::size_t RoomHome::message_budget() const {
+  return options_.answer_bytes > 2 * kAnswerEnvelope ? options_.answer_bytes - kAnswerEnvelope
+                                                     : options_.answer_bytes / 2;
+}
+
+// --- leave ------------------------------------------------------------------
+
+void RoomHome::leave(MemberRef who, bool disconnected) {
+  // Work for a connection that is gone is cancelled: reads it asked for and
+  // that have not started are dropped (a read in flight finishes, and the
+  // hub drops its answer). A client that leaves but stays connected still
+  // gets every answer, in the order it asked.
+  if (disconnected) drop_queued_reads(who);
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) return;
+  if (!m->active) {  // its join is still being read: leave once it is answered
+    m->leave_requested = true;
+    return;
+  }
+  complete_leave(who);
+}
+
+void RoomHome::complete_leave(MemberRef who) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) return;
+  const std::string user = m->user;
+  const std::string name = members_.name_of(user);
+  const bool was_active = m->active;
+  const Protocol protocol = m->protocol;
+  members_.remove(who);
+  if (was_active) {
+    bool user_left = members_.connections_of(user) == 0;
+    announce(PresenceChange{PresenceKind::Left,
+                            user,
+                            name,
+                            {},
+                            members_.connections(),
+                            members_.users(),
+                            user_left},
+             who);
+  }
+  // `left` after every answer still waiting for the store (acks).
+  if (protocol == Protocol::Json) {
+    queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, left_text(name_), false, false});
+    drain_answers(who);
+  }
+}
+
+// --- send, typing, rename -----------------------------------------------------
+
+void RoomHome::send(MemberRef who, SendRequest request) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) return;  // the session checks membership first; this is a race with leave
+  Message message{0,
+                  now_ms(),
+                  m->user,
+                  members_.name_of(m->user),
+                  std::move(request.client_id),
+                  std::move(request.text)};
+  uint64_t ticket = new_ticket();
+  // Its place among the room's events, and among the sender's answers.
+  outbox_.push_back(RoomSlot{ticket, {}, who, 0});
+  if (!message.client_id.empty()) {
+    queue_answer(who, AnswerSlot{AnswerSlot::State::Appending, ticket, nullptr, false, false});
+  }
+  auto [it, _] = work_.emplace(ticket, PendingSend{who, std::move(message), m->protocol});
+  host_.append(*this, ticket, std::get<PendingSend>(it->second).message);
+}
+
+void RoomHome::on_appended(uint64_t ticket, Result<Appended> result) {
+  auto node = work_.extract(ticket);
+  if (node.empty()) return;
+  finish_send(ticket, std::get<PendingSend>(std::move(node.mapped())), std::move(result));
+}
+
+void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> result) {
+  const MemberRef who = send.who;
+  Message& msg = send.message;
+  const bool acked = !msg.client_id.empty();
+  if (!result) {
+    // Not stored, so not acknowledged: the client keeps it pending and may
+    // retry (docs/PROTOCOL.md, `internal`).
+    spdlog::warn("room {}: a message could not be stored: {}", name_, result.error().message);
+    fill_room_slot(ticket, {}, who, 0);
+    if (acked) {
+      fill_answer(who, ticket,
+                  error_text(ErrorCode::Internal, "the message could not be stored", "send",
+                             msg.client_id, name_));
+    }
+  } else if (result->duplicate) {
+    fill_room_slot(ticket, {}, who, 0);
+    if (acked)
+      fill_answer(who, ticket, ack_text(name_, msg.client_id, result->id, result->ts_ms, true));
+  } else {
+    msg.id = result->id;
+    msg.ts_ms = result->ts_ms;
+    RoomEvent event =
+        message_event(name_, msg, send.protocol, members_.active_with(Protocol::Json) > 0,
+                      members_.active_with(Protocol::PlainText) > 0);
+    if (acked) fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
+    uint64_t id = msg.id;
+    host_.publish(*this, msg);
+    cache_.append(std::move(msg));
+    fill_room_slot(ticket, std::move(event), who, id);
+  }
+  drain_room();
+  if (acked) drain_answers(who);
+}
+
+void RoomHome::typing(MemberRef who) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr || !m->active) return;
+  emit(typing_event(name_, m->user, members_.name_of(m->user)), who);
+}
+
+void RoomHome::rename(MemberRef who, std::string_view name) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) return;
+  std::optional<std::string> old = members_.rename(m->user, name);
+  if (!old || !m->active) return;
+  // After the joins and leaves before it; everyone hears of it, the renaming
+  // connection included (its confirmation).
+  flush_presence();
+  emit(presence_event(
+           name_, PresenceChange{PresenceKind::Renamed, m->user, members_.name_of(m->user), *old,
+                                 members_.connections(), members_.users(), true}),
+       MemberRef{UINT32_MAX, 0, 0});
+}
+
+void RoomHome::members(MemberRef who, std::string_view after, std::size_t limit) {
+  if (members_.find(who) == nullptr) return;  // the session checks membership; a race with leave
+  auto page = members_.page(after, limit + 1);
+  std::string_view next;
+  if (page.size() > limit) {
+    page.pop_back();
+    next = page.back().name;
+  }
+  SharedText text = make_shared_text(
+      encode_members(MembersView{name_, page, next, members_.connections(), members_.users()}));
+  queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, std::move(text), false, false});
+  drain_answers(who);
+}
+
+// --- presence -------------------------------------------------------------------
+
+bool RoomHome::batching_presence() const {
+  // Once started, a batch takes everything until it is flushed, so the order
+  // of joins and leaves is kept even if the room shrinks meanwhile.
+  return batch_.scheduled || (options_.presence_batch_above > 0 &&
+                              members_.connections() >= options_.presence_batch_above);
+}
+
+void RoomHome::announce(const PresenceChange& change, MemberRef except) {
+  if (!batching_presence()) {
+    emit(presence_event(name_, change), except);
+    return;
+  }
+  // A large room: one event per interval instead of one per join, which
+  // would cost (members x joins) deliveries in a join storm.
+  bool joined = change.kind == PresenceKind::Joined;
+  (joined ? batch_.any_join : batch_.any_leave) = true;
+  if (change.user_changed) {
+    auto& names = joined ? batch_.joined : batch_.left;
+    if (names.size() < options_.presence_batch_names) {
+      names.emplace_back(change.user, change.name);
+    } else {
+      ++(joined ? batch_.more_joined : batch_.more_left);
     }
   }
-  drain_outbox();
+  if (!batch_.scheduled) {
+    batch_.scheduled = true;
+    host_.flush_presence_after(*this, options_.presence_interval);
+  }
 }
 
-void RoomHome::drain_outbox() {
-  if (draining_) return;  // an emit that completes another slot
-  draining_ = true;
-  while (!outbox_.empty()) {
-    OutboxEntry& head = outbox_.front();
-    if (!head.ready) {
-      if (head.on_head) std::exchange(head.on_head, nullptr)();
-      break;
+void RoomHome::flush_presence() {
+  if (!batch_.scheduled) return;
+  PresenceBatch batch = std::move(batch_);
+  batch_ = PresenceBatch{};
+  auto views = [](const auto& names) {
+    std::vector<MemberView> out;
+    for (const auto& [user, name] : names) out.push_back({user, name});
+    return out;
+  };
+  std::vector<MemberView> joined = views(batch.joined), left = views(batch.left);
+  RoomEvent event =
+      presence_notices(name_, batch.any_join, batch.any_leave, members_.connections());
+  if (!joined.empty() || !left.empty() || batch.more_joined > 0 || batch.more_left > 0) {
+    event.json = make_shared_text(encode_presence_batch(
+        PresenceBatchView{name_, joined, left, batch.more_joined, batch.more_left,
+                          members_.connections(), members_.users()}));
+  }
+  if (event.json || event.plain) emit(std::move(event), MemberRef{UINT32_MAX, 0, 0});
+  if (batch.any_join && batch.any_leave) {
+    emit(presence_notices(name_, false, true, members_.connections()), MemberRef{UINT32_MAX, 0, 0});
+  }
+}
+
+// --- history ------------------------------------------------------------------
+
+void RoomHome::history(MemberRef who, const PageQuery& query) {
+  if (members_.find(who) == nullptr) {
+    host_.history_done(who);  // left meanwhile: nothing to answer
+    return;
+  }
+  PendingRead read{who, false, std::nullopt, query};
+  read.query.limit = std::clamp<std::size_t>(query.limit, 1, options_.page_max);
+  uint64_t ticket = new_ticket();
+  work_.emplace(ticket, std::move(read));
+  queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr, true, false});
+  drain_answers(who);
+}
+
+void RoomHome::start_read(AnswerSlot& slot) {
+  slot.state = AnswerSlot::State::Reading;
+  const PendingRead& read = std::get<PendingRead>(work_.at(slot.ticket));
+  if (std::optional<Page> page = cache_.read(read.query)) {
+    finish_read(slot.ticket, std::move(*page));
+    return;
+  }
+  host_.read(*this, slot.ticket, read.query);
+}
+
+void RoomHome::on_page(uint64_t ticket, Result<Page> page) {
+  auto it = work_.find(ticket);
+  if (it == work_.end()) return;
+  MemberRef who = std::get<PendingRead>(it->second).who;
+  finish_read(ticket, std::move(page));
+  drain_answers(who);
+}
+
+void RoomHome::finish_read(uint64_t ticket, Result<Page> page) {
+  auto node = work_.extract(ticket);
+  const PendingRead read = std::get<PendingRead>(std::move(node.mapped()));
+  if (!page) {
+    spdlog::warn("room {}: history could not be read: {}", name_, page.error().message);
+  }
+  if (read.for_join) {
+    // Without its history a join still succeeds: `truncated` sends the client
+    // paging, and that page reports the store's trouble.
+    if (!page) {
+      finish_join(ticket, read, {}, true);
+    } else {
+      finish_join(ticket, read, std::move(page->messages), page->truncated);
     }
-    auto emit = std::move(head.emit);
+    return;
+  }
+  if (!page) {
+    fill_answer(read.who, ticket,
+                error_text(ErrorCode::HistoryUnavailable, "history cannot be read now; retry later",
+                           "history", {}, name_));
+    return;
+  }
+  fill_answer(
+      read.who, ticket,
+      make_history(page->messages, page->truncated, read.query.from != PageQuery::From::After));
+}
+
+SharedText RoomHome::make_history(std::vector<Message>& messages, bool truncated,
+                                  bool keep_newest) const {
+  if (fit_to_budget(name_, messages, message_budget(), keep_newest)) truncated = true;
+  return history_text(name_, messages, truncated);
+}
+
+// --- the room's outbox --------------------------------------------------------
+
+void RoomHome::emit(RoomEvent event, MemberRef except) {
+  if (outbox_.empty()) {
+    host_.broadcast(*this, event, except, {});
+    return;
+  }
+  outbox_.push_back(RoomSlot{0, std::move(event), except, 0});
+}
+
+void RoomHome::fill_room_slot(uint64_t ticket, RoomEvent event, MemberRef except, uint64_t msg_id) {
+  // Stores answer in order, so the slot is nearly always at the front.
+  for (RoomSlot& slot : outbox_) {
+    if (slot.ticket != ticket) continue;
+    slot = RoomSlot{0, std::move(event), except, msg_id};
+    return;
+  }
+}
+
+void RoomHome::drain_room() {
+  if (draining_room_) return;
+  draining_room_ = true;
+  while (!outbox_.empty() && outbox_.front().ticket == 0) {
+    RoomSlot slot = std::move(outbox_.front());
     outbox_.pop_front();
-    if (emit) emit();
+    if (!slot.event.json && !slot.event.plain) continue;
+    // Members whose `joined` history already holds the message are skipped
+    // (a join answered from the store can overtake the message's fan-out).
+    host_.broadcast(*this, slot.event, slot.except, members_.holding(slot.msg_id, slot.except));
   }
-  draining_ = false;
+  draining_room_ = false;
+}
+
+// --- each member's answers ----------------------------------------------------
+
+void RoomHome::queue_answer(MemberRef who, AnswerSlot slot) {
+  answers_[who].push_back(std::move(slot));
+}
+
+void RoomHome::fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates) {
+  auto it = answers_.find(who);
+  if (it == answers_.end()) return;
+  for (AnswerSlot& slot : it->second) {
+    if (slot.ticket != ticket || slot.state == AnswerSlot::State::Ready) continue;
+    slot.state = AnswerSlot::State::Ready;
+    slot.text = std::move(text);
+    slot.activates = activates;
+    return;
+  }
+}
+
+void RoomHome::drain_answers(MemberRef who) {
+  auto it = answers_.find(who);
+  while (it != answers_.end() && !it->second.empty()) {
+    AnswerSlot& head = it->second.front();
+    if (head.state == AnswerSlot::State::ReadQueued) {
+      start_read(head);  // may answer at once from the cache
+      it = answers_.find(who);
+      continue;
+    }
+    if (head.state != AnswerSlot::State::Ready) return;  // waiting for the store
+    AnswerSlot done = std::move(head);
+    it->second.pop_front();
+    if (done.activates) {
+      host_.activate(who, *this, std::move(done.text));
+    } else if (done.text) {
+      host_.answer(who, std::move(done.text));
+    }
+    if (done.is_history) host_.history_done(who);
+  }
+  if (it != answers_.end()) answers_.erase(it);
+}
+
+void RoomHome::drop_queued_reads(MemberRef who) {
+  auto it = answers_.find(who);
+  if (it == answers_.end()) return;
+  auto& queue = it->second;
+  for (auto slot = queue.begin(); slot != queue.end();) {
+    bool queued = slot->state == AnswerSlot::State::ReadQueued;
+    if (!queued) {
+      ++slot;
+      continue;
+    }
+    if (slot->is_history) host_.history_done(who);
+    work_.erase(slot->ticket);
+    slot = queue.erase(slot);
+  }
 }
 
 }  // namespace parley::chat

@@ -1,125 +1,218 @@
-// The authoritative state of one room, kept on the room's home loop (chosen
-// by hashing the name): who is in it under which name, the last message id,
-// and a cache of recent messages so a join is answered without touching disk.
+// One room's life, owned by the room's home loop (chosen by hashing its name).
 //
-// Only the home loop touches a RoomHome; every other loop talks to it through
-// posted tasks (see ChatHub). That single owner is what makes the room's order
-// of events the same for every member, wherever its connection lives.
+// RoomHome is the only owner of a room's state: its members and their names
+// (RoomMembers), its recent messages (RoomCache), the order of its events and
+// of its answers, and the store round trips in flight. Every request reaches
+// it as a named step (join, leave, send, typing, history, rename) and every
+// store answer as another (on_appended, on_page); what it needs from the
+// world (reaching members on their loops, the History) goes through RoomHost,
+// which ChatHub implements. Nothing else touches a room, so every member sees
+// the same order of events, whatever loop its connection lives on.
+//
+// Two orders are kept:
+// - The room's events. A message waiting for the store holds its place in the
+//   room's outbox; what happened after it (another message, a presence or
+//   typing event) goes out only after it, so that, say, a sender's last
+//   message reaches the others before the notice that it left.
+// - Each member's answers (joined, ack, history, left) in the order of its
+//   requests. A history read starts only when the member's earlier answers
+//   are out (the page then holds what the client was told is stored), and it
+//   waits behind that member's own requests only: one member's reads never
+//   delay another member's acks or the room's messages.
+//
+// A joining member is inactive (gets no events) until its `joined` is
+// answered; activation and the answer travel together (RoomHost::activate),
+// so no event reaches it before `joined` and none committed after its
+// history is missed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <optional>
-#include <span>
 #include <string>
-#include <vector>
+#include <unordered_map>
+#include <variant>
 
-#include "chat/chat_message.h"
+#include "chat/events.h"
+#include "chat/history.h"
 #include "chat/member.h"
+#include "chat/room_cache.h"
+#include "chat/room_members.h"
 
 namespace parley::chat {
 
-struct RoomMember {
-  MemberRef ref;
+class RoomHome;
+
+// What a room needs from outside. Implemented by ChatHub; a fake in tests.
+class RoomHost {
+ public:
+  // A text for one member (an answer), on the member's loop.
+  virtual void answer(MemberRef who, SharedText text) = 0;
+  // A `history` request of `who` is done (answered, or dropped as it left).
+  virtual void history_done(MemberRef who) = 0;
+  // `who`'s join is answered: from now on it receives the room's events.
+  // `joined` (null for plain text) reaches it in the same step.
+  virtual void activate(MemberRef who, const RoomHome& room, SharedText joined) = 0;
+  // An event for every active member of the room but `except` and `skip`.
+  virtual void broadcast(const RoomHome& room, const RoomEvent& event, MemberRef except,
+                         std::vector<MemberRef> skip) = 0;
+  // Store round trips: the result comes back as room.on_appended / on_page,
+  // later, on the room's home loop.
+  virtual void append(const RoomHome& room, uint64_t ticket, const Message& message) = 0;
+  virtual void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) = 0;
+  // A message this room stored, for the members on other nodes (chat/bus.h).
+  virtual void publish(const RoomHome& room, const Message& message) = 0;
+  // Calls room.flush_presence() after `delay`, on the room's home loop.
+  virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
+
+ protected:
+  ~RoomHost() = default;
+};
+
+struct RoomOptions {
+  std::size_t join_history = 50;         // messages in `joined` without `since`
+  std::size_t page_max = 200;            // largest page, in messages
+  std::size_t answer_bytes = 256 << 10;  // largest `joined` / `history` answer, in bytes
+  std::size_t joined_members = 100;      // users listed in `joined`
+  // Large rooms: presence is coalesced over `presence_interval` once a room
+  // has `presence_batch_above` connections (0 = never), naming at most
+  // `presence_batch_names` joiners and leavers per batch.
+  std::size_t presence_batch_above = 100;
+  std::chrono::milliseconds presence_interval{100};
+  std::size_t presence_batch_names = 20;
+  RoomCache::Limits cache{};
+};
+
+struct JoinRequest {
+  std::string room;
   std::string user;
   std::string name;
-  Protocol protocol;
-  bool active = false;      // receives room events (after its join was answered)
-  uint64_t seen_up_to = 0;  // highest message id it already has (from its joined history)
-  // Requests that arrived while the join was still reading history: run, in
-  // order, once it is answered.
-  std::vector<std::function<void()>> waiting;
+  Protocol protocol = Protocol::Json;
+  std::optional<uint64_t> since;
+};
+
+struct SendRequest {
+  std::string room;
+  std::string client_id;  // empty: no dedup, no ack (plain text)
+  std::string text;
+};
+
+struct HistoryQuery {
+  std::string room;
+  PageQuery query;
 };
 
 class RoomHome {
  public:
-  // `retain`: messages the store keeps per room (0 = all); the cache never
-  // holds more, so it never shows a message retention has deleted.
-  RoomHome(std::string name, uint64_t last_id, std::size_t cache_capacity, std::size_t loops,
-           std::size_t retain = 0);
+  RoomHome(std::string name, uint32_t loop, uint64_t last_id, const RoomOptions& options,
+           CacheBudget& budget, RoomHost& host, std::size_t loops);
+  RoomHome(const RoomHome&) = delete;
+  RoomHome& operator=(const RoomHome&) = delete;
 
   const std::string& name() const { return name_; }
-  uint64_t last_id() const { return last_id_; }
+  uint32_t loop() const { return loop_; }
+  uint64_t last_id() const { return cache_.last_id(); }
+  const RoomMembers& members() const { return members_; }
+  // Nobody in it and nothing in flight: the hub may forget it (its last id
+  // is all that needs keeping).
+  bool idle() const;
 
-  // Membership.
-  RoomMember* find(MemberRef ref);
-  // Adds an inactive member with a name unique among other users of the room
-  // (a clash with another user gets "-2", "-3"...). Returns it.
-  RoomMember& add(MemberRef ref, std::string user, std::string wanted_name, Protocol protocol);
-  void activate(RoomMember& m, uint64_t seen_up_to);
-  // Removes `ref`; returns the removed member if it was there.
-  std::optional<RoomMember> remove(MemberRef ref);
-  std::string unique_name(std::string_view wanted, std::string_view user) const;
-  std::size_t connections() const { return members_.size(); }
-  std::size_t connections_of(std::string_view user) const;
-  bool empty() const { return members_.empty(); }
-  std::vector<RoomMember>& members() { return members_; }
-  // The highest message id any member was handed in its `joined` history.
-  uint64_t max_seen_up_to() const { return max_seen_up_to_; }
-  // Active members speaking `p`: an event is encoded only for protocols
-  // someone in the room speaks.
-  std::size_t active_with(Protocol p) const { return active_by_protocol_[static_cast<int>(p)]; }
-  // Loops with at least one active member (fan-out targets).
-  const std::vector<uint32_t>& active_per_loop() const { return active_per_loop_; }
-
-  // History cache.
-  void append(ChatMessage msg);
-  // Messages with id > after from the cache, at most `limit`, if the cache
-  // holds every message after `after`; nullopt when it may not.
-  std::optional<std::vector<ChatMessage>> cached_after(uint64_t after, std::size_t limit) const;
-  // The last `limit` messages if the cache holds them (or all there ever were).
-  std::optional<std::vector<ChatMessage>> cached_recent(std::size_t limit) const;
-  // A cached message from `user` with client id `client_id` (in-memory dedup
-  // when there is no store).
-  const ChatMessage* find_cached(std::string_view user, std::string_view client_id) const;
-  // Cached messages newer than `id` (for joining a store page to the cache).
-  std::vector<ChatMessage> cached_newer_than(uint64_t id) const;
-  // Whether messages older than `first_id` still exist (retention deletes
-  // the oldest ones).
-  bool has_older_than(uint64_t first_id) const;
-  // Seeds the cache with a page read from the store ending at the last id.
-  void warm(std::span<const ChatMessage> page);
-
-  // The room's outgoing events, in order. A message waits for the store while
-  // later events (a leave, typing) are already known: they queue behind it
-  // so every member sees them in the order they happened.
-  void emit_in_order(std::function<void()> emit);
-  // Reserves the next place for an answer that waits for the store (a
-  // message being written, a history page being read)...
-  // `on_head`, if given, runs once everything before the slot has gone out
-  // (a history read starts only when the acks before it are stored, so the
-  // page contains what the client was told is stored).
-  uint64_t reserve_slot(std::function<void()> on_head = {});
-  // ...and fills it; whatever is ready at the head of the queue goes out.
-  void complete_slot(uint64_t slot, std::function<void()> emit);
-
-  // Asynchronous work in flight (store reads/writes): the home stays alive
-  // until it is done even if everyone has left.
-  int pending_ops = 0;
+  // Requests, on the home loop.
+  void join(MemberRef who, const JoinRequest& request);
+  // `disconnected`: the connection is gone, not just out of this room.
+  void leave(MemberRef who, bool disconnected = false);
+  void send(MemberRef who, SendRequest request);
+  void typing(MemberRef who);
+  void history(MemberRef who, const PageQuery& query);
+  void rename(MemberRef who, std::string_view name);
+  void members(MemberRef who, std::string_view after, std::size_t limit);
+  // The presence coalesced since the last flush goes out (large rooms).
+  void flush_presence();
+  // Store answers, on the home loop.
+  void on_appended(uint64_t ticket, Result<Appended> result);
+  void on_page(uint64_t ticket, Result<Page> result);
 
  private:
-  std::string name_;
-  uint64_t last_id_;
-  std::size_t cache_capacity_;
-  std::size_t retain_;
-  std::deque<ChatMessage> recent_;
-  // The cache holds every message with id > covered_after_.
-  uint64_t covered_after_;
-  std::vector<RoomMember> members_;
-  std::vector<uint32_t> active_per_loop_;
-  std::size_t active_by_protocol_[2] = {0, 0};
-  uint64_t max_seen_up_to_ = 0;
-  struct OutboxEntry {
-    uint64_t slot;  // 0: not waiting for anything
-    bool ready;
-    std::function<void()> emit;
-    std::function<void()> on_head;
+  // Store work in flight, by ticket.
+  struct PendingSend {
+    MemberRef who;
+    Message message;
+    Protocol protocol;
   };
-  uint64_t next_slot_ = 1;
-  std::deque<OutboxEntry> outbox_;
-  bool draining_ = false;
-  void drain_outbox();
+  struct PendingRead {
+    MemberRef who;
+    bool for_join;                  // a join's history, else a `history` request
+    std::optional<uint64_t> since;  // for a join
+    PageQuery query;
+  };
+  // A room event in the room's outbox: ready, or waiting for a message's store.
+  struct RoomSlot {
+    uint64_t ticket = 0;  // 0: ready
+    RoomEvent event;
+    MemberRef except;
+    uint64_t msg_id = 0;
+  };
+  // An answer in a member's queue: ready text, an append in flight, or a read
+  // to start (or in flight) when it reaches the head.
+  struct AnswerSlot {
+    enum class State { Ready, Appending, ReadQueued, Reading } state = State::Ready;
+    uint64_t ticket = 0;
+    SharedText text;
+    bool is_history = false;
+    bool activates = false;  // a new member's `joined`: starts its events too
+  };
+
+  // Steps of a join.
+  void activate_plain(RoomMember& m);
+  void start_join_read(MemberRef who, const JoinRequest& request);
+  void finish_join(uint64_t ticket, const PendingRead& read, std::vector<Message> history,
+                   bool truncated);
+  void announce_join(const RoomMember& m);
+  // Steps of a leave.
+  void complete_leave(MemberRef who);
+  // Presence: one event now, or into the batch of a large room.
+  void announce(const PresenceChange& change, MemberRef except);
+  bool batching_presence() const;
+  // Steps of a send.
+  void finish_send(uint64_t ticket, PendingSend send, Result<Appended> result);
+  // Steps of a read (a join's history or a `history` request).
+  void start_read(AnswerSlot& slot);
+  void finish_read(uint64_t ticket, Result<Page> page);
+
+  // The room's outbox.
+  void emit(RoomEvent event, MemberRef except);
+  void fill_room_slot(uint64_t ticket, RoomEvent event, MemberRef except, uint64_t msg_id);
+  void drain_room();
+  // Each member's answers.
+  void queue_answer(MemberRef who, AnswerSlot slot);
+  void fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates = false);
+  void drain_answers(MemberRef who);
+  void drop_queued_reads(MemberRef who);
+
+  SharedText make_joined(const RoomMember& m, std::vector<Message>& history, bool& truncated,
+                         bool keep_newest) const;
+  SharedText make_history(std::vector<Message>& messages, bool truncated, bool keep_newest) const;
+  std::size_t message_budget() const;
+  uint64_t new_ticket() { return next_ticket_++; }
+
+  const std::string name_;
+  const uint32_t loop_;
+  const RoomOptions& options_;
+  RoomHost& host_;
+  RoomMembers members_;
+  RoomCache cache_;
+  std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead>> work_;
+  std::deque<RoomSlot> outbox_;
+  std::unordered_map<MemberRef, std::deque<AnswerSlot>, MemberRefHash> answers_;
+  struct PresenceBatch {
+    std::vector<std::pair<std::string, std::string>> joined, left;  // user, name
+    uint64_t more_joined = 0, more_left = 0;
+    bool any_join = false, any_leave = false;  // of a connection: the seed's notices
+    bool scheduled = false;
+  } batch_;
+  uint64_t next_ticket_ = 1;
+  bool draining_room_ = false;
 };
 
 }  // namespace parley::chat

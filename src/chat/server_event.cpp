@@ -135,41 +135,60 @@ JsonObject event(std::string& out, std::string_view type, std::size_t payload_by
   return object;
 }
 
-std::size_t message_bytes(const MessageView& m) {
-  return kMessageOverhead + m.room.size() + m.user.size() + m.from.size() + m.text.size() +
-         m.id.size();
+std::size_t message_bytes(std::string_view room, const Message& m) {
+  return kMessageOverhead + room.size() + m.user.size() + m.from.size() + m.text.size() +
+         m.client_id.size();
 }
 
-std::size_t messages_bytes(std::span<const MessageView> messages) {
+std::size_t messages_bytes(std::string_view room, std::span<const Message> messages) {
   std::size_t total = 0;
-  for (const MessageView& m : messages) total += message_bytes(m);
+  for (const Message& m : messages) total += message_bytes(room, m);
   return total;
 }
 
-void write_message(std::string& out, const MessageView& m) {
+void write_message(std::string& out, std::string_view room, const Message& m) {
   JsonObject object(out);
   object.string("type", "message")
-      .string("room", m.room)
-      .unsigned_int("msg_id", m.msg_id)
-      .signed_int("ts", m.ts)
+      .string("room", room)
+      .unsigned_int("msg_id", m.id)
+      .signed_int("ts", m.ts_ms)
       .string("user", m.user)
       .string("from", m.from)
       .string("text", m.text)
-      .string("id", m.id)
+      .string("id", m.client_id)
       .close();
+}
+
+// Length of `s` as a JSON string, quotes included (see append_json_string).
+std::size_t json_string_size(std::string_view s) {
+  std::size_t n = s.size() + 2;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    bool short_escape =
+        c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
+    n += short_escape ? 1 : 5;
+  }
+  return n;
+}
+
+std::size_t number_size(uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 10) v /= 10, ++n;
+  return n;
 }
 
 void write_member(std::string& out, const MemberView& m) {
   JsonObject(out).string("user", m.user).string("name", m.name).close();
 }
 
-std::string_view presence_event_name(PresenceEvent event) {
+std::string_view presence_event_name(PresenceKind event) {
   switch (event) {
-    case PresenceEvent::Joined:
+    case PresenceKind::Joined:
       return "joined";
-    case PresenceEvent::Left:
+    case PresenceKind::Left:
       return "left";
-    case PresenceEvent::Renamed:
+    case PresenceKind::Renamed:
       return "renamed";
   }
   return "joined";  // unreachable for valid enumerators
@@ -195,6 +214,7 @@ std::string encode_welcome(const WelcomeView& w) {
       .number("rate_per_sec", w.limits.rate_per_sec)
       .number("rate_burst", w.limits.rate_burst)
       .close();
+  if (!w.auth.empty()) object.string("auth", w.auth).signed_int("expires_at", w.expires_at);
   object.close();
   return out;
 }
@@ -203,13 +223,16 @@ std::string encode_joined(const JoinedView& j) {
   std::size_t members = 0;
   for (const MemberView& m : j.members) members += kMemberOverhead + m.user.size() + m.name.size();
   std::string out;
-  event(out, "joined", j.room.size() + j.you.size() + members + messages_bytes(j.history))
+  auto write = [room = j.room](std::string& o, const Message& m) { write_message(o, room, m); };
+  event(out, "joined", j.room.size() + j.you.size() + members + messages_bytes(j.room, j.history))
       .string("room", j.room)
       .string("you", j.you)
       .array("members", j.members, write_member)
-      .array("history", j.history, write_message)
+      .array("history", j.history, write)
       .boolean("truncated", j.truncated)
       .unsigned_int("last_id", j.last_id)
+      .unsigned_int("online", j.online)
+      .unsigned_int("users", j.users)
       .close();
   return out;
 }
@@ -232,11 +255,21 @@ std::string encode_ack(const AckView& a) {
   return out;
 }
 
-std::string encode_message(const MessageView& m) {
+std::string encode_message(std::string_view room, const Message& m) {
   std::string out;
-  out.reserve(message_bytes(m));
-  write_message(out, m);
+  out.reserve(message_bytes(room, m));
+  write_message(out, room, m);
   return out;
+}
+
+std::size_t encoded_message_size(std::string_view room, const Message& m) {
+  // {"type":"message","room":R,"msg_id":N,"ts":T,"user":U,"from":F,"text":X,"id":I}
+  constexpr std::size_t kKeys =
+      sizeof(R"({"type":"message","room":,"msg_id":,"ts":,"user":,"from":,"text":,"id":})") - 1;
+  std::size_t ts = m.ts_ms < 0 ? 1 + number_size(static_cast<uint64_t>(-(m.ts_ms + 1)) + 1)
+                               : number_size(static_cast<uint64_t>(m.ts_ms));
+  return kKeys + json_string_size(room) + number_size(m.id) + ts + json_string_size(m.user) +
+         json_string_size(m.from) + json_string_size(m.text) + json_string_size(m.client_id);
 }
 
 std::string encode_presence(const PresenceView& p) {
@@ -247,8 +280,36 @@ std::string encode_presence(const PresenceView& p) {
       .string("event", presence_event_name(p.event))
       .string("user", p.user)
       .string("name", p.name);
-  if (p.event == PresenceEvent::Renamed) object.string("old", p.old);
-  object.unsigned_int("online", p.online).close();
+  if (p.event == PresenceKind::Renamed) object.string("old", p.old);
+  object.unsigned_int("online", p.online).unsigned_int("users", p.users).close();
+  return out;
+}
+
+std::string encode_members(const MembersView& p) {
+  std::size_t members = 0;
+  for (const MemberView& m : p.members) members += kMemberOverhead + m.user.size() + m.name.size();
+  std::string out;
+  JsonObject object = event(out, "members", p.room.size() + members + p.next.size());
+  object.string("room", p.room).array("members", p.members, write_member);
+  if (!p.next.empty()) object.string("next", p.next);
+  object.unsigned_int("online", p.online).unsigned_int("users", p.users).close();
+  return out;
+}
+
+std::string encode_presence_batch(const PresenceBatchView& b) {
+  std::size_t members = 0;
+  for (const MemberView& m : b.joined) members += kMemberOverhead + m.user.size() + m.name.size();
+  for (const MemberView& m : b.left) members += kMemberOverhead + m.user.size() + m.name.size();
+  std::string out;
+  event(out, "presence_batch", b.room.size() + members)
+      .string("room", b.room)
+      .array("joined", b.joined, write_member)
+      .array("left", b.left, write_member)
+      .unsigned_int("more_joined", b.more_joined)
+      .unsigned_int("more_left", b.more_left)
+      .unsigned_int("online", b.online)
+      .unsigned_int("users", b.users)
+      .close();
   return out;
 }
 
@@ -262,25 +323,40 @@ std::string encode_typing(std::string_view room, std::string_view user, std::str
   return out;
 }
 
-std::string encode_history(std::string_view room, std::span<const MessageView> messages,
+std::string encode_history(std::string_view room, std::span<const Message> messages,
                            bool truncated) {
   std::string out;
-  event(out, "history", room.size() + messages_bytes(messages))
+  auto write = [room](std::string& o, const Message& m) { write_message(o, room, m); };
+  event(out, "history", room.size() + messages_bytes(room, messages))
       .string("room", room)
-      .array("messages", messages, write_message)
+      .array("messages", messages, write)
       .boolean("truncated", truncated)
       .close();
   return out;
 }
 
-std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref,
-                         std::string_view id, std::string_view room) {
+std::string encode_token_expiring(int64_t expires_at, int64_t in) {
   std::string out;
-  JsonObject object = event(out, "error", message.size() + ref.size() + id.size() + room.size());
+  event(out, "token_expiring", 0).signed_int("expires_at", expires_at).signed_int("in", in).close();
+  return out;
+}
+
+std::string encode_refreshed(int64_t expires_at) {
+  std::string out;
+  event(out, "refreshed", 0).signed_int("expires_at", expires_at).close();
+  return out;
+}
+
+std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref,
+                         std::string_view id, std::string_view room, std::string_view reason) {
+  std::string out;
+  JsonObject object =
+      event(out, "error", message.size() + ref.size() + id.size() + room.size() + reason.size());
   object.string("code", error_code_name(code)).string("message", message);
   if (!ref.empty()) object.string("ref", ref);
   if (!id.empty()) object.string("id", id);
   if (!room.empty()) object.string("room", room);
+  if (!reason.empty()) object.string("reason", reason);
   object.close();
   return out;
 }

@@ -15,19 +15,14 @@
 
 #include "chat/client_message.h"
 #include "chat/json_protocol.h"
+#include "chat/message.h"
 
 namespace parley::chat {
 
-// A chat message as stored and delivered. The same object is a live `message`
-// event and an element of `joined.history` and `history.messages`.
-struct MessageView {
-  std::string_view room;
-  uint64_t msg_id = 0;  // per room, increasing from 1
-  int64_t ts = 0;       // milliseconds since the Unix epoch
+// A user of a room as member lists show it.
+struct MemberView {
   std::string_view user;
-  std::string_view from;  // the sender's name when sent
-  std::string_view text;
-  std::string_view id;  // the sender's client id; "" for plain-text senders
+  std::string_view name;
 };
 
 struct ServerLimits {
@@ -46,20 +41,19 @@ struct WelcomeView {
   std::string_view name;
   std::string_view server;  // "parley/<version>"
   ServerLimits limits;
-};
-
-struct MemberView {
-  std::string_view user;
-  std::string_view name;
+  std::string_view auth;   // "jwt" under --auth jwt, else "" (not sent)
+  int64_t expires_at = 0;  // with auth: the token's exp, Unix seconds
 };
 
 struct JoinedView {
   std::string_view room;
-  std::string_view you;  // the joiner's name
-  std::span<const MemberView> members;
-  std::span<const MessageView> history;  // oldest first
-  bool truncated = false;                // messages exist that `history` left out
-  uint64_t last_id = 0;                  // newest msg_id in the room, 0 when empty
+  std::string_view you;                 // the joiner's name
+  std::span<const MemberView> members;  // at most a page of the room's users, by name
+  std::span<const Message> history;     // oldest first
+  bool truncated = false;               // messages exist that `history` left out
+  uint64_t last_id = 0;                 // newest msg_id in the room, 0 when empty
+  uint64_t online = 0;                  // connections in the room
+  uint64_t users = 0;                   // distinct users in the room (people online)
 };
 
 struct AckView {
@@ -70,30 +64,65 @@ struct AckView {
   bool duplicate = false;  // stored earlier under this id; msg_id/ts are the original ones
 };
 
-enum class PresenceEvent { Joined, Left, Renamed };
+enum class PresenceKind { Joined, Left, Renamed };
 
 struct PresenceView {
   std::string_view room;
-  PresenceEvent event = PresenceEvent::Joined;
+  PresenceKind event = PresenceKind::Joined;
   std::string_view user;
   std::string_view name;
   std::string_view old;  // the previous name; sent only for Renamed
   uint64_t online = 0;   // connections in the room after the event
+  uint64_t users = 0;    // distinct users in the room after the event
 };
 
 std::string encode_welcome(const WelcomeView& welcome);
 std::string encode_joined(const JoinedView& joined);
 std::string encode_left(std::string_view room);
 std::string encode_ack(const AckView& ack);
-std::string encode_message(const MessageView& message);
+std::string encode_message(std::string_view room, const Message& message);
+// The exact length of encode_message(room, message), without encoding it
+// (answers are cut to a byte budget before they are built).
+std::size_t encoded_message_size(std::string_view room, const Message& message);
 std::string encode_presence(const PresenceView& presence);
+// A page of a room's users, by name. `next` is the cursor for the next page
+// (the last name of this one), empty when this page reaches the end.
+struct MembersView {
+  std::string_view room;
+  std::span<const MemberView> members;
+  std::string_view next;
+  uint64_t online = 0;
+  uint64_t users = 0;
+};
+std::string encode_members(const MembersView& page);
+
+// Presence in a large room, coalesced over a short interval: who joined and
+// who left (at most a few of each, by name; `more_*` count the rest), and
+// the counts after all of them.
+struct PresenceBatchView {
+  std::string_view room;
+  std::span<const MemberView> joined;
+  std::span<const MemberView> left;
+  uint64_t more_joined = 0;
+  uint64_t more_left = 0;
+  uint64_t online = 0;
+  uint64_t users = 0;
+};
+std::string encode_presence_batch(const PresenceBatchView& batch);
+
 std::string encode_typing(std::string_view room, std::string_view user, std::string_view from);
-std::string encode_history(std::string_view room, std::span<const MessageView> messages,
+std::string encode_history(std::string_view room, std::span<const Message> messages,
                            bool truncated);
 // `ref` is the `type` of the request that failed, `id` its client id; empty
 // ref, id and room are left out of the event.
+// `reason`: a machine-readable detail some codes carry (authentication).
 std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref = {},
-                         std::string_view id = {}, std::string_view room = {});
+                         std::string_view id = {}, std::string_view room = {},
+                         std::string_view reason = {});
+// --auth jwt: the connection's token runs out `in` seconds from now, at
+// `expires_at` (Unix seconds); and the answer to a successful `refresh`.
+std::string encode_token_expiring(int64_t expires_at, int64_t in);
+std::string encode_refreshed(int64_t expires_at);
 std::string encode_error(const ParseError& error);
 
 }  // namespace parley::chat

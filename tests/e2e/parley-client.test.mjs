@@ -182,7 +182,7 @@ test('a server whose history restarted (last_id < since) resets the room', () =>
   welcome(t.socket());
   t.socket().take();
   t.socket().receive(joined('lobby', { lastId: 3 }));
-  assert.deepEqual(t.of('joined').at(-1), ['lobby', { you: 'alice', reset: true }]);
+  assert.deepEqual(t.of('joined').at(-1), ['lobby', { you: 'alice', asked: 'alice', users: 1, reset: true }]);
   assert.deepEqual(t.socket().take(), [{ type: 'history', room: 'lobby', before: 4, limit: 50 }]);
   t.socket().receive({ type: 'history', room: 'lobby', messages: [msg('lobby', 3)], truncated: false });
   assert.deepEqual(t.of('messages').at(-1)[1].map((m) => m.msg_id), [3]);
@@ -313,7 +313,7 @@ test('close 1008 (abuse) stops reconnecting; name_invalid on hello stops too', (
   connected(t);
   t.socket().drop(1008);
   assert.deepEqual(t.clock.pending.filter((ms) => ms < FAIL_AFTER_MS), [], 'no reconnect scheduled');
-  assert.deepEqual(t.of('status').at(-1), ['closed', { retryInMs: null, wasOpen: true, code: 1008 }]);
+  assert.deepEqual(t.of('status').at(-1), ['closed', { retryInMs: null, retryAt: null, wasOpen: true, code: 1008 }]);
 
   const u = setup({ storage: fakeStorage({ [STORAGE_KEYS.name]: 'bad' }) });
   u.client.start();
@@ -321,4 +321,127 @@ test('close 1008 (abuse) stops reconnecting; name_invalid on hello stops too', (
   u.socket().receive({ type: 'error', code: 'name_invalid', message: 'no', ref: 'hello' });
   assert.equal(u.of('error').at(-1)[0].code, 'name_invalid');
   assert.deepEqual(u.clock.pending, []);
+});
+
+// Issue 7 item 12 (PROTOCOL.md, "No-loss delivery"): after a join with since answered
+// truncated, live messages start right after `joined`, so they can be newer than the
+// gap. Each page is asked `after` the last msg_id of the previous PAGE; repeats are
+// dropped; a reconnect in the middle resumes from the end of the last page.
+test('catch-up under live traffic: pages after the last page id, never after a live id; exactly once', () => {
+  const t = setup();
+  connected(t, ['lobby'], { lobby: { history: [msg('lobby', 10)] } });
+  t.socket().drop(1006);
+  t.clock.advance(500);
+  t.socket().open();
+  welcome(t.socket());
+  assert.deepEqual(t.socket().take().slice(1), [{ type: 'join', room: 'lobby', since: 10 }]);
+  // Missed: 11..30. joined holds 11..15; live 31 and 32 come right after it.
+  const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => msg('lobby', a + i));
+  t.socket().receive(joined('lobby', { history: range(11, 15), truncated: true, lastId: 30 }));
+  t.socket().receive(msg('lobby', 31));
+  t.socket().receive(msg('lobby', 32));
+  assert.deepEqual(t.socket().take(), [{ type: 'history', room: 'lobby', after: 15, limit: 200 }], 'after the page, not after 32');
+  t.socket().receive({ type: 'history', room: 'lobby', messages: range(16, 20), truncated: true });
+  t.socket().receive(msg('lobby', 33));
+  assert.deepEqual(t.socket().take(), [{ type: 'history', room: 'lobby', after: 20, limit: 200 }]);
+
+  // The connection drops mid-way: since is the end of the last page (20), not 33.
+  t.socket().drop(1006);
+  t.clock.advance(500);
+  t.socket().open();
+  welcome(t.socket());
+  assert.deepEqual(t.socket().take().slice(1), [{ type: 'join', room: 'lobby', since: 20 }]);
+  t.socket().receive(joined('lobby', { history: range(21, 25), truncated: true, lastId: 34 }));
+  t.socket().receive(msg('lobby', 34));
+  assert.deepEqual(t.socket().take(), [{ type: 'history', room: 'lobby', after: 25, limit: 200 }]);
+  // The last page overlaps the live messages already shown (31..34): they are not repeated.
+  t.socket().receive({ type: 'history', room: 'lobby', messages: range(26, 34), truncated: false });
+  assert.deepEqual(t.socket().take(), [], 'truncated: false ends the paging');
+
+  const delivered = t.of('messages').flatMap(([, list]) => list.map((m) => m.msg_id));
+  assert.deepEqual([...delivered].sort((a, b) => a - b), range(10, 34).map((m) => m.msg_id), 'every message once');
+  assert.equal(new Set(delivered).size, delivered.length);
+
+  // Caught up: the next reconnect asks since the newest id.
+  t.socket().drop(1006);
+  t.clock.advance(500);
+  t.socket().open();
+  welcome(t.socket());
+  assert.deepEqual(t.socket().take().slice(1), [{ type: 'join', room: 'lobby', since: 34 }]);
+});
+
+test('a catch-up page refused with rate_limited is asked again from the same page end', () => {
+  const t = setup();
+  connected(t, ['lobby'], { lobby: { history: [msg('lobby', 1)] } });
+  t.socket().drop(1006);
+  t.clock.advance(500);
+  t.socket().open();
+  welcome(t.socket());
+  t.socket().take();
+  t.socket().receive(joined('lobby', { history: [msg('lobby', 2)], truncated: true, lastId: 9 }));
+  t.socket().receive(msg('lobby', 9));
+  t.socket().take();
+  t.socket().receive({ type: 'error', code: 'rate_limited', message: 'slow', ref: 'history', room: 'lobby' });
+  t.clock.advance(1000);
+  assert.deepEqual(t.socket().take(), [{ type: 'history', room: 'lobby', after: 2, limit: 200 }]);
+});
+
+// Issue 10: leaving a room while offline silently threw its unsent messages away.
+test('leave() keeps a room with unsent messages unless told to discard them', () => {
+  const t = setup();
+  connected(t, ['lobby', 'dev']);
+  t.socket().drop(1006);
+  t.client.send('dev', 'typed offline');
+  assert.equal(t.client.unsentIn('dev'), 1);
+  assert.equal(t.client.leave('dev'), 'unsent');
+  assert.deepEqual(t.client.rooms, ['lobby', 'dev'], 'still there');
+  assert.equal(storedOutbox(t.storage).length, 1, 'still queued');
+  assert.equal(t.client.leave('dev', { discard: true }), true);
+  assert.deepEqual(t.client.rooms, ['lobby']);
+  assert.deepEqual(storedOutbox(t.storage), []);
+  assert.equal(t.client.leave('lobby'), true, 'nothing unsent: leaves at once');
+});
+
+// Issue 10: a second "Hana" silently became "Hana-2"; "N online" counted tabs.
+test('joined reports the name the room shows and the people (not tabs) online', () => {
+  const t = setup({ storage: fakeStorage({ [STORAGE_KEYS.name]: 'Hana' }) });
+  t.client.join('lobby');
+  t.client.start();
+  t.socket().open();
+  welcome(t.socket(), { name: 'Hana' });
+  t.socket().receive({ ...joined('lobby', {
+    members: [{ user: 'u-9', name: 'Hana' }, { user: 'u-9', name: 'Hana' }, { user: 'u-1', name: 'Hana-2' }],
+  }), you: 'Hana-2' });
+  assert.deepEqual(t.of('joined').at(-1), ['lobby', { you: 'Hana-2', asked: 'Hana', users: 2, reset: false }]);
+  assert.equal(t.client.name, 'Hana', 'the name asked for is kept for the next hello');
+
+  const presence = (event, user, extra = {}) =>
+    t.socket().receive({ type: 'presence', room: 'lobby', event, user, name: user, online: 9, ...extra });
+  presence('joined', 'u-9'); // Hana's third tab
+  assert.deepEqual(t.of('presence').at(-1)[2], { users: 2, person: null });
+  presence('joined', 'u-3');
+  assert.deepEqual(t.of('presence').at(-1)[2], { users: 3, person: 'joined' });
+  presence('left', 'u-9');
+  presence('left', 'u-9');
+  assert.deepEqual(t.of('presence').at(-1)[2], { users: 3, person: null }, 'one tab of Hana is still here');
+  presence('left', 'u-9');
+  assert.deepEqual(t.of('presence').at(-1)[2], { users: 2, person: 'left' });
+  // The server's own count wins when it sends one.
+  presence('joined', 'u-4', { users: 7 });
+  assert.deepEqual(t.of('presence').at(-1)[2], { users: 7, person: 'joined' });
+  assert.equal(t.client.usersOnline('lobby'), 7);
+});
+
+test('disconnect() (browser offline) makes a sent message wait and reconnect resends it', () => {
+  const t = setup();
+  connected(t);
+  t.socket().take();
+  t.client.disconnect();
+  assert.equal(t.of('status').at(-1)[0], 'closed');
+  assert.equal(t.client.isReady, false);
+  const entry = t.client.send('lobby', 'offline');
+  t.clock.advance(500);
+  t.socket().open();
+  welcome(t.socket());
+  assert.deepEqual(t.socket().take().at(-1), { type: 'send', room: 'lobby', id: entry.id, text: 'offline' });
 });

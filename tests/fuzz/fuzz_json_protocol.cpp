@@ -74,11 +74,11 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
         if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Rename>) {
           check(is_valid_name(m.name), "parsed name is valid");
           const std::string json =
-              encode_presence({"r", PresenceEvent::Renamed, "u", m.name, m.name, 1});
+              encode_presence({"r", PresenceKind::Renamed, "u", m.name, m.name, 1, 1});
           check(field(decode(json), "name") == m.name, "name round-trips");
           if constexpr (std::is_same_v<T, Hello>) {
             check(m.resume.size() <= 128, "resume token is bounded");
-            const WelcomeView welcome{"s", "u", m.resume, m.name, "parley/0", {}};
+            const WelcomeView welcome{"s", "u", m.resume, m.name, "parley/0", {}, {}, 0};
             check(field(decode(encode_welcome(welcome)), "resume") == m.resume,
                   "resume round-trips");
           }
@@ -88,14 +88,15 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(!m.text.empty() && m.text.size() <= limits.max_text_bytes, "text within limits");
           check(parley::ws::is_valid_utf8(m.text), "text is UTF-8 (it goes out in a text frame)");
           const simdjson::dom::element root =
-              decode(encode_message({m.room, 1, 2, "u", "f", m.text, m.id}));
+              decode(encode_message(m.room, Message{1, 2, "u", "f", m.id, m.text}));
           check(field(root, "text") == m.text, "text round-trips");
           check(field(root, "id") == m.id, "id round-trips");
           check(field(root, "room") == m.room, "room round-trips");
         } else if constexpr (std::is_same_v<T, Join>) {
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(!m.since || *m.since <= kMaxSafeInteger, "since <= 2^53");
-          check(field(decode(encode_joined({m.room, "you", {}, {}, false, m.since.value_or(0)})),
+          check(field(decode(
+                          encode_joined({m.room, "you", {}, {}, false, m.since.value_or(0), 1, 1})),
                       "room") == m.room,
                 "room round-trips");
         } else if constexpr (std::is_same_v<T, HistoryRequest>) {
@@ -104,6 +105,13 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(m.limit >= 1 && m.limit <= limits.history_page_max, "limit in range");
           check(field(decode(encode_history(m.room, {}, false)), "room") == m.room,
                 "room round-trips");
+        } else if constexpr (std::is_same_v<T, MembersRequest>) {
+          check(is_valid_room_name(m.room), "parsed room is valid");
+          check(m.limit >= 1 && m.limit <= kMaxMembersLimit, "limit in range");
+          check(m.after.size() <= kMaxMembersCursorBytes, "cursor bounded");
+          const MemberView one{"u", m.after};
+          const std::string json = encode_members({m.room, {&one, 1}, m.after, 1, 1});
+          check(m.after.empty() || field(decode(json), "next") == m.after, "cursor round-trips");
         } else {  // Leave, Typing
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(field(decode(encode_typing(m.room, "u", "f")), "room") == m.room,

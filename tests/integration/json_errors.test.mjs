@@ -197,8 +197,8 @@ test('name_invalid: empty, too long, control characters (hello and rename)', asy
   await closeAll(d);
 });
 
-test('names: 32 code points, emoji sequences counted by code point, other whitespace kept', async () => {
-  const good = ['a'.repeat(32), '😀'.repeat(32), '👨‍👩‍👧', '<b>&"\'', '\u00a0nbsp\u3000', 'é'];
+test('names: 32 code points, emoji sequences counted by code point, NFC, white space trimmed at the ends only', async () => {
+  const good = ['a'.repeat(32), '😀'.repeat(32), '👨‍👩‍👧', '<b>&"\'', 'a\u00a0b\u3000c', 'é', '我的名字'];
   for (const name of good) {
     const c = await JsonClient.open(url());
     const w = await c.hello(name);
@@ -206,6 +206,17 @@ test('names: 32 code points, emoji sequences counted by code point, other whites
     assert.equal(w.name, name);
     await closeAll(c);
   }
+  // Normalised: Unicode white space trimmed at both ends, decomposed input composed (NFC).
+  for (const [sent, stored] of [['\u00a0nbsp\u3000', 'nbsp'], ['Jose\u0301', 'Jos\u00e9']]) {
+    const c = await JsonClient.open(url());
+    assert.equal((await c.hello(sent)).name, stored, JSON.stringify(sent));
+    await closeAll(c);
+  }
+  // Invisible and bidi characters: zero-width joiner between letters, RLO, a noncharacter.
+  const n = await JsonClient.open(url());
+  assert.equal((await n.hello('n')).type, 'welcome');
+  await expectErrors(n, ['ad\u200dmin', 'Bob\u202egnp.exe', 'a\ufffe', '\u3000'].map((name) => [{ type: 'rename', name }, 'name_invalid']));
+  await closeAll(n);
   // 👨‍👩‍👧 is 5 code points: 6 of them (30) pass, 7 (35) do not.
   const c = await JsonClient.open(url());
   assert.equal((await c.hello('👨‍👩‍👧'.repeat(6))).type, 'welcome');
@@ -215,7 +226,7 @@ test('names: 32 code points, emoji sequences counted by code point, other whites
 
 test('room_invalid: the room rule, for every room-addressed message; an invalid room is not echoed', async () => {
   const c = await ready();
-  const bad = ['', 'r'.repeat(65), 'a/b', 'a b', 'é', 'a:b', '../x'];
+  const bad = ['', 'r'.repeat(65), 'a/b', 'a b', 'a:b', '../x', '.', '..', 'cafe\u0301', 'a\u200db', '😀'];
   await expectErrors(c, bad.map((room) => [{ type: 'join', room }, 'room_invalid', { ref: 'join', room: undefined }]));
   await expectErrors(c, [
     [{ type: 'leave', room: 'a b' }, 'room_invalid', { ref: 'leave', room: undefined }],
@@ -225,7 +236,7 @@ test('room_invalid: the room rule, for every room-addressed message; an invalid 
   ]);
   await closeAll(c);
   const d = await ready();
-  for (const room of ['r'.repeat(64), 'A-z_0.9', '.', '-']) {
+  for (const room of ['r'.repeat(64), 'A-z_0.9', '.x', '-', 'é', '我的房间', '房'.repeat(64)]) {
     assert.equal((await d.join(room)).type, 'joined', room);
   }
   await closeAll(d);

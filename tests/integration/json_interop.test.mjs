@@ -65,7 +65,7 @@ test('a plain-text client and JSON clients in one room see each other’s messag
   p.close(1000);
   await p.waitClose();
   assert.deepEqual(await a.take({ type: 'presence', event: 'left' }),
-    { type: 'presence', room, event: 'left', user: pj.user, name: guest, online: 1 });
+    { type: 'presence', room, event: 'left', user: pj.user, name: guest, online: 1, users: 1 });
 
   // The plain message is in history like any other.
   const h = await a.allAfter(room, 0);
@@ -92,9 +92,10 @@ test('plain-text members: verbatim between them, never their own, guest names co
   await closeAll(a, p1, p2);
 });
 
-test('plain-text: every text frame is relayed as in the seed, empty and over max_text_bytes too', async () => {
-  // The seed relays any text frame (issue: messages of 0 B ... 1 MiB reach the
-  // others); max_text_bytes limits JSON `send` only (PROTOCOL.md).
+test('plain-text: texts within max_text_bytes are relayed as in the seed, longer ones get a notice', async () => {
+  // One text limit for both protocols (PROTOCOL.md, plain text): the empty
+  // text is relayed as the seed does; one over the limit is neither relayed
+  // nor stored, its sender is told in the seed's style and stays connected.
   const dir = tempDir();
   const s = await startServer(['--data-dir', dir, '--max-text-bytes', '10']);
   try {
@@ -102,14 +103,19 @@ test('plain-text: every text frame is relayed as in the seed, empty and over max
     const a = await jsonUser(s.wsUrl('/ws'), 'alice', { rooms: room });
     const p = await connect(s.wsUrl(`/ws/${room}`));
     await a.take({ type: 'presence', event: 'joined' });
-    const sent = ['', 'x'.repeat(11), 'é'.repeat(6), 'ok'];
+    const sent = ['', 'x'.repeat(11), 'é'.repeat(6), 'x'.repeat(10), 'ok'];
     for (const t of sent) await p.send(t);
-    for (const t of sent) {
+    assert.equal(await p.nextText(), '系统通知: 消息过长');  // for the 11 x
+    assert.equal(await p.nextText(), '系统通知: 消息过长');  // for the 12 bytes of é
+    const relayed = ['', 'x'.repeat(10), 'ok'];
+    for (const t of relayed) {
       const m = await a.expect('message');
       assert.equal(m.text, t, `relayed in order: ${JSON.stringify(m)}`);
     }
     const h = await a.allAfter(room, 0);
-    assert.deepEqual(h.map((x) => x.text), sent);
+    assert.deepEqual(h.map((x) => x.text), relayed);
+    await p.send('still here');
+    assert.equal((await a.expect('message')).text, 'still here');
     await closeAll(a, p);
   } finally {
     await s.stopClean();
@@ -209,7 +215,7 @@ test('--threads 2: clients on both loops see one order of messages and presence'
     clients[5].close(1000);
     for (const c of clients.slice(0, 5)) {
       assert.deepEqual(await c.expect('presence'),
-        { type: 'presence', room, event: 'left', user: clients[5].user, name: 'c5', online: 6 });
+        { type: 'presence', room, event: 'left', user: clients[5].user, name: 'c5', online: 6, users: 6 });
     }
     assert.equal(await plain.nextText(), leaveNotice(6));
     await closeAll(plain, ...clients.slice(0, 5));

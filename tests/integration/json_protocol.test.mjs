@@ -81,7 +81,7 @@ test('a room is created by its first join; joined lists members, history and las
   const ja = await a.join(room);
   assert.deepEqual(ja, {
     type: 'joined', room, you: 'alice', members: [{ user: wa.user, name: 'alice' }],
-    history: [], truncated: false, last_id: 0,
+    history: [], truncated: false, last_id: 0, online: 1, users: 1,
   });
 
   const b = await JsonClient.open(url());
@@ -92,7 +92,7 @@ test('a room is created by its first join; joined lists members, history and las
     new Set([JSON.stringify({ user: wa.user, name: 'alice' }), JSON.stringify({ user: wb.user, name: 'bob' })]));
   // a sees b arrive; b gets joined, not a presence about itself.
   assert.deepEqual(await a.expect('presence'),
-    { type: 'presence', room, event: 'joined', user: wb.user, name: 'bob', online: 2 });
+    { type: 'presence', room, event: 'joined', user: wb.user, name: 'bob', online: 2, users: 2 });
   await closeAll(a, b);
 });
 
@@ -170,7 +170,7 @@ test('names are unique per room: a clash with another user gets -2, -3 (joined.y
   assert.equal(jb.you, 'alice-2');
   assert.ok(jb.members.some((m) => m.user === b.user && m.name === 'alice-2'));
   assert.deepEqual(await a.expect('presence'),
-    { type: 'presence', room, event: 'joined', user: b.user, name: 'alice-2', online: 2 });
+    { type: 'presence', room, event: 'joined', user: b.user, name: 'alice-2', online: 2, users: 2 });
   const c = await JsonClient.open(url());
   await c.hello('alice');
   assert.equal((await c.join(room)).you, 'alice-3');
@@ -205,7 +205,7 @@ test('leave: left to the leaver, presence left to the others, then not_in_room',
   const room = uniqueRoom('leave');
   const [a, b, c] = await jsonRoom(url(), room, ['alice', 'bob', 'carol']);
   assert.deepEqual(await c.leave(room), { type: 'left', room });
-  const p = { type: 'presence', room, event: 'left', user: c.user, name: 'carol', online: 2 };
+  const p = { type: 'presence', room, event: 'left', user: c.user, name: 'carol', online: 2, users: 2 };
   assert.deepEqual(await a.expect('presence'), p);
   assert.deepEqual(await b.expect('presence'), p);
   const err = await c.say(room, 'c1', 'after leave');
@@ -229,9 +229,9 @@ test('closing the connection leaves every room it was in', async () => {
   await joinSettled(c, r2, [a]);
   a.terminate();  // abrupt: no close frame
   assert.deepEqual(await b.take({ type: 'presence', event: 'left' }),
-    { type: 'presence', room: r1, event: 'left', user: a.user, name: 'alice', online: 1 });
+    { type: 'presence', room: r1, event: 'left', user: a.user, name: 'alice', online: 1, users: 1 });
   assert.deepEqual(await c.take({ type: 'presence', event: 'left' }),
-    { type: 'presence', room: r2, event: 'left', user: a.user, name: 'alice', online: 1 });
+    { type: 'presence', room: r2, event: 'left', user: a.user, name: 'alice', online: 1, users: 1 });
   await closeAll(b, c);
 });
 
@@ -253,7 +253,7 @@ test('rename: presence renamed to every member, renamer included, in every room'
   const b = await jsonUser(url(), 'bob');
   await joinSettled(b, r1, [a]);
   await a.send({ type: 'rename', name: '  Alicia ' });
-  const want = (room, online) => ({ type: 'presence', room, event: 'renamed', user: a.user, name: 'Alicia', old: 'alice', online });
+  const want = (room, online) => ({ type: 'presence', room, event: 'renamed', user: a.user, name: 'Alicia', old: 'alice', online, users: online });
   const got = [await a.take('presence'), await a.take('presence')].sort((x, y) => (x.room < y.room ? -1 : 1));
   assert.deepEqual(got, [want(r1, 2), want(r2, 1)].sort((x, y) => (x.room < y.room ? -1 : 1)));
   assert.deepEqual(await b.expect('presence'), want(r1, 2));

@@ -6,7 +6,8 @@ import { serverForFile, connect, connectRoom, uniqueRoom, leaveNotice } from './
 
 const MAX = 1048576;  // the default --max-message-size
 
-const server = serverForFile();
+// Sizes up to the message limit go through the chat: its text limit raised to match.
+const server = serverForFile(['--max-text-bytes', String(MAX)]);
 
 // ASCII text of exactly `n` bytes whose content depends on the position,
 // so a truncated, reordered or shifted copy cannot compare equal.

@@ -103,7 +103,7 @@ def test_conversation_presence_and_history(server):
         jb = await b.join(room)
         assert {m["user"] for m in jb["members"]} == {wa["user"], wb["user"]}
         p = await a.next()
-        assert p == {"type": "presence", "room": room, "event": "joined", "user": wb["user"], "name": "bob", "online": 2}
+        assert p == {"type": "presence", "room": room, "event": "joined", "user": wb["user"], "name": "bob", "online": 2, "users": 2}
 
         await a.send(type="send", room=room, id="py-1", text="こんにちは 👋")
         ack = await a.next()
@@ -117,7 +117,7 @@ def test_conversation_presence_and_history(server):
 
         await b.send(type="rename", name="robert")
         renamed = {"type": "presence", "room": room, "event": "renamed", "user": wb["user"], "name": "robert",
-                   "old": "bob", "online": 2}
+                   "old": "bob", "online": 2, "users": 2}
         assert await a.next() == renamed
         assert await b.next() == renamed
 

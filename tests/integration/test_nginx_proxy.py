@@ -68,7 +68,8 @@ class Stack:
              "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
             check=True, capture_output=True, timeout=30,
         )
-        self.parley = ParleyServer()
+        # Large messages through the proxy: the chat's text limit raised to match.
+        self.parley = ParleyServer(["--max-text-bytes", "1048576"])
         self.error_log = tmp / "error.log"
         self.conf = tmp / "nginx.conf"
         self.conf.write_text(self.render())

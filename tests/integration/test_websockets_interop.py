@@ -42,8 +42,9 @@ def test_chat_between_websockets_clients(server):
     run(scenario())
 
 
-def test_websockets_fragmented_and_large(server):
-    url = server.url(f"/ws/{unique_room()}")
+def test_websockets_fragmented_and_large(start_server):
+    # 1 MiB passes the chat only with --max-text-bytes raised to the message size.
+    url = start_server("--max-text-bytes", "1048576").url(f"/ws/{unique_room()}")
 
     async def scenario():
         async with websockets.connect(url, max_size=None) as a, websockets.connect(url, max_size=None) as b:
@@ -126,14 +127,17 @@ def test_websockets_ping_roundtrip(server):
     run(scenario())
 
 
-def test_compression_is_declined(server):
-    """python-websockets offers permessage-deflate by default; Parley declines
-    it (no Sec-WebSocket-Extensions) and chat works uncompressed."""
+def test_compression_is_negotiated(server):
+    """python-websockets offers permessage-deflate by default; Parley accepts
+    it (compressing without context, test_deflate.py has the details) and
+    chat works compressed."""
     url = server.url(f"/ws/{unique_room()}")
 
     async def scenario():
         async with websockets.connect(url) as a, websockets.connect(url) as b:
-            assert a.response_headers.get("Sec-WebSocket-Extensions") is None
+            assert a.response_headers.get("Sec-WebSocket-Extensions") == (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12"
+            )
             assert await recv(a) == join_notice(2)
             await b.send("plain " * 100)
             assert await recv(a) == "plain " * 100

@@ -21,11 +21,16 @@ ServerHarness::ServerHarness(app::Config config, bool web)
   json_options_.max_text_bytes = config_.max_text_bytes;
   json_options_.rate_per_sec = config_.rate_per_sec;
   json_options_.rate_burst = config_.rate_burst;
-  std::vector<chat::ChatHub::Post> posts{
-      [this](std::function<void()> task) { loop_.post(std::move(task)); }};
+  // As the server with --history off: the history is in memory.
   chat::ChatOptions chat_options;
-  chat_options.join_history = config_.join_history;
-  hub_ = std::make_unique<chat::ChatHub>(std::move(posts), nullptr, chat_options);
+  chat_options.room.join_history = config_.join_history;
+  chat_options.room.cache.max_messages = 0;
+  chat_options.max_rooms = config_.max_rooms;
+  chat_options.room.presence_batch_above = config_.presence_batch_above;
+  history_ = std::make_unique<chat::MemoryHistory>(
+      chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
+  hub_ = std::make_unique<chat::ChatHub>(std::vector<chat::LoopPort*>{&port_}, *history_, bus_,
+                                         chat_options);
   services_ = std::unique_ptr<app::SharedServices>(new app::SharedServices{
       config_, static_files_, *hub_, identity_, json_options_, {1}, {1}, "test", {}});
   ctx_ = std::make_unique<app::LoopContext>(*services_, loop_, 0);
@@ -37,6 +42,7 @@ ServerHarness::~ServerHarness() {
   ctx_.reset();
   settle();
   hub_.reset();
+  history_.reset();
 }
 
 std::shared_ptr<MemoryPeer> ServerHarness::connect(MemoryPeer::Options options) {

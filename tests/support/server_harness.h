@@ -12,10 +12,13 @@
 
 #include "app/config.h"
 #include "app/connection.h"
+#include "app/event_loop_port.h"
 #include "app/server_context.h"
+#include "chat/bus.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
+#include "chat/memory_history.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
 #include "support/memory_stream.h"
@@ -48,10 +51,13 @@ class ServerHarness {
 
  private:
   net::EventLoop loop_;
+  app::EventLoopPort port_{loop_};
   app::Config config_;
   http::StaticFiles static_files_;
   chat::Identity identity_;
   chat::JsonSessionOptions json_options_;
+  std::unique_ptr<chat::MemoryHistory> history_;
+  chat::LocalBus bus_;
   std::unique_ptr<chat::ChatHub> hub_;
   std::unique_ptr<app::SharedServices> services_;
   std::unique_ptr<app::LoopContext> ctx_;

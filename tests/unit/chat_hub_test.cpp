@@ -1,74 +1,243 @@
 // ChatHub over in-memory "loops": each loop is a task queue run by the test,
-// so cross-loop ordering is checked deterministically, without threads.
+// so cross-loop ordering is checked deterministically, without threads. The
+// History is either MemoryHistory (answers at once) or ManualHistory, which
+// holds every append and read until the test releases it: the store-backed
+// paths (acks after commit, ordering behind pending writes, store failures)
+// run in-process, step by step.
 #include "chat/chat_hub.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "chat/member.h"
+#include "chat/memory_history.h"
 
 namespace parley::chat {
 namespace {
 
+// Loops as task queues the test runs. While a queue runs, only that loop
+// counts as "this thread"; between runs the test drives every loop.
 class FakeLoops {
  public:
-  explicit FakeLoops(std::size_t n) : queues_(n) {}
-  std::vector<ChatHub::Post> posts() {
-    std::vector<ChatHub::Post> out;
-    for (std::size_t i = 0; i < queues_.size(); ++i) {
-      out.push_back([this, i](std::function<void()> t) { queues_[i].push_back(std::move(t)); });
-    }
+  explicit FakeLoops(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(*this, i));
+  }
+  std::vector<LoopPort*> ports() {
+    std::vector<LoopPort*> out;
+    for (auto& l : loops_) out.push_back(l.get());
     return out;
   }
   // Runs every queue until all are empty.
   void run() {
     for (bool any = true; any;) {
       any = false;
-      for (auto& q : queues_) {
-        while (!q.empty()) {
-          auto t = std::move(q.front());
-          q.pop_front();
+      for (auto& l : loops_) {
+        while (!l->queue.empty()) {
+          auto t = std::move(l->queue.front());
+          l->queue.pop_front();
+          current_ = static_cast<int>(l->index);
           t();
+          current_ = -1;
           any = true;
         }
       }
     }
   }
+  // Runs the timers due within `ms` (in order), and what they post.
+  void advance(std::chrono::milliseconds ms) {
+    now_ += ms;
+    for (bool any = true; any;) {
+      any = false;
+      for (auto& l : loops_) {
+        for (auto it = l->timers.begin(); it != l->timers.end();) {
+          if (it->first > now_) break;
+          auto t = std::move(it->second);
+          it = l->timers.erase(it);
+          current_ = static_cast<int>(l->index);
+          t();
+          current_ = -1;
+          any = true;
+        }
+      }
+      run();
+    }
+  }
 
  private:
-  std::vector<std::deque<std::function<void()>>> queues_;
+  struct Loop final : LoopPort {
+    Loop(FakeLoops& o, std::size_t i) : owner(o), index(i) {}
+    void post(Task task) override { queue.push_back(std::move(task)); }
+    void run_after(std::chrono::milliseconds delay, Task task) override {
+      timers.emplace(owner.now_ + delay, std::move(task));
+    }
+    bool in_loop_thread() const override {
+      return owner.current_ < 0 || owner.current_ == static_cast<int>(index);
+    }
+    FakeLoops& owner;
+    std::size_t index;
+    std::deque<Task> queue;
+    std::multimap<std::chrono::milliseconds, Task> timers;
+  };
+  std::vector<std::unique_ptr<Loop>> loops_;
+  int current_ = -1;
+  std::chrono::milliseconds now_{0};
 };
 
-// Records the text of every frame it is handed (server frames are unmasked:
-// skip the 2-byte header of short frames, the 4-byte one of longer).
+// Holds appends and reads until released, in order, with a chosen outcome.
+class ManualHistory final : public History {
+ public:
+  // With `earlier` messages stored in room "r" before the test starts.
+  explicit ManualHistory(uint64_t earlier = 0) {
+    for (uint64_t id = 1; id <= earlier; ++id) {
+      stored.push_back(Message{id, 1000 + static_cast<int64_t>(id), "u0", "old", "",
+                               "earlier " + std::to_string(id)});
+    }
+    last_id = earlier;
+  }
+  void append(const std::string& room, const Message& message, AppendDone done) override {
+    appends.push_back({room, message, std::move(done)});
+  }
+  void read(const std::string& room, const PageQuery& query, PageDone done) override {
+    reads.push_back({room, query, std::move(done)});
+  }
+  std::vector<std::pair<std::string, uint64_t>> last_ids() const override {
+    if (last_id == 0) return {};
+    return {{"r", last_id}};
+  }
+  Status health() const override { return {}; }
+
+  // Stores the oldest held append (ids 1, 2, 3... per the whole fake).
+  void commit_next() {
+    auto a = std::move(appends.front());
+    appends.pop_front();
+    stored.push_back(a.message);
+    stored.back().id = ++last_id;
+    stored.back().ts_ms = 1000 + static_cast<int64_t>(last_id);
+    a.done(Appended{last_id, stored.back().ts_ms, false});
+  }
+  void fail_next() {
+    auto a = std::move(appends.front());
+    appends.pop_front();
+    a.done(Error{Errc::Unavailable, "disk full"});
+  }
+  // Answers the oldest held read from what was stored.
+  void answer_next_read() {
+    auto r = std::move(reads.front());
+    reads.pop_front();
+    Page page;
+    for (const Message& m : stored) {
+      bool in = r.query.from == PageQuery::From::After    ? m.id > r.query.anchor
+                : r.query.from == PageQuery::From::Before ? m.id < r.query.anchor
+                                                          : true;
+      if (in) page.messages.push_back(m);
+    }
+    if (page.messages.size() > r.query.limit) {
+      page.truncated = true;
+      auto cut = static_cast<std::ptrdiff_t>(page.messages.size() - r.query.limit);
+      if (r.query.from == PageQuery::From::After) {
+        page.messages.erase(page.messages.end() - cut, page.messages.end());
+      } else {
+        page.messages.erase(page.messages.begin(), page.messages.begin() + cut);
+      }
+    }
+    r.done(std::move(page));
+  }
+  void fail_next_read() {
+    auto r = std::move(reads.front());
+    reads.pop_front();
+    r.done(Error{Errc::Unavailable, "I/O error"});
+  }
+
+  struct HeldAppend {
+    std::string room;
+    Message message;
+    AppendDone done;
+  };
+  struct HeldRead {
+    std::string room;
+    PageQuery query;
+    PageDone done;
+  };
+  std::deque<HeldAppend> appends;
+  std::deque<HeldRead> reads;
+  std::vector<Message> stored;
+  uint64_t last_id = 0;
+};
+
+// Records every text it is handed.
 class FakeMember : public Member {
  public:
   FakeMember(Protocol p, std::vector<std::string> rooms) : protocol_(p), rooms_(std::move(rooms)) {}
   Protocol protocol() const override { return protocol_; }
-  void deliver(const SharedFrame& frame, bool) override {
-    std::size_t len = static_cast<unsigned char>((*frame)[1]) & 0x7f;
-    received.push_back(frame->substr(len == 126 ? 4 : 2));
-  }
+  void deliver(const SharedText& text, bool) override { received.emplace_back(text->text()); }
   bool in_room(std::string_view room) const override {
     for (const auto& r : rooms_) {
       if (r == room) return true;
     }
     return false;
   }
+  void history_answered() override { ++histories_answered; }
+  void join_refused(std::string_view room) override { refused.emplace_back(room); }
+  void leave_room(std::string_view room) { std::erase(rooms_, room); }
+  // Received texts that contain `needle`.
+  std::vector<std::string> with(std::string_view needle) const {
+    std::vector<std::string> out;
+    for (const auto& r : received) {
+      if (r.find(needle) != std::string::npos) out.push_back(r);
+    }
+    return out;
+  }
+  std::string types() const {  // "joined,ack,message" ...
+    std::string out;
+    for (const auto& r : received) {
+      auto at = r.find(R"("type":")");
+      if (at == std::string::npos) continue;
+      auto end = r.find('"', at + 8);
+      if (!out.empty()) out += ',';
+      out += r.substr(at + 8, end - at - 8);
+    }
+    return out;
+  }
   std::vector<std::string> received;
+  std::vector<std::string> refused;
+  int histories_answered = 0;
 
  private:
   Protocol protocol_;
   std::vector<std::string> rooms_;
 };
 
+// One process: nothing to publish to.
+LocalBus no_bus;
+
+// Records what a room's home tells the other nodes.
+class RecordingBus final : public Bus {
+ public:
+  void subscribe(const std::string& room) override { log.push_back("+" + room); }
+  void unsubscribe(const std::string& room) override { log.push_back("-" + room); }
+  void publish(const std::string& room, const Message& m) override {
+    log.push_back(room + "#" + std::to_string(m.id) + ":" + m.text);
+  }
+  std::vector<std::string> log;
+};
+
+JoinRequest json_join(std::string room, std::string user, std::string name,
+                      std::optional<uint64_t> since = {}) {
+  return JoinRequest{std::move(room), std::move(user), std::move(name), Protocol::Json, since};
+}
+
 TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   FakeLoops loops(2);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember a(Protocol::PlainText, {"lobby"}), b(Protocol::PlainText, {"lobby"});
   MemberRef ra = hub.attach(0, &a);
   MemberRef rb = hub.attach(1, &b);
@@ -79,7 +248,7 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
   EXPECT_EQ(a.received, (std::vector<std::string>{"系统通知: 新用户加入,当前在线2人"}));
   EXPECT_TRUE(b.received.empty());  // the joiner hears nothing, as in the seed
 
-  hub.send(rb, {"lobby", "guest-2", "", "hello"});
+  hub.send(rb, {"lobby", "", "hello"});
   loops.run();
   EXPECT_EQ(a.received.back(), "hello");
   EXPECT_TRUE(b.received.empty());  // never its own message
@@ -91,31 +260,31 @@ TEST(ChatHub, PlainTextRoomAcrossLoopsKeepsTheSeedsBehaviour) {
 
 TEST(ChatHub, JsonMemberGetsJoinedWithHistoryThenLiveMessagesOnce) {
   FakeLoops loops(2);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember writer(Protocol::Json, {"r"}), reader(Protocol::Json, {"r"});
   MemberRef rw = hub.attach(0, &writer);
-  hub.join(rw, {"r", "u1", "alice", Protocol::Json, {}});
+  hub.join(rw, json_join("r", "u1", "alice"));
   loops.run();
-  hub.send(rw, {"r", "u1", "c1", "first"});
+  hub.send(rw, {"r", "c1", "first"});
   loops.run();
-  ASSERT_FALSE(writer.received.empty());
-  EXPECT_NE(writer.received.back().find(R"("type":"ack")"), std::string::npos);
+  EXPECT_EQ(writer.types(), "joined,ack");
 
   MemberRef rr = hub.attach(1, &reader);
-  hub.join(rr, {"r", "u2", "bob", Protocol::Json, {}});
-  hub.send(rw, {"r", "u1", "c2", "second"});
+  hub.join(rr, json_join("r", "u2", "bob"));
+  hub.send(rw, {"r", "c2", "second"});
   loops.run();
-  ASSERT_EQ(reader.received.size(), 2u);
-  EXPECT_NE(reader.received[0].find(R"("type":"joined")"), std::string::npos);
+  ASSERT_EQ(reader.types(), "joined,message");
   EXPECT_NE(reader.received[0].find("first"), std::string::npos);
   EXPECT_EQ(reader.received[0].find("second"), std::string::npos);
-  EXPECT_NE(reader.received[1].find(R"("type":"message")"), std::string::npos);
   EXPECT_NE(reader.received[1].find("second"), std::string::npos);
+  EXPECT_NE(reader.received[0].find(R"("online":2,"users":2)"), std::string::npos);
 }
 
 TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   FakeLoops loops(1);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember gone(Protocol::PlainText, {}), other(Protocol::PlainText, {"r"});
   MemberRef rg = hub.attach(0, &gone);
   MemberRef ro = hub.attach(0, &other);
@@ -123,14 +292,15 @@ TEST(ChatHub, AJoinAnsweredAfterLeavingDoesNotReAddTheMember) {
   loops.run();
   hub.join(rg, {"r", "g2", "g2", Protocol::PlainText, {}});  // `gone` no longer wants "r"
   loops.run();
-  hub.send(ro, {"r", "g1", "", "hi"});
+  hub.send(ro, {"r", "", "hi"});
   loops.run();
   EXPECT_TRUE(gone.received.empty());
 }
 
 TEST(ChatHub, DetachedMembersAreNeverReached) {
   FakeLoops loops(1);
-  ChatHub hub(loops.posts(), nullptr, {});
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
   FakeMember a(Protocol::PlainText, {"r"});
   MemberRef ra = hub.attach(0, &a);
   hub.join(ra, {"r", "g1", "g1", Protocol::PlainText, {}});
@@ -141,6 +311,312 @@ TEST(ChatHub, DetachedMembersAreNeverReached) {
   EXPECT_EQ(rb.slot, ra.slot);
   EXPECT_NE(rb.generation, ra.generation);
   EXPECT_TRUE(a.received.empty());
+}
+
+ChatOptions without_cache() {
+  ChatOptions options;
+  options.room.cache.max_messages = 0;  // every read goes to the History
+  return options;
+}
+
+// Two JSON members of room "r" on two loops, over a ManualHistory and no
+// cache, so that every read is a store round trip the test controls.
+struct StoreBacked : ::testing::Test {
+  FakeLoops loops{2};
+  ManualHistory history{5};
+  ChatHub hub{loops.ports(), history, no_bus, without_cache()};
+  FakeMember alice{Protocol::Json, {"r"}}, bob{Protocol::Json, {"r"}};
+  MemberRef ra = hub.attach(0, &alice);
+  MemberRef rb = hub.attach(1, &bob);
+
+  void SetUp() override {
+    hub.join(ra, json_join("r", "u1", "alice"));
+    loops.run();
+    history.answer_next_read();  // the join's history
+    loops.run();
+    hub.join(rb, json_join("r", "u2", "bob"));
+    loops.run();
+    history.answer_next_read();
+    loops.run();
+    EXPECT_TRUE(history.reads.empty());
+    alice.received.clear();
+    bob.received.clear();
+  }
+};
+
+TEST_F(StoreBacked, AckAndDeliveryOnlyAfterTheStoreCommits) {
+  hub.send(ra, {"r", "c1", "hi"});
+  loops.run();
+  EXPECT_EQ(alice.types(), "");
+  EXPECT_EQ(bob.types(), "");
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack");
+  EXPECT_EQ(bob.types(), "message");
+}
+
+TEST_F(StoreBacked, AFailedWriteIsAnsweredInternalAndDeliversNothing) {
+  hub.send(ra, {"r", "c1", "hi"});
+  loops.run();
+  history.fail_next();
+  loops.run();
+  ASSERT_EQ(alice.types(), "error");
+  EXPECT_NE(alice.received[0].find(R"("code":"internal")"), std::string::npos);
+  EXPECT_NE(alice.received[0].find(R"("id":"c1")"), std::string::npos);
+  EXPECT_EQ(bob.types(), "");
+}
+
+TEST_F(StoreBacked, EventsAfterAMessageWaitForItsCommit) {
+  hub.send(ra, {"r", "c1", "last words"});
+  hub.leave(ra, "r");
+  alice.leave_room("r");
+  loops.run();
+  EXPECT_EQ(bob.types(), "");  // not even the presence: it follows the message
+  EXPECT_EQ(alice.types(), "");
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(bob.types(), "message,presence");
+  EXPECT_EQ(alice.types(), "ack,left");
+}
+
+TEST_F(StoreBacked, OneMembersHistoryReadsDoNotDelayAnothersSends) {
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  loops.run();
+  ASSERT_EQ(history.reads.size(), 1u);  // alice's read is in flight
+  hub.send(rb, {"r", "b1", "hello"});
+  loops.run();
+  history.commit_next();
+  loops.run();
+  EXPECT_EQ(bob.types(), "ack");        // bob is not held up by alice's read
+  EXPECT_EQ(alice.types(), "message");  // nor is the room's message
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "message,history");
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST_F(StoreBacked, AHistoryReadStartsAfterTheMembersOwnAcks) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  loops.run();
+  EXPECT_TRUE(history.reads.empty());  // waits for the ack before it
+  history.commit_next();
+  loops.run();
+  ASSERT_EQ(history.reads.size(), 1u);
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack,history");
+  EXPECT_NE(alice.received[1].find("hi"), std::string::npos);  // the page holds what was acked
+}
+
+TEST_F(StoreBacked, AHistoryReadErrorIsHistoryUnavailable) {
+  hub.history(ra, {"r", PageQuery{PageQuery::From::After, 0, 50}});
+  loops.run();
+  history.fail_next_read();
+  loops.run();
+  ASSERT_EQ(alice.types(), "error");
+  EXPECT_NE(alice.received[0].find(R"("code":"history_unavailable")"), std::string::npos);
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST_F(StoreBacked, ALeavingClientStillGetsItsAnswersInOrder) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  hub.leave(ra, "r");
+  alice.leave_room("r");
+  loops.run();
+  history.commit_next();
+  loops.run();
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "ack,history,left");
+}
+
+TEST_F(StoreBacked, ReadsOfADisconnectedClientAreCancelled) {
+  hub.send(ra, {"r", "c1", "hi"});
+  hub.history(ra, {"r", PageQuery{PageQuery::From::Before, 1000, 50}});
+  hub.leave(ra, "r", /*disconnected=*/true);
+  alice.leave_room("r");
+  loops.run();
+  history.commit_next();
+  loops.run();
+  EXPECT_TRUE(history.reads.empty());  // never started
+  EXPECT_EQ(alice.types(), "ack,left");
+  EXPECT_EQ(alice.histories_answered, 1);
+}
+
+TEST(ChatHubJoin, AJoinWhoseHistoryCannotBeReadStillJoinsTruncated) {
+  FakeLoops loops(1);
+  ManualHistory history(10);
+  ChatHub hub(loops.ports(), history, no_bus, {});
+  FakeMember a(Protocol::Json, {"r"});
+  MemberRef ra = hub.attach(0, &a);
+  hub.join(ra, json_join("r", "u1", "alice", 5));
+  loops.run();
+  history.fail_next_read();
+  loops.run();
+  ASSERT_EQ(a.types(), "joined");
+  EXPECT_NE(a.received[0].find(R"("truncated":true)"), std::string::npos);
+}
+
+TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
+  FakeLoops loops(1);
+  MemoryHistory history({1000, 0});
+  ChatOptions options;
+  options.room.answer_bytes = 64 << 10;
+  options.room.cache.max_messages = 0;  // everything from the History
+  ChatHub hub(loops.ports(), history, no_bus, options);
+  FakeMember writer(Protocol::PlainText, {"r"}), reader(Protocol::Json, {"r"});
+  MemberRef rw = hub.attach(0, &writer);
+  hub.join(rw, {"r", "g", "g", Protocol::PlainText, {}});
+  // 3000 bytes of control characters: 18,000 bytes once JSON-escaped.
+  for (int i = 0; i < 20; ++i) hub.send(rw, {"r", "", std::string(3000, '\x01')});
+  loops.run();
+  MemberRef rr = hub.attach(0, &reader);
+  hub.join(rr, json_join("r", "u", "reader", 0));
+  loops.run();
+  ASSERT_EQ(reader.types(), "joined");
+  EXPECT_LE(reader.received[0].size(), options.room.answer_bytes);
+  EXPECT_NE(reader.received[0].find(R"("truncated":true)"), std::string::npos);
+  // Paging on from the end of the page moves on and stays in the budget.
+  hub.history(rr, {"r", PageQuery{PageQuery::From::After, 2, 200}});
+  loops.run();
+  ASSERT_EQ(reader.types(), "joined,history");
+  EXPECT_LE(reader.received[1].size(), options.room.answer_bytes);
+  EXPECT_NE(reader.received[0].find(R"("msg_id":2)"), std::string::npos);
+  EXPECT_EQ(reader.received[0].find(R"("msg_id":3)"), std::string::npos);
+  EXPECT_NE(reader.received[1].find(R"("msg_id":3)"), std::string::npos);
+}
+
+TEST(ChatHubNames, AThousandJoinsUnderOneNameGetDistinctNames) {
+  FakeLoops loops(1);
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  for (int i = 0; i < 1000; ++i) {
+    members.push_back(std::make_unique<FakeMember>(Protocol::Json, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(0, members.back().get()));
+    hub.join(refs.back(), json_join("r", "u" + std::to_string(i), "alice"));
+  }
+  loops.run();
+  std::set<std::string> names;
+  for (auto& m : members) {
+    const std::string& joined = m->received.front();
+    auto at = joined.find(R"("you":")") + 7;
+    names.insert(joined.substr(at, joined.find('"', at) - at));
+  }
+  EXPECT_EQ(names.size(), 1000u);
+  EXPECT_TRUE(names.count("alice"));
+  EXPECT_TRUE(names.count("alice-1000"));
+  // `joined` lists at most a page of members, with the counts.
+  EXPECT_NE(members.back()->received.front().find(R"("online":1000,"users":1000)"),
+            std::string::npos);
+}
+
+TEST(ChatHubMembers, TheMemberListPagesByName) {
+  FakeLoops loops(1);
+  MemoryHistory history({});
+  ChatHub hub(loops.ports(), history, no_bus, {});
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  for (const char* name : {"dan", "ann", "cy", "bo", "eve"}) {
+    members.push_back(std::make_unique<FakeMember>(Protocol::Json, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(0, members.back().get()));
+    hub.join(refs.back(), json_join("r", std::string("u-") + name, name));
+  }
+  loops.run();
+  FakeMember& dan = *members[0];
+  dan.received.clear();
+  hub.members(refs[0], "r", "", 2);
+  loops.run();
+  ASSERT_EQ(dan.types(), "members");
+  EXPECT_NE(
+      dan.received[0].find(
+          R"("members":[{"user":"u-ann","name":"ann"},{"user":"u-bo","name":"bo"}],"next":"bo")"),
+      std::string::npos)
+      << dan.received[0];
+  hub.members(refs[0], "r", "bo", 10);
+  loops.run();
+  EXPECT_NE(dan.received[1].find(R"("name":"cy")"), std::string::npos);
+  EXPECT_EQ(dan.received[1].find(R"("next")"), std::string::npos);  // the end
+  EXPECT_NE(dan.received[1].find(R"("online":5,"users":5)"), std::string::npos);
+}
+
+TEST(ChatHubPresence, ALargeRoomGetsOnePresenceEventPerIntervalWithTheCount) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  ChatOptions options;
+  options.room.presence_batch_above = 3;
+  ChatHub hub(loops.ports(), history, no_bus, options);
+  std::vector<std::unique_ptr<FakeMember>> members;
+  std::vector<MemberRef> refs;
+  auto add = [&](Protocol p, const std::string& user) {
+    members.push_back(std::make_unique<FakeMember>(p, std::vector<std::string>{"r"}));
+    refs.push_back(hub.attach(static_cast<uint32_t>(members.size() % 2), members.back().get()));
+    hub.join(refs.back(), JoinRequest{"r", user, user, p, {}});
+    loops.run();
+  };
+  add(Protocol::PlainText, "g1");
+  add(Protocol::Json, "j1");
+  EXPECT_EQ(members[0]->received.size(), 1u);  // a small room: one notice per join
+  for (int i = 0; i < 30; ++i) add(Protocol::Json, "x" + std::to_string(i));
+  hub.leave(refs[5], "r");
+  loops.run();
+  std::size_t before = members[0]->received.size();
+  EXPECT_LE(before, 3u);  // the joins past the threshold wait for the interval
+  loops.advance(std::chrono::milliseconds(100));
+  // One seed notice with the count after all of them...
+  ASSERT_GE(members[0]->received.size(), before + 1);
+  EXPECT_EQ(members[0]->received[before], "系统通知: 新用户加入,当前在线31人");
+  // ...and one JSON batch naming at most 20 joiners, counting the rest.
+  auto batches = members[1]->with(R"("type":"presence_batch")");
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_NE(batches[0].find(R"("online":31,"users":31)"), std::string::npos) << batches[0];
+  EXPECT_NE(batches[0].find(R"("left":[{"user":"x3")"), std::string::npos) << batches[0];
+  EXPECT_NE(batches[0].find(R"("more_joined":)"), std::string::npos);
+}
+
+TEST(ChatHubRooms, AJoinPastTheRoomLimitIsRefusedAndOpenRoomsStayJoinable) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  ChatOptions options;
+  options.max_rooms = 2;
+  ChatHub hub(loops.ports(), history, no_bus, options);
+  FakeMember a(Protocol::Json, {"r1", "r2", "r3"}), b(Protocol::Json, {"r1"});
+  MemberRef ra = hub.attach(0, &a);
+  MemberRef rb = hub.attach(1, &b);
+  hub.join(ra, json_join("r1", "u1", "a"));
+  hub.join(ra, json_join("r2", "u1", "a"));
+  loops.run();
+  hub.join(ra, json_join("r3", "u1", "a"));
+  loops.run();
+  EXPECT_EQ(a.refused, std::vector<std::string>{"r3"});
+  EXPECT_EQ(hub.live_rooms(), 2u);
+  hub.join(rb, json_join("r1", "u2", "b"));  // an open room: fine
+  loops.run();
+  EXPECT_EQ(b.types(), "joined");
+  hub.leave(ra, "r2");  // r2 empties and closes: room for another
+  loops.run();
+  EXPECT_EQ(hub.live_rooms(), 1u);
+  hub.join(ra, json_join("r3", "u1", "a"));
+  loops.run();
+  EXPECT_EQ(a.refused.size(), 1u);
+  EXPECT_EQ(hub.live_rooms(), 2u);
+}
+
+TEST(ChatHubBus, ARoomIsSubscribedWhileOpenAndPublishesWhatItStores) {
+  FakeLoops loops(2);
+  MemoryHistory history({});
+  RecordingBus bus;
+  ChatHub hub(loops.ports(), history, bus, {});
+  FakeMember a(Protocol::Json, {"r"});
+  MemberRef ra = hub.attach(1, &a);
+  hub.join(ra, json_join("r", "u1", "a"));
+  hub.send(ra, {"r", "c1", "hello"});
+  hub.leave(ra, "r");
+  loops.run();
+  EXPECT_EQ(bus.log, (std::vector<std::string>{"+r", "r#1:hello", "-r"}));
 }
 
 }  // namespace

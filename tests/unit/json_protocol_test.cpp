@@ -224,6 +224,24 @@ TEST(ParseClientMessage, Rename) {
   EXPECT_EQ(parse_error(R"({"type":"rename","name":"   "})").code, ErrorCode::NameInvalid);
 }
 
+TEST(ParseClientMessage, Members) {
+  const auto first = parse_as<MembersRequest>(R"({"type":"members","room":"r"})");
+  EXPECT_EQ(first.room, "r");
+  EXPECT_EQ(first.after, "");
+  EXPECT_EQ(first.limit, kDefaultMembersLimit);
+  const auto next =
+      parse_as<MembersRequest>(R"({"type":"members","room":"r","after":"bob","limit":500})");
+  EXPECT_EQ(next.after, "bob");
+  EXPECT_EQ(next.limit, 500u);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","limit":501})").code,
+            ErrorCode::BadMessage);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","limit":0})").code, ErrorCode::BadMessage);
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","after":5})").code, ErrorCode::BadMessage);
+  const std::string long_cursor = std::string(257, 'a');
+  EXPECT_EQ(parse_error(R"({"type":"members","room":"r","after":")" + long_cursor + R"("})").code,
+            ErrorCode::BadMessage);
+}
+
 TEST(ParseClientMessage, TypeNames) {
   EXPECT_EQ(type_name(ClientMessage{Hello{}}), "hello");
   EXPECT_EQ(type_name(ClientMessage{Join{}}), "join");
@@ -232,6 +250,7 @@ TEST(ParseClientMessage, TypeNames) {
   EXPECT_EQ(type_name(ClientMessage{Typing{}}), "typing");
   EXPECT_EQ(type_name(ClientMessage{HistoryRequest{}}), "history");
   EXPECT_EQ(type_name(ClientMessage{Rename{}}), "rename");
+  EXPECT_EQ(type_name(ClientMessage{MembersRequest{}}), "members");
 }
 
 // --- Forward compatibility and JSON corner cases ----------------------------------------------
@@ -356,11 +375,15 @@ TEST(ParseClientMessage, UnknownTypeIsEchoedUpTo64Bytes) {
 
 // --- Field rules at their edges ---------------------------------------------------------------
 
-TEST(NameRules, NormalizeTrimsAsciiWhitespaceOnly) {
-  EXPECT_EQ(normalize_name(" \t\n\v\f\ralice bob\r\n"), "alice bob");
-  EXPECT_EQ(normalize_name("   "), "");
-  // U+3000 IDEOGRAPHIC SPACE is not ASCII whitespace: kept (and it is printable).
-  EXPECT_EQ(normalize_name("\xe3\x80\x80x"), "\xe3\x80\x80x");
+TEST(NameRules, NormalizeTrimsUnicodeWhiteSpace) {
+  EXPECT_EQ(*normalize_name(" \t\n\v\f\ralice bob\r\n"), "alice bob");
+  EXPECT_FALSE(normalize_name("   "));
+  // U+3000 IDEOGRAPHIC SPACE and U+00A0 NO-BREAK SPACE are White_Space too:
+  // trimmed at the ends (a name of spaces only looks empty), kept inside.
+  EXPECT_EQ(*normalize_name("\xe3\x80\x80x\xc2\xa0"), "x");
+  EXPECT_EQ(*normalize_name("\xe5\xb0\x8f\xe3\x80\x80\xe6\x98\x8e"),
+            "\xe5\xb0\x8f\xe3\x80\x80\xe6\x98\x8e");
+  EXPECT_FALSE(normalize_name("\xe3\x80\x80"));
 }
 
 TEST(NameRules, LengthIsCountedInCodePoints) {
@@ -419,15 +442,19 @@ TEST(ClientIdRules, OneTo64PrintableAscii) {
   EXPECT_EQ(parse_error(send65).code, ErrorCode::IdInvalid);
 }
 
-TEST(RoomRules, OneTo64OfTheUrlSafeSet) {
+TEST(RoomRules, OneTo64LettersDigitsMarksAndDotUnderscoreHyphen) {
   auto join = [](std::string_view room) {
     return R"({"type":"join","room":)" + string_literal(room) + "}";
   };
   EXPECT_EQ(parse_as<Join>(join(repeat("r", 64))).room, repeat("r", 64));
   EXPECT_EQ(parse_error(join(repeat("r", 65))).code, ErrorCode::RoomInvalid);
-  for (std::string_view bad : {"", "a b", "a/b", "..%2f", "\xc3\xa9", "a\\\\b"}) {
+  for (std::string_view bad : {"", "a b", "a/b", "..%2f", "a\\\\b", ".", ".."}) {
     EXPECT_EQ(parse_error(join(bad)).code, ErrorCode::RoomInvalid) << bad;
   }
+  // Any script (chat_identity_test.cpp has the whole rule).
+  EXPECT_EQ(parse_as<Join>(join("caf\xc3\xa9")).room, "caf\xc3\xa9");
+  EXPECT_EQ(parse_as<Join>(join(repeat("\xe6\x88\xbf", 64))).room, repeat("\xe6\x88\xbf", 64));
+  EXPECT_EQ(parse_error(join(repeat("\xe6\x88\xbf", 65))).code, ErrorCode::RoomInvalid);
 }
 
 TEST(TextRules, LimitIsInUtf8BytesAfterUnescaping) {
@@ -460,6 +487,7 @@ TEST(ErrorCodeNames, StableSnakeCaseStrings) {
       {ErrorCode::RoomInvalid, "room_invalid"},
       {ErrorCode::NotInRoom, "not_in_room"},
       {ErrorCode::TooManyRooms, "too_many_rooms"},
+      {ErrorCode::RoomLimit, "room_limit"},
       {ErrorCode::TextEmpty, "text_empty"},
       {ErrorCode::TextTooLong, "text_too_long"},
       {ErrorCode::IdInvalid, "id_invalid"},
@@ -491,15 +519,15 @@ const std::vector<std::string>& tricky_strings() {
 }
 
 TEST(EncodeMessage, ExactShape) {
-  const MessageView m{"lobby", 42, 1700000000123, "u7", "alice", "hi", "c-17"};
-  EXPECT_EQ(encode_message(m),
+  const Message m{42, 1700000000123, "u7", "alice", "c-17", "hi"};
+  EXPECT_EQ(encode_message("lobby", m),
             R"({"type":"message","room":"lobby","msg_id":42,"ts":1700000000123,"user":"u7",)"
             R"("from":"alice","text":"hi","id":"c-17"})");
 }
 
 TEST(EncodeMessage, EscapesControlCharactersAsJsonRequires) {
-  const MessageView m{"r", 1, 2, "u", "f", std::string_view("\"\\\n\x01\0\x1f\x7f", 7), "i"};
-  const std::string json = encode_message(m);
+  const Message m{1, 2, "u", "f", "i", std::string("\"\\\n\x01\0\x1f\x7f", 7)};
+  const std::string json = encode_message("r", m);
   EXPECT_NE(json.find(R"("text":"\"\\\n\u0001\u0000\u001f)"
                       "\x7f\""),
             std::string::npos)
@@ -508,8 +536,9 @@ TEST(EncodeMessage, EscapesControlCharactersAsJsonRequires) {
 
 TEST(EncodeMessage, EveryStringRoundTrips) {
   for (const std::string& s : tricky_strings()) {
-    const MessageView m{"room", kMaxSafeInteger, -5, s, s, s, s};
-    Decoded d(encode_message(m));
+    const Message m{kMaxSafeInteger, -5, s, s, s, s};
+    Decoded d(encode_message("room", m));
+    EXPECT_EQ(encoded_message_size("room", m), encode_message("room", m).size());
     EXPECT_EQ(Decoded::str(d["type"]), "message");
     EXPECT_EQ(Decoded::str(d["room"]), "room");
     EXPECT_EQ(Decoded::u64(d["msg_id"]), kMaxSafeInteger);
@@ -524,10 +553,10 @@ TEST(EncodeMessage, EveryStringRoundTrips) {
 TEST(EncodeMessage, ParsedTextComesBackUnchanged) {
   const Send send = parse_as<Send>(
       R"({"type":"send","room":"r","id":"c","text":"\"q\" \\ \n \u0000 \ud83d\ude00 \u4e2d"})");
-  Decoded d(encode_message({send.room, 1, 2, "u", "f", send.text, send.id}));
+  Decoded d(encode_message(send.room, Message{1, 2, "u", "f", send.id, send.text}));
   EXPECT_EQ(Decoded::str(d["text"]), send.text);
   // The encoder's JSON string, spliced into a send, parses back to the same text.
-  const std::string encoded = encode_message({"r", 1, 2, "u", "f", send.text, "c"});
+  const std::string encoded = encode_message("r", Message{1, 2, "u", "f", "c", send.text});
   const std::size_t begin = encoded.find("\"text\":") + 7;
   const std::string literal = encoded.substr(begin, encoded.rfind(",\"id\":") - begin);
   EXPECT_EQ(parse_as<Send>(R"({"type":"send","room":"r","id":"c","text":)" + literal + "}").text,
@@ -540,7 +569,9 @@ TEST(EncodeWelcome, AllFields) {
                       .resume = "tok",
                       .name = "al\"ice",
                       .server = "parley/0.1.0",
-                      .limits = {65536, 4000, 16, 200, 10, 20}};
+                      .limits = {65536, 4000, 16, 200, 10, 20},
+                      .auth = {},
+                      .expires_at = 0};
   Decoded d(encode_welcome(w));
   EXPECT_EQ(Decoded::str(d["type"]), "welcome");
   EXPECT_EQ(Decoded::str(d["session"]), "s-1");
@@ -559,10 +590,11 @@ TEST(EncodeWelcome, AllFields) {
 }
 
 TEST(EncodeWelcome, FractionalRatesAndNonFinite) {
-  const WelcomeView w{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, 0.5, 1e300}};
+  const WelcomeView w{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, 0.5, 1e300}, {}, 0};
   const std::string json = encode_welcome(w);
   EXPECT_NE(json.find(R"("rate_per_sec":0.5,"rate_burst":1e+300})"), std::string::npos) << json;
-  const WelcomeView bad{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, std::nan(""), HUGE_VAL}};
+  const WelcomeView bad{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, std::nan(""), HUGE_VAL},
+                        {},  0};
   Decoded d(encode_welcome(bad));
   EXPECT_TRUE(Decoded::at(d["limits"], "rate_per_sec").is_null());
   EXPECT_TRUE(Decoded::at(d["limits"], "rate_burst").is_null());
@@ -570,9 +602,11 @@ TEST(EncodeWelcome, FractionalRatesAndNonFinite) {
 
 TEST(EncodeJoined, MembersAndHistory) {
   const std::vector<MemberView> members = {{"u1", "alice"}, {"u2", "\xe5\xb0\x8f\xe6\x98\x8e"}};
-  const std::vector<MessageView> history = {{"lobby", 7, 100, "u1", "alice", "one\n", "a"},
-                                            {"lobby", 8, 200, "u2", "bob", "two\"", ""}};
-  Decoded d(encode_joined({"lobby", "ali\\ce", members, history, true, 8}));
+  const std::vector<Message> history = {{7, 100, "u1", "alice", "a", "one\n"},
+                                        {8, 200, "u2", "bob", "", "two\""}};
+  Decoded d(encode_joined({"lobby", "ali\\ce", members, history, true, 8, 3, 2}));
+  EXPECT_EQ(Decoded::u64(d["online"]), 3u);
+  EXPECT_EQ(Decoded::u64(d["users"]), 2u);
   EXPECT_EQ(Decoded::str(d["type"]), "joined");
   EXPECT_EQ(Decoded::str(d["room"]), "lobby");
   EXPECT_EQ(Decoded::str(d["you"]), "ali\\ce");
@@ -592,9 +626,9 @@ TEST(EncodeJoined, MembersAndHistory) {
 }
 
 TEST(EncodeJoined, EmptyRoom) {
-  EXPECT_EQ(encode_joined({"r", "a", {}, {}, false, 0}),
+  EXPECT_EQ(encode_joined({"r", "a", {}, {}, false, 0, 1, 1}),
             R"({"type":"joined","room":"r","you":"a","members":[],"history":[],)"
-            R"("truncated":false,"last_id":0})");
+            R"("truncated":false,"last_id":0,"online":1,"users":1})");
 }
 
 TEST(EncodeLeftAckTyping, Fields) {
@@ -611,21 +645,22 @@ TEST(EncodeLeftAckTyping, Fields) {
 }
 
 TEST(EncodePresence, OldOnlyForRenamed) {
-  Decoded renamed(encode_presence({"r", PresenceEvent::Renamed, "u1", "bob", "alice", 3}));
+  Decoded renamed(encode_presence({"r", PresenceKind::Renamed, "u1", "bob", "alice", 3, 2}));
   EXPECT_EQ(Decoded::str(renamed["event"]), "renamed");
   EXPECT_EQ(Decoded::str(renamed["old"]), "alice");
   EXPECT_EQ(Decoded::str(renamed["name"]), "bob");
   EXPECT_EQ(Decoded::u64(renamed["online"]), 3u);
-  EXPECT_EQ(encode_presence({"r", PresenceEvent::Joined, "u1", "bob", "ignored", 2}),
+  EXPECT_EQ(Decoded::u64(renamed["users"]), 2u);
+  EXPECT_EQ(encode_presence({"r", PresenceKind::Joined, "u1", "bob", "ignored", 2, 1}),
             R"({"type":"presence","room":"r","event":"joined","user":"u1","name":"bob",)"
-            R"("online":2})");
-  Decoded left(encode_presence({"r", PresenceEvent::Left, "u1", "bob", "", 0}));
+            R"("online":2,"users":1})");
+  Decoded left(encode_presence({"r", PresenceKind::Left, "u1", "bob", "", 0, 0}));
   EXPECT_EQ(Decoded::str(left["event"]), "left");
   EXPECT_FALSE(Decoded::has(left.root(), "old"));
 }
 
 TEST(EncodeHistory, Page) {
-  const std::vector<MessageView> page = {{"r", 1, 1, "u", "a", "x", ""}};
+  const std::vector<Message> page = {{1, 1, "u", "a", "", "x"}};
   Decoded d(encode_history("r", page, false));
   EXPECT_EQ(Decoded::str(d["type"]), "history");
   EXPECT_FALSE(Decoded::boolean(d["truncated"]));

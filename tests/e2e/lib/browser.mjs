@@ -5,7 +5,8 @@
 // removes it on close; each user in a test gets its own context (own storage, own
 // locale), as two people on two machines would.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -35,11 +36,12 @@ export const DESKTOP = Object.freeze({ width: 1000, height: 760 });
 export const PHONE = Object.freeze({ width: 390, height: 844 });
 
 /**
- * Opens `url` in a new context with the given locale and returns { context, page, problems }.
+ * Opens `url` in a new context with the given locale, viewport, colour scheme (the
+ * system's light or dark) and time zone, and returns { context, page, problems }.
  * problems collects uncaught page errors and CSP refusals, which no test should cause.
  */
-export async function openPage(browser, url, { locale = 'en-US', viewport = DESKTOP, beforeGoto } = {}) {
-  const context = await browser.newContext({ locale, viewport });
+export async function openPage(browser, url, { locale = 'en-US', viewport = DESKTOP, beforeGoto, colorScheme = 'light', timezoneId } = {}) {
+  const context = await browser.newContext({ locale, viewport, colorScheme, ...(timezoneId ? { timezoneId } : {}) });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -55,13 +57,26 @@ export async function openPage(browser, url, { locale = 'en-US', viewport = DESK
 
 /**
  * Opens the Parley page (room options.hash, e.g. '#general'), answers the first
- * visit's name dialog with options.name, and waits until it is connected.
+ * visit's name dialog with options.name, and waits until it is connected and has
+ * joined the room shown.
+ *
+ * "Joined", not just "connected": the join goes out after welcome, so a test that
+ * starts a second client the moment the status turns green can have it join the room
+ * before this page does; this page then finds it in joined.members and is never told
+ * "guest-1 joined" (issue 7 item 13). The room's list carries data-joined once its
+ * `joined` arrived.
  */
 export async function openChat(browser, server, options = {}) {
   const opened = await openPage(browser, `${server.url}/${options.hash ?? ''}`, options);
   await chooseName(opened.page, options.name ?? 'user');
   await waitForStatus(opened.page, 'connected');
+  await waitForJoined(opened.page);
   return opened;
+}
+
+/** Waits until the room shown has its `joined` (members and history are in). */
+export function waitForJoined(page, timeout = TIMEOUT.connect) {
+  return page.locator('#messages .room-log[data-joined="true"]').waitFor({ state: 'attached', timeout });
 }
 
 /** Types `name` into the name dialog (which must be open) and submits it. */
@@ -129,4 +144,35 @@ export function artifactPath(name) {
   const dir = process.env.PARLEY_ARTIFACTS || path.resolve('test-artifacts');
   mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (npm) on the page as it is and returns its serious and critical
+ * violations as "rule: target" strings (empty when there are none). The source is
+ * evaluated through the devtools protocol, which the page's CSP does not govern.
+ */
+export async function accessibilityProblems(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.targets.map((target) => `${v.id} (${v.impact}): ${target}`));
+}
+
+/** Sets the page's theme as the toggle would ('light' | 'dark') and waits for it. */
+export async function setTheme(page, theme) {
+  if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) {
+    await page.locator('#themeToggle').click();
+  }
+  await page.waitForFunction((want) => document.documentElement.dataset.theme === want, theme, { timeout: TIMEOUT.message });
+}
+
+/** Pixels between the bottom of the message list's content and the bottom of its view. */
+export function distanceFromBottom(page) {
+  return page.locator('#messages').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
 }

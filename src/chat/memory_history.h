@@ -1,0 +1,62 @@
+// History kept in memory only (--history off, and tests): nothing survives a
+// restart, but within a run it keeps every promise of chat/history.h, dedup
+// included, so the chat core has one code path whatever the backend.
+//
+// Bounded twice: at most `retain_per_room` messages per room, and at most
+// `max_bytes` in all; past the byte budget the oldest messages of the largest
+// room go first (the same rule as --history-max-bytes for SQLite). A room's
+// last id is remembered after its messages are gone, so ids never repeat.
+//
+// One mutex guards everything: appends come from the rooms' home loops (a
+// few threads), each holding it for a deque push and a hash insert.
+// Callbacks run on the caller's thread before append/read return.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "chat/history.h"
+
+namespace parley::chat {
+
+class MemoryHistory final : public History {
+ public:
+  struct Options {
+    std::size_t retain_per_room = 256;  // 0 = no count limit
+    std::size_t max_bytes = 64 << 20;   // 0 = no byte limit
+  };
+  explicit MemoryHistory(Options options) : options_(options) {}
+
+  void append(const std::string& room, const Message& message, AppendDone done) override;
+  void read(const std::string& room, const PageQuery& query, PageDone done) override;
+  std::vector<std::pair<std::string, uint64_t>> last_ids() const override;
+  Status health() const override { return {}; }
+
+  std::size_t bytes() const;
+
+ private:
+  struct Room {
+    std::string name;
+    uint64_t last_id = 0;
+    std::deque<Message> messages;  // ascending, contiguous ids ending at last_id
+    std::unordered_map<std::string, uint64_t> by_client_id;  // user '\n' client_id -> id
+    std::size_t bytes = 0;
+  };
+  using BySize = std::set<std::pair<std::size_t, Room*>>;
+
+  static std::string dedup_key(const Message& m) { return m.user + '\n' + m.client_id; }
+  void drop_oldest(Room& room);
+  void resize(Room& room, std::size_t new_bytes);
+  Page page_of(const Room& room, const PageQuery& query) const;
+
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Room> rooms_;
+  BySize by_size_;  // rooms holding messages, by bytes: the largest is evicted first
+  std::size_t total_bytes_ = 0;
+};
+
+}  // namespace parley::chat

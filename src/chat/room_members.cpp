@@ -1,0 +1,120 @@
+#include "chat/room_members.h"
+
+#include <algorithm>
+
+namespace parley::chat {
+
+RoomMember* RoomMembers::find(MemberRef ref) {
+  auto it = members_.find(ref);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+RoomMember& RoomMembers::add(MemberRef ref, std::string user, std::string_view wanted,
+                             Protocol protocol) {
+  // Several connections of one user (tabs, a reconnect racing its old
+  // connection) share the user's name in the room.
+  auto [it, is_new] = users_.try_emplace(user);
+  if (is_new) {
+    it->second.name = unique_name(wanted, user);
+    take_name(it->second.name, user);
+  }
+  ++it->second.connections;
+  RoomMember& m = members_[ref];
+  m = RoomMember{ref, std::move(user), protocol, false, false, 0};
+  return m;
+}
+
+void RoomMembers::activate(RoomMember& m, uint64_t seen_up_to) {
+  if (m.active) return;
+  m.active = true;
+  m.seen_up_to = seen_up_to;
+  max_seen_up_to_ = std::max(max_seen_up_to_, seen_up_to);
+  ++active_per_loop_[m.ref.loop];
+  ++active_by_protocol_[static_cast<int>(m.protocol)];
+}
+
+std::optional<RoomMember> RoomMembers::remove(MemberRef ref) {
+  auto it = members_.find(ref);
+  if (it == members_.end()) return std::nullopt;
+  RoomMember gone = std::move(it->second);
+  members_.erase(it);
+  if (gone.active) {
+    --active_per_loop_[gone.ref.loop];
+    --active_by_protocol_[static_cast<int>(gone.protocol)];
+  }
+  auto user = users_.find(gone.user);
+  if (--user->second.connections == 0) {
+    free_name(user->second.name);
+    users_.erase(user);
+  }
+  return gone;
+}
+
+std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::string_view wanted) {
+  auto it = users_.find(std::string(user_id));
+  if (it == users_.end()) return std::nullopt;
+  User& user = it->second;
+  if (user.name == wanted) return std::nullopt;
+  std::string name = unique_name(wanted, user_id);
+  if (name == user.name) return std::nullopt;
+  std::string old = std::exchange(user.name, name);
+  free_name(old);
+  take_name(name, it->first);
+  return old;
+}
+
+const std::string& RoomMembers::name_of(std::string_view user) const {
+  static const std::string kNobody;
+  auto it = users_.find(std::string(user));
+  return it == users_.end() ? kNobody : it->second.name;
+}
+
+std::size_t RoomMembers::connections_of(std::string_view user) const {
+  auto it = users_.find(std::string(user));
+  return it == users_.end() ? 0 : it->second.connections;
+}
+
+std::string RoomMembers::unique_name(std::string_view wanted, std::string_view user) {
+  auto taken = [&](std::string_view name) {
+    auto it = names_.find(name);
+    return it != names_.end() && it->second != user;
+  };
+  if (!taken(wanted)) return std::string(wanted);
+  uint32_t& next = next_suffix_.try_emplace(std::string(wanted), 2).first->second;
+  for (;; ++next) {
+    std::string candidate = std::string(wanted) + "-" + std::to_string(next);
+    if (!taken(candidate)) {
+      ++next;
+      return candidate;
+    }
+  }
+}
+
+void RoomMembers::take_name(const std::string& name, const std::string& user) {
+  names_[name] = user;
+}
+
+void RoomMembers::free_name(const std::string& name) {
+  names_.erase(name);
+  // Once a name is free again its next holder needs no suffix: forget the
+  // counter, so the map holds no more entries than names in use.
+  next_suffix_.erase(name);
+}
+
+std::vector<MemberRef> RoomMembers::holding(uint64_t id, MemberRef except) const {
+  std::vector<MemberRef> out;
+  if (id == 0 || id > max_seen_up_to_) return out;  // the common case: nobody
+  for (const auto& [ref, m] : members_) {
+    if (m.active && m.seen_up_to >= id && !(ref == except)) out.push_back(ref);
+  }
+  return out;
+}
+
+std::vector<MemberView> RoomMembers::page(std::string_view after, std::size_t limit) const {
+  std::vector<MemberView> out;
+  auto it = after.empty() ? names_.begin() : names_.upper_bound(after);
+  for (; it != names_.end() && out.size() < limit; ++it) out.push_back({it->second, it->first});
+  return out;
+}
+
+}  // namespace parley::chat
