@@ -63,15 +63,19 @@ Message* RoomCache::find(uint64_t id) {
 }
 
 void RoomCache::apply(const Message& change) {
+  std::size_t before = 0, after = 0;
   Message* target = find(change.target);
-  if (target == nullptr || !target->is_message()) return;
-  std::size_t before = target->bytes();
-  Message copy = change;
-  apply_change(*target, copy);
-  std::size_t after = target->bytes();
+  if (target != nullptr && target->is_message()) {
+    before = target->bytes();
+    Message copy = change;
+    apply_change(*target, copy);
+    after = target->bytes();
+  }
+  // Replies quoting a deleted message lose the quote, whether or not the
+  // message itself is still cached.
   if (change.kind == EntryKind::Delete) {
     for (Message& m : entries_) {
-      if (!m.is_message() || m.reply.id != target->id || m.reply.deleted) continue;
+      if (!m.is_message() || m.reply.id != change.target || m.reply.deleted) continue;
       before += m.bytes();
       forget_quote(m.reply);
       after += m.bytes();

@@ -108,7 +108,10 @@ class ManualHistory final : public History {
     appends.push_back({room, message, std::move(done)});
   }
   void read(const std::string& room, const PageQuery& query, PageDone done) override {
-    reads.push_back({room, query, std::move(done)});
+    reads.push_back({room, query, std::move(done), std::nullopt});
+    // A store reads when it gets to the query, maybe long before its answer
+    // reaches the room: the page may be older than what happened since.
+    if (read_at_request) backing.read(room, query, [&](Result<Page> p) { reads.back().page = p; });
   }
   void search(const std::string& room, const SearchQuery& query, SearchDone done) override {
     searches.push_back({room, query, std::move(done)});
@@ -133,6 +136,7 @@ class ManualHistory final : public History {
   void answer_next_read() {
     auto r = std::move(reads.front());
     reads.pop_front();
+    if (r.page) return r.done(std::move(*r.page));
     backing.read(r.room, r.query, std::move(r.done));
   }
   void fail_next_read() {
@@ -155,6 +159,7 @@ class ManualHistory final : public History {
     std::string room;
     PageQuery query;
     PageDone done;
+    std::optional<Result<Page>> page;  // read_at_request: what was read then
   };
   struct HeldSearch {
     std::string room;
@@ -165,6 +170,7 @@ class ManualHistory final : public History {
   std::deque<HeldRead> reads;
   std::deque<HeldSearch> searches;
   MemoryHistory backing{{0, 0}};
+  bool read_at_request = false;
 };
 
 // Records every text it is handed.
