@@ -41,12 +41,18 @@ Status check_emoji(std::string_view emoji) {
   }
   std::string_view problem;
   bool has_emoji = false;
+  std::size_t regional_indicators = 0;
   const bool utf8 = unicode::for_each_code_point(emoji, [&](const unicode::CodePoint& cp) {
     problem = problem_with(cp);
-    has_emoji = has_emoji || cp.pictographic || is_regional_indicator(cp.value) ||
-                cp.value == kCombiningKeycap;
+    regional_indicators += is_regional_indicator(cp.value) ? 1 : 0;
+    has_emoji = has_emoji || cp.pictographic || cp.value == kCombiningKeycap;
     return problem.empty();
   });
+  // A flag is a pair of regional indicators; one alone is a letter in a box.
+  if (regional_indicators == 2) has_emoji = true;
+  if (regional_indicators != 0 && regional_indicators != 2) {
+    return Error{Errc::Invalid, "a flag is two regional indicators"};
+  }
   if (!utf8) return Error{Errc::Invalid, "an emoji must be valid UTF-8"};
   if (!problem.empty()) return Error{Errc::Invalid, std::string(problem)};
   if (!has_emoji) return Error{Errc::Invalid, "`emoji` holds no emoji"};

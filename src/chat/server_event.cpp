@@ -153,12 +153,12 @@ std::string encode_welcome(const WelcomeView& w) {
       .unsigned_int("max_text_bytes", w.limits.max_text_bytes)
       .unsigned_int("max_rooms", w.limits.max_rooms)
       .unsigned_int("history_page_max", w.limits.history_page_max)
-      .number("rate_per_sec", w.limits.rate_per_sec)
-      .number("rate_burst", w.limits.rate_burst)
       .unsigned_int("search_page_max", w.limits.search_page_max)
       .unsigned_int("max_reaction_emoji", w.limits.max_reaction_emoji)
       .unsigned_int("max_reactions", w.limits.max_reactions)
       .unsigned_int("quote_chars", w.limits.quote_chars)
+      .number("rate_per_sec", w.limits.rate_per_sec)
+      .number("rate_burst", w.limits.rate_burst)
       .close();
   object.close();
   return out;
