@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include "chat/events.h"
+
 namespace parley::chat {
 
 // Per-loop state. Touched only from its own loop's thread.
@@ -34,7 +36,11 @@ struct ChatHub::Shard {
 };
 
 ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options)
-    : loops_(std::move(loops)), history_(history), bus_(bus), options_(options) {
+    : loops_(std::move(loops)),
+      history_(history),
+      bus_(bus),
+      options_(options),
+      directory_(loops_.size()) {
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
   if (options_.cache_bytes > 0 && per_loop == 0) per_loop = 1;
   for (std::size_t i = 0; i < loops_.size(); ++i) {
@@ -112,6 +118,45 @@ void ChatHub::send(MemberRef who, SendRequest request) {
   });
 }
 
+void ChatHub::edit(MemberRef who, ChangeRequest request) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
+    home.edit(who, std::move(request));
+  });
+}
+
+void ChatHub::delete_message(MemberRef who, ChangeRequest request) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
+    home.delete_message(who, std::move(request));
+  });
+}
+
+void ChatHub::react(MemberRef who, ChangeRequest request, bool add) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request), add](RoomHome& home) mutable {
+    home.react(who, std::move(request), add);
+  });
+}
+
+void ChatHub::search(MemberRef who, SearchRequestAt request) {
+  assert_on(who.loop);
+  at_home(request.room,
+          [who, query = std::move(request.query)](RoomHome& home) { home.search(who, query); });
+}
+
+void ChatHub::rooms(MemberRef who, const RoomsRequest& request,
+                    const RoomDirectory::Filter& visible) {
+  assert_on(who.loop);
+  Member* m = shards_[who.loop]->find(who);
+  if (m == nullptr) return;
+  RoomsPage page = directory_.page(request, visible);
+  m->deliver(make_shared_text(encode_rooms(RoomsView{page.rooms, page.next, page.total})));
+}
+
 void ChatHub::typing(MemberRef who, const std::string& room) {
   assert_on(who.loop);
   at_home(room, [who](RoomHome& home) { home.typing(who); });
@@ -187,6 +232,7 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   // the history when someone comes back.
   if (!home.idle()) return;
   if (home.last_id() > 0) shard.last_ids[home.name()] = home.last_id();
+  directory_.update(home.loop(), home.name(), 0, 0);
   bus_.unsubscribe(home.name());
   live_rooms_.fetch_sub(1, std::memory_order_relaxed);
   shard.homes.erase(home.name());
@@ -206,6 +252,17 @@ void ChatHub::read(const RoomHome& room, uint64_t ticket, const PageQuery& query
                 [this, loop = room.loop(), name = room.name(), ticket](Result<Page> page) {
                   on_page(loop, name, ticket, std::move(page));
                 });
+}
+
+void ChatHub::search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) {
+  history_.search(room.name(), query,
+                  [this, loop = room.loop(), name = room.name(), ticket](Result<SearchPage> page) {
+                    on_searched(loop, name, ticket, std::move(page));
+                  });
+}
+
+void ChatHub::counts_changed(const RoomHome& room) {
+  directory_.update(room.loop(), room.name(), room.members().users(), room.members().connections());
 }
 
 void ChatHub::publish(const RoomHome& room, const Message& message) {
@@ -233,6 +290,13 @@ void ChatHub::on_appended(uint32_t loop, const std::string& room, uint64_t ticke
 void ChatHub::on_page(uint32_t loop, const std::string& room, uint64_t ticket, Result<Page> page) {
   loops_[loop]->post([this, loop, room, ticket, page = std::move(page)]() mutable {
     run_at_home(loop, room, [&](RoomHome& home) { home.on_page(ticket, std::move(page)); });
+  });
+}
+
+void ChatHub::on_searched(uint32_t loop, const std::string& room, uint64_t ticket,
+                          Result<SearchPage> page) {
+  loops_[loop]->post([this, loop, room, ticket, page = std::move(page)]() mutable {
+    run_at_home(loop, room, [&](RoomHome& home) { home.on_searched(ticket, std::move(page)); });
   });
 }
 
@@ -302,6 +366,15 @@ void ChatHub::history_done(MemberRef who) {
 void ChatHub::history_done_on_loop(MemberRef who) {
   assert_on(who.loop);
   if (Member* m = shards_[who.loop]->find(who)) m->history_answered();
+}
+
+void ChatHub::search_done(MemberRef who) {
+  loops_[who.loop]->post([this, who] { search_done_on_loop(who); });
+}
+
+void ChatHub::search_done_on_loop(MemberRef who) {
+  assert_on(who.loop);
+  if (Member* m = shards_[who.loop]->find(who)) m->search_answered();
 }
 
 // --- metrics ----------------------------------------------------------------------

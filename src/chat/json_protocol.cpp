@@ -42,6 +42,16 @@ std::string_view error_code_name(ErrorCode code) {
       return "history_unavailable";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::NotFound:
+      return "not_found";
+    case ErrorCode::NotAuthor:
+      return "not_author";
+    case ErrorCode::Deleted:
+      return "deleted";
+    case ErrorCode::LimitReached:
+      return "limit_reached";
+    case ErrorCode::EmojiInvalid:
+      return "emoji_invalid";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }
