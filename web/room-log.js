@@ -167,7 +167,7 @@ export class RoomLog {
   }
 
   #reacted(target, change) {
-    if (typeof change.emoji !== 'string' || target.deleted) return [target.msg_id];
+    if (typeof change.emoji !== 'string' || target.deleted) return []; // nothing to show on a tombstone
     const count = Number.isSafeInteger(change.count) && change.count >= 0 ? change.count : null;
     let reaction = target.reactions.find((r) => r.emoji === change.emoji);
     if (!reaction) {
