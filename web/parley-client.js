@@ -177,7 +177,7 @@ export class ParleyClient {
   #pumpTimer = null;
   #token;                  // the sign-in token (JWT) of token mode, or null
   #refreshHook;
-  #auth = { mode: null, expiresAt: null, refusal: null, failures: 0, refreshing: false, retry: null };
+  #auth = { mode: null, expiresAt: null, refusal: null, failures: 0, refreshing: false, retry: null, stopped: false };
 
   /**
    * @param {string} url  the ws:// or wss:// address of /ws
@@ -363,6 +363,24 @@ export class ParleyClient {
   /** The browser went offline: treat the connection as lost now, not minutes later. */
   disconnect() {
     this.#connection.disconnect();
+  }
+
+  /**
+   * A new sign-in token from the embedding page (e.g. a new #token= fragment): used
+   * for the next hello, sent as `refresh` while connected under --auth jwt, and it
+   * restarts a connection that stopped for want of a valid token.
+   */
+  setToken(token) {
+    if (typeof token !== 'string' || token.trim() === '' || token.trim() === this.#token) return false;
+    this.#token = token.trim();
+    if (this.#auth.stopped) {
+      this.#auth.stopped = false;
+      this.#auth.failures = 0;
+      this.#connection.start();
+    } else if (this.#ready && this.#auth.mode === 'jwt') {
+      this.#queue({ type: 'refresh', token: this.#token });
+    }
+    return true;
   }
 
   /** Sets the name: stored, and sent as `rename` if connected (else in the next hello). */
@@ -706,6 +724,7 @@ export class ParleyClient {
     this.#auth.expiresAt = Number.isFinite(event.expires_at) ? event.expires_at : null;
     this.#auth.failures = 0;
     this.#auth.refusal = null;
+    this.#auth.stopped = false;
     this.#ready = true;
     this.#on.welcome({ user: this.#user, name: this.#name, auth: this.#auth.mode, expiresAt: this.#auth.expiresAt });
     this.#on.status('ready', {});
@@ -1220,6 +1239,7 @@ export class ParleyClient {
     const refusal = this.#auth.refusal;
     this.#auth.refusal = null;
     if (code === 4003) {
+      this.#auth.stopped = true;
       this.#on.auth({ state: 'forbidden', reason: refusal?.reason ?? 'forbidden', expiresAt: null });
       return;
     }
@@ -1230,6 +1250,7 @@ export class ParleyClient {
     if (session !== this.#session) return; // the page reconnected meanwhile
     if (!token || token === this.#token) {
       const state = this.#token === null ? 'missing' : code === 4004 ? 'expired' : 'refused';
+      this.#auth.stopped = true;
       this.#on.auth({ state, reason, expiresAt: null });
       return;
     }
