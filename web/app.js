@@ -125,6 +125,7 @@ class RoomView {
     this.stuck = true;         // following the bottom
     this.fromBottom = 0;       // saved scroll position while another room is shown
     this.jumpTarget = null;    // msg_id to show once the page around it arrives
+    this.jumped = false;       // the reader was taken up to a message (a quote, a search result)
   }
 }
 
@@ -522,6 +523,7 @@ function reveal(view, msgId) {
   if (!el || view.name !== current) return;
   el.scrollIntoView({ block: 'center' });
   view.stuck = isAtBottom(ui.messages);
+  view.jumped = !view.stuck; // "back to the latest ↓" stays until the reader is back
   renderJump();
   el.classList.remove('flash');
   void el.offsetWidth; // restart the animation
@@ -540,7 +542,7 @@ function handleAround(room, { target, found }) {
 
 function renderJump() {
   const view = views.get(current);
-  const show = !!view && !view.stuck && (view.newBelow > 0 || ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight > ui.messages.clientHeight * 2);
+  const show = !!view && !view.stuck && (view.newBelow > 0 || view.jumped || ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight > ui.messages.clientHeight * 2);
   ui.jump.hidden = !show;
   if (show) ui.jump.textContent = t('jumpToNew', view.newBelow);
 }
@@ -549,7 +551,10 @@ function handleScroll() {
   const view = views.get(current);
   if (!view) return;
   view.stuck = isAtBottom(ui.messages);
-  if (view.stuck) view.newBelow = 0;
+  if (view.stuck) {
+    view.newBelow = 0;
+    view.jumped = false;
+  }
   renderJump();
   maybeLoadOlder();
   maybeFillGaps();

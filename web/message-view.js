@@ -14,36 +14,11 @@
 
 import { parseMarkdown, plainText } from './markdown.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
-const ICONS = {
-  reply: 'M9 14 4 9l5-5M4 9h10.5A5.5 5.5 0 0 1 20 14.5V19',
-  react: 'M21 12a9 9 0 1 1-6-8.5M8.5 14.5s1.3 1.8 3.5 1.8 3.5-1.8 3.5-1.8M9 9.5h.01M15 9.5h.01M19 2v6M16 5h6',
-  edit: 'M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4',
-  remove: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3',
-};
-
 export function element(tag, className, text) {
   const el = document.createElement(tag);
   if (className) el.className = className;
   if (text !== undefined) el.textContent = text;
   return el;
-}
-
-export function icon(name) {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('class', 'icon');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', ICONS[name]);
-  path.setAttribute('fill', 'none');
-  path.setAttribute('stroke', 'currentColor');
-  path.setAttribute('stroke-width', '1.8');
-  path.setAttribute('stroke-linecap', 'round');
-  path.setAttribute('stroke-linejoin', 'round');
-  svg.append(path);
-  return svg;
 }
 
 /** One of 8 name colours, the same for a user id everywhere (FNV-1a of the id). */
@@ -296,8 +271,11 @@ export class MessageView {
     const gone = quote.deleted === true;
     // A quote shows what was written, without its markdown markers (one line or two).
     const text = gone ? t('quoteDeleted') : plainText(parseMarkdown(quote.text));
-    button.append(element('span', 'quote-from', quote.from), element('span', gone ? 'quote-text quote-deleted' : 'quote-text', text));
-    button.setAttribute('aria-label', t('quoteLabel', quote.from, text));
+    // The name read out is the quote itself, with a hidden "Reply to" before it
+    // (WCAG 2.5.3: the visible words are part of the name).
+    button.append(element('span', 'visually-hidden', t('quotePrefix')), element('span', 'quote-from', quote.from),
+      element('span', 'visually-hidden', ': '), element('span', gone ? 'quote-text quote-deleted' : 'quote-text', text));
+    button.title = t('quoteHint');
     button.addEventListener('click', (event) => {
       event.stopPropagation();
       this.#actions.quote(button.closest('.message'), quote.msg_id);
@@ -339,7 +317,8 @@ export class MessageView {
       button.tabIndex = -1;
       button.title = label;
       button.setAttribute('aria-label', label);
-      button.append(icon(name));
+      // The icon is drawn by style.css (a mask): the list holds no SVG or image element.
+      button.append(element('span', 'action-icon'));
       button.addEventListener('click', (event) => {
         event.stopPropagation();
         run(button);
