@@ -16,7 +16,7 @@
 // server's work only: deliver + N writev, not the clients' reads.
 //
 //   BM_LocalRoom/N/B   chat::LocalRoom::deliver -> Member::deliver (as
-//                      ChatSession does) -> WebSocketSession::send_frame ->
+//                      ChatSession does) -> WebSocketSession::send_text ->
 //                      TcpConnection::send -> OutputQueue -> EventLoop::cork ->
 //                      before-sleep flush, one writev per recipient. B
 //                      broadcasts per loop iteration (a new frame each, as the

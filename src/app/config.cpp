@@ -24,6 +24,11 @@ void add_identity_options(CLI::App& cli, Config& c) {
       ->envname("PARLEY_JWT_LEEWAY")
       ->check(CLI::Range(0, 300))
       ->capture_default_str();
+  cli.add_option("--jwt-refresh-warning", c.jwt_refresh_warning,
+                 "Seconds before a token's end that the client is told to refresh it")
+      ->envname("PARLEY_JWT_REFRESH_WARNING")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cli.add_option("--resume-ttl", c.resume_ttl,
                  "How long a resume token stays valid: seconds, or with a unit (90m, 12h, 7d)")
       ->envname("PARLEY_RESUME_TTL")
@@ -163,6 +168,18 @@ ConfigResult parse_config(int argc, const char* const* argv) {
       ->capture_default_str();
 
   add_identity_options(cli, c);
+
+  // permessage-deflate (RFC 7692).
+  cli.add_option("--deflate", c.deflate,
+                 "Compression when the client offers it: on (once per broadcast), takeover "
+                 "(a context per connection) or off")
+      ->envname("PARLEY_DEFLATE")
+      ->check(CLI::IsMember({"on", "takeover", "off"}))
+      ->capture_default_str();
+  cli.add_option("--deflate-threshold", c.deflate_threshold,
+                 "Messages shorter than this many bytes are sent uncompressed")
+      ->envname("PARLEY_DEFLATE_THRESHOLD")
+      ->capture_default_str();
 
   try {
     cli.parse(argc, argv);

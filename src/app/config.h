@@ -61,12 +61,21 @@ struct Config {
   // Identity: JWT authentication (docs/PROTOCOL-AUTH.md) and resume tokens.
   // `--auth jwt` loads and checks --jwt-key at start; the verifier is kept
   // here so the server uses exactly the key that was validated.
-  std::string auth = "none";  // "none": guests name themselves; "jwt": a token is required
-  std::string jwt_key_file;   // HS256 secret, or RS256 / ES256 public key (PEM)
-  std::string jwt_audience;   // "" = none expected (tokens naming one are refused)
-  uint32_t jwt_leeway = 30;   // seconds of clock skew tolerated on exp, nbf, iat
+  std::string auth = "none";          // "none": guests name themselves; "jwt": a token is required
+  std::string jwt_key_file;           // HS256 secret, or RS256 / ES256 public key (PEM)
+  std::string jwt_audience;           // "" = none expected (tokens naming one are refused)
+  uint32_t jwt_leeway = 30;           // seconds of clock skew tolerated on exp, nbf, iat
+  uint32_t jwt_refresh_warning = 60;  // seconds before the end: `token_expiring`
   std::shared_ptr<const auth::JwtVerifier> jwt;   // set when auth == "jwt"
   uint64_t resume_ttl = uint64_t{7} * 24 * 3600;  // seconds a resume token stays valid
+
+  // permessage-deflate (RFC 7692), see docs/SECURITY.md "Compression".
+  // "on": accepted when offered, each message compressed on its own, so a
+  // broadcast is compressed once for all its recipients; "takeover": both
+  // sides of each connection keep their compression context (smaller
+  // frames, CPU and memory per connection); "off": never negotiated.
+  std::string deflate = "on";
+  std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 };
 
 struct ConfigResult {

@@ -134,6 +134,9 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
     return false;
   }
   if (chat_path) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
+  options.deflate = ctx_.config.deflate == "takeover" ? ws::context_takeover_policy()
+                                                      : ws::shared_deflate_policy();
+  options.deflate.enabled = ctx_.config.deflate != "off";
 
   ws::HandshakeResult result = ws::accept_handshake(req, options);
   if (result.status != 101) {
@@ -151,7 +154,7 @@ bool HttpSession::upgrade(const http::Request& req, std::span<char> rest) {
   }
   conn_->send(result.response);
   ctx_.stats.websocket_upgrades.add();
-  auto* ws = new WebSocketSession(ctx_, std::move(conn_), service, std::move(room));
+  auto* ws = new WebSocketSession(ctx_, std::move(conn_), service, std::move(room), result.deflate);
   finish();
   ws->start(rest);
   return false;

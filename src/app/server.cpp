@@ -90,6 +90,8 @@ Server::Server(Config config)
   json_options_.rate_per_sec = config_.rate_per_sec;
   json_options_.rate_burst = config_.rate_burst;
   json_options_.server = std::string("parley/") + PARLEY_VERSION;
+  json_options_.jwt = config_.jwt.get();
+  json_options_.token_warning = std::chrono::seconds(config_.jwt_refresh_warning);
 }
 
 Server::~Server() {
@@ -112,7 +114,8 @@ std::optional<std::string> Server::start() {
   auto secret =
       chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
   if (!secret) return error;
-  identity_ = std::make_unique<chat::Identity>(std::move(*secret));
+  identity_ = std::make_unique<chat::Identity>(
+      std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
 
   if (config_.history == "sqlite") {
     store::HistoryStore::Options o;

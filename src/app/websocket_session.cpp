@@ -10,14 +10,24 @@
 
 namespace parley::app {
 
+namespace {
+ws::MessageEncoder::Options encoder_options(const Config& c) {
+  return {.threshold = c.deflate_threshold};
+}
+}  // namespace
+
 WebSocketSession::WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpConnection> conn,
-                                   Service service, std::string room)
+                                   Service service, std::string room,
+                                   const std::optional<ws::DeflateParams>& deflate)
     : ctx_(ctx),
       conn_(std::move(conn)),
       endpoint_(ws::Endpoint::Role::Server,
                 ws::Endpoint::Limits{.max_message_size = ctx.config.max_message_size}, *this),
+      encoder_(deflate ? ws::MessageEncoder(*deflate, encoder_options(ctx.config))
+                       : ws::MessageEncoder()),
       service_(service),
       last_input_(ctx.loop.now()) {
+  if (deflate) endpoint_.enable_deflate(*deflate);
   SharedServices& s = ctx_.services;
   uint64_t id = s.next_connection_id.fetch_add(1, std::memory_order_relaxed);
   if (service == Service::PlainChat) {
@@ -51,10 +61,9 @@ void WebSocketSession::on_message(ws::Opcode op, std::string_view payload) {
   if (service_ == Service::Echo) {
     // Header and payload go straight into the connection's output buffer
     // (they coalesce into one owned segment): no frame string per echo.
-    char header[ws::kMaxFrameHeaderSize];
-    std::size_t n = ws::write_frame_header(header, op, payload.size(), true);
-    conn_->send(std::string_view(header, n));
-    conn_->send(payload);
+    const ws::MessageEncoder::Frame frame = encoder_.encode(op, payload);
+    conn_->send(frame.header);
+    conn_->send(frame.payload);
     return;
   }
   if (op != ws::Opcode::Text) {
@@ -85,9 +94,13 @@ constexpr auto kTrimAfterSilence = std::chrono::seconds(1);
 
 void WebSocketSession::send_text(const SharedText& text, bool ephemeral) {
   if (dropping_ || endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
-  // Framed once for every recipient of this text (slot 0: a plain text frame).
-  const SharedBytes& frame = text->encoding(
-      0, [&] { return make_shared_bytes(ws::encode_frame(ws::Opcode::Text, text->text())); });
+  // Framed (and compressed when negotiated) once for every recipient that
+  // can share it: ws::MessageEncoder caches the frames in the text's slots.
+  queue_frame(encoder_.frame_for(*text), ephemeral);
+}
+
+void WebSocketSession::queue_frame(const SharedBytes& frame, bool ephemeral) {
+  if (dropping_ || endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) return;
   std::size_t pending = conn_->pending_bytes();
   if (ephemeral && pending > kShedEphemeralAbove) return;
   if (pending + frame->size() > ctx_.config.max_pending_output) {
@@ -133,6 +146,7 @@ void WebSocketSession::finish() {
 
 void WebSocketSession::tick(net::Clock::time_point now) {
   if (finished_) return;
+  if (chat_ && endpoint_.state() == ws::Endpoint::State::Open) chat_->tick();
   const Config& c = ctx_.config;
   if (endpoint_.state() != ws::Endpoint::State::Open || !conn_->is_open()) {
     // Closing: the peer has the handshake timeout to answer our close frame
@@ -152,6 +166,7 @@ void WebSocketSession::tick(net::Clock::time_point now) {
   auto silent = now - last_input_;
   if (silent >= kTrimAfterSilence) {
     endpoint_.trim();
+    encoder_.trim();
     conn_->trim();
   }
   if (silent >= seconds(c.idle_timeout)) {

@@ -4,14 +4,18 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "app/server_context.h"
 #include "app/session.h"
+#include "base/shared_text.h"
 #include "chat/chat_session.h"
 #include "net/tcp_connection.h"
+#include "ws/deflate_negotiation.h"
 #include "ws/endpoint.h"
+#include "ws/message_encoder.h"
 
 namespace parley::app {
 
@@ -22,8 +26,10 @@ class WebSocketSession final : public Session,
  public:
   enum class Service { PlainChat, JsonChat, Echo };
 
+  // `deflate`: the permessage-deflate the handshake agreed on, if any.
   WebSocketSession(LoopContext& ctx, std::unique_ptr<net::TcpConnection> conn, Service service,
-                   std::string room);
+                   std::string room,
+                   const std::optional<ws::DeflateParams>& deflate = std::nullopt);
   ~WebSocketSession() override;
   // `early_bytes`: frames that arrived together with the HTTP request.
   void start(std::span<char> early_bytes);
@@ -38,6 +44,7 @@ class WebSocketSession final : public Session,
   void on_close(uint16_t code, std::string_view reason) override;
 
   // chat::ChatTransport
+  // A text shared by many recipients, framed (and compressed) for this one.
   void send_text(const SharedText& text, bool ephemeral) override;
   void close(uint16_t code, std::string_view reason) override;
 
@@ -48,11 +55,13 @@ class WebSocketSession final : public Session,
 
  private:
   void finish();
+  void queue_frame(const SharedBytes& frame, bool ephemeral);
   void drop_slow_consumer(const char* why);
 
   LoopContext& ctx_;
   std::unique_ptr<net::TcpConnection> conn_;
   ws::Endpoint endpoint_;
+  ws::MessageEncoder encoder_;
   Service service_;
   std::unique_ptr<chat::ChatSession> chat_;
   net::Clock::time_point last_input_;

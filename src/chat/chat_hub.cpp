@@ -148,11 +148,12 @@ void ChatHub::search(MemberRef who, SearchRequestAt request) {
           [who, query = std::move(request.query)](RoomHome& home) { home.search(who, query); });
 }
 
-void ChatHub::rooms(MemberRef who, const RoomsRequest& request) {
+void ChatHub::rooms(MemberRef who, const RoomsRequest& request,
+                    const RoomDirectory::Filter& visible) {
   assert_on(who.loop);
   Member* m = shards_[who.loop]->find(who);
   if (m == nullptr) return;
-  RoomsPage page = directory_.page(request);
+  RoomsPage page = directory_.page(request, visible);
   m->deliver(make_shared_text(encode_rooms(RoomsView{page.rooms, page.next, page.total})));
 }
 

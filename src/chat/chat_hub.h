@@ -65,7 +65,8 @@ class ChatHub final : private RoomHost {
   void history(MemberRef who, HistoryQuery request);
   void search(MemberRef who, SearchRequestAt request);
   // The directory of open rooms, answered at once from the member's loop.
-  void rooms(MemberRef who, const RoomsRequest& request);
+  // With a filter, only the rooms it accepts (a token's rooms claim).
+  void rooms(MemberRef who, const RoomsRequest& request, const RoomDirectory::Filter& visible = {});
   void rename(MemberRef who, const std::string& room, std::string name);
   void members(MemberRef who, const std::string& room, std::string after, std::size_t limit);
 

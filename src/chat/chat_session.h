@@ -37,6 +37,9 @@ class ChatSession : public Member {
   virtual void start() = 0;
   // A complete, UTF-8-valid text message from the client.
   virtual void on_text(std::string_view text) = 0;
+  // Called periodically (the connection's sweep, a few times a second):
+  // deadlines of the session itself, such as a token's expiry.
+  virtual void tick() {}
   // The connection is closing: leaves every room (presence goes out now
   // rather than at destruction) and cancels work queued for it.
   void leave_all();

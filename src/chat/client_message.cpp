@@ -147,6 +147,22 @@ class FieldReader {
     return {};
   }
 
+  // A JSON Web Token: printable ASCII, bounded (the verifier checks the rest).
+  Failure auth_token(std::string& out, bool required) const {
+    std::string_view token;
+    if (auto failure =
+            required ? required_string("token", token) : optional_string("token", token)) {
+      return failure;
+    }
+    bool printable =
+        std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (token.size() > kMaxAuthTokenBytes || !printable) {
+      return fail(ErrorCode::BadMessage, "`token` must be a JSON Web Token of at most 8192 bytes");
+    }
+    out = token;
+    return {};
+  }
+
   // A send's client id. Read first: once known valid, every later error carries
   // it, and the client can tell which of its pending messages was refused.
   Failure client_id(std::string_view& out) {
@@ -194,7 +210,14 @@ ParseResult parse_hello(FieldReader& r) {
     return r.fail(ErrorCode::BadMessage, "`resume` must be a token from `welcome`");
   }
   hello.resume = resume;
+  if (auto failure = r.auth_token(hello.token, /*required=*/false)) return *std::move(failure);
   return ClientMessage{std::move(hello)};
+}
+
+ParseResult parse_refresh(FieldReader& r) {
+  Refresh refresh;
+  if (auto failure = r.auth_token(refresh.token, /*required=*/true)) return *std::move(failure);
+  return ClientMessage{std::move(refresh)};
 }
 
 ParseResult parse_join(FieldReader& r) {
@@ -406,6 +429,7 @@ ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits)
   if (type == Hello::kType) return parse_hello(r);
   if (type == Rename::kType) return parse_rename(r);
   if (type == MembersRequest::kType) return parse_members(r);
+  if (type == Refresh::kType) return parse_refresh(r);
   if (type == Edit::kType) return parse_edit(r, limits);
   if (type == Delete::kType) return parse_delete(r);
   if (type == React::kType) return parse_reaction<React>(r);

@@ -26,6 +26,7 @@ inline constexpr uint32_t kDefaultHistoryLimit = 50;
 inline constexpr uint32_t kDefaultMembersLimit = 100;
 inline constexpr uint32_t kMaxMembersLimit = 500;
 inline constexpr std::size_t kMaxMembersCursorBytes = 256;
+inline constexpr std::size_t kMaxAuthTokenBytes = 8192;
 inline constexpr std::size_t kMaxNameCodePoints = 32;
 inline constexpr std::size_t kMaxClientIdBytes = 64;
 inline constexpr uint32_t kDefaultSearchLimit = 20;
@@ -41,6 +42,13 @@ struct Hello {
   static constexpr std::string_view kType = "hello";
   std::string name;    // normalized (see normalize_name) and valid
   std::string resume;  // "" when absent: start a new session
+  std::string token;   // a JSON Web Token (--auth jwt); "" when absent
+};
+
+// A fresh token for the connection (--auth jwt, docs/PROTOCOL.md "Authentication").
+struct Refresh {
+  static constexpr std::string_view kType = "refresh";
+  std::string token;
 };
 
 struct Join {
@@ -149,8 +157,8 @@ struct RoomsRequest {
 };
 
 using ClientMessage =
-    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest, Edit,
-                 Delete, React, Unreact, SearchRequest, RoomsRequest>;
+    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest, Refresh,
+                 Edit, Delete, React, Unreact, SearchRequest, RoomsRequest>;
 
 // The `type` string of a parsed message, for `ref` in errors the server raises about it.
 std::string_view type_name(const ClientMessage& message);

@@ -110,13 +110,13 @@ SharedText welcome_text(const WelcomeInfo& w) {
       w.max_message_bytes,   w.max_text_bytes,   w.max_rooms,       w.history_page_max,
       w.rate_per_sec,        w.rate_burst,       w.search_page_max, w.rules.max_reaction_emoji,
       w.rules.max_reactions, w.rules.quote_chars};
-  return make_shared_text(
-      encode_welcome(WelcomeView{w.session, w.user, w.resume, w.name, w.server, limits}));
+  return make_shared_text(encode_welcome(
+      WelcomeView{w.session, w.user, w.resume, w.name, w.server, limits, w.auth, w.expires_at}));
 }
 
 SharedText error_text(ErrorCode code, std::string_view message, std::string_view ref,
-                      std::string_view id, std::string_view room) {
-  return make_shared_text(encode_error(code, message, ref, id, room));
+                      std::string_view id, std::string_view room, std::string_view reason) {
+  return make_shared_text(encode_error(code, message, ref, id, room, reason));
 }
 
 }  // namespace parley::chat

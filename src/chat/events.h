@@ -80,10 +80,13 @@ struct WelcomeInfo {
   double rate_burst = 0;
   std::size_t search_page_max = 0;
   ChangeRules rules{};
+  std::string auth;        // "jwt" or ""
+  int64_t expires_at = 0;  // with auth
 };
 SharedText welcome_text(const WelcomeInfo& w);
 
 SharedText error_text(ErrorCode code, std::string_view message, std::string_view ref,
-                      std::string_view id = {}, std::string_view room = {});
+                      std::string_view id = {}, std::string_view room = {},
+                      std::string_view reason = {});
 
 }  // namespace parley::chat

@@ -24,6 +24,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_rooms";
     case ErrorCode::RoomLimit:
       return "room_limit";
+    case ErrorCode::Unauthorized:
+      return "unauthorized";
+    case ErrorCode::TokenExpired:
+      return "token_expired";
+    case ErrorCode::Forbidden:
+      return "forbidden";
     case ErrorCode::TextEmpty:
       return "text_empty";
     case ErrorCode::TextTooLong:

@@ -7,6 +7,7 @@
 // chat/client_message.h; encoding what the server sends is in chat/server_event.h.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace parley::chat {
@@ -30,6 +31,9 @@ enum class ErrorCode {
   NotInRoom,           // send/typing/leave/history in a room not joined
   TooManyRooms,        // join beyond limits.max_rooms
   RoomLimit,           // join of a room that is not open while the server is at its room limit
+  Unauthorized,        // --auth jwt: no token, or a token refused for anything but expiry
+  TokenExpired,        // --auth jwt: a token past exp + leeway
+  Forbidden,           // --auth jwt: a room the token does not allow, a rename of a token's name
   TextEmpty,           // send with text ""
   TextTooLong,         // send with text over limits.max_text_bytes
   IdInvalid,           // send with a client id that is not 1-64 printable ASCII characters
@@ -42,6 +46,11 @@ enum class ErrorCode {
   LimitReached,        // react past the reactions a message may hold
   EmojiInvalid,        // react/unreact with an emoji breaking the emoji rule
 };
+
+// Close codes of the application (RFC 6455 §7.4.2 leaves 4000-4999 to it).
+inline constexpr uint16_t kCloseUnauthorized = 4001;  // no token, or a refused one
+inline constexpr uint16_t kCloseForbidden = 4003;     // a room the token does not allow
+inline constexpr uint16_t kCloseTokenExpired = 4004;  // the token expired without a refresh
 
 // "bad_json", "bad_message", ... (snake_case of the enumerator).
 std::string_view error_code_name(ErrorCode code);

@@ -10,14 +10,17 @@ namespace parley::chat {
 
 JsonSession::JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
                          const Identity& identity, const JsonSessionOptions& options,
-                         std::string session_id)
+                         std::string session_id, std::optional<auth::Claims> upgrade_claims)
     : ChatSession(hub, loop, transport),
       identity_(identity),
       options_(options),
       session_id_(std::move(session_id)),
       request_rate_(options.rate_per_sec, options.rate_burst),
       // Typing indicators are ephemeral: a couple per second is plenty.
-      typing_rate_(2, 4) {}
+      typing_rate_(2, 4),
+      upgrade_claims_(std::move(upgrade_claims)) {
+  if (options_.jwt != nullptr) auth_.emplace(*options_.jwt, options_.token_warning);
+}
 
 namespace {
 
@@ -88,13 +91,7 @@ void JsonSession::on_request(Hello& m) {
     fail(ErrorCode::HelloRepeated, "hello was already sent", Hello::kType);
     return;
   }
-  std::optional<std::string> resumed;
-  if (!m.resume.empty()) resumed = identity_.verify(m.resume);
-  // An unknown or forged token is not an error: the client simply starts as
-  // a new user (its old pending messages may then be stored again, which it
-  // is told by the new user id).
-  user_ = resumed ? *resumed : identity_.new_user_id();
-  name_ = m.name;
+  if (!identify(m)) return;
   WelcomeInfo w;
   w.session = session_id_;
   w.user = user_;
@@ -109,10 +106,90 @@ void JsonSession::on_request(Hello& m) {
   w.rate_burst = options_.rate_burst;
   w.search_page_max = options_.search_page_max;
   w.rules = options_.rules;
+  if (auth_) {
+    w.auth = "jwt";
+    w.expires_at = auth_->expires_at();
+  }
   deliver(welcome_text(w));
 }
 
+bool JsonSession::identify(Hello& m) {
+  if (!auth_) {
+    std::optional<std::string> resumed;
+    if (!m.resume.empty()) resumed = identity_.verify(m.resume);
+    // An unknown or forged token is not an error: the client simply starts as
+    // a new user (its old pending messages may then be stored again, which it
+    // is told by the new user id).
+    user_ = resumed ? *resumed : identity_.new_user_id();
+    name_ = m.name;
+    return true;
+  }
+  // --auth jwt: the token says who the user is; a resume token adds nothing.
+  if (auto refusal = auth_->accept(m.token, upgrade_claims_, auth::Clock::now())) {
+    refuse(*refusal, Hello::kType);
+    return false;
+  }
+  user_ = auth_->claims().subject;
+  name_ = m.name;
+  name_from_token_ = false;
+  if (const auto& claimed = auth_->claims().name) {
+    if (Result<std::string> name = normalize_name(*claimed)) {
+      name_ = std::move(name).value();
+      name_from_token_ = true;
+    }
+  }
+  return true;
+}
+
+void JsonSession::refuse(const SessionAuth::Refusal& refusal, std::string_view ref) {
+  deliver(error_text(refusal.code, refusal.message, ref, {}, {}, refusal.reason));
+  if (refusal.close != 0) transport_.close(refusal.close, refusal.reason);
+}
+
+void JsonSession::on_request(Refresh& m) {
+  if (!auth_) {
+    fail(ErrorCode::UnknownType, "refresh needs a server with --auth jwt", Refresh::kType);
+    return;
+  }
+  if (auto refusal = auth_->refresh(m.token, auth::Clock::now())) {
+    refuse(*refusal, Refresh::kType);
+    return;
+  }
+  // The new token's rooms apply at once.
+  std::vector<std::string> gone;
+  for (const auto& room : rooms()) {
+    if (!auth_->allows(room)) gone.push_back(room);
+  }
+  for (const auto& room : gone) {
+    deliver(error_text(ErrorCode::Forbidden, "the new token does not allow this room",
+                       Refresh::kType, {}, room, "forbidden_room"));
+    remove_room(room);
+    hub_.leave(ref_, room);
+  }
+  deliver(make_shared_text(encode_refreshed(auth_->expires_at())));
+}
+
+void JsonSession::tick() {
+  if (!auth_ || !auth_->accepted()) return;
+  auto now = auth::Clock::now();
+  switch (auth_->tick(now)) {
+    case SessionAuth::Due::Nothing:
+      return;
+    case SessionAuth::Due::Warn:
+      deliver(
+          make_shared_text(encode_token_expiring(auth_->expires_at(), auth_->seconds_left(now))));
+      return;
+    case SessionAuth::Due::Expire:
+      transport_.close(kCloseTokenExpired, "token expired");
+      return;
+  }
+}
+
 void JsonSession::on_request(Join& m) {
+  if (auth_ && !auth_->allows(m.room)) {
+    fail(ErrorCode::Forbidden, "the token does not allow this room", Join::kType, {}, m.room);
+    return;
+  }
   if (!in_room(m.room)) {
     if (rooms().size() >= options_.max_rooms) {
       fail(ErrorCode::TooManyRooms, "too many rooms", Join::kType, {}, m.room);
@@ -215,6 +292,11 @@ void JsonSession::search_answered() {
 }
 
 void JsonSession::on_request(RoomsRequest& m) {
+  // Under --auth jwt a user sees only the rooms its token lets it join.
+  if (auth_ && auth_->accepted()) {
+    hub_.rooms(ref_, m, [this](std::string_view room) { return auth_->allows(room); });
+    return;
+  }
   hub_.rooms(ref_, m);
 }
 
@@ -233,6 +315,10 @@ void JsonSession::join_refused(std::string_view room) {
 }
 
 void JsonSession::on_request(Rename& m) {
+  if (name_from_token_) {
+    fail(ErrorCode::Forbidden, "the name comes from the token", Rename::kType);
+    return;
+  }
   name_ = m.name;
   for (const auto& room : rooms()) hub_.rename(ref_, room, name_);
 }

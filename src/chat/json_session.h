@@ -12,6 +12,7 @@
 #include "chat/client_message.h"
 #include "chat/identity.h"
 #include "chat/message_log.h"
+#include "chat/session_auth.h"
 #include "chat/token_bucket.h"
 
 namespace parley::chat {
@@ -30,19 +31,25 @@ struct JsonSessionOptions {
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
   std::string server = "parley";
+  // --auth jwt: every connection needs a token (null: guests, as the seed).
+  const auth::JwtVerifier* jwt = nullptr;
+  std::chrono::seconds token_warning{60};  // token_expiring this long before the end
 };
 
 class JsonSession final : public ChatSession {
  public:
   using Clock = std::chrono::steady_clock;
+  // `upgrade_claims`: a token already verified at the upgrade (`?token=`).
   JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, const Identity& identity,
-              const JsonSessionOptions& options, std::string session_id);
+              const JsonSessionOptions& options, std::string session_id,
+              std::optional<auth::Claims> upgrade_claims = std::nullopt);
 
   Protocol protocol() const override { return Protocol::Json; }
   void start() override {}
   void on_text(std::string_view text) override;
   void history_answered() override;
   void search_answered() override;
+  void tick() override;
 
  private:
   // One handler per request type, after validation and the rate limit.
@@ -62,6 +69,11 @@ class JsonSession final : public ChatSession {
   void on_request(RoomsRequest& m);
   // A change's room must be joined; false (and the error sent) when not.
   bool in_room_for(std::string_view room, std::string_view type, std::string_view id);
+  void on_request(Refresh& m);
+  // Hello's identity: a guest's, or (--auth jwt) the token's. False when the
+  // connection was refused.
+  bool identify(Hello& m);
+  void refuse(const SessionAuth::Refusal& refusal, std::string_view ref);
   void join_refused(std::string_view room) override;
 
   // Answers an error; too many of them close the connection (abuse).
@@ -78,6 +90,9 @@ class JsonSession final : public ChatSession {
   std::deque<Clock::time_point> recent_errors_;
   std::size_t history_in_flight_ = 0;
   std::size_t search_in_flight_ = 0;
+  std::optional<auth::Claims> upgrade_claims_;
+  std::optional<SessionAuth> auth_;  // --auth jwt
+  bool name_from_token_ = false;
   Clock::time_point now_{};  // of the request being handled
 };
 

@@ -1,23 +1,47 @@
 #include "chat/plain_text_session.h"
 
+#include "auth/jwt_verifier.h"
 #include "ws/close_code.h"
 
 namespace parley::chat {
 
 PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
                                    std::string room, uint64_t guest_number,
-                                   std::string_view run_tag, const JsonSessionOptions& limits)
+                                   std::string_view run_tag, const JsonSessionOptions& limits,
+                                   std::optional<auth::Claims> claims)
     : ChatSession(hub, loop, transport),
       room_(std::move(room)),
       user_("guest-" + std::to_string(guest_number) + "." + std::string(run_tag)),
       name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
       rate_(limits.rate_per_sec, limits.rate_burst),
-      too_long_notice_(make_shared_text(std::string(kTooLongNotice))) {}
+      too_long_notice_(make_shared_text(std::string(kTooLongNotice))),
+      claims_(std::move(claims)) {
+  if (!claims_) return;
+  user_ = claims_->subject;
+  if (claims_->name) {
+    if (Result<std::string> name = normalize_name(*claims_->name)) name_ = std::move(name).value();
+  }
+  if (limits_.jwt != nullptr) deadline_ = limits_.jwt->deadline(*claims_);
+}
 
 void PlainTextSession::start() {
+  // Under --auth jwt the upgrade checked the token and the room; this is the
+  // last line of defence should a connection get here without them.
+  if (limits_.jwt != nullptr && (!claims_ || !auth::allows_room(*claims_, room_))) {
+    transport_.close(claims_ ? kCloseForbidden : kCloseUnauthorized, "token required");
+    return;
+  }
   add_room(room_);
   hub_.join(ref_, JoinRequest{room_, user_, name_, Protocol::PlainText, std::nullopt});
+}
+
+void PlainTextSession::tick() {
+  // The seed's page cannot refresh a token: at the end it is closed, and
+  // reconnects with a fresh URL from its embedding page.
+  if (claims_ && limits_.jwt != nullptr && auth::Clock::now() >= deadline_) {
+    transport_.close(kCloseTokenExpired, "token expired");
+  }
 }
 
 void PlainTextSession::join_refused(std::string_view room) {

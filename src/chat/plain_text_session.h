@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 
+#include "auth/jwt_claims.h"
 #include "chat/chat_session.h"
 #include "chat/json_session.h"
 #include "chat/token_bucket.h"
@@ -18,15 +19,19 @@ class PlainTextSession final : public ChatSession {
   static constexpr std::string_view kTooLongNotice = "系统通知: 消息过长";
 
   // `guest_number` names the connection "guest-<n>" for JSON members;
-  // `run_tag` makes its user id unique across server restarts.
+  // `run_tag` makes its user id unique across server restarts. Under --auth
+  // jwt, `claims` are those of the `?token=` checked at the upgrade: the
+  // token's user and name instead of a guest's.
   PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, std::string room,
                    uint64_t guest_number, std::string_view run_tag,
-                   const JsonSessionOptions& limits);
+                   const JsonSessionOptions& limits,
+                   std::optional<auth::Claims> claims = std::nullopt);
 
   Protocol protocol() const override { return Protocol::PlainText; }
   void start() override;
   void on_text(std::string_view text) override;
   void join_refused(std::string_view room) override;
+  void tick() override;
   // What a client whose room cannot be opened is told before it is closed
   // (1013, try again later): "the server has reached its room limit".
   static constexpr std::string_view kRoomLimitNotice = "系统通知: 房间数量已达上限";
@@ -39,6 +44,8 @@ class PlainTextSession final : public ChatSession {
   TokenBucket rate_;
   std::deque<std::chrono::steady_clock::time_point> recent_drops_;
   SharedText too_long_notice_;
+  std::optional<auth::Claims> claims_;
+  auth::Clock::time_point deadline_{};
 };
 
 }  // namespace parley::chat

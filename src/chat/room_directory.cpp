@@ -50,11 +50,12 @@ void RoomDirectory::update(uint32_t loop, const std::string& room, uint64_t user
 }
 
 void RoomDirectory::collect(const Shard& shard, const RoomsRequest& request,
-                            const std::string& prefix, const UsersKey& after,
+                            const std::string& prefix, const UsersKey& after, const Filter& visible,
                             std::vector<Candidate>& out) const {
   const std::size_t want = std::size_t{request.limit} + 1;
   std::size_t taken = 0;
   auto take = [&](const std::string& room) {
+    if (visible && !visible(room)) return;
     const Entry& e = shard.rooms.at(room);
     UsersKey key = users_key(room, e);
     if (request.order == RoomsRequest::Order::Name) std::get<0>(key) = 0;
@@ -76,7 +77,7 @@ void RoomDirectory::collect(const Shard& shard, const RoomsRequest& request,
   }
 }
 
-RoomsPage RoomDirectory::page(const RoomsRequest& request) const {
+RoomsPage RoomDirectory::page(const RoomsRequest& request, const Filter& visible) const {
   const bool by_name = request.order == RoomsRequest::Order::Name;
   const std::string prefix = fold(request.query);
   // The cursor: by name, the last room's name; by people, "<users>:<name>".
@@ -96,7 +97,7 @@ RoomsPage RoomDirectory::page(const RoomsRequest& request) const {
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     page.total += shard.rooms.size();
-    collect(shard, request, prefix, after, candidates);
+    collect(shard, request, prefix, after, visible, candidates);
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const Candidate& a, const Candidate& b) { return a.key < b.key; });

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -41,8 +42,10 @@ class RoomDirectory {
 
   // From `room`'s home loop `loop`: its counts now; users == 0 removes it.
   void update(uint32_t loop, const std::string& room, uint64_t users, uint64_t online);
-  // Any thread.
-  RoomsPage page(const RoomsRequest& request) const;
+  // Any thread. Only rooms `visible` accepts are listed (null: all); it is
+  // called under a shard's lock and must be quick and pure.
+  using Filter = std::function<bool(std::string_view room)>;
+  RoomsPage page(const RoomsRequest& request, const Filter& visible = {}) const;
 
  private:
   // Sort keys. By name: (folded name, name). By people: (users, most first;
@@ -67,7 +70,7 @@ class RoomDirectory {
 
   static UsersKey users_key(const std::string& room, const Entry& e);
   void collect(const Shard& shard, const RoomsRequest& request, const std::string& prefix,
-               const UsersKey& after, std::vector<Candidate>& out) const;
+               const UsersKey& after, const Filter& visible, std::vector<Candidate>& out) const;
 
   std::vector<Shard> shards_;
 };

@@ -160,6 +160,7 @@ std::string encode_welcome(const WelcomeView& w) {
       .number("rate_per_sec", w.limits.rate_per_sec)
       .number("rate_burst", w.limits.rate_burst)
       .close();
+  if (!w.auth.empty()) object.string("auth", w.auth).signed_int("expires_at", w.expires_at);
   object.close();
   return out;
 }
@@ -309,14 +310,28 @@ std::string encode_rooms(const RoomsView& p) {
   return out;
 }
 
-std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref,
-                         std::string_view id, std::string_view room) {
+std::string encode_token_expiring(int64_t expires_at, int64_t in) {
   std::string out;
-  JsonObject object = event(out, "error", message.size() + ref.size() + id.size() + room.size());
+  event(out, "token_expiring", 0).signed_int("expires_at", expires_at).signed_int("in", in).close();
+  return out;
+}
+
+std::string encode_refreshed(int64_t expires_at) {
+  std::string out;
+  event(out, "refreshed", 0).signed_int("expires_at", expires_at).close();
+  return out;
+}
+
+std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref,
+                         std::string_view id, std::string_view room, std::string_view reason) {
+  std::string out;
+  JsonObject object =
+      event(out, "error", message.size() + ref.size() + id.size() + room.size() + reason.size());
   object.string("code", error_code_name(code)).string("message", message);
   if (!ref.empty()) object.string("ref", ref);
   if (!id.empty()) object.string("id", id);
   if (!room.empty()) object.string("room", room);
+  if (!reason.empty()) object.string("reason", reason);
   object.close();
   return out;
 }

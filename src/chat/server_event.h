@@ -46,6 +46,8 @@ struct WelcomeView {
   std::string_view name;
   std::string_view server;  // "parley/<version>"
   ServerLimits limits;
+  std::string_view auth;   // "jwt" under --auth jwt, else "" (not sent)
+  int64_t expires_at = 0;  // with auth: the token's exp, Unix seconds
 };
 
 struct JoinedView {
@@ -159,8 +161,14 @@ struct RoomsView {
 std::string encode_rooms(const RoomsView& page);
 // `ref` is the `type` of the request that failed, `id` its client id; empty
 // ref, id and room are left out of the event.
+// `reason`: a machine-readable detail some codes carry (authentication).
 std::string encode_error(ErrorCode code, std::string_view message, std::string_view ref = {},
-                         std::string_view id = {}, std::string_view room = {});
+                         std::string_view id = {}, std::string_view room = {},
+                         std::string_view reason = {});
+// --auth jwt: the connection's token runs out `in` seconds from now, at
+// `expires_at` (Unix seconds); and the answer to a successful `refresh`.
+std::string encode_token_expiring(int64_t expires_at, int64_t in);
+std::string encode_refreshed(int64_t expires_at);
 std::string encode_error(const ParseError& error);
 
 }  // namespace parley::chat

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ws/close_code.h"
+#include "ws/deflate.h"
 #include "ws/frame_writer.h"
 #include "ws/mask.h"
 
@@ -15,10 +16,40 @@ namespace {
 // traffic.
 constexpr std::size_t kRetainedBufferCapacity = 4096;
 
+// What a compressed message may take on the wire: its inflated size is what
+// max_message_size bounds, and deflate expands incompressible data by a few
+// bytes per block, far less than this allowance of 1/8.
+std::size_t compressed_wire_limit(std::size_t max_message_size) {
+  const std::size_t extra = max_message_size / 8 + 1024;
+  return max_message_size > SIZE_MAX - extra ? SIZE_MAX : max_message_size + extra;
+}
+
 }  // namespace
 
 Endpoint::Endpoint(Role role, Limits limits, Handler& handler)
     : handler_(handler), limits_(limits), role_(role), parser_(role) {}
+
+Endpoint::~Endpoint() = default;
+
+void Endpoint::enable_deflate(const DeflateParams& params) {
+  parser_.set_rsv1_allowed(true);
+  // We inflate what the other side compresses.
+  const bool peer_is_client = role_ == Role::Server;
+  inflate_keeps_context_ =
+      !(peer_is_client ? params.client_no_context_takeover : params.server_no_context_takeover);
+  const uint8_t bits =
+      peer_is_client ? params.client_max_window_bits : params.server_max_window_bits;
+  // A peer held to 256 bytes may well use zlib, which compresses "8" with a
+  // 512-byte window. Inflating with a larger window than the peer's is always
+  // correct, so allow it 9.
+  inflate_window_bits_ = std::max<uint8_t>(bits, 9);
+}
+
+void Endpoint::trim() {
+  if (in_message_) return;
+  std::string().swap(message_buffer_);
+  if (!inflate_keeps_context_) inflater_.reset();
+}
 
 void Endpoint::feed(std::span<char> bytes) {
   while (state_ != State::Closed) {
@@ -79,10 +110,13 @@ bool Endpoint::on_frame_header(const FrameHeader& header) {
     in_message_ = true;
     message_opcode_ = header.opcode;
     message_size_ = 0;
+    message_compressed_ = header.rsv1;
     utf8_.reset();
   }
+  const std::size_t limit = message_compressed_ ? compressed_wire_limit(limits_.max_message_size)
+                                                : limits_.max_message_size;
   // message_size_ never exceeds the limit, so the subtraction cannot wrap.
-  if (header.payload_length > limits_.max_message_size - message_size_) {
+  if (header.payload_length > limit - message_size_) {
     return fail(close_code::MessageTooBig, "message too big");
   }
   message_size_ += static_cast<std::size_t>(header.payload_length);
@@ -104,15 +138,9 @@ bool Endpoint::on_frame_payload(std::span<char> piece, bool frame_complete) {
 }
 
 bool Endpoint::on_data_payload(std::string_view piece, bool frame_complete) {
-  const bool is_text = message_opcode_ == Opcode::Text;
-  // Validate as bytes arrive so invalid text fails before the message ends.
-  if (is_text && !utf8_.feed(piece)) {
-    return fail(close_code::InvalidPayload, "invalid UTF-8 in text message");
-  }
+  if (message_compressed_) return on_compressed_payload(piece, frame_complete);
   const bool message_complete = frame_complete && frame_fin_;
-  if (message_complete && is_text && !utf8_.complete()) {
-    return fail(close_code::InvalidPayload, "text message ends inside a UTF-8 sequence");
-  }
+  if (!check_text(piece, message_complete)) return false;
 
   // Fast path: nothing gathered yet, so this piece is the whole message.
   if (message_complete && message_buffer_.empty()) {
@@ -123,6 +151,45 @@ bool Endpoint::on_data_payload(std::string_view piece, bool frame_complete) {
 
   message_buffer_.append(piece);
   if (!message_complete) return true;
+  return deliver_buffered_message();
+}
+
+bool Endpoint::on_compressed_payload(std::string_view piece, bool frame_complete) {
+  if (!inflater_) inflater_ = std::make_unique<Inflater>(inflate_window_bits_);
+  const std::size_t before = message_buffer_.size();
+  const bool message_complete = frame_complete && frame_fin_;
+  const std::size_t limit = limits_.max_message_size;
+  Inflater::Status status = inflater_->inflate(piece, message_buffer_, limit);
+  if (status == Inflater::Status::Ok && message_complete) {
+    status = inflater_->finish_message(message_buffer_, limit, inflate_keeps_context_);
+  }
+  switch (status) {
+    case Inflater::Status::Ok:
+      break;
+    case Inflater::Status::TooBig:
+      return fail(close_code::MessageTooBig, "message too big");
+    case Inflater::Status::Corrupt:
+      return fail(close_code::InvalidPayload, "invalid compressed data");
+    case Inflater::Status::NoMemory:
+      return fail(close_code::InternalError, "out of memory");
+  }
+  const std::string_view inflated = std::string_view(message_buffer_).substr(before);
+  if (!check_text(inflated, message_complete)) return false;
+  if (!message_complete) return true;
+  return deliver_buffered_message();
+}
+
+bool Endpoint::check_text(std::string_view piece, bool message_complete) {
+  if (message_opcode_ != Opcode::Text) return true;
+  // Validate as bytes arrive so invalid text fails before the message ends.
+  if (!utf8_.feed(piece)) return fail(close_code::InvalidPayload, "invalid UTF-8 in text message");
+  if (message_complete && !utf8_.complete()) {
+    return fail(close_code::InvalidPayload, "text message ends inside a UTF-8 sequence");
+  }
+  return true;
+}
+
+bool Endpoint::deliver_buffered_message() {
   in_message_ = false;
   handler_.on_message(message_opcode_, message_buffer_);
   // Only now, after on_message returned, is the buffer no longer viewed.
@@ -185,6 +252,7 @@ bool Endpoint::finish(uint16_t code, std::string_view reason) {
   state_ = State::Closed;
   in_message_ = false;
   release_message_buffer();
+  inflater_.reset();
   handler_.on_close(code, reason);
   return false;  // *this may be gone: callers return without touching it
 }

@@ -22,15 +22,31 @@
 //        Text/Binary while a fragmented message is in progress, a Close payload
 //        of 1 byte or with an invalid code;
 //   1007 Text that is not UTF-8 (checked as the bytes arrive, so it fails as
-//        soon as the text cannot be valid), a Close reason that is not UTF-8;
+//        soon as the text cannot be valid), a Close reason that is not UTF-8,
+//        compressed data that is not valid DEFLATE or goes on after its
+//        final block;
 //   1009 a message longer than Limits::max_message_size, detected from the
-//        frame header before any of its payload is buffered.
+//        frame header before any of its payload is buffered; a compressed
+//        message that inflates past it, detected while inflating;
+//   1011 zlib could not allocate its state (out of memory).
 //
-// Zero-copy fast path: when a whole unfragmented frame is inside the span fed,
-// it is unmasked in place and on_message gets a view into that span; nothing
-// is copied or allocated. Otherwise the message is gathered in an internal
-// buffer, which is released after a large message so idle connections hold
-// almost nothing.
+// permessage-deflate (RFC 7692), once enable_deflate() is called: RSV1 on the
+// first frame of a Text/Binary message marks it compressed (RSV1 anywhere
+// else, or without deflate, is still 1002, as are RSV2/RSV3). Its payload is
+// inflated piece by piece as it arrives, into the reassembly buffer, which
+// never grows past max_message_size: a zip bomb closes with 1009 having cost
+// at most that much memory. Text is validated as it is inflated. On the wire
+// a compressed message may take max_message_size plus 1/8 (deflate's worst
+// expansion is far less); nothing of it is buffered before inflating. The
+// Inflater (~7 KiB + the window, see ws/deflate.h) exists from the first
+// compressed message on; trim() frees it between messages when the peer
+// does not take over its compression context.
+//
+// Zero-copy fast path: when a whole unfragmented, uncompressed frame is
+// inside the span fed, it is unmasked in place and on_message gets a view
+// into that span; nothing is copied or allocated. Otherwise the message is
+// gathered (or inflated) in an internal buffer, which is released after a
+// large message so idle connections hold almost nothing.
 //
 // Handler callbacks may call close() (for instance on_message deciding to
 // close); they must not call feed() re-entrantly.
@@ -39,10 +55,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "ws/deflate_negotiation.h"
 #include "ws/frame_limits.h"
 #include "ws/frame_parser.h"
 #include "ws/opcode.h"
@@ -50,6 +68,8 @@
 #include "ws/utf8.h"
 
 namespace parley::ws {
+
+class Inflater;
 
 class Endpoint {
  public:
@@ -80,6 +100,7 @@ class Endpoint {
   };
 
   Endpoint(Role role, Limits limits, Handler& handler);
+  ~Endpoint();
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
@@ -92,14 +113,16 @@ class Endpoint {
   // a Close frame without a status code. No-op unless Open.
   void close(uint16_t code, std::string_view reason = {});
 
+  // permessage-deflate was negotiated with these parameters: from now on
+  // RSV1 marks compressed messages. Call before the first feed().
+  void enable_deflate(const DeflateParams& params);
+
   State state() const { return state_; }
 
-  // Frees the reassembly buffer when no message is in progress: called for
-  // idle connections so they hold no buffers at all.
-  void trim() {
-    if (!in_message_) std::string().swap(message_buffer_);
-  }
-  Role role() const { return role_; }
+  // Frees the reassembly buffer, and the Inflater when the peer does not
+  // take over its context, when no message is in progress: called for idle
+  // connections so they hold no buffers at all.
+  void trim();
 
  private:
   // These return false once on_close has been called: the caller must then
@@ -107,6 +130,9 @@ class Endpoint {
   bool on_frame_header(const FrameHeader& header);
   bool on_frame_payload(std::span<char> piece, bool frame_complete);
   bool on_data_payload(std::string_view piece, bool frame_complete);
+  bool on_compressed_payload(std::string_view piece, bool frame_complete);
+  bool check_text(std::string_view piece, bool message_complete);
+  bool deliver_buffered_message();
   bool on_control_frame(std::string_view payload);
   bool on_close_frame(std::string_view payload);
   bool fail(uint16_t code, std::string_view reason);
@@ -129,9 +155,15 @@ class Endpoint {
   // Current (possibly fragmented) data message.
   bool in_message_ = false;
   Opcode message_opcode_ = Opcode::Binary;
-  std::size_t message_size_ = 0;  // sum of announced frame lengths so far
+  std::size_t message_size_ = 0;     // sum of announced frame lengths so far
+  bool message_compressed_ = false;  // RSV1 on its first frame
   Utf8Validator utf8_;
   std::string message_buffer_;
+
+  // permessage-deflate, incoming side (see enable_deflate).
+  bool inflate_keeps_context_ = false;  // the peer takes over its context
+  uint8_t inflate_window_bits_ = kMaxWindowBits;
+  std::unique_ptr<Inflater> inflater_;  // created at the first compressed message
 
   // A control frame whose payload arrived in pieces (at most 125 bytes).
   std::array<char, kMaxControlPayload> control_buffer_{};

@@ -18,9 +18,10 @@ std::size_t frame_header_size(std::size_t payload_len, bool masked) {
 }
 
 std::size_t write_frame_header(char* out, Opcode op, std::size_t payload_len, bool fin,
-                               const MaskKey* mask) {
+                               const MaskKey* mask, bool compressed) {
   auto* p = reinterpret_cast<unsigned char*>(out);
-  p[0] = static_cast<unsigned char>((fin ? 0x80 : 0x00) | static_cast<uint8_t>(op));
+  p[0] = static_cast<unsigned char>((fin ? 0x80 : 0x00) | (compressed ? 0x40 : 0x00) |
+                                    static_cast<uint8_t>(op));
   const unsigned char mask_bit = mask ? 0x80 : 0x00;
   std::size_t n = 2;
   if (payload_len <= 125) {
@@ -43,24 +44,25 @@ std::size_t write_frame_header(char* out, Opcode op, std::size_t payload_len, bo
   return n;
 }
 
-void append_frame(std::string& out, Opcode op, std::string_view payload, bool fin) {
+void append_frame(std::string& out, Opcode op, std::string_view payload, bool fin,
+                  bool compressed) {
   char header[kMaxFrameHeaderSize];
-  const std::size_t n = write_frame_header(header, op, payload.size(), fin);
+  const std::size_t n = write_frame_header(header, op, payload.size(), fin, nullptr, compressed);
   out.reserve(out.size() + n + payload.size());
   out.append(header, n);
   out.append(payload);
 }
 
-std::string encode_frame(Opcode op, std::string_view payload, bool fin) {
+std::string encode_frame(Opcode op, std::string_view payload, bool fin, bool compressed) {
   std::string out;
-  append_frame(out, op, payload, fin);
+  append_frame(out, op, payload, fin, compressed);
   return out;
 }
 
 void append_masked_frame(std::string& out, Opcode op, std::string_view payload, MaskKey mask,
-                         bool fin) {
+                         bool fin, bool compressed) {
   char header[kMaxFrameHeaderSize];
-  const std::size_t n = write_frame_header(header, op, payload.size(), fin, &mask);
+  const std::size_t n = write_frame_header(header, op, payload.size(), fin, &mask, compressed);
   out.reserve(out.size() + n + payload.size());
   out.append(header, n);
   const std::size_t start = out.size();

@@ -21,20 +21,22 @@ std::size_t frame_header_size(std::size_t payload_len, bool masked = false);
 
 // Writes a frame header (with the mask key when `mask` is given) into `out`,
 // which must hold frame_header_size() bytes. Returns the bytes written.
-// Lengths use the shortest encoding. RSV bits are 0: no extension is negotiated
-// yet (permessage-deflate will set RSV1 on the first frame of a message here).
+// Lengths use the shortest encoding. RSV2/RSV3 are 0; RSV1 is `compressed`:
+// set on the first frame of a permessage-deflate message (RFC 7692 §6).
 std::size_t write_frame_header(char* out, Opcode op, std::size_t payload_len, bool fin,
-                               const MaskKey* mask = nullptr);
+                               const MaskKey* mask = nullptr, bool compressed = false);
 
 // Appends an unmasked frame (server to client).
-void append_frame(std::string& out, Opcode op, std::string_view payload, bool fin = true);
+void append_frame(std::string& out, Opcode op, std::string_view payload, bool fin = true,
+                  bool compressed = false);
 
 // One unmasked frame as a string, e.g. to share one broadcast between connections.
-std::string encode_frame(Opcode op, std::string_view payload, bool fin = true);
+std::string encode_frame(Opcode op, std::string_view payload, bool fin = true,
+                         bool compressed = false);
 
 // Appends a masked frame (client to server).
 void append_masked_frame(std::string& out, Opcode op, std::string_view payload, MaskKey mask,
-                         bool fin = true);
+                         bool fin = true, bool compressed = false);
 
 // Payload of a Close frame: big-endian code then the reason, cut to 123 bytes
 // on a UTF-8 boundary so the frame stays a legal control frame. Fixed-size so

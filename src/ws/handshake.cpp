@@ -145,8 +145,14 @@ HandshakeResult accept_handshake(const http::Request& request, const HandshakeOp
 
   result.status = 101;
   result.subprotocol = choose_subprotocol(request, options.subprotocols);
+  std::optional<DeflateAgreement> deflate;
+  if (options.deflate.enabled) {
+    if (const auto offers = request.header_list("Sec-WebSocket-Extensions")) {
+      deflate = negotiate_deflate(*offers, options.deflate);
+    }
+  }
   std::string& r = result.response;
-  r.reserve(160 + result.subprotocol.size());
+  r.reserve(256 + result.subprotocol.size());
   r += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
   r += "Sec-WebSocket-Accept: ";
   r += compute_accept_key(*key);
@@ -155,6 +161,12 @@ HandshakeResult accept_handshake(const http::Request& request, const HandshakeOp
     r += "Sec-WebSocket-Protocol: ";
     r += result.subprotocol;
     r += "\r\n";
+  }
+  if (deflate) {
+    r += "Sec-WebSocket-Extensions: ";
+    r += deflate->response;
+    r += "\r\n";
+    result.deflate = deflate->params;
   }
   r += "\r\n";
   return result;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/request.h"
+#include "ws/deflate_negotiation.h"
 
 namespace parley::ws {
 
@@ -26,10 +27,11 @@ bool is_websocket_upgrade(const http::Request& request);
 struct HandshakeOptions {
   // Subprotocols the server speaks, most preferred first.
   std::vector<std::string> subprotocols;
-  // Extensions are not negotiated yet: the client's Sec-WebSocket-Extensions is
-  // ignored and none is confirmed, so RSV bits stay errors. permessage-deflate
-  // (RFC 7692) will add its options here and its agreed parameters to
-  // HandshakeResult, and enable FrameParser::set_rsv1_allowed().
+  // permessage-deflate (RFC 7692), the only extension we know: negotiated
+  // from the client's Sec-WebSocket-Extensions when enabled (see
+  // ws/deflate_negotiation.h); any other extension offered is ignored. A
+  // declined or malformed offer never fails the handshake.
+  DeflateOptions deflate{.enabled = false};
 };
 
 struct HandshakeResult {
@@ -46,9 +48,10 @@ struct HandshakeResult {
   // Complete HTTP/1.1 response bytes to write. Error responses carry a short
   // text/plain body and "Connection: close": the server closes after writing.
   std::string response;
-  std::string subprotocol;            // chosen subprotocol, empty when none
-  std::optional<std::string> origin;  // the Origin header, for the caller's policy
-  std::string error;                  // why, when status != 101
+  std::string subprotocol;               // chosen subprotocol, empty when none
+  std::optional<DeflateParams> deflate;  // agreed permessage-deflate, for Endpoint::enable_deflate
+  std::optional<std::string> origin;     // the Origin header, for the caller's policy
+  std::string error;                     // why, when status != 101
 
   bool ok() const { return status == 101; }
 };
@@ -56,7 +59,8 @@ struct HandshakeResult {
 // Validates an upgrade request and builds the response. The chosen subprotocol
 // is the first of options.subprotocols that the client offered (its
 // Sec-WebSocket-Protocol lists, possibly in several headers); with no match
-// the response has no Sec-WebSocket-Protocol header.
+// the response has no Sec-WebSocket-Protocol header. An agreed
+// permessage-deflate is answered in Sec-WebSocket-Extensions.
 HandshakeResult accept_handshake(const http::Request& request, const HandshakeOptions& options);
 
 }  // namespace parley::ws

@@ -80,7 +80,7 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(field(decode(json), "name") == m.name, "name round-trips");
           if constexpr (std::is_same_v<T, Hello>) {
             check(m.resume.size() <= 128, "resume token is bounded");
-            const WelcomeView welcome{"s", "u", m.resume, m.name, "parley/0", {}};
+            const WelcomeView welcome{"s", "u", m.resume, m.name, "parley/0", {}, {}, 0};
             check(field(decode(encode_welcome(welcome)), "resume") == m.resume,
                   "resume round-trips");
           }

@@ -190,8 +190,10 @@ class Outcome:
 class FuzzClient:
     """One connection. `FuzzClient(port)` does TCP and the upgrade."""
 
-    def __init__(self, port: int, path: str = "/echo", timeout: float = EVENT_TIMEOUT):
+    def __init__(self, port: int, path: str = "/echo", timeout: float = EVENT_TIMEOUT, extensions: str | None = None):
+        """`extensions`: a Sec-WebSocket-Extensions offer (see autobahn_deflate.py)."""
         self.port = port
+        self.extensions = extensions
         self.timeout = timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -201,6 +203,7 @@ class FuzzClient:
         self.frames_sent = {}  # opcode -> count, like the suite's txFrameStats
         self._fragments: list[bytes] = []
         self._frag_opcode: int | None = None
+        self._frag_rsv = 0
         self._handshake(path)
 
     # -- handshake -----------------------------------------------------------
@@ -208,8 +211,11 @@ class FuzzClient:
         key = base64.b64encode(os.urandom(16)).decode()
         req = (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         )
+        if self.extensions is not None:
+            req += f"Sec-WebSocket-Extensions: {self.extensions}\r\n"
+        req += "\r\n"
         self.sock.sendall(req.encode())
         deadline = time.monotonic() + self.timeout
         while b"\r\n\r\n" not in self.buf:
@@ -226,7 +232,18 @@ class FuzzClient:
             headers[k.strip().lower()] = v.strip()
         accept = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
         assert headers.get("sec-websocket-accept") == accept, f"bad Sec-WebSocket-Accept in {head!r}"
-        assert "sec-websocket-extensions" not in headers, f"no extension was offered: {head!r}"
+        self._accept_extensions(headers.get("sec-websocket-extensions"), head)
+
+    def _accept_extensions(self, answer: str | None, head: str):
+        """Checks the server's Sec-WebSocket-Extensions (a subclass that
+        offers extensions overrides this)."""
+        assert answer is None, f"no extension was offered: {head!r}"
+
+    def _check_rsv(self, rsv: int, opcode: int):
+        """RSV bits of a server frame (a subclass that negotiated an
+        extension allows its bit)."""
+        if rsv:
+            raise ServerViolation(f"the server set RSV={rsv} (opcode {opcode})")
 
     # -- writing -------------------------------------------------------------
     def send(self, data: bytes, chop: int | None = None, pause: float = CHOP_PAUSE):
@@ -325,15 +342,15 @@ class FuzzClient:
         fin, rsv, opcode = bool(b[0] & 0x80), (b[0] >> 4) & 7, b[0] & 0xF
         payload = bytes(b[off : off + n])
         del b[: off + n]
-        if rsv:
-            raise ServerViolation(f"the server set RSV={rsv} (opcode {opcode})")
+        self._check_rsv(rsv, opcode)
         if opcode >= 8 and (not fin or n > 125):
             raise ServerViolation(f"bad control frame from the server: opcode {opcode} fin={fin} length {n}")
+        self._last_rsv = rsv
         return fin, opcode, payload
 
     def next_frame(self, deadline: float):
         """(fin, opcode, payload) of the next frame, None at EOF, TimeoutError
-        at the deadline."""
+        at the deadline. The frame's RSV bits are in self._last_rsv."""
         while True:
             f = self._parse_frame()
             if f is not None:
@@ -363,22 +380,25 @@ class FuzzClient:
                 if self._frag_opcode is not None:
                     raise ServerViolation("the server started a message inside a fragmented one")
                 if fin:
-                    return self._message(opcode, payload)
-                self._frag_opcode, self._fragments = opcode, [payload]
+                    return self._message(opcode, payload, self._last_rsv)
+                self._frag_opcode, self._fragments, self._frag_rsv = opcode, [payload], self._last_rsv
                 continue
             if opcode == OP_CONT:
                 if self._frag_opcode is None:
                     raise ServerViolation("the server sent a continuation with nothing to continue")
+                if self._last_rsv:
+                    raise ServerViolation(f"the server set RSV={self._last_rsv} on a continuation frame")
                 self._fragments.append(payload)
                 if fin:
                     op, data = self._frag_opcode, b"".join(self._fragments)
                     self._frag_opcode, self._fragments = None, []
-                    return self._message(op, data)
+                    return self._message(op, data, self._frag_rsv)
                 continue
             raise ServerViolation(f"the server sent reserved opcode {opcode}")
 
-    @staticmethod
-    def _message(opcode, payload):
+    def _message(self, opcode, payload, rsv=0):
+        """The Event for a whole message; `rsv` is its first frame's RSV
+        bits (a subclass that negotiated compression decompresses here)."""
         if opcode == OP_TEXT:
             try:
                 payload.decode("utf-8")

@@ -127,14 +127,17 @@ def test_websockets_ping_roundtrip(server):
     run(scenario())
 
 
-def test_compression_is_declined(server):
-    """python-websockets offers permessage-deflate by default; Parley declines
-    it (no Sec-WebSocket-Extensions) and chat works uncompressed."""
+def test_compression_is_negotiated(server):
+    """python-websockets offers permessage-deflate by default; Parley accepts
+    it (compressing without context, test_deflate.py has the details) and
+    chat works compressed."""
     url = server.url(f"/ws/{unique_room()}")
 
     async def scenario():
         async with websockets.connect(url) as a, websockets.connect(url) as b:
-            assert a.response_headers.get("Sec-WebSocket-Extensions") is None
+            assert a.response_headers.get("Sec-WebSocket-Extensions") == (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12"
+            )
             assert await recv(a) == join_notice(2)
             await b.send("plain " * 100)
             assert await recv(a) == "plain " * 100

@@ -329,6 +329,12 @@ TEST_F(Directory, ListsOpenRoomsAcrossLoopsLargestFirstOrByNameAndPages) {
   EXPECT_TRUE(has(lo, R"("lobby")") && has(lo, R"("Lounge")") && !has(lo, "zeta")) << lo;
   prefix.query = "我的";
   EXPECT_TRUE(has(ask(prefix), R"([{"room":"我的房间")"));
+  // A token's rooms claim: only the rooms it allows are listed.
+  members.front()->received.clear();
+  hub.rooms(refs.front(), {}, [](std::string_view room) { return room.starts_with("l"); });
+  loops.run();
+  EXPECT_EQ(members.front()->received.at(0),
+            R"({"type":"rooms","rooms":[{"room":"lobby","users":3,"online":3}],"total":4})");
   // Counts follow leaves; an empty room leaves the directory.
   hub.leave(second_tab, "Lounge");
   hub.leave(refs[7], "zeta");

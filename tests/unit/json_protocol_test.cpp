@@ -582,7 +582,9 @@ TEST(EncodeWelcome, AllFields) {
                       .resume = "tok",
                       .name = "al\"ice",
                       .server = "parley/0.1.0",
-                      .limits = {65536, 4000, 16, 200, 10, 20}};
+                      .limits = {65536, 4000, 16, 200, 10, 20},
+                      .auth = {},
+                      .expires_at = 0};
   Decoded d(encode_welcome(w));
   EXPECT_EQ(Decoded::str(d["type"]), "welcome");
   EXPECT_EQ(Decoded::str(d["session"]), "s-1");
@@ -601,10 +603,11 @@ TEST(EncodeWelcome, AllFields) {
 }
 
 TEST(EncodeWelcome, FractionalRatesAndNonFinite) {
-  const WelcomeView w{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, 0.5, 1e300}};
+  const WelcomeView w{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, 0.5, 1e300}, {}, 0};
   const std::string json = encode_welcome(w);
   EXPECT_NE(json.find(R"("rate_per_sec":0.5,"rate_burst":1e+300})"), std::string::npos) << json;
-  const WelcomeView bad{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, std::nan(""), HUGE_VAL}};
+  const WelcomeView bad{"s", "u", "t", "n", "parley/1", {1, 2, 3, 4, std::nan(""), HUGE_VAL},
+                        {},  0};
   Decoded d(encode_welcome(bad));
   EXPECT_TRUE(Decoded::at(d["limits"], "rate_per_sec").is_null());
   EXPECT_TRUE(Decoded::at(d["limits"], "rate_burst").is_null());
@@ -934,8 +937,8 @@ TEST(EncodeHistory, AroundSaysNewerSearchSaysNextRoomsPages) {
 }
 
 TEST(EncodeWelcome, TheLimitsOfTheLog) {
-  WelcomeView w{
-      .session = "s", .user = "u", .resume = "t", .name = "n", .server = "p", .limits = {}};
+  WelcomeView w;
+  w.session = "s";
   w.limits.search_page_max = 50;
   w.limits.max_reaction_emoji = 20;
   w.limits.max_reactions = 1000;

@@ -10,32 +10,12 @@
 #include <vector>
 
 #include "ws/frame_writer.h"
+#include "ws_endpoint_test_util.h"
 
 namespace parley::ws {
 namespace {
 
-struct Split {
-  enum Kind { Whole, OneByte, Random } kind;
-  unsigned seed = 0;
-};
-
-std::string split_name(const testing::TestParamInfo<Split>& info) {
-  switch (info.param.kind) {
-    case Split::Whole:
-      return "Whole";
-    case Split::OneByte:
-      return "OneByte";
-    case Split::Random:
-      return "Random" + std::to_string(info.param.seed);
-  }
-  return "?";
-}
-
-std::string bytes(std::initializer_list<int> values) {
-  std::string out;
-  for (int v : values) out.push_back(static_cast<char>(v));
-  return out;
-}
+using namespace test;  // NOLINT(google-build-using-namespace): test helpers
 
 struct Frame {
   Opcode opcode;

@@ -218,12 +218,72 @@ TEST(Handshake, NoSubprotocolHeaderWithoutAMatch) {
   EXPECT_EQ(result.response.find("Sec-WebSocket-Protocol"), std::string::npos);
 }
 
-TEST(Handshake, ExtensionsAreNotNegotiated) {
+TEST(Handshake, ExtensionsAreNotNegotiatedByDefault) {
   http::Request r = valid_request();
   r.headers.push_back({"Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"});
   const HandshakeResult result = accept_handshake(r, {});
   EXPECT_EQ(result.status, 101);
   EXPECT_EQ(result.response.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+HandshakeOptions deflate_on() {
+  HandshakeOptions o;
+  o.deflate = shared_deflate_policy();
+  return o;
+}
+
+TEST(Handshake, PermessageDeflateIsAnsweredWhenEnabled) {
+  http::Request r = valid_request();
+  r.headers.push_back({"Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"});
+  const HandshakeResult result = accept_handshake(r, deflate_on());
+  EXPECT_EQ(result.status, 101);
+  EXPECT_TRUE(has_line(result.response,
+                       "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+                       "client_no_context_takeover; client_max_window_bits=12"))
+      << result.response;
+  ASSERT_TRUE(result.deflate);
+  EXPECT_TRUE(result.deflate->server_no_context_takeover);
+  EXPECT_TRUE(result.deflate->client_no_context_takeover);
+  EXPECT_TRUE(result.response.ends_with("\r\n\r\n"));
+}
+
+TEST(Handshake, PermessageDeflateOffersOverSeveralHeaders) {
+  http::Request r = valid_request();
+  r.headers.push_back({"Sec-WebSocket-Extensions", "x-unknown"});
+  r.headers.push_back(
+      {"Sec-WebSocket-Extensions", "permessage-deflate; server_max_window_bits=10"});
+  const HandshakeResult result = accept_handshake(r, deflate_on());
+  ASSERT_TRUE(result.deflate);
+  EXPECT_EQ(result.deflate->server_max_window_bits, 10);
+  EXPECT_NE(result.response.find("server_max_window_bits=10\r\n"), std::string::npos);
+}
+
+TEST(Handshake, DeclinedDeflateOfferStillUpgrades) {
+  for (const char* offer : {"permessage-deflate; server_max_window_bits=7",
+                            "permessage-deflate; bogus", "permessage-deflate; a=\"", "x-other"}) {
+    http::Request r = valid_request();
+    r.headers.push_back({"Sec-WebSocket-Extensions", offer});
+    const HandshakeResult result = accept_handshake(r, deflate_on());
+    EXPECT_EQ(result.status, 101) << offer;
+    EXPECT_FALSE(result.deflate) << offer;
+    EXPECT_EQ(result.response.find("Sec-WebSocket-Extensions"), std::string::npos) << offer;
+  }
+}
+
+TEST(Handshake, NoOfferNoDeflate) {
+  const HandshakeResult result = accept_handshake(valid_request(), deflate_on());
+  EXPECT_EQ(result.status, 101);
+  EXPECT_FALSE(result.deflate);
+  EXPECT_EQ(result.response.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+TEST(Handshake, RefusedHandshakeAgreesToNothing) {
+  http::Request r = valid_request();
+  r.headers.push_back({"Sec-WebSocket-Extensions", "permessage-deflate"});
+  set_header(r, "Sec-WebSocket-Version", "8");
+  const HandshakeResult result = accept_handshake(r, deflate_on());
+  EXPECT_EQ(result.status, 426);
+  EXPECT_FALSE(result.deflate);
 }
 
 // --- Client side --------------------------------------------------------------
