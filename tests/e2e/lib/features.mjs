@@ -53,3 +53,9 @@ export async function waitForChips(page, msgId, expected) {
     return have.join('|') === want.join('|');
   }, [msgId, expected], { timeout: TIMEOUT.message });
 }
+
+/** Sets the theme as the toggle does, also while a modal dialog covers the toggle. */
+export async function setThemeBehindDialog(page, theme) {
+  await page.evaluate((want) => window.parleyTheme.set(want), theme);
+  await page.waitForFunction((want) => document.documentElement.dataset.theme === want, theme, { timeout: TIMEOUT.message });
+}
