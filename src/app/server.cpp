@@ -13,10 +13,12 @@
 
 #include "app/connection.h"
 #include "app/event_loop_port.h"
+#include "app/uploads.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
+#include "store/file_store.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -129,6 +131,7 @@ Status Server::start() {
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
   if (Status opened = open_history(); !opened) return opened;
+  if (Status opened = open_uploads(); !opened) return opened;
   create_hub();
 
   Result<int> listening = net::listen_tcp(config_.host, config_.port);
@@ -149,6 +152,23 @@ Status Server::open_history() {
   auto opened = store::HistoryStore::open(o);
   if (auto* err = std::get_if<std::string>(&opened)) return Error(Errc::Unavailable, *err);
   store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
+  return {};
+}
+
+// Uploads (app/uploads.h): the file store under <data-dir>/files.
+Status Server::open_uploads() {
+  store::FileStore::Options o;
+  o.dir = std::filesystem::path(config_.data_dir) / "files";
+  o.max_bytes = config_.uploads_max_bytes;
+  o.unattached_ttl = std::chrono::seconds(static_cast<int64_t>(config_.upload_unattached_ttl));
+  // In-memory history forgets its messages at exit: their files go too.
+  o.forget_references = !store_;
+  Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::open(std::move(o));
+  if (!opened) return std::move(opened).error();
+  files_ = *std::move(opened);
+  uploads_ = std::make_unique<Uploads>(config_, *files_, *identity_);
+  chat_options_.attachments = uploads_.get();
+  json_options_.attachments = uploads_.get();
   return {};
 }
 
@@ -183,6 +203,7 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  services_->uploads = uploads_.get();
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

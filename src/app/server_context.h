@@ -31,6 +31,7 @@ struct SharedServices {
   std::atomic<uint64_t> next_guest{1};    // plain-text clients are guest-1, guest-2, ...
   std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
+  class Uploads* uploads = nullptr;       // POST /upload, GET /files/ (app/uploads.h)
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).
