@@ -73,8 +73,11 @@ export function attachmentElement(attachment, t) {
   const link = element('a', 'attachment-file');
   link.href = fileUrl(attachment, true);
   link.download = attachment.name;
-  link.setAttribute('aria-label', t('downloadFile', attachment.name, formatSize(attachment.size)));
-  link.append(element('span', 'attachment-icon', '📄'), element('span', 'attachment-name', attachment.name),
+  // Its name is what the visible text says (name and size): a title says "download".
+  link.title = t('downloadFile', attachment.name, formatSize(attachment.size));
+  const icon = element('span', 'attachment-icon', '📄');
+  icon.setAttribute('aria-hidden', 'true');
+  link.append(icon, element('span', 'attachment-name', attachment.name),
     element('span', 'attachment-size', formatSize(attachment.size)));
   box.append(link);
   return box;

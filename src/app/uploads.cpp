@@ -90,8 +90,9 @@ std::string disposition(std::string_view type, std::string_view id, std::string_
   std::string ascii, encoded;
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : name) {
+    // The fallback: one `_` per character that is not plain ASCII.
     bool plain = c < 0x80 && c > 0x20 && c != '"' && c != '\\' && c != '%' && c != ';';
-    ascii += plain ? static_cast<char>(c) : '_';
+    if ((c & 0xc0) != 0x80) ascii += plain ? static_cast<char>(c) : '_';
     if (std::isalnum(c) ||
         std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos) {
       encoded += static_cast<char>(c);

@@ -29,7 +29,7 @@ after(async () => {
 });
 afterEach(stopAllServers);
 
-// A real PNG the browser decodes: 2x1 pixels, red then blue.
+// A real PNG the browser decodes: 480x240 pixels, a red half and a blue half.
 function crc32(bytes) {
   let c = ~0;
   for (const b of bytes) {
@@ -47,13 +47,18 @@ function chunk(type, data) {
   return out;
 }
 const ihdr = Buffer.alloc(13);
-ihdr.writeUInt32BE(2, 0);
-ihdr.writeUInt32BE(1, 4);
+const [W, H] = [480, 240];
+ihdr.writeUInt32BE(W, 0);
+ihdr.writeUInt32BE(H, 4);
+const rows = Buffer.alloc(H * (1 + W * 3));
+for (let y = 0; y < H; y += 1) {
+  for (let x = 0; x < W; x += 1) rows.set(x < W / 2 ? [220, 38, 38] : [37, 99, 235], y * (1 + W * 3) + 1 + x * 3);
+}
 ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB
 const PNG = Buffer.concat([
   Buffer.from('89504e470d0a1a0a', 'hex'),
   chunk('IHDR', ihdr),
-  chunk('IDAT', deflateSync(Buffer.from([0, 255, 0, 0, 0, 0, 255]))),
+  chunk('IDAT', deflateSync(rows)),
   chunk('IEND', Buffer.alloc(0)),
 ]);
 
@@ -67,11 +72,11 @@ test('an image sent with the attach button shows as a thumbnail on the other pag
   await thumb.waitFor({ timeout: TIMEOUT.message });
   assert.equal(await thumb.getAttribute('alt'), 'red-blue.png');
   assert.equal(await thumb.getAttribute('loading'), 'lazy');
-  // Sized from the message before it loads (2x1, scaled to fit 240 px: 240x120).
+  // Sized from the message before it loads (480x240, scaled to fit 240 px: 240x120).
   assert.deepEqual([await thumb.getAttribute('width'), await thumb.getAttribute('height')], ['240', '120']);
   await bob.page.waitForFunction(() => {
     const img = document.querySelector('#messages .message-received .attachment-image img');
-    return img && img.complete && img.naturalWidth === 2;
+    return img && img.complete && img.naturalWidth === 480;
   }, null, { timeout: TIMEOUT.message });
   const href = await bob.page.locator('#messages .message-received .attachment-image').getAttribute('href');
   assert.match(href, /^\/files\/[0-9a-f]{64}$/);
@@ -117,5 +122,25 @@ test('a file over the server limit is refused with a message and nothing is sent
   assert.equal(await error.textContent(), '文件太大');
   assert.equal(await alice.page.locator('#messages .message-sent').count(), 0);
   assert.equal(await alice.page.locator('#uploadProgress').isHidden(), true);
+
+  // Pasting a file into the box, and dropping one on the conversation, send them too.
+  await alice.page.evaluate(() => {
+    const files = new DataTransfer();
+    files.items.add(new File(['pasted\n'], '粘贴.txt', { type: 'text/plain' }));
+    document.querySelector('#messageInput').dispatchEvent(new ClipboardEvent('paste', { clipboardData: files, bubbles: true, cancelable: true }));
+  });
+  const pasted = alice.page.locator('#messages .message-sent[data-state="sent"] .attachment-file .attachment-name');
+  await pasted.first().waitFor({ timeout: TIMEOUT.message });
+  assert.equal(await pasted.first().textContent(), '粘贴.txt');
+  await alice.page.evaluate(() => {
+    const files = new DataTransfer();
+    files.items.add(new File(['dropped\n'], 'dropped.txt', { type: 'text/plain' }));
+    const main = document.querySelector('#messages').closest('main');
+    for (const type of ['dragover', 'drop']) {
+      main.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));
+    }
+  });
+  await alice.page.locator('#messages .attachment-name', { hasText: 'dropped.txt' }).waitFor({ timeout: TIMEOUT.message });
+  assert.equal(await alice.page.evaluate(() => document.querySelector('main').classList.contains('dropping')), false);
   assert.deepEqual(alice.problems, []);
 });

@@ -230,7 +230,7 @@ test('an attachment reaches the other members, plain-text clients and the histor
     await bob.send({ type: 'send', room: 'pics', id: 'b3', text: 'x', file: info.file, file_name: 'a/b.png' });
     assert.equal((await bob.take({ type: 'error', id: 'b3' })).code, 'file_invalid');
 
-    await alice.send({ type: 'send', room: 'pics', id: 'a1', text: 'a cat', file: info.file, file_name: 'cat 🐱.png', size: 1, type: 'text/html' });
+    await alice.send({ type: 'send', room: 'pics', id: 'a1', text: 'a cat', file: info.file, file_name: 'cat 🐱.png', size: 1, width: 9000 });
     const ack = await alice.take({ type: 'ack', id: 'a1' });
     const attachment = { file: info.file, name: 'cat 🐱.png', size: 64, type: 'image/png', width: 40, height: 30 };
     const live = await bob.take({ type: 'message', id: 'a1' });
