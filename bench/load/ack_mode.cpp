@@ -237,11 +237,7 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   auto workers = start_workers<AckWorker>(o, target, codec, rooms);
   std::vector<BenchWorker*> base;
   for (auto& w : workers) base.push_back(w.get());
-  auto sum = [&](auto f) {
-    uint64_t total = 0;
-    for (auto& w : workers) total += ((*w).*f)();
-    return total;
-  };
+  auto sum = [&](auto counter) { return sum_over(workers, counter); };
   auto fail = [&](RunResult& result, const std::string& why) {
     for (auto& w : workers) w->stop();
     const std::string& first = workers[0]->first_error();
@@ -284,24 +280,14 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
                "parley-bench: %llu members in %s; warming up %.1f s, then measuring %.1f s\n",
                static_cast<unsigned long long>(members), room.c_str(), o.warmup, o.duration);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last_acked = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             const uint64_t acked = sum(&AckWorker::live_acked);
-             std::fprintf(stderr, "parley-bench: %llu acks/s\n",
-                          static_cast<unsigned long long>(acked - last_acked));
-             last_acked = acked;
-           });
-  cpu.end();
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &AckWorker::live_acked); }, "acks");
 
   // Drain: every send of the window acknowledged and delivered, or time is up.
   const bool complete = wait_for(
       [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done_sending();
-        return done && sum(&AckWorker::live_acked) >= sum(&AckWorker::live_sent) &&
+        return all_workers(workers, &AckWorker::done_sending) &&
+               sum(&AckWorker::live_acked) >= sum(&AckWorker::live_sent) &&
                sum(&AckWorker::live_received) >= sum(&AckWorker::live_expected);
       },
       o.drain);

@@ -124,11 +124,7 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   auto workers = start_workers<BroadcastWorker>(o, target, codec);
   std::vector<BenchWorker*> base;
   for (auto& w : workers) base.push_back(w.get());
-  auto sum = [&](auto f) {
-    uint64_t total = 0;
-    for (auto& w : workers) total += ((*w).*f)();
-    return total;
-  };
+  auto sum = [&](auto counter) { return sum_over(workers, counter); };
 
   RunResult result;
   result.summary = summary_head(o);
@@ -159,26 +155,17 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   std::fprintf(stderr, "parley-bench: warming up %.1f s, then measuring %.1f s\n", o.warmup,
                o.duration);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last_received = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             const uint64_t received = sum(&BroadcastWorker::live_received);
-             std::fprintf(stderr, "parley-bench: %llu deliveries/s\n",
-                          static_cast<unsigned long long>(received - last_received));
-             last_received = received;
-           });
-  cpu.end();
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &BroadcastWorker::live_received); },
+      "deliveries");
 
   // Drain: wait until every message of the window has reached every member,
   // or the drain period is over.
   bool complete = wait_for(
       [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done_sending();
-        return done && sum(&BroadcastWorker::live_received) >=
-                           sum(&BroadcastWorker::live_sent) * copies_per_message;
+        return all_workers(workers, &BroadcastWorker::done_sending) &&
+               sum(&BroadcastWorker::live_received) >=
+                   sum(&BroadcastWorker::live_sent) * copies_per_message;
       },
       o.drain);
   for (auto& w : workers) w->stop();
