@@ -3,6 +3,9 @@
 // delete clearing a message's attachment.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "chat/attachment.h"
 #include "chat/client_message.h"
 #include "chat/message_log.h"
@@ -28,13 +31,13 @@ TEST(ChatAttachment, SendWithAFileMayHaveNoText) {
 }
 
 TEST(ChatAttachment, BadFilesAreFileInvalidWithTheirId) {
-  for (std::string fields :
-       {R"("file":"abc","file_name":"a")",
-        R"("file":")" + std::string(64, 'E') + R"(","file_name":"a")",
-        R"("file":")" + kFile + R"(","file_name":"a/b")",
-        R"("file":")" + kFile + R"(","file_name":"")",
-        R"("file":")" + kFile + R"(","file_name":"a\u0000b")",
-        R"("file":")" + kFile + R"(","file_name":")" + std::string(256, 'x') + "\""}) {
+  for (const std::string& fields : std::vector<std::string>{
+           R"("file":"abc","file_name":"a")",
+           R"("file":")" + std::string(64, 'E') + R"(","file_name":"a")",
+           R"("file":")" + kFile + R"(","file_name":"a/b")",
+           R"("file":")" + kFile + R"(","file_name":"")",
+           R"("file":")" + kFile + R"(","file_name":"a\u0000b")",
+           R"("file":")" + kFile + R"(","file_name":")" + std::string(256, 'x') + "\""}) {
     ParseResult r = parse(R"({"type":"send","room":"r","id":"c1",)" + fields + "}");
     ASSERT_TRUE(std::holds_alternative<ParseError>(r)) << fields;
     EXPECT_EQ(std::get<ParseError>(r).code, ErrorCode::FileInvalid) << fields;
