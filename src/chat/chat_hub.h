@@ -42,7 +42,7 @@ struct ChatOptions {
   std::size_t max_rooms = 10000;
 };
 
-class ChatHub final : private RoomHost {
+class ChatHub final : private RoomHost, private BusListener {
  public:
   // One port per event loop; they outlive the hub.
   ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options);
@@ -82,6 +82,12 @@ class ChatHub final : private RoomHost {
   RoomHome* home_on_this_loop(uint32_t loop, const std::string& room, Open open);
   void flush_presence_at_home(uint32_t loop, const std::string& room);
   void join_refused_on_loop(MemberRef who, const std::string& room);
+  // Rooms of a shared History (several nodes): a room opens once its last id
+  // is read, and what is asked of it meanwhile waits .
+  void open_shared(uint32_t loop, const std::string& room,
+                   const std::function<void(RoomHome&)>& step, MemberRef joiner);
+  void on_room_position(uint32_t loop, const std::string& room, Result<uint64_t> last_id);
+  void join_unavailable_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
 
   // Store answers, from the History's threads to the room's home.
@@ -106,6 +112,12 @@ class ChatHub final : private RoomHost {
   void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) override;
   void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
   void publish(const RoomHome& room, const Message& message) override;
+  void read_gap(const RoomHome& room, const PageQuery& query) override;
+  void fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+
+  // BusListener, from the bus' thread to the room's home.
+  void on_bus_message(const std::string& room, Message message) override;
+  void on_bus_subscribed(const std::string& room) override;
 
   // Debug builds check that every entry point runs on the loop that owns
   // what it touches (the member's loop, or the room's home).
@@ -116,6 +128,7 @@ class ChatHub final : private RoomHost {
   History& history_;
   Bus& bus_;
   ChatOptions options_;
+  const bool shared_;  // history_.shared(), asked once
   std::atomic<std::size_t> live_rooms_{0};
 };
 

@@ -50,6 +50,8 @@ SharedText ack_text(std::string_view room, std::string_view client_id, uint64_t 
                     int64_t ts_ms, bool duplicate);
 SharedText history_text(std::string_view room, std::span<const Message> messages, bool truncated);
 SharedText left_text(std::string_view room);
+// To a plain-text sender whose message could not be relayed (the engine is down).
+SharedText unavailable_notice();
 
 // Cuts `messages` to what fits in an answer of `budget` bytes (at least one
 // message, so paging always moves on): from the front when `keep_newest`,

@@ -42,6 +42,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "history_unavailable";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::Unavailable:
+      return "unavailable";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }

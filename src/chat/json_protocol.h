@@ -40,6 +40,7 @@ enum class ErrorCode {
   RateLimited,         // the connection's token bucket is empty
   HistoryUnavailable,  // the history store cannot answer
   Internal,            // the server failed; the request may be retried
+  Unavailable,         // the message engine (Redis) cannot be reached now; retry later
 };
 
 // Close codes of the application (RFC 6455 §7.4.2 leaves 4000-4999 to it).

@@ -214,10 +214,15 @@ void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> r
     // retry (docs/PROTOCOL.md, `internal`).
     spdlog::warn("room {}: a message could not be stored: {}", name_, result.error().message);
     fill_room_slot(ticket, {}, who, 0);
+    const bool unavailable = result.error().code == Errc::Unavailable;
     if (acked) {
       fill_answer(who, ticket,
-                  error_text(ErrorCode::Internal, "the message could not be stored", "send",
-                             msg.client_id, name_));
+                  error_text(unavailable ? ErrorCode::Unavailable : ErrorCode::Internal,
+                             "the message could not be stored", "send", msg.client_id, name_));
+    } else if (unavailable) {
+      // The seed's protocol has no errors: a notice in its style, not silence.
+      queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(), false, false});
+      drain_answers(who);
     }
   } else if (result->duplicate) {
     fill_room_slot(ticket, {}, who, 0);
@@ -232,8 +237,12 @@ void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> r
     if (acked) fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
     uint64_t id = msg.id;
     host_.publish(*this, msg);
-    cache_.append(std::move(msg));
-    fill_room_slot(ticket, std::move(event), who, id);
+    if (options_.multi_node) {
+      sequence_local(ticket, std::move(msg), std::move(event), who);
+    } else {
+      cache_.append(std::move(msg));
+      fill_room_slot(ticket, std::move(event), who, id);
+    }
   }
   drain_room();
   if (acked) drain_answers(who);
