@@ -76,6 +76,12 @@ struct Config {
   // frames, CPU and memory per connection); "off": never negotiated.
   std::string deflate = "on";
   std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
+
+  // Scale-out on Redis (docs/SCALING.md): with a URL, history, fan-out,
+  // presence and names are shared by every node using the same Redis.
+  std::string redis;        // redis://[[user]:password@]host[:port][/db]; "" = one node
+  std::string node_id;      // this node in the cluster; "" = hostname-pid
+  std::string secret_file;  // resume-token secret; "" = data-dir/secret.key, or in Redis
 };
 
 struct ConfigResult {

@@ -13,6 +13,7 @@
 
 #include "app/event_loop_port.h"
 #include "app/http_session.h"
+#include "app/redis_engine.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
@@ -97,6 +98,7 @@ Server::Server(Config config)
 Server::~Server() {
   // Sessions reference the hub and the loops: they go first.
   for (auto& w : workers_) w->ctx.reset();
+  redis_.reset();
   // The store commits what is queued and runs its callbacks, which post
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
@@ -111,13 +113,29 @@ std::optional<std::string> Server::start() {
   if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
 
   std::string error;
-  auto secret =
-      chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
+  std::optional<std::string> secret;
+  if (!config_.redis.empty() && config_.secret_file.empty()) {
+    // Every node must accept every node's resume tokens (docs/SCALING.md).
+    Result<std::string> shared = RedisEngine::shared_secret(*redis::parse_url(config_.redis));
+    if (!shared) return shared.error().message;
+    secret = std::move(shared).value();
+  } else {
+    std::string file = config_.secret_file.empty()
+                           ? (fs::path(config_.data_dir) / "secret.key").string()
+                           : config_.secret_file;
+    secret = chat::Identity::load_or_create_secret(file, error);
+  }
   if (!secret) return error;
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
 
-  if (config_.history == "sqlite") {
+  if (!config_.redis.empty()) {
+    std::vector<net::EventLoop*> loops;
+    for (auto& w : workers_) loops.push_back(&w->loop);
+    Result<std::unique_ptr<RedisEngine>> engine = RedisEngine::create(config_, std::move(loops));
+    if (!engine) return engine.error().message;
+    redis_ = std::move(engine).value();
+  } else if (config_.history == "sqlite") {
     store::HistoryStore::Options o;
     o.dir = config_.data_dir;
     o.retain_per_room = config_.history_retain;
@@ -136,7 +154,9 @@ std::optional<std::string> Server::start() {
   chat_options_.cache_bytes = config_.cache_bytes;
   chat_options_.max_rooms = config_.max_rooms;
   chat_options_.room.presence_batch_above = config_.presence_batch_above;
-  if (store_) {
+  if (redis_) {
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+  } else if (store_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
     history_ = std::make_unique<chat::SqliteHistory>(*store_);
   } else {
@@ -146,7 +166,13 @@ std::optional<std::string> Server::start() {
         chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
     chat_options_.room.cache.max_messages = 0;
   }
-  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  if (redis_) {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), redis_->history(), redis_->bus(),
+                                           chat_options_);
+    redis_->start();
+  } else {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  }
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

@@ -25,6 +25,8 @@ class HistoryStore;
 
 namespace parley::app {
 
+class RedisEngine;
+
 class Server {
  public:
   explicit Server(Config config);
@@ -52,6 +54,7 @@ class Server {
   std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<chat::History> history_;
   chat::LocalBus bus_;
+  std::unique_ptr<RedisEngine> redis_;  // --redis: history and bus shared with other nodes
   chat::ChatOptions chat_options_;
   std::unique_ptr<chat::Identity> identity_;
   chat::JsonSessionOptions json_options_;
