@@ -221,7 +221,8 @@ void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> r
                              "the message could not be stored", "send", msg.client_id, name_));
     } else if (unavailable) {
       // The seed's protocol has no errors: a notice in its style, not silence.
-      queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(), false, false});
+      queue_answer(who,
+                   AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(), false, false});
       drain_answers(who);
     }
   } else if (result->duplicate) {
@@ -234,7 +235,11 @@ void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> r
     RoomEvent event =
         message_event(name_, msg, send.protocol, members_.active_with(Protocol::Json) > 0,
                       members_.active_with(Protocol::PlainText) > 0);
-    if (acked) fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
+    // Several nodes: the ack waits until every message before this one was
+    // delivered here, so a client's highest id is always a safe `since`.
+    if (acked && !options_.multi_node) {
+      fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
+    }
     uint64_t id = msg.id;
     host_.publish(*this, msg);
     if (options_.multi_node) {

@@ -204,6 +204,7 @@ class RoomHome {
   // Multi-node: messages in msg_id order, whatever node stored them.
   void sequence_local(uint64_t ticket, Message message, RoomEvent event, MemberRef sender);
   void release_in_order();
+  void acknowledge(uint64_t ticket, const Message& message, MemberRef sender);
   void start_gap_read();
   // Steps of a read (a join's history or a `history` request).
   void start_read(AnswerSlot& slot);

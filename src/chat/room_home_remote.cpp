@@ -11,7 +11,9 @@
 // filled by reading the History after the last id delivered; so is whatever
 // was published while the bus was not listening (catch_up, on every
 // (re)subscription). A local message keeps its place in the room's outbox
-// while it is held, so what its sender did after it still comes after it.
+// while it is held, so what its sender did after it still comes after it,
+// and its ack waits with it: a client's highest msg_id, acks included, is
+// then always one it may resume `since` without missing anything.
 #include <spdlog/spdlog.h>
 
 #include "chat/events.h"
@@ -23,11 +25,11 @@ constexpr MemberRef kNobody{UINT32_MAX, 0, 0};
 constexpr auto kRetryAfterError = std::chrono::milliseconds(500);
 }  // namespace
 
-void RoomHome::sequence_local(uint64_t ticket, Message message, RoomEvent event,
-                              MemberRef sender) {
+void RoomHome::sequence_local(uint64_t ticket, Message message, RoomEvent event, MemberRef sender) {
   uint64_t id = message.id;
   if (id <= cache_.last_id()) {
     // A read of the History delivered it first (its answer was slow).
+    acknowledge(ticket, message, sender);
     fill_room_slot(ticket, {}, sender, 0);
     return;
   }
@@ -35,6 +37,12 @@ void RoomHome::sequence_local(uint64_t ticket, Message message, RoomEvent event,
   // place in the outbox and knows its sender.
   held_[id] = Held{std::move(message), ticket, std::move(event), sender};
   release_in_order();
+}
+
+void RoomHome::acknowledge(uint64_t ticket, const Message& message, MemberRef sender) {
+  if (message.client_id.empty()) return;  // plain text: no ack
+  fill_answer(sender, ticket, ack_text(name_, message.client_id, message.id, message.ts_ms, false));
+  drain_answers(sender);
 }
 
 void RoomHome::on_remote_message(Message message) {
@@ -50,11 +58,15 @@ void RoomHome::release_in_order() {
     Held& h = node.mapped();
     const uint64_t id = node.key();
     if (id <= cache_.last_id()) {  // delivered meanwhile
-      if (h.ticket != 0) fill_room_slot(h.ticket, {}, h.sender, 0);
+      if (h.ticket != 0) {
+        acknowledge(h.ticket, h.message, h.sender);
+        fill_room_slot(h.ticket, {}, h.sender, 0);
+      }
       continue;
     }
     if (h.ticket != 0) {
-      // Local: it goes out from its place in the outbox.
+      // Local: it goes out from its place in the outbox, its ack with it.
+      acknowledge(h.ticket, h.message, h.sender);
       cache_.append(std::move(h.message));
       fill_room_slot(h.ticket, std::move(h.event), h.sender, id);
       drain_room();
@@ -64,9 +76,9 @@ void RoomHome::release_in_order() {
     // not here: every active member gets it, except those whose `joined`
     // history already held it.
     Protocol from = h.message.client_id.empty() ? Protocol::PlainText : Protocol::Json;
-    RoomEvent event = message_event(name_, h.message, from,
-                                    members_.active_with(Protocol::Json) > 0,
-                                    members_.active_with(Protocol::PlainText) > 0);
+    RoomEvent event =
+        message_event(name_, h.message, from, members_.active_with(Protocol::Json) > 0,
+                      members_.active_with(Protocol::PlainText) > 0);
     cache_.append(std::move(h.message));
     host_.broadcast(*this, event, kNobody, members_.holding(id, kNobody));
   }
