@@ -42,8 +42,9 @@ Status check_node_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return Error{Errc::Invalid, "--node-id must be 1-64 bytes"};
   for (char c : id) {
     if (c <= ' ' || c > '~' || c == '"' || c == '\\') {
-      return Error{Errc::Invalid,
-                   "--node-id may hold printable ASCII only, without spaces, quotes or backslashes"};
+      return Error{
+          Errc::Invalid,
+          "--node-id may hold printable ASCII only, without spaces, quotes or backslashes"};
     }
   }
   return {};
@@ -60,8 +61,8 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
   std::vector<redis::Connection*> per_loop;
   for (std::size_t i = 0; i < loops.size(); ++i) {
     auto c = std::make_unique<redis::Connection>(
-        *loops[i], connection_options(*endpoint, "parley:" + engine->node_ + ":loop" +
-                                                     std::to_string(i)));
+        *loops[i],
+        connection_options(*endpoint, "parley:" + engine->node_ + ":loop" + std::to_string(i)));
     for (const redis::Script* s : chat::RedisHistory::scripts()) c->add_script(*s);
     per_loop.push_back(c.get());
     engine->commands_.push_back(std::move(c));
@@ -73,8 +74,7 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
   h.dedup_ttl = std::chrono::seconds(static_cast<int64_t>(config.resume_ttl));
   engine->history_ = std::make_unique<chat::RedisHistory>(std::move(per_loop), h);
   engine->bus_ = std::make_unique<chat::RedisBus>(
-      *loops[0], connection_options(*endpoint, "parley:" + engine->node_ + ":sub"),
-      engine->node_);
+      *loops[0], connection_options(*endpoint, "parley:" + engine->node_ + ":sub"), engine->node_);
   return engine;
 }
 
@@ -91,9 +91,8 @@ void RedisEngine::start() {
 
 Result<std::string> RedisEngine::shared_secret(const redis::Endpoint& e) {
   timeval timeout{2, 0};
-  redisContext* c = e.unix_path.empty()
-                        ? redisConnectWithTimeout(e.host.c_str(), e.port, timeout)
-                        : redisConnectUnixWithTimeout(e.unix_path.c_str(), timeout);
+  redisContext* c = e.unix_path.empty() ? redisConnectWithTimeout(e.host.c_str(), e.port, timeout)
+                                        : redisConnectUnixWithTimeout(e.unix_path.c_str(), timeout);
   if (c == nullptr) return redis_error(e, "out of memory");
   std::unique_ptr<redisContext, void (*)(redisContext*)> guard(c, &redisFree);
   if (c->err != 0) return redis_error(e, c->errstr);

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat/events.h"
+
 namespace parley::chat {
 
 // Per-loop state. Touched only from its own loop's thread.
@@ -46,7 +48,8 @@ ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatO
       history_(history),
       bus_(bus),
       options_(options),
-      shared_(history.shared()) {
+      shared_(history.shared()),
+      directory_(loops_.size()) {
   options_.room.multi_node = shared_;
   bus_.listen(*this);
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
@@ -124,6 +127,45 @@ void ChatHub::send(MemberRef who, SendRequest request) {
   at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
     home.send(who, std::move(request));
   });
+}
+
+void ChatHub::edit(MemberRef who, ChangeRequest request) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
+    home.edit(who, std::move(request));
+  });
+}
+
+void ChatHub::delete_message(MemberRef who, ChangeRequest request) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request)](RoomHome& home) mutable {
+    home.delete_message(who, std::move(request));
+  });
+}
+
+void ChatHub::react(MemberRef who, ChangeRequest request, bool add) {
+  assert_on(who.loop);
+  std::string room = request.room;
+  at_home(room, [who, request = std::move(request), add](RoomHome& home) mutable {
+    home.react(who, std::move(request), add);
+  });
+}
+
+void ChatHub::search(MemberRef who, SearchRequestAt request) {
+  assert_on(who.loop);
+  at_home(request.room,
+          [who, query = std::move(request.query)](RoomHome& home) { home.search(who, query); });
+}
+
+void ChatHub::rooms(MemberRef who, const RoomsRequest& request,
+                    const RoomDirectory::Filter& visible) {
+  assert_on(who.loop);
+  Member* m = shards_[who.loop]->find(who);
+  if (m == nullptr) return;
+  RoomsPage page = directory_.page(request, visible);
+  m->deliver(make_shared_text(encode_rooms(RoomsView{page.rooms, page.next, page.total})));
 }
 
 void ChatHub::typing(MemberRef who, const std::string& room) {
@@ -212,6 +254,7 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   // the history when someone comes back.
   if (!home.idle()) return;
   if (home.last_id() > 0) shard.last_ids[home.name()] = home.last_id();
+  directory_.update(home.loop(), home.name(), 0, 0);
   bus_.unsubscribe(home.name());
   live_rooms_.fetch_sub(1, std::memory_order_relaxed);
   shard.homes.erase(home.name());
@@ -231,6 +274,17 @@ void ChatHub::read(const RoomHome& room, uint64_t ticket, const PageQuery& query
                 [this, loop = room.loop(), name = room.name(), ticket](Result<Page> page) {
                   on_page(loop, name, ticket, std::move(page));
                 });
+}
+
+void ChatHub::search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) {
+  history_.search(room.name(), query,
+                  [this, loop = room.loop(), name = room.name(), ticket](Result<SearchPage> page) {
+                    on_searched(loop, name, ticket, std::move(page));
+                  });
+}
+
+void ChatHub::counts_changed(const RoomHome& room) {
+  directory_.update(room.loop(), room.name(), room.members().users(), room.members().connections());
 }
 
 void ChatHub::publish(const RoomHome& room, const Message& message) {
@@ -258,6 +312,13 @@ void ChatHub::on_appended(uint32_t loop, const std::string& room, uint64_t ticke
 void ChatHub::on_page(uint32_t loop, const std::string& room, uint64_t ticket, Result<Page> page) {
   loops_[loop]->post([this, loop, room, ticket, page = std::move(page)]() mutable {
     run_at_home(loop, room, [&](RoomHome& home) { home.on_page(ticket, std::move(page)); });
+  });
+}
+
+void ChatHub::on_searched(uint32_t loop, const std::string& room, uint64_t ticket,
+                          Result<SearchPage> page) {
+  loops_[loop]->post([this, loop, room, ticket, page = std::move(page)]() mutable {
+    run_at_home(loop, room, [&](RoomHome& home) { home.on_searched(ticket, std::move(page)); });
   });
 }
 
@@ -329,6 +390,15 @@ void ChatHub::history_done_on_loop(MemberRef who) {
   if (Member* m = shards_[who.loop]->find(who)) m->history_answered();
 }
 
+void ChatHub::search_done(MemberRef who) {
+  loops_[who.loop]->post([this, who] { search_done_on_loop(who); });
+}
+
+void ChatHub::search_done_on_loop(MemberRef who) {
+  assert_on(who.loop);
+  if (Member* m = shards_[who.loop]->find(who)) m->search_answered();
+}
+
 // --- metrics ----------------------------------------------------------------------
 
 std::size_t ChatHub::cache_bytes() const {
@@ -384,9 +454,8 @@ void ChatHub::on_room_position(uint32_t loop, const std::string& room, Result<ui
     }
     return;
   }
-  auto created = std::make_unique<RoomHome>(room, loop, *last_id, options_.room,
-                                            shard.cache_budget, static_cast<RoomHost&>(*this),
-                                            shards_.size());
+  auto created = std::make_unique<RoomHome>(room, loop, *last_id, options_.room, shard.cache_budget,
+                                            static_cast<RoomHost&>(*this), shards_.size());
   RoomHome& home = *shard.homes.emplace(room, std::move(created)).first->second;
   for (const Shard::Waiting& w : waiting) w.step(home);
   release_if_idle(shard, home);

@@ -28,6 +28,7 @@
 #include "chat/loop_port.h"
 #include "chat/member.h"
 #include "chat/room.h"
+#include "chat/room_directory.h"
 #include "chat/room_home.h"
 
 namespace parley::chat {
@@ -57,8 +58,15 @@ class ChatHub final : private RoomHost, private BusListener {
   // `disconnected`: the connection closed (its pending work is cancelled).
   void leave(MemberRef who, const std::string& room, bool disconnected = false);
   void send(MemberRef who, SendRequest request);
+  void edit(MemberRef who, ChangeRequest request);
+  void delete_message(MemberRef who, ChangeRequest request);
+  void react(MemberRef who, ChangeRequest request, bool add);
   void typing(MemberRef who, const std::string& room);
   void history(MemberRef who, HistoryQuery request);
+  void search(MemberRef who, SearchRequestAt request);
+  // The directory of open rooms, answered at once from the member's loop.
+  // With a filter, only the rooms it accepts (a token's rooms claim).
+  void rooms(MemberRef who, const RoomsRequest& request, const RoomDirectory::Filter& visible = {});
   void rename(MemberRef who, const std::string& room, std::string name);
   void members(MemberRef who, const std::string& room, std::string after, std::size_t limit);
 
@@ -94,6 +102,8 @@ class ChatHub final : private RoomHost, private BusListener {
   void on_appended(uint32_t loop, const std::string& room, uint64_t ticket,
                    Result<Appended> result);
   void on_page(uint32_t loop, const std::string& room, uint64_t ticket, Result<Page> page);
+  void on_searched(uint32_t loop, const std::string& room, uint64_t ticket,
+                   Result<SearchPage> page);
 
   // On a member's loop.
   void deliver_on_loop(uint32_t loop, const std::string& room, const RoomEvent& event,
@@ -101,15 +111,19 @@ class ChatHub final : private RoomHost, private BusListener {
   void activate_on_loop(MemberRef who, const std::string& room, const SharedText& joined);
   void answer_on_loop(MemberRef who, const SharedText& text);
   void history_done_on_loop(MemberRef who);
+  void search_done_on_loop(MemberRef who);
 
   // RoomHost, called by RoomHome on the home loop.
   void answer(MemberRef who, SharedText text) override;
   void history_done(MemberRef who) override;
+  void search_done(MemberRef who) override;
+  void counts_changed(const RoomHome& room) override;
   void activate(MemberRef who, const RoomHome& room, SharedText joined) override;
   void broadcast(const RoomHome& room, const RoomEvent& event, MemberRef except,
                  std::vector<MemberRef> skip) override;
   void append(const RoomHome& room, uint64_t ticket, const Message& message) override;
   void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) override;
+  void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) override;
   void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
   void publish(const RoomHome& room, const Message& message) override;
   void read_gap(const RoomHome& room, const PageQuery& query) override;
@@ -130,6 +144,7 @@ class ChatHub final : private RoomHost, private BusListener {
   ChatOptions options_;
   const bool shared_;  // history_.shared(), asked once
   std::atomic<std::size_t> live_rooms_{0};
+  RoomDirectory directory_;
 };
 
 }  // namespace parley::chat

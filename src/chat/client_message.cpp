@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "chat/emoji.h"
 #include "chat/room.h"
 #include "chat/unicode_text.h"
 #include "ws/utf8.h"
@@ -63,110 +64,6 @@ ParseError frame_error(ErrorCode code, std::string message, std::string ref = {}
   return ParseError{code, std::move(message), std::move(ref), {}, {}};
 }
 
-// --- Names (see normalize_name) ---
-constexpr std::size_t kMaxRawNameBytes = 1024;  // NFD of 32 code points fits many times over
-constexpr std::size_t kMaxMarksInARow = 4;
-
-Error invalid_name(std::string message) {
-  return Error{Errc::Invalid, std::move(message)};
-}
-
-// `text` without leading and trailing White_Space code points.
-std::string_view trim_white_space(std::string_view text) {
-  std::size_t begin = std::string_view::npos;
-  std::size_t end = 0;
-  std::size_t at = 0;
-  unicode::for_each_code_point(text, [&](const unicode::CodePoint& cp) {
-    const std::size_t next = at + cp.length;
-    if (!cp.white_space) {
-      if (begin == std::string_view::npos) begin = at;
-      end = next;
-    }
-    at = next;
-    return true;
-  });
-  return begin == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
-}
-
-bool is_variation_selector(char32_t c) {
-  return (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xe0100 && c <= 0xe01ef) ||
-         (c >= 0x180b && c <= 0x180d) || c == 0x180f;
-}
-
-bool is_visible(const unicode::CodePoint& cp) {
-  using unicode::Class;
-  return cp.cls == Class::Letter || cp.cls == Class::Number || cp.cls == Class::Punctuation ||
-         cp.cls == Class::Symbol;
-}
-
-// Zero-width joiners and non-joiners have two legitimate uses in a name: after
-// a virama they select the form of an Indic conjunct (RFC 5892 appendix A.1,
-// A.2), and a joiner between pictographs builds one emoji (UTS #51: 👨‍👩‍👧).
-// Anywhere else they only hide a difference ("ad\u200dmin").
-bool joiner_allowed(const unicode::CodePoint* prev, const unicode::CodePoint* next, bool zwj) {
-  if (prev == nullptr) return false;
-  if (prev->virama) return true;
-  if (!zwj || next == nullptr || !next->pictographic) return false;
-  // The emoji before may end in a skin tone modifier or a variation selector.
-  return prev->pictographic || (prev->value >= 0x1f3fb && prev->value <= 0x1f3ff) ||
-         prev->value == 0xfe0f;
-}
-
-// Which rule a code point breaks, given its neighbours; "" when it breaks none.
-std::string_view name_char_problem(const unicode::CodePoint* prev, const unicode::CodePoint& cp,
-                                   const unicode::CodePoint* next) {
-  using unicode::Class;
-  if (cp.value == 0x200d || cp.value == 0x200c) {
-    return joiner_allowed(prev, next, cp.value == 0x200d)
-               ? ""
-               : "names cannot hold zero-width characters outside an emoji or a conjunct";
-  }
-  if (is_variation_selector(cp.value)) {
-    return prev != nullptr && is_visible(*prev) ? ""
-                                                : "a variation selector must follow a character";
-  }
-  switch (cp.cls) {
-    case Class::Control:
-      return "names cannot hold control characters";
-    case Class::LineBreak:
-      return "names cannot hold line breaks";
-    case Class::Format:
-      return "names cannot hold invisible formatting characters (zero-width, bidi controls)";
-    case Class::Other:
-      return "names cannot hold private-use, unassigned or noncharacter code points";
-    default:
-      break;
-  }
-  if (cp.ignorable) return "names cannot hold invisible characters";
-  if (cp.cls == Class::Mark && prev == nullptr) return "a name cannot start with a combining mark";
-  return "";
-}
-
-// The rules of normalize_name on a normalized, trimmed name.
-Status check_name(std::string_view name) {
-  std::array<unicode::CodePoint, kMaxNameCodePoints + 1> cps;
-  std::size_t n = 0;
-  unicode::for_each_code_point(name, [&](const unicode::CodePoint& cp) {
-    cps[n++] = cp;
-    return n < cps.size();
-  });
-  if (n == 0) return invalid_name("a name needs a visible character");
-  if (n > kMaxNameCodePoints) return invalid_name("names are at most 32 characters");
-  bool visible = false;
-  std::size_t marks = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unicode::CodePoint* prev = i > 0 ? &cps[i - 1] : nullptr;
-    const unicode::CodePoint* next = i + 1 < n ? &cps[i + 1] : nullptr;
-    const std::string_view problem = name_char_problem(prev, cps[i], next);
-    if (!problem.empty()) return invalid_name(std::string(problem));
-    marks = cps[i].cls == unicode::Class::Mark ? marks + 1 : 0;
-    if (marks > kMaxMarksInARow) return invalid_name("too many combining marks on one character");
-    visible = visible || is_visible(cps[i]);
-  }
-  if (!visible) return invalid_name("a name needs a visible character");
-  return {};
-}
-
 // Reads the fields of one message object. Errors carry the request's context
 // (ref, then id and room once they are known to be valid) so the client can
 // tell which of its requests failed. Every reader returns the error to send,
@@ -204,6 +101,26 @@ class FieldReader {
                               (max == kMaxSafeInteger ? "2^53" : std::to_string(max)));
     }
     out = n;
+    return {};
+  }
+
+  Failure required_uint(std::string_view key, uint64_t min, uint64_t max, uint64_t& out) const {
+    std::optional<uint64_t> value;
+    if (auto failure = optional_uint(key, min, max, value)) return failure;
+    if (!value) return fail(ErrorCode::BadMessage, "missing `" + std::string(key) + '`');
+    out = *value;
+    return {};
+  }
+
+  // A message's text (send, edit).
+  Failure text(std::string_view& out, const ParseLimits& limits) const {
+    if (auto failure = required_string("text", out)) return failure;
+    if (out.empty()) return fail(ErrorCode::TextEmpty, "`text` is empty");
+    if (out.size() > limits.max_text_bytes) {
+      return fail(ErrorCode::TextTooLong, "`text` is " + std::to_string(out.size()) +
+                                              " bytes, the limit is " +
+                                              std::to_string(limits.max_text_bytes));
+    }
     return {};
   }
 
@@ -323,16 +240,117 @@ ParseResult parse_send(FieldReader& r, const ParseLimits& limits) {
   std::string_view id;
   std::string_view room;
   std::string_view text;
+  std::optional<uint64_t> reply_to;
   if (auto failure = r.client_id(id)) return *std::move(failure);
   if (auto failure = r.room(room)) return *std::move(failure);
-  if (auto failure = r.required_string("text", text)) return *std::move(failure);
-  if (text.empty()) return r.fail(ErrorCode::TextEmpty, "`text` is empty");
-  if (text.size() > limits.max_text_bytes) {
-    return r.fail(ErrorCode::TextTooLong, "`text` is " + std::to_string(text.size()) +
-                                              " bytes, the limit is " +
-                                              std::to_string(limits.max_text_bytes));
+  if (auto failure = r.text(text, limits)) return *std::move(failure);
+  if (auto failure = r.optional_uint("reply_to", 1, kMaxSafeInteger, reply_to)) {
+    return *std::move(failure);
   }
-  return ClientMessage{Send{std::string(room), std::string(id), std::string(text)}};
+  return ClientMessage{
+      Send{std::string(room), std::string(id), std::string(text), reply_to.value_or(0)}};
+}
+
+// The fields every change of a message has: its client id, room and target.
+struct ChangeFields {
+  std::string_view id;
+  std::string_view room;
+  uint64_t target = 0;
+};
+
+std::optional<ParseError> read_change(FieldReader& r, ChangeFields& out) {
+  if (auto failure = r.client_id(out.id)) return failure;
+  if (auto failure = r.room(out.room)) return failure;
+  return r.required_uint("target", 1, kMaxSafeInteger, out.target);
+}
+
+ParseResult parse_edit(FieldReader& r, const ParseLimits& limits) {
+  ChangeFields c;
+  std::string_view text;
+  if (auto failure = read_change(r, c)) return *std::move(failure);
+  if (auto failure = r.text(text, limits)) return *std::move(failure);
+  return ClientMessage{Edit{std::string(c.room), std::string(c.id), c.target, std::string(text)}};
+}
+
+ParseResult parse_delete(FieldReader& r) {
+  ChangeFields c;
+  if (auto failure = read_change(r, c)) return *std::move(failure);
+  return ClientMessage{Delete{std::string(c.room), std::string(c.id), c.target}};
+}
+
+template <class Reaction>
+ParseResult parse_reaction(FieldReader& r) {
+  ChangeFields c;
+  std::string_view emoji;
+  if (auto failure = read_change(r, c)) return *std::move(failure);
+  if (auto failure = r.required_string("emoji", emoji)) return *std::move(failure);
+  if (Status valid = check_emoji(emoji); !valid) {
+    return r.fail(ErrorCode::EmojiInvalid, valid.error().message);
+  }
+  return ClientMessage{
+      Reaction{std::string(c.room), std::string(c.id), c.target, std::string(emoji)}};
+}
+
+std::size_t code_points(std::string_view text) {
+  std::size_t n = 0;
+  unicode::for_each_code_point(text, [&](const unicode::CodePoint&) { return ++n > 0; });
+  return n;
+}
+
+ParseResult parse_search(FieldReader& r, const ParseLimits& limits) {
+  SearchRequest request;
+  std::string_view room;
+  std::string_view query;
+  std::optional<uint64_t> before;
+  std::optional<uint64_t> limit;
+  if (auto failure = r.room(room)) return *std::move(failure);
+  if (auto failure = r.required_string("query", query)) return *std::move(failure);
+  query = unicode::trim_white_space(query);
+  const std::size_t n = code_points(query);
+  if (n == 0 || n > kMaxSearchCodePoints) {
+    return r.fail(ErrorCode::BadMessage, "`query` must be 1-100 characters besides white space");
+  }
+  if (auto failure = r.optional_uint("before", 1, kMaxSafeInteger, before)) {
+    return *std::move(failure);
+  }
+  if (auto failure = r.optional_uint("limit", 1, limits.search_page_max, limit)) {
+    return *std::move(failure);
+  }
+  request.room = room;
+  request.query = query;
+  request.before = before.value_or(0);
+  request.limit =
+      limit ? static_cast<uint32_t>(*limit) : std::min(kDefaultSearchLimit, limits.search_page_max);
+  return ClientMessage{std::move(request)};
+}
+
+ParseResult parse_rooms(FieldReader& r) {
+  RoomsRequest request;
+  std::string_view query;
+  std::string_view order;
+  std::string_view after;
+  std::optional<uint64_t> limit;
+  if (auto failure = r.optional_string("query", query)) return *std::move(failure);
+  query = unicode::trim_white_space(query);
+  if (code_points(query) > kMaxRoomsQueryCodePoints) {
+    return r.fail(ErrorCode::BadMessage, "`query` is at most 64 characters");
+  }
+  if (auto failure = r.optional_string("order", order)) return *std::move(failure);
+  if (!order.empty() && order != "users" && order != "name") {
+    return r.fail(ErrorCode::BadMessage, "`order` is \"users\" or \"name\"");
+  }
+  if (auto failure = r.optional_string("after", after)) return *std::move(failure);
+  if (after.size() > kMaxRoomsCursorBytes) {
+    return r.fail(ErrorCode::BadMessage, "`after` must be a `next` from an earlier page");
+  }
+  if (auto failure = r.optional_uint("limit", 1, kMaxRoomsLimit, limit)) {
+    return *std::move(failure);
+  }
+  request.query = query;
+  request.order = order == "name" ? RoomsRequest::Order::Name : RoomsRequest::Order::Users;
+  request.after = after;
+  if (limit) request.limit = static_cast<uint32_t>(*limit);
+  return ClientMessage{std::move(request)};
 }
 
 ParseResult parse_typing(FieldReader& r) {
@@ -345,24 +363,25 @@ ParseResult parse_history(FieldReader& r, const ParseLimits& limits) {
   std::string_view room;
   std::optional<uint64_t> before;
   std::optional<uint64_t> after;
+  std::optional<uint64_t> around;
   std::optional<uint64_t> limit;
   if (auto failure = r.room(room)) return *std::move(failure);
-  if (auto failure = r.optional_uint("before", 0, kMaxSafeInteger, before)) {
-    return *std::move(failure);
-  }
-  if (auto failure = r.optional_uint("after", 0, kMaxSafeInteger, after)) {
-    return *std::move(failure);
+  for (auto [key, value] : {std::pair{"before", &before}, {"after", &after}, {"around", &around}}) {
+    if (auto failure = r.optional_uint(key, 0, kMaxSafeInteger, *value)) {
+      return *std::move(failure);
+    }
   }
   if (auto failure = r.optional_uint("limit", 1, limits.history_page_max, limit)) {
     return *std::move(failure);
   }
-  if (before.has_value() == after.has_value()) {
-    return r.fail(ErrorCode::BadMessage, "give exactly one of `before` and `after`");
+  if (before.has_value() + after.has_value() + around.has_value() != 1) {
+    return r.fail(ErrorCode::BadMessage, "give exactly one of `before`, `after` and `around`");
   }
+  using Direction = HistoryRequest::Direction;
   HistoryRequest request;
   request.room = room;
-  request.direction = before ? HistoryRequest::Direction::Before : HistoryRequest::Direction::After;
-  request.anchor = before ? *before : *after;
+  request.direction = before ? Direction::Before : after ? Direction::After : Direction::Around;
+  request.anchor = before ? *before : after ? *after : *around;
   request.limit = limit ? static_cast<uint32_t>(*limit)
                         : std::min(kDefaultHistoryLimit, limits.history_page_max);
   return ClientMessage{std::move(request)};
@@ -411,6 +430,12 @@ ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits)
   if (type == Rename::kType) return parse_rename(r);
   if (type == MembersRequest::kType) return parse_members(r);
   if (type == Refresh::kType) return parse_refresh(r);
+  if (type == Edit::kType) return parse_edit(r, limits);
+  if (type == Delete::kType) return parse_delete(r);
+  if (type == React::kType) return parse_reaction<React>(r);
+  if (type == Unreact::kType) return parse_reaction<Unreact>(r);
+  if (type == SearchRequest::kType) return parse_search(r, limits);
+  if (type == RoomsRequest::kType) return parse_rooms(r);
   // Echo a bounded prefix of the unknown type, cut on a character boundary
   // because the echo goes out in a text frame.
   return frame_error(ErrorCode::UnknownType, "unknown message type",
@@ -440,24 +465,6 @@ ParseResult parse_client_message(std::string_view json, const ParseLimits& limit
     // strings only throw when memory runs out. The server must not die of it.
     return frame_error(ErrorCode::Internal, "out of memory");
   }
-}
-
-Result<std::string> normalize_name(std::string_view raw) {
-  if (raw.size() > kMaxRawNameBytes) return invalid_name("names are at most 32 characters");
-  Result<std::string> nfc = unicode::to_nfc(raw);
-  if (!nfc) {
-    if (nfc.error().code != Errc::Invalid) return std::move(nfc).error();
-    return invalid_name("names must be valid UTF-8 of assigned characters (" + nfc.error().message +
-                        ")");
-  }
-  const std::string_view name = trim_white_space(*nfc);
-  if (Status s = check_name(name); !s) return s.error();
-  return std::string(name);
-}
-
-bool is_valid_name(std::string_view name) {
-  Result<std::string> normalized = normalize_name(name);
-  return normalized && *normalized == name;
 }
 
 bool is_valid_client_id(std::string_view id) {

@@ -29,6 +29,13 @@ inline constexpr std::size_t kMaxMembersCursorBytes = 256;
 inline constexpr std::size_t kMaxAuthTokenBytes = 8192;
 inline constexpr std::size_t kMaxNameCodePoints = 32;
 inline constexpr std::size_t kMaxClientIdBytes = 64;
+inline constexpr uint32_t kDefaultSearchLimit = 20;
+inline constexpr uint32_t kMaxSearchLimit = 50;
+inline constexpr std::size_t kMaxSearchCodePoints = 100;
+inline constexpr uint32_t kDefaultRoomsLimit = 50;
+inline constexpr uint32_t kMaxRoomsLimit = 100;
+inline constexpr std::size_t kMaxRoomsQueryCodePoints = 64;
+inline constexpr std::size_t kMaxRoomsCursorBytes = 300;
 
 // Each message type knows its `type` string, so errors about it can name it (`ref`).
 struct Hello {
@@ -58,8 +65,43 @@ struct Leave {
 struct Send {
   static constexpr std::string_view kType = "send";
   std::string room;
-  std::string id;    // client-chosen; a resend with the same id is stored once
-  std::string text;  // non-empty, at most ParseLimits::max_text_bytes
+  std::string id;         // client-chosen; a resend with the same id is stored once
+  std::string text;       // non-empty, at most ParseLimits::max_text_bytes
+  uint64_t reply_to = 0;  // the msg_id of the message it answers; 0: not a reply
+};
+
+// Changes of an earlier message (`target`) of a room: each has a client id
+// (one sequence with send's) and is acknowledged once stored.
+struct Edit {
+  static constexpr std::string_view kType = "edit";
+  std::string room;
+  std::string id;
+  uint64_t target = 0;
+  std::string text;  // the new text, as Send::text
+};
+
+struct Delete {
+  static constexpr std::string_view kType = "delete";
+  std::string room;
+  std::string id;
+  uint64_t target = 0;
+};
+
+// A reaction: `emoji` passes check_emoji (chat/emoji.h).
+struct React {
+  static constexpr std::string_view kType = "react";
+  std::string room;
+  std::string id;
+  uint64_t target = 0;
+  std::string emoji;
+};
+
+struct Unreact {
+  static constexpr std::string_view kType = "unreact";
+  std::string room;
+  std::string id;
+  uint64_t target = 0;
+  std::string emoji;
 };
 
 struct Typing {
@@ -67,12 +109,13 @@ struct Typing {
   std::string room;
 };
 
-// A page of a room's history next to `anchor`, which is excluded: `before`
-// asks for the `limit` newest messages with msg_id < anchor, `after` for the
-// `limit` oldest with msg_id > anchor. Either way the page is oldest first.
+// A page of a room's history next to `anchor`: `before` asks for the
+// `limit` newest messages with msg_id < anchor, `after` for the `limit`
+// oldest entries with msg_id > anchor, `around` for the messages around it.
+// Whichever, the page is oldest first.
 struct HistoryRequest {
   static constexpr std::string_view kType = "history";
-  enum class Direction { Before, After };
+  enum class Direction { Before, After, Around };
   std::string room;
   Direction direction = Direction::Before;
   uint64_t anchor = 0;
@@ -93,8 +136,29 @@ struct MembersRequest {
   uint32_t limit = kDefaultMembersLimit;
 };
 
+// Messages of a room whose current text contains `query` (trimmed, 1-100
+// code points), newest first, below `before` (0: from the newest).
+struct SearchRequest {
+  static constexpr std::string_view kType = "search";
+  std::string room;
+  std::string query;
+  uint64_t before = 0;
+  uint32_t limit = kDefaultSearchLimit;
+};
+
+// A page of the directory of open rooms.
+struct RoomsRequest {
+  static constexpr std::string_view kType = "rooms";
+  enum class Order { Users, Name };
+  std::string query;  // a prefix of the name, matched ignoring case; "" = all
+  Order order = Order::Users;
+  std::string after;  // the `next` cursor of the previous page; "" = from the start
+  uint32_t limit = kDefaultRoomsLimit;
+};
+
 using ClientMessage =
-    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest, Refresh>;
+    std::variant<Hello, Join, Leave, Send, Typing, HistoryRequest, Rename, MembersRequest, Refresh,
+                 Edit, Delete, React, Unreact, SearchRequest, RoomsRequest>;
 
 // The `type` string of a parsed message, for `ref` in errors the server raises about it.
 std::string_view type_name(const ClientMessage& message);
@@ -113,6 +177,7 @@ struct ParseError {
 struct ParseLimits {
   std::size_t max_text_bytes = 4000;  // of the text after JSON unescaping, in UTF-8 bytes
   uint32_t history_page_max = 200;    // the largest `limit` accepted
+  uint32_t search_page_max = kMaxSearchLimit;
 };
 
 using ParseResult = std::variant<ClientMessage, ParseError>;

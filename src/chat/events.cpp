@@ -24,6 +24,16 @@ RoomEvent message_event(std::string_view room, const Message& m, Protocol sender
   return e;
 }
 
+RoomEvent change_event(std::string_view room, const Message& change, bool for_json,
+                       bool for_plain) {
+  RoomEvent e;
+  if (for_json) e.json = make_shared_text(encode_message(room, change));
+  if (for_plain && change.kind == EntryKind::Edit) {
+    e.plain = make_shared_text(change.from + " (edited): " + change.text);
+  }
+  return e;
+}
+
 RoomEvent presence_event(std::string_view room, const PresenceChange& c) {
   RoomEvent e;
   e.ephemeral = true;
@@ -64,6 +74,14 @@ SharedText history_text(std::string_view room, std::span<const Message> messages
   return make_shared_text(encode_history(room, messages, truncated));
 }
 
+SharedText history_text(const HistoryView& history) {
+  return make_shared_text(encode_history(history));
+}
+
+SharedText search_results_text(const SearchResultsView& results) {
+  return make_shared_text(encode_search_results(results));
+}
+
 SharedText left_text(std::string_view room) {
   return make_shared_text(encode_left(room));
 }
@@ -76,11 +94,11 @@ SharedText unavailable_notice() {
 }
 
 bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::size_t budget,
-                   bool keep_newest) {
+                   bool keep_newest, std::string_view viewer) {
   std::size_t used = 0, fit = 0;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const Message& m = keep_newest ? messages[messages.size() - 1 - i] : messages[i];
-    used += encoded_message_size(room, m) + 1;  // and a comma
+    used += encoded_message_size(room, m, viewer) + 1;  // and a comma
     if (used > budget && fit > 0) break;
     ++fit;
   }
@@ -95,8 +113,10 @@ bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::s
 }
 
 SharedText welcome_text(const WelcomeInfo& w) {
-  ServerLimits limits{w.max_message_bytes, w.max_text_bytes, w.max_rooms,
-                      w.history_page_max,  w.rate_per_sec,   w.rate_burst};
+  ServerLimits limits{
+      w.max_message_bytes,   w.max_text_bytes,   w.max_rooms,       w.history_page_max,
+      w.rate_per_sec,        w.rate_burst,       w.search_page_max, w.rules.max_reaction_emoji,
+      w.rules.max_reactions, w.rules.quote_chars};
   return make_shared_text(encode_welcome(
       WelcomeView{w.session, w.user, w.resume, w.name, w.server, limits, w.auth, w.expires_at}));
 }

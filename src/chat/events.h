@@ -13,6 +13,7 @@
 #include "chat/json_protocol.h"
 #include "chat/member.h"
 #include "chat/message.h"
+#include "chat/message_log.h"
 #include "chat/server_event.h"
 
 namespace parley::chat {
@@ -22,6 +23,12 @@ namespace parley::chat {
 // `for_json` / `for_plain`: whether anyone in the room needs that encoding.
 RoomEvent message_event(std::string_view room, const Message& m, Protocol sender_protocol,
                         bool for_json = true, bool for_plain = true);
+
+// A change of a message (an entry that is not a message: edit, delete,
+// react, unreact). Plain-text members see an edit as a new line,
+// "name (edited): text", and nothing of the others.
+RoomEvent change_event(std::string_view room, const Message& change, bool for_json = true,
+                       bool for_plain = true);
 
 // Presence. `user_changed`: the user's first connection joined / last left
 // (JSON members are told only then); plain-text members get the seed's notice
@@ -49,6 +56,8 @@ SharedText joined_text(const JoinedView& joined);
 SharedText ack_text(std::string_view room, std::string_view client_id, uint64_t msg_id,
                     int64_t ts_ms, bool duplicate);
 SharedText history_text(std::string_view room, std::span<const Message> messages, bool truncated);
+SharedText history_text(const HistoryView& history);
+SharedText search_results_text(const SearchResultsView& results);
 SharedText left_text(std::string_view room);
 // To a plain-text sender whose message could not be relayed (the engine is down).
 SharedText unavailable_notice();
@@ -57,7 +66,7 @@ SharedText unavailable_notice();
 // message, so paging always moves on): from the front when `keep_newest`,
 // else from the back. Returns whether anything was cut.
 bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::size_t budget,
-                   bool keep_newest);
+                   bool keep_newest, std::string_view viewer = {});
 
 struct WelcomeInfo {
   std::string session;
@@ -71,6 +80,8 @@ struct WelcomeInfo {
   std::size_t history_page_max = 0;
   double rate_per_sec = 0;
   double rate_burst = 0;
+  std::size_t search_page_max = 0;
+  ChangeRules rules{};
   std::string auth;        // "jwt" or ""
   int64_t expires_at = 0;  // with auth
 };

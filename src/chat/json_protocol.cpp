@@ -44,6 +44,18 @@ std::string_view error_code_name(ErrorCode code) {
       return "internal";
     case ErrorCode::Unavailable:
       return "unavailable";
+    case ErrorCode::NotFound:
+      return "not_found";
+    case ErrorCode::NotAuthor:
+      return "not_author";
+    case ErrorCode::Deleted:
+      return "deleted";
+    case ErrorCode::LimitReached:
+      return "limit_reached";
+    case ErrorCode::EmojiInvalid:
+      return "emoji_invalid";
+    case ErrorCode::Unsupported:
+      return "unsupported";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }

@@ -41,6 +41,12 @@ enum class ErrorCode {
   HistoryUnavailable,  // the history store cannot answer
   Internal,            // the server failed; the request may be retried
   Unavailable,         // the message engine (Redis) cannot be reached now; retry later
+  NotFound,            // edit/delete/react/unreact target or reply_to: no such message in the room
+  NotAuthor,           // edit/delete of another user's message
+  Deleted,             // edit/react/unreact/delete of a deleted message
+  LimitReached,        // react past the reactions a message may hold
+  EmojiInvalid,        // react/unreact with an emoji breaking the emoji rule
+  Unsupported,         // a request this deployment's engine does not serve (docs/SCALING.md)
 };
 
 // Close codes of the application (RFC 6455 §7.4.2 leaves 4000-4999 to it).

@@ -33,8 +33,10 @@ struct RequestRef {
 RequestRef ref_of(const ClientMessage& msg) {
   return std::visit(
       [](const auto& m) -> RequestRef {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Send>) {
+        if constexpr (requires {
+                        m.id;
+                        m.room;
+                      }) {
           return {m.id, m.room};
         } else if constexpr (requires { m.room; }) {
           return {{}, m.room};
@@ -62,7 +64,8 @@ void JsonSession::fail(ErrorCode code, std::string_view message, std::string_vie
 
 void JsonSession::on_text(std::string_view text) {
   now_ = Clock::now();
-  ParseLimits limits{options_.max_text_bytes, static_cast<uint32_t>(options_.history_page_max)};
+  ParseLimits limits{options_.max_text_bytes, static_cast<uint32_t>(options_.history_page_max),
+                     static_cast<uint32_t>(options_.search_page_max)};
   ParseResult parsed = parse_client_message(text, limits);
   if (auto* err = std::get_if<ParseError>(&parsed)) {
     fail(err->code, err->message, err->ref, err->id, err->room);
@@ -101,6 +104,8 @@ void JsonSession::on_request(Hello& m) {
   w.history_page_max = options_.history_page_max;
   w.rate_per_sec = options_.rate_per_sec;
   w.rate_burst = options_.rate_burst;
+  w.search_page_max = options_.search_page_max;
+  w.rules = options_.rules;
   if (auth_) {
     w.auth = "jwt";
     w.expires_at = auth_->expires_at();
@@ -210,7 +215,7 @@ void JsonSession::on_request(Send& m) {
     fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
     return;
   }
-  hub_.send(ref_, SendRequest{m.room, std::move(m.id), std::move(m.text)});
+  hub_.send(ref_, SendRequest{m.room, std::move(m.id), std::move(m.text), m.reply_to});
 }
 
 void JsonSession::on_request(Typing& m) {
@@ -233,13 +238,66 @@ void JsonSession::on_request(HistoryRequest& m) {
     return;
   }
   ++history_in_flight_;
-  auto from = m.direction == HistoryRequest::Direction::Before ? PageQuery::From::Before
-                                                               : PageQuery::From::After;
+  using Direction = HistoryRequest::Direction;
+  auto from = m.direction == Direction::Before  ? PageQuery::From::Before
+              : m.direction == Direction::After ? PageQuery::From::After
+                                                : PageQuery::From::Around;
   hub_.history(ref_, HistoryQuery{m.room, PageQuery{from, m.anchor, m.limit}});
 }
 
 void JsonSession::history_answered() {
   if (history_in_flight_ > 0) --history_in_flight_;
+}
+
+bool JsonSession::in_room_for(std::string_view room, std::string_view type, std::string_view id) {
+  if (in_room(room)) return true;
+  fail(ErrorCode::NotInRoom, "join the room first", type, id, room);
+  return false;
+}
+
+void JsonSession::on_request(Edit& m) {
+  if (!in_room_for(m.room, Edit::kType, m.id)) return;
+  hub_.edit(ref_, ChangeRequest{m.room, std::move(m.id), m.target, std::move(m.text)});
+}
+
+void JsonSession::on_request(Delete& m) {
+  if (!in_room_for(m.room, Delete::kType, m.id)) return;
+  hub_.delete_message(ref_, ChangeRequest{m.room, std::move(m.id), m.target, {}});
+}
+
+void JsonSession::on_request(React& m) {
+  if (!in_room_for(m.room, React::kType, m.id)) return;
+  hub_.react(ref_, ChangeRequest{m.room, std::move(m.id), m.target, std::move(m.emoji)}, true);
+}
+
+void JsonSession::on_request(Unreact& m) {
+  if (!in_room_for(m.room, Unreact::kType, m.id)) return;
+  hub_.react(ref_, ChangeRequest{m.room, std::move(m.id), m.target, std::move(m.emoji)}, false);
+}
+
+void JsonSession::on_request(SearchRequest& m) {
+  if (!in_room_for(m.room, SearchRequest::kType, {})) return;
+  // A search reads the store like a history page: a few at a time.
+  if (search_in_flight_ >= options_.search_in_flight) {
+    fail(ErrorCode::RateLimited, "wait for the searches already asked for", SearchRequest::kType,
+         {}, m.room);
+    return;
+  }
+  ++search_in_flight_;
+  hub_.search(ref_, SearchRequestAt{m.room, SearchQuery{std::move(m.query), m.before, m.limit}});
+}
+
+void JsonSession::search_answered() {
+  if (search_in_flight_ > 0) --search_in_flight_;
+}
+
+void JsonSession::on_request(RoomsRequest& m) {
+  // Under --auth jwt a user sees only the rooms its token lets it join.
+  if (auth_ && auth_->accepted()) {
+    hub_.rooms(ref_, m, [this](std::string_view room) { return auth_->allows(room); });
+    return;
+  }
+  hub_.rooms(ref_, m);
 }
 
 void JsonSession::on_request(MembersRequest& m) {

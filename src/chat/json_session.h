@@ -11,6 +11,7 @@
 #include "chat/chat_session.h"
 #include "chat/client_message.h"
 #include "chat/identity.h"
+#include "chat/message_log.h"
 #include "chat/session_auth.h"
 #include "chat/token_bucket.h"
 
@@ -22,7 +23,10 @@ struct JsonSessionOptions {
   std::size_t max_rooms = 32;
   std::size_t history_page_max = 200;
   std::size_t history_in_flight = 2;  // `history` requests waiting for an answer, per connection
-  double rate_per_sec = 50;           // requests
+  std::size_t search_page_max = 50;
+  std::size_t search_in_flight = 2;  // `search` requests waiting for an answer, per connection
+  ChangeRules rules{};               // what the History enforces, for welcome.limits
+  double rate_per_sec = 50;          // requests
   double rate_burst = 500;
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
@@ -44,6 +48,7 @@ class JsonSession final : public ChatSession {
   void start() override {}
   void on_text(std::string_view text) override;
   void history_answered() override;
+  void search_answered() override;
   void tick() override;
 
  private:
@@ -56,6 +61,14 @@ class JsonSession final : public ChatSession {
   void on_request(HistoryRequest& m);
   void on_request(Rename& m);
   void on_request(MembersRequest& m);
+  void on_request(Edit& m);
+  void on_request(Delete& m);
+  void on_request(React& m);
+  void on_request(Unreact& m);
+  void on_request(SearchRequest& m);
+  void on_request(RoomsRequest& m);
+  // A change's room must be joined; false (and the error sent) when not.
+  bool in_room_for(std::string_view room, std::string_view type, std::string_view id);
   void on_request(Refresh& m);
   // Hello's identity: a guest's, or (--auth jwt) the token's. False when the
   // connection was refused.
@@ -77,6 +90,7 @@ class JsonSession final : public ChatSession {
   TokenBucket typing_rate_;
   std::deque<Clock::time_point> recent_errors_;
   std::size_t history_in_flight_ = 0;
+  std::size_t search_in_flight_ = 0;
   std::optional<auth::Claims> upgrade_claims_;
   std::optional<SessionAuth> auth_;  // --auth jwt
   bool name_from_token_ = false;

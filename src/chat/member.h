@@ -45,6 +45,8 @@ class Member {
   // A `history` request of this member was answered (or dropped because the
   // member left the room): it may send another.
   virtual void history_answered() {}
+  // The same for a `search` request.
+  virtual void search_answered() {}
   // A join was refused: the server is at its room limit and this room is not
   // open. The member is not in the room.
   virtual void join_refused(std::string_view /*room*/) {}

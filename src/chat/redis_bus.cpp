@@ -12,9 +12,13 @@ RedisBus::RedisBus(net::EventLoop& loop, redis::Connection::Options options, std
       subscriber_(loop, std::move(options), *this),
       self_(std::make_shared<RedisBus*>(this)) {}
 
-RedisBus::~RedisBus() { self_.reset(); }
+RedisBus::~RedisBus() {
+  self_.reset();
+}
 
-void RedisBus::start() { subscriber_.start(); }
+void RedisBus::start() {
+  subscriber_.start();
+}
 
 void RedisBus::subscribe(const std::string& room) {
   std::weak_ptr<RedisBus*> self = self_;

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <charconv>
+#include <memory>
 
 #include "chat/redis_codec.h"
+#include "chat/unicode_text.h"
 #include "store/redis/connection.h"
 
 namespace parley::chat {
@@ -67,6 +69,34 @@ Result<Page> page_of(redis::Reply reply, std::size_t limit, bool newest_first) {
   return page;
 }
 
+// Entries one search request looks at, at most: a search of a long room
+// answers `truncated` with `next`, and the client searches on from there.
+constexpr std::size_t kSearchWindow = 1000;
+
+const Error kOffLoop{Errc::Internal, "Redis history used off the event loops"};
+
+// XRANGE / XREVRANGE bounds: the stream entry ids are "<msg_id>-0".
+std::string id_bound(uint64_t id) {
+  return std::to_string(id);
+}
+
+Result<SearchPage> search_page(redis::Reply reply, const std::string& needle, std::size_t limit) {
+  SearchPage page;
+  const std::size_t n = reply.size();
+  std::size_t i = 0;
+  for (; i < n && page.messages.size() < limit; ++i) {
+    std::optional<Message> m = redis_codec::decode_entry(reply[i]);
+    if (!m) return malformed("a search");
+    page.next = m->id;
+    Result<std::string> folded = unicode::casefold(m->text);
+    if (folded && folded->find(needle) != std::string::npos) page.messages.push_back(std::move(*m));
+  }
+  // Older entries than the last looked at: those not looked at, or a full window.
+  page.truncated = i < n || n == kSearchWindow;
+  if (!page.truncated) page.next = 0;
+  return page;
+}
+
 }  // namespace
 
 RedisHistory::RedisHistory(std::vector<redis::Connection*> connections, Options options)
@@ -98,9 +128,16 @@ Status RedisHistory::health() const {
 }
 
 void RedisHistory::append(const std::string& room, const Message& message, AppendDone done) {
+  if (!message.is_message() || message.reply.id != 0) {
+    // The stream keeps messages only: a change would need its target's state
+    // checked and rewritten in the same script (docs/SCALING.md, "Not yet").
+    done(Error{Errc::Invalid,
+               "the Redis engine does not keep edits, deletions, reactions or replies yet"});
+    return;
+  }
   redis::Connection* c = here();
   if (c == nullptr) {
-    done(Error{Errc::Internal, "Redis history used off the event loops"});
+    done(kOffLoop);
     return;
   }
   redis_codec::RoomKeys keys = redis_codec::keys_of(room);
@@ -113,7 +150,7 @@ void RedisHistory::append(const std::string& room, const Message& message, Appen
     nkeys = 3;
   }
   std::string body = redis_codec::encode_body(message);
-  std::array<std::string_view, 6> args{retain_,     retain_ms_,    dedup_ttl_,
+  std::array<std::string_view, 6> args{retain_,      retain_ms_,    dedup_ttl_,
                                        keys.channel, options_.node, body};
   c->eval(kAppend, std::span(key_list.data(), nkeys), args,
           [done = std::move(done)](Result<redis::Reply> r) {
@@ -134,66 +171,117 @@ void RedisHistory::append(const std::string& room, const Message& message, Appen
 void RedisHistory::read(const std::string& room, const PageQuery& query, PageDone done) {
   redis::Connection* c = here();
   if (c == nullptr) {
-    done(Error{Errc::Internal, "Redis history used off the event loops"});
+    done(kOffLoop);
     return;
   }
   std::string log = redis_codec::keys_of(room).log;
   std::size_t limit = std::max<std::size_t>(1, query.limit);
-  std::string count = std::to_string(limit + 1);  // one more tells whether more exist
-  std::string from, to;
-  bool newest_first = true;
-  std::string_view command = "XREVRANGE";
   switch (query.from) {
     case PageQuery::From::Newest:
-      from = "+";
-      to = "-";
-      break;
+      read_older(*c, log, "+", limit, std::move(done));
+      return;
     case PageQuery::From::Before:
       if (query.anchor <= 1) {
         done(Page{});
         return;
       }
-      from = std::to_string(query.anchor - 1);
-      to = "-";
-      break;
+      read_older(*c, log, id_bound(query.anchor - 1), limit, std::move(done));
+      return;
     case PageQuery::From::After:
-      command = "XRANGE";
-      newest_first = false;
-      from = std::to_string(query.anchor + 1);
-      to = "+";
-      break;
+      read_newer(*c, log, query.anchor, limit, std::move(done));
+      return;
+    case PageQuery::From::Around:
+      read_around(*c, log, query.anchor, limit, std::move(done));
+      return;
   }
-  c->command({command, log, from, to, "COUNT", count},
-             [limit, newest_first, done = std::move(done)](Result<redis::Reply> r) {
-               if (!r) {
-                 done(std::move(r).error());
-                 return;
-               }
-               done(page_of(*r, limit, newest_first));
+}
+
+void RedisHistory::read_older(redis::Connection& c, const std::string& log, const std::string& from,
+                              std::size_t limit, PageDone done) {
+  std::string count = std::to_string(limit + 1);  // one more tells whether more exist
+  c.command({"XREVRANGE", log, from, "-", "COUNT", count},
+            [limit, done = std::move(done)](Result<redis::Reply> r) {
+              if (!r) return done(std::move(r).error());
+              done(page_of(*r, limit, true));
+            });
+}
+
+void RedisHistory::read_newer(redis::Connection& c, const std::string& log, uint64_t anchor,
+                              std::size_t limit, PageDone done) {
+  std::string count = std::to_string(limit + 1);
+  c.command({"XRANGE", log, id_bound(anchor + 1), "+", "COUNT", count},
+            [limit, done = std::move(done)](Result<redis::Reply> r) {
+              if (!r) return done(std::move(r).error());
+              done(page_of(*r, limit, false));
+            });
+}
+
+void RedisHistory::read_around(redis::Connection& c, const std::string& log, uint64_t anchor,
+                               std::size_t limit, PageDone done) {
+  // Two reads pipelined on one connection, answered in order: the older
+  // half (anchor included), then the newer half.
+  const std::size_t newer = limit / 2;
+  auto page = std::make_shared<Result<Page>>(Page{});
+  read_older(c, log, id_bound(anchor), limit - newer,
+             [page](Result<Page> older) { *page = std::move(older); });
+  std::string count = std::to_string(newer + 1);
+  c.command({"XRANGE", log, id_bound(anchor + 1), "+", "COUNT", count},
+            [page, newer, done = std::move(done)](Result<redis::Reply> r) {
+              if (!*page) return done(std::move(*page));
+              if (!r) return done(std::move(r).error());
+              Result<Page> after = page_of(*r, newer, false);
+              if (!after) return done(std::move(after));
+              Page& p = **page;
+              for (Message& m : after->messages) p.messages.push_back(std::move(m));
+              p.newer = after->truncated;
+              if (p.messages.empty()) p.truncated = false;
+              done(std::move(p));
+            });
+}
+
+void RedisHistory::search(const std::string& room, const SearchQuery& query, SearchDone done) {
+  redis::Connection* c = here();
+  if (c == nullptr) {
+    done(kOffLoop);
+    return;
+  }
+  Result<std::string> needle = unicode::casefold(query.text);
+  if (!needle || needle->empty() || query.before == 1) {
+    done(SearchPage{});
+    return;
+  }
+  // A scan of the newest kSearchWindow entries below `before`, folded here:
+  // Redis has no Unicode case folding, and the stream is the only copy.
+  std::string from = query.before == 0 ? "+" : id_bound(query.before - 1);
+  std::string count = std::to_string(kSearchWindow);
+  c->command({"XREVRANGE", redis_codec::keys_of(room).log, from, "-", "COUNT", count},
+             [needle = std::move(*needle), limit = std::max<std::size_t>(1, query.limit),
+              done = std::move(done)](Result<redis::Reply> r) {
+               if (!r) return done(std::move(r).error());
+               done(search_page(*r, needle, limit));
              });
 }
 
 void RedisHistory::last_id(const std::string& room, LastIdDone done) {
   redis::Connection* c = here();
   if (c == nullptr) {
-    done(Error{Errc::Internal, "Redis history used off the event loops"});
+    done(kOffLoop);
     return;
   }
-  c->command({"GET", redis_codec::keys_of(room).seq},
-             [done = std::move(done)](Result<redis::Reply> r) {
-               if (!r) {
-                 done(std::move(r).error());
-                 return;
-               }
-               uint64_t id = 0;
-               std::string_view s = r->str();
-               if (!r->is_nil() && std::from_chars(s.data(), s.data() + s.size(), id).ec !=
-                                       std::errc()) {
-                 done(malformed("a room's last id"));
-                 return;
-               }
-               done(id);
-             });
+  c->command(
+      {"GET", redis_codec::keys_of(room).seq}, [done = std::move(done)](Result<redis::Reply> r) {
+        if (!r) {
+          done(std::move(r).error());
+          return;
+        }
+        uint64_t id = 0;
+        std::string_view s = r->str();
+        if (!r->is_nil() && std::from_chars(s.data(), s.data() + s.size(), id).ec != std::errc()) {
+          done(malformed("a room's last id"));
+          return;
+        }
+        done(id);
+      });
 }
 
 }  // namespace parley::chat

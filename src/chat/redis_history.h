@@ -1,6 +1,11 @@
 // History in Redis (--redis): every node of a deployment appends to and reads
 // from the same per-room Stream (layout in chat/redis_codec.h).
 //
+// The stream keeps messages; the changes of issue 10 (edit, delete, react,
+// reply) are refused with Errc::Invalid for now (`unsupported` on the wire,
+// docs/SCALING.md). Reads of every kind and search are served from the
+// stream (search scans a bounded window per request, folding case here).
+//
 // One Lua script stores a message in one atomic step: it checks the dedup
 // key, takes the next msg_id (INCR), appends the entry (XADD, trimmed to
 // --history-retain by MAXLEN and, with --history-retain-days, a few of the
@@ -36,9 +41,9 @@ namespace parley::chat {
 class RedisHistory final : public History {
  public:
   struct Options {
-    std::string node;                  // this node's id, carried by its events
-    std::size_t retain_per_room = 0;   // 0 = all
-    std::chrono::seconds retain_age{0};  // 0 = forever
+    std::string node;                               // this node's id, carried by its events
+    std::size_t retain_per_room = 0;                // 0 = all
+    std::chrono::seconds retain_age{0};             // 0 = forever
     std::chrono::seconds dedup_ttl{7 * 24 * 3600};  // how long a resend is recognised
   };
 
@@ -50,6 +55,7 @@ class RedisHistory final : public History {
 
   void append(const std::string& room, const Message& message, AppendDone done) override;
   void read(const std::string& room, const PageQuery& query, PageDone done) override;
+  void search(const std::string& room, const SearchQuery& query, SearchDone done) override;
   std::vector<std::pair<std::string, uint64_t>> last_ids() const override { return {}; }
   Status health() const override;
   bool shared() const override { return true; }
@@ -58,6 +64,13 @@ class RedisHistory final : public History {
  private:
   // The connection of the calling loop, or null off the loops.
   redis::Connection* here() const;
+  // Steps of a read.
+  static void read_older(redis::Connection& c, const std::string& log, const std::string& from,
+                         std::size_t limit, PageDone done);
+  static void read_newer(redis::Connection& c, const std::string& log, uint64_t anchor,
+                         std::size_t limit, PageDone done);
+  static void read_around(redis::Connection& c, const std::string& log, uint64_t anchor,
+                          std::size_t limit, PageDone done);
 
   std::vector<redis::Connection*> connections_;
   Options options_;

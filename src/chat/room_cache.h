@@ -1,9 +1,12 @@
-// Recent messages of one room, kept on the room's home loop so that joins and
-// history pages are answered without asking the History.
+// The recent entries of one room's log, kept on the room's home loop so that
+// joins and history pages are answered without asking the History.
 //
-// Invariant: the cache holds every message with an id in (covered_after,
-// last_id], in order. A question about ids inside that range is answered here
-// exactly as the History would answer it; anything else goes to the History.
+// Invariant: the cache holds every entry (message or change) with an id in
+// (covered_after, last_id], in order, and each cached message in its current
+// state (a change appended here is applied to its target when the target is
+// cached, with the rules of chat/message_log.h). A question about ids inside
+// that range is answered here exactly as the History would answer it;
+// anything else goes to the History.
 //
 // Bounded three ways: messages per room, bytes per room, and bytes across all
 // rooms of the loop (CacheBudget: when the loop's rooms together exceed it,
@@ -67,21 +70,28 @@ class RoomCache {
 
   uint64_t last_id() const { return last_id_; }
   std::size_t bytes() const { return bytes_; }
-  std::size_t size() const { return messages_.size(); }
+  std::size_t size() const { return entries_.size(); }  // entries
 
-  // The room's newest message, just stored.
-  void append(Message message);
+  // The room's newest entry, just stored (a change with its count filled).
+  void append(Message entry);
   // The page the History would answer, if the cache holds all of it.
   std::optional<Page> read(const PageQuery& query) const;
-  // Cached messages with an id above `id` (to complete a page read earlier).
+  // Cached entries with an id above `id` (to complete a page read earlier).
   std::vector<Message> newer_than(uint64_t id) const;
-  // Seeds the cache with a Newest page read from the History, if it ends
-  // where the cache begins.
+  // Brings messages read from the History up to date with the changes cached
+  // here that they do not reflect yet (stored while they were being read).
+  void refresh(std::vector<Message>& messages) const;
+  // Seeds the cache with a Newest page read from the History: the messages
+  // at its end that are contiguous with where the cache begins.
   void warm(const std::vector<Message>& page);
 
  private:
   friend class CacheBudget;
-  std::optional<Page> newest(std::size_t limit, uint64_t below) const;
+  // The newest `limit` messages with id < below, oldest first; nullopt when
+  // older ones the cache does not hold could belong in it.
+  std::optional<std::vector<Message>> newest(std::size_t limit, uint64_t below) const;
+  Message* find(uint64_t id);
+  void apply(const Message& change);
   bool older_exist(uint64_t first_id) const;
   void drop_oldest();
   void enforce_room_limits();
@@ -92,7 +102,7 @@ class RoomCache {
   bool in_lru_ = false;
   uint64_t last_id_;
   uint64_t covered_after_;
-  std::deque<Message> messages_;
+  std::deque<Message> entries_;
   std::size_t bytes_ = 0;
 };
 

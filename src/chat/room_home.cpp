@@ -10,11 +10,6 @@
 namespace parley::chat {
 namespace {
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // Room in an answer for everything but its messages (members, counts, keys).
 constexpr std::size_t kAnswerEnvelope = 16 << 10;
 
@@ -40,6 +35,7 @@ void RoomHome::join(MemberRef who, const JoinRequest& request) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) {
     m = &members_.add(who, request.user, request.name, request.protocol);
+    host_.counts_changed(*this);
   } else if (!m->active) {
     // Its first join is still being read; a leave in between is undone, and
     // this join gets its own answer after that one.
@@ -59,7 +55,7 @@ void RoomHome::activate_plain(RoomMember& m) {
 }
 
 void RoomHome::start_join_read(MemberRef who, const JoinRequest& request) {
-  PendingRead read{who, true, request.since, {}};
+  PendingRead read{who, true, request.since, {}, request.user};
   if (request.since) {
     read.query = PageQuery{PageQuery::From::After, *request.since, options_.page_max};
   } else {
@@ -67,7 +63,8 @@ void RoomHome::start_join_read(MemberRef who, const JoinRequest& request) {
   }
   uint64_t ticket = new_ticket();
   work_.emplace(ticket, std::move(read));
-  queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr, false, false});
+  queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr,
+                               AnswerSlot::Counted::None, false});
   drain_answers(who);
 }
 
@@ -124,10 +121,11 @@ void RoomHome::announce_join(const RoomMember& m) {
 
 SharedText RoomHome::make_joined(const RoomMember& m, std::vector<Message>& history,
                                  bool& truncated, bool keep_newest) const {
-  if (fit_to_budget(name_, history, message_budget(), keep_newest)) truncated = true;
+  if (fit_to_budget(name_, history, message_budget(), keep_newest, m.user)) truncated = true;
   auto members = members_.page({}, options_.joined_members);
   return joined_text(JoinedView{name_, members_.name_of(m.user), members, history, truncated,
-                                cache_.last_id(), members_.connections(), members_.users()});
+                                cache_.last_id(), members_.connections(), members_.users(),
+                                m.user});
 }
 
 std::size_t RoomHome::message_budget() const {
@@ -160,6 +158,7 @@ void RoomHome::complete_leave(MemberRef who) {
   const bool was_active = m->active;
   const Protocol protocol = m->protocol;
   members_.remove(who);
+  host_.counts_changed(*this);
   if (was_active) {
     bool user_left = members_.connections_of(user) == 0;
     announce(PresenceChange{PresenceKind::Left,
@@ -173,85 +172,13 @@ void RoomHome::complete_leave(MemberRef who) {
   }
   // `left` after every answer still waiting for the store (acks).
   if (protocol == Protocol::Json) {
-    queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, left_text(name_), false, false});
+    queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, left_text(name_),
+                                 AnswerSlot::Counted::None, false});
     drain_answers(who);
   }
 }
 
-// --- send, typing, rename -----------------------------------------------------
-
-void RoomHome::send(MemberRef who, SendRequest request) {
-  RoomMember* m = members_.find(who);
-  if (m == nullptr) return;  // the session checks membership first; this is a race with leave
-  Message message{0,
-                  now_ms(),
-                  m->user,
-                  members_.name_of(m->user),
-                  std::move(request.client_id),
-                  std::move(request.text)};
-  uint64_t ticket = new_ticket();
-  // Its place among the room's events, and among the sender's answers.
-  outbox_.push_back(RoomSlot{ticket, {}, who, 0});
-  if (!message.client_id.empty()) {
-    queue_answer(who, AnswerSlot{AnswerSlot::State::Appending, ticket, nullptr, false, false});
-  }
-  auto [it, _] = work_.emplace(ticket, PendingSend{who, std::move(message), m->protocol});
-  host_.append(*this, ticket, std::get<PendingSend>(it->second).message);
-}
-
-void RoomHome::on_appended(uint64_t ticket, Result<Appended> result) {
-  auto node = work_.extract(ticket);
-  if (node.empty()) return;
-  finish_send(ticket, std::get<PendingSend>(std::move(node.mapped())), std::move(result));
-}
-
-void RoomHome::finish_send(uint64_t ticket, PendingSend send, Result<Appended> result) {
-  const MemberRef who = send.who;
-  Message& msg = send.message;
-  const bool acked = !msg.client_id.empty();
-  if (!result) {
-    // Not stored, so not acknowledged: the client keeps it pending and may
-    // retry (docs/PROTOCOL.md, `internal`).
-    spdlog::warn("room {}: a message could not be stored: {}", name_, result.error().message);
-    fill_room_slot(ticket, {}, who, 0);
-    const bool unavailable = result.error().code == Errc::Unavailable;
-    if (acked) {
-      fill_answer(who, ticket,
-                  error_text(unavailable ? ErrorCode::Unavailable : ErrorCode::Internal,
-                             "the message could not be stored", "send", msg.client_id, name_));
-    } else if (unavailable) {
-      // The seed's protocol has no errors: a notice in its style, not silence.
-      queue_answer(who,
-                   AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(), false, false});
-      drain_answers(who);
-    }
-  } else if (result->duplicate) {
-    fill_room_slot(ticket, {}, who, 0);
-    if (acked)
-      fill_answer(who, ticket, ack_text(name_, msg.client_id, result->id, result->ts_ms, true));
-  } else {
-    msg.id = result->id;
-    msg.ts_ms = result->ts_ms;
-    RoomEvent event =
-        message_event(name_, msg, send.protocol, members_.active_with(Protocol::Json) > 0,
-                      members_.active_with(Protocol::PlainText) > 0);
-    // Several nodes: the ack waits until every message before this one was
-    // delivered here, so a client's highest id is always a safe `since`.
-    if (acked && !options_.multi_node) {
-      fill_answer(who, ticket, ack_text(name_, msg.client_id, msg.id, msg.ts_ms, false));
-    }
-    uint64_t id = msg.id;
-    host_.publish(*this, msg);
-    if (options_.multi_node) {
-      sequence_local(ticket, std::move(msg), std::move(event), who);
-    } else {
-      cache_.append(std::move(msg));
-      fill_room_slot(ticket, std::move(event), who, id);
-    }
-  }
-  drain_room();
-  if (acked) drain_answers(who);
-}
+// --- typing, rename -----------------------------------------------------
 
 void RoomHome::typing(MemberRef who) {
   RoomMember* m = members_.find(who);
@@ -283,7 +210,8 @@ void RoomHome::members(MemberRef who, std::string_view after, std::size_t limit)
   }
   SharedText text = make_shared_text(
       encode_members(MembersView{name_, page, next, members_.connections(), members_.users()}));
-  queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, std::move(text), false, false});
+  queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, std::move(text),
+                               AnswerSlot::Counted::None, false});
   drain_answers(who);
 }
 
@@ -340,72 +268,6 @@ void RoomHome::flush_presence() {
   if (batch.any_join && batch.any_leave) {
     emit(presence_notices(name_, false, true, members_.connections()), MemberRef{UINT32_MAX, 0, 0});
   }
-}
-
-// --- history ------------------------------------------------------------------
-
-void RoomHome::history(MemberRef who, const PageQuery& query) {
-  if (members_.find(who) == nullptr) {
-    host_.history_done(who);  // left meanwhile: nothing to answer
-    return;
-  }
-  PendingRead read{who, false, std::nullopt, query};
-  read.query.limit = std::clamp<std::size_t>(query.limit, 1, options_.page_max);
-  uint64_t ticket = new_ticket();
-  work_.emplace(ticket, std::move(read));
-  queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr, true, false});
-  drain_answers(who);
-}
-
-void RoomHome::start_read(AnswerSlot& slot) {
-  slot.state = AnswerSlot::State::Reading;
-  const PendingRead& read = std::get<PendingRead>(work_.at(slot.ticket));
-  if (std::optional<Page> page = cache_.read(read.query)) {
-    finish_read(slot.ticket, std::move(*page));
-    return;
-  }
-  host_.read(*this, slot.ticket, read.query);
-}
-
-void RoomHome::on_page(uint64_t ticket, Result<Page> page) {
-  auto it = work_.find(ticket);
-  if (it == work_.end()) return;
-  MemberRef who = std::get<PendingRead>(it->second).who;
-  finish_read(ticket, std::move(page));
-  drain_answers(who);
-}
-
-void RoomHome::finish_read(uint64_t ticket, Result<Page> page) {
-  auto node = work_.extract(ticket);
-  const PendingRead read = std::get<PendingRead>(std::move(node.mapped()));
-  if (!page) {
-    spdlog::warn("room {}: history could not be read: {}", name_, page.error().message);
-  }
-  if (read.for_join) {
-    // Without its history a join still succeeds: `truncated` sends the client
-    // paging, and that page reports the store's trouble.
-    if (!page) {
-      finish_join(ticket, read, {}, true);
-    } else {
-      finish_join(ticket, read, std::move(page->messages), page->truncated);
-    }
-    return;
-  }
-  if (!page) {
-    fill_answer(read.who, ticket,
-                error_text(ErrorCode::HistoryUnavailable, "history cannot be read now; retry later",
-                           "history", {}, name_));
-    return;
-  }
-  fill_answer(
-      read.who, ticket,
-      make_history(page->messages, page->truncated, read.query.from != PageQuery::From::After));
-}
-
-SharedText RoomHome::make_history(std::vector<Message>& messages, bool truncated,
-                                  bool keep_newest) const {
-  if (fit_to_budget(name_, messages, message_budget(), keep_newest)) truncated = true;
-  return history_text(name_, messages, truncated);
 }
 
 // --- the room's outbox --------------------------------------------------------
@@ -476,9 +338,14 @@ void RoomHome::drain_answers(MemberRef who) {
     } else if (done.text) {
       host_.answer(who, std::move(done.text));
     }
-    if (done.is_history) host_.history_done(who);
+    counted_done(who, done.counted);
   }
   if (it != answers_.end()) answers_.erase(it);
+}
+
+void RoomHome::counted_done(MemberRef who, AnswerSlot::Counted counted) {
+  if (counted == AnswerSlot::Counted::History) host_.history_done(who);
+  if (counted == AnswerSlot::Counted::Search) host_.search_done(who);
 }
 
 void RoomHome::drop_queued_reads(MemberRef who) {
@@ -491,7 +358,7 @@ void RoomHome::drop_queued_reads(MemberRef who) {
       ++slot;
       continue;
     }
-    if (slot->is_history) host_.history_done(who);
+    counted_done(who, slot->counted);
     work_.erase(slot->ticket);
     slot = queue.erase(slot);
   }

@@ -3,8 +3,9 @@
 // RoomHome is the only owner of a room's state: its members and their names
 // (RoomMembers), its recent messages (RoomCache), the order of its events and
 // of its answers, and the store round trips in flight. Every request reaches
-// it as a named step (join, leave, send, typing, history, rename) and every
-// store answer as another (on_appended, on_page); what it needs from the
+// it as a named step (join, leave, send, edit, delete_message, react, typing,
+// history, search, rename, members) and every store answer as another
+// (on_appended, on_page, on_searched); what it needs from the
 // world (reaching members on their loops, the History) goes through RoomHost,
 // which ChatHub implements. Nothing else touches a room, so every member sees
 // the same order of events, whatever loop its connection lives on.
@@ -14,11 +15,20 @@
 //   room's outbox; what happened after it (another message, a presence or
 //   typing event) goes out only after it, so that, say, a sender's last
 //   message reaches the others before the notice that it left.
-// - Each member's answers (joined, ack, history, left) in the order of its
-//   requests. A history read starts only when the member's earlier answers
-//   are out (the page then holds what the client was told is stored), and it
-//   waits behind that member's own requests only: one member's reads never
-//   delay another member's acks or the room's messages.
+// - Each member's answers (joined, ack, history, search_results, members,
+//   left) in the order of its requests. A read starts only when the member's
+//   earlier answers are out (the page then holds what the client was told is
+//   stored), and it waits behind that member's own requests only: one
+//   member's reads never delay another member's acks or the room's events.
+//
+// The room's log (chat/message.h): a message and a change of an earlier one
+// (edit, delete, react, unreact) take the same path, one entry each: a place
+// in the outbox and in the author's answers, History::append (which checks
+// the change against its target and applies it in the same step), then the
+// ack, the event and the cache (which applies the change to its copy). Pages
+// read from the History are refreshed with the changes the cache holds that
+// were stored while they were being read, so a page is never older than the
+// events a member got before it.
 //
 // A joining member is inactive (gets no events) until its `joined` is
 // answered; activation and the answer travel together (RoomHost::activate),
@@ -50,8 +60,12 @@ class RoomHost {
  public:
   // A text for one member (an answer), on the member's loop.
   virtual void answer(MemberRef who, SharedText text) = 0;
-  // A `history` request of `who` is done (answered, or dropped as it left).
+  // A `history` (`search`) request of `who` is done (answered, or dropped as
+  // it left).
   virtual void history_done(MemberRef who) = 0;
+  virtual void search_done(MemberRef who) = 0;
+  // The room's counts (users, connections) changed: for the directory.
+  virtual void counts_changed(const RoomHome& room) = 0;
   // `who`'s join is answered: from now on it receives the room's events.
   // `joined` (null for plain text) reaches it in the same step.
   virtual void activate(MemberRef who, const RoomHome& room, SharedText joined) = 0;
@@ -62,6 +76,7 @@ class RoomHost {
   // later, on the room's home loop.
   virtual void append(const RoomHome& room, uint64_t ticket, const Message& message) = 0;
   virtual void read(const RoomHome& room, uint64_t ticket, const PageQuery& query) = 0;
+  virtual void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) = 0;
   // A message this room stored, for the members on other nodes (chat/bus.h).
   virtual void publish(const RoomHome& room, const Message& message) = 0;
   // Calls room.flush_presence() after `delay`, on the room's home loop.
@@ -112,11 +127,25 @@ struct SendRequest {
   std::string room;
   std::string client_id;  // empty: no dedup, no ack (plain text)
   std::string text;
+  uint64_t reply_to = 0;  // the message it answers; 0: none
+};
+
+// An edit, delete, react or unreact of message `target`.
+struct ChangeRequest {
+  std::string room;
+  std::string client_id;
+  uint64_t target = 0;
+  std::string text;  // edit: the new text; react, unreact: the emoji
 };
 
 struct HistoryQuery {
   std::string room;
   PageQuery query;
+};
+
+struct SearchRequestAt {
+  std::string room;
+  SearchQuery query;
 };
 
 class RoomHome {
@@ -139,8 +168,13 @@ class RoomHome {
   // `disconnected`: the connection is gone, not just out of this room.
   void leave(MemberRef who, bool disconnected = false);
   void send(MemberRef who, SendRequest request);
+  void edit(MemberRef who, ChangeRequest request);
+  void delete_message(MemberRef who, ChangeRequest request);
+  // react (`add`) or unreact
+  void react(MemberRef who, ChangeRequest request, bool add);
   void typing(MemberRef who);
   void history(MemberRef who, const PageQuery& query);
+  void search(MemberRef who, const SearchQuery& query);
   void rename(MemberRef who, std::string_view name);
   void members(MemberRef who, std::string_view after, std::size_t limit);
   // The presence coalesced since the last flush goes out (large rooms).
@@ -148,6 +182,7 @@ class RoomHome {
   // Store answers, on the home loop.
   void on_appended(uint64_t ticket, Result<Appended> result);
   void on_page(uint64_t ticket, Result<Page> result);
+  void on_searched(uint64_t ticket, Result<SearchPage> result);
 
   // Multi-node rooms (room_home_remote.cpp), on the home loop.
   // A message another node stored.
@@ -160,6 +195,7 @@ class RoomHome {
 
  private:
   // Store work in flight, by ticket.
+  // An entry of the log on its way to the History.
   struct PendingSend {
     MemberRef who;
     Message message;
@@ -170,6 +206,12 @@ class RoomHome {
     bool for_join;                  // a join's history, else a `history` request
     std::optional<uint64_t> since;  // for a join
     PageQuery query;
+    std::string viewer;  // the member's user (reactions' `me`)
+  };
+  struct PendingSearch {
+    MemberRef who;
+    SearchQuery query;
+    std::string viewer;
   };
   // A room event in the room's outbox: ready, or waiting for a message's store.
   struct RoomSlot {
@@ -182,9 +224,11 @@ class RoomHome {
   // to start (or in flight) when it reaches the head.
   struct AnswerSlot {
     enum class State { Ready, Appending, ReadQueued, Reading } state = State::Ready;
+    // A read the session counts (at most a few in flight): done when answered.
+    enum class Counted : uint8_t { None, History, Search };
     uint64_t ticket = 0;
     SharedText text;
-    bool is_history = false;
+    Counted counted = Counted::None;
     bool activates = false;  // a new member's `joined`: starts its events too
   };
 
@@ -199,16 +243,22 @@ class RoomHome {
   // Presence: one event now, or into the batch of a large room.
   void announce(const PresenceChange& change, MemberRef except);
   bool batching_presence() const;
-  // Steps of a send.
-  void finish_send(uint64_t ticket, PendingSend send, Result<Appended> result);
+  // Steps of an entry of the log (a send or a change).
+  void change(MemberRef who, ChangeRequest request, EntryKind kind);
+  void store_entry(MemberRef who, Message entry, Protocol protocol);
+  void finish_store(uint64_t ticket, PendingSend send, Result<Appended> result);
+  void refused(uint64_t ticket, const PendingSend& send, const Error& error);
+  void stored(uint64_t ticket, PendingSend send, const Appended& result);
+  // Steps of a read (a join's history, a `history` or `search` request).
   // Multi-node: messages in msg_id order, whatever node stored them.
   void sequence_local(uint64_t ticket, Message message, RoomEvent event, MemberRef sender);
   void release_in_order();
   void acknowledge(uint64_t ticket, const Message& message, MemberRef sender);
   void start_gap_read();
-  // Steps of a read (a join's history or a `history` request).
   void start_read(AnswerSlot& slot);
   void finish_read(uint64_t ticket, Result<Page> page);
+  void finish_search(uint64_t ticket, Result<SearchPage> page);
+  void counted_done(MemberRef who, AnswerSlot::Counted counted);
 
   // The room's outbox.
   void emit(RoomEvent event, MemberRef except);
@@ -222,7 +272,7 @@ class RoomHome {
 
   SharedText make_joined(const RoomMember& m, std::vector<Message>& history, bool& truncated,
                          bool keep_newest) const;
-  SharedText make_history(std::vector<Message>& messages, bool truncated, bool keep_newest) const;
+  SharedText make_history(const PendingRead& read, Page& page) const;
   std::size_t message_budget() const;
   uint64_t new_ticket() { return next_ticket_++; }
 
@@ -232,7 +282,7 @@ class RoomHome {
   RoomHost& host_;
   RoomMembers members_;
   RoomCache cache_;
-  std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead>> work_;
+  std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead, PendingSearch>> work_;
   std::deque<RoomSlot> outbox_;
   std::unordered_map<MemberRef, std::deque<AnswerSlot>, MemberRefHash> answers_;
   struct PresenceBatch {

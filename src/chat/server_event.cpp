@@ -1,131 +1,19 @@
 #include "chat/server_event.h"
 
-#include <charconv>
-#include <cmath>
+#include <algorithm>
+
+#include "chat/json_writer.h"
 
 namespace parley::chat {
 namespace {
 
+using JsonObject = json::Object<std::string>;
+
 // Room for the keys, punctuation and numbers of an event: reserving this plus
 // the string lengths makes one allocation enough unless strings need escapes.
 constexpr std::size_t kEventOverhead = 128;
-constexpr std::size_t kMessageOverhead = 128;
 constexpr std::size_t kMemberOverhead = 24;
 constexpr std::size_t kLimitsOverhead = 160;
-
-void append_escaped(std::string& out, unsigned char c) {
-  switch (c) {
-    case '"':
-      out += "\\\"";
-      return;
-    case '\\':
-      out += "\\\\";
-      return;
-    case '\b':
-      out += "\\b";
-      return;
-    case '\f':
-      out += "\\f";
-      return;
-    case '\n':
-      out += "\\n";
-      return;
-    case '\r':
-      out += "\\r";
-      return;
-    case '\t':
-      out += "\\t";
-      return;
-    default: {
-      constexpr char kHex[] = "0123456789abcdef";
-      const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out.append(escape, sizeof escape);
-    }
-  }
-}
-
-// Appends `s` as a JSON string. Bytes that need no escape (nearly all) are
-// copied in runs rather than one at a time.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.substr(run, i - run));
-    append_escaped(out, c);
-    run = i + 1;
-  }
-  out.append(s.substr(run));
-  out += '"';
-}
-
-template <typename Number>
-void append_number(std::string& out, Number value) {
-  char digits[32];  // the longest double is 24 characters
-  const auto result = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, result.ptr);
-}
-
-// Writes one JSON object into `out`, field by field. Keys are literals of this
-// file and never need escaping.
-class JsonObject {
- public:
-  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
-
-  JsonObject& string(std::string_view key, std::string_view value) {
-    append_json_string(start(key), value);
-    return *this;
-  }
-  JsonObject& unsigned_int(std::string_view key, uint64_t value) {
-    append_number(start(key), value);
-    return *this;
-  }
-  JsonObject& signed_int(std::string_view key, int64_t value) {
-    append_number(start(key), value);
-    return *this;
-  }
-  // Shortest form that reads back exactly (to_chars); JSON has no NaN or
-  // infinity, so those become null.
-  JsonObject& number(std::string_view key, double value) {
-    std::string& out = start(key);
-    if (std::isfinite(value)) {
-      append_number(out, value);
-    } else {
-      out += "null";
-    }
-    return *this;
-  }
-  JsonObject& boolean(std::string_view key, bool value) {
-    start(key) += value ? "true" : "false";
-    return *this;
-  }
-  // An array of objects, each written by write(out, element).
-  template <typename T, typename Write>
-  JsonObject& array(std::string_view key, std::span<const T> elements, Write write) {
-    start(key) += '[';
-    for (std::size_t i = 0; i < elements.size(); ++i) {
-      if (i > 0) out_ += ',';
-      write(out_, elements[i]);
-    }
-    out_ += ']';
-    return *this;
-  }
-  // Writes "key": and returns the output for a nested value.
-  std::string& start(std::string_view key) {
-    if (!empty_) out_ += ',';
-    empty_ = false;
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-    return out_;
-  }
-  void close() { out_ += '}'; }
-
- private:
-  std::string& out_;
-  bool empty_ = true;
-};
 
 // Starts an event: every event's first field is its type.
 JsonObject event(std::string& out, std::string_view type, std::size_t payload_bytes) {
@@ -135,47 +23,101 @@ JsonObject event(std::string& out, std::string_view type, std::size_t payload_by
   return object;
 }
 
-std::size_t message_bytes(std::string_view room, const Message& m) {
-  return kMessageOverhead + room.size() + m.user.size() + m.from.size() + m.text.size() +
-         m.client_id.size();
+constexpr std::size_t kEntryOverhead = 160;
+constexpr std::size_t kReactionOverhead = 32;
+
+std::string_view entry_type(EntryKind kind) {
+  switch (kind) {
+    case EntryKind::Message:
+      return "message";
+    case EntryKind::Edit:
+      return "message_edited";
+    case EntryKind::Delete:
+      return "message_deleted";
+    case EntryKind::React:
+    case EntryKind::Unreact:
+      return "reaction";
+  }
+  return "message";  // unreachable for valid enumerators
 }
 
-std::size_t messages_bytes(std::string_view room, std::span<const Message> messages) {
+// Room to reserve for an entry (exact lengths come from a ByteCounter).
+std::size_t entry_bytes(std::string_view room, const Message& m) {
+  std::size_t n = kEntryOverhead + room.size() + m.user.size() + m.from.size() + m.text.size() +
+                  m.client_id.size() + m.reply.user.size() + m.reply.from.size() +
+                  m.reply.text.size();
+  for (const Reaction& r : m.reactions) n += kReactionOverhead + r.emoji.size();
+  return n;
+}
+
+std::size_t entries_bytes(std::string_view room, std::span<const Message> entries) {
   std::size_t total = 0;
-  for (const Message& m : messages) total += message_bytes(room, m);
+  for (const Message& m : entries) total += entry_bytes(room, m);
   return total;
 }
 
-void write_message(std::string& out, std::string_view room, const Message& m) {
-  JsonObject object(out);
-  object.string("type", "message")
+template <class Out>
+void write_quote(Out& out, const Quote& q) {
+  json::Object<Out> object(out);
+  object.unsigned_int("msg_id", q.id).string("user", q.user).string("from", q.from);
+  object.string("text", q.text);
+  if (q.deleted) object.boolean("deleted", true);
+  object.close();
+}
+
+template <class Out>
+void write_reactions(Out& out, const std::vector<Reaction>& reactions, std::string_view viewer) {
+  out += '[';
+  for (std::size_t i = 0; i < reactions.size(); ++i) {
+    const Reaction& r = reactions[i];
+    if (i > 0) out += ',';
+    json::Object<Out> object(out);
+    object.string("emoji", r.emoji).unsigned_int("count", r.users.size());
+    if (!viewer.empty() && std::find(r.users.begin(), r.users.end(), viewer) != r.users.end()) {
+      object.boolean("me", true);
+    }
+    object.close();
+  }
+  out += ']';
+}
+
+// A message's optional fields, present only when they say something.
+template <class Out>
+void write_state(json::Object<Out>& object, const Message& m, std::string_view viewer) {
+  if (m.reply.id != 0) write_quote(object.start("reply_to"), m.reply);
+  if (m.edited_ms != 0) object.signed_int("edited", m.edited_ms);
+  if (m.deleted) object.boolean("deleted", true);
+  if (!m.reactions.empty()) write_reactions(object.start("reactions"), m.reactions, viewer);
+  if (m.rev != 0) object.unsigned_int("rev", m.rev);
+}
+
+template <class Out>
+void write_entry(Out& out, std::string_view room, const Message& m, std::string_view viewer) {
+  json::Object<Out> object(out);
+  object.string("type", entry_type(m.kind))
       .string("room", room)
       .unsigned_int("msg_id", m.id)
       .signed_int("ts", m.ts_ms)
       .string("user", m.user)
-      .string("from", m.from)
-      .string("text", m.text)
-      .string("id", m.client_id)
-      .close();
-}
-
-// Length of `s` as a JSON string, quotes included (see append_json_string).
-std::size_t json_string_size(std::string_view s) {
-  std::size_t n = s.size() + 2;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    bool short_escape =
-        c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
-    n += short_escape ? 1 : 5;
+      .string("from", m.from);
+  if (m.is_message()) {
+    object.string("text", m.text).string("id", m.client_id);
+    write_state(object, m, viewer);
+  } else {
+    object.string("id", m.client_id).unsigned_int("target", m.target);
+    if (m.kind == EntryKind::Edit) object.string("text", m.text);
+    if (m.kind == EntryKind::React || m.kind == EntryKind::Unreact) {
+      object.string("emoji", m.text)
+          .boolean("added", m.kind == EntryKind::React)
+          .unsigned_int("count", m.count);
+    }
   }
-  return n;
+  object.close();
 }
 
-std::size_t number_size(uint64_t v) {
-  std::size_t n = 1;
-  while (v >= 10) v /= 10, ++n;
-  return n;
+// Writes entries as a JSON array element by element, for Object::array.
+auto entry_writer(std::string_view room, std::string_view viewer) {
+  return [room, viewer](std::string& out, const Message& m) { write_entry(out, room, m, viewer); };
 }
 
 void write_member(std::string& out, const MemberView& m) {
@@ -211,6 +153,10 @@ std::string encode_welcome(const WelcomeView& w) {
       .unsigned_int("max_text_bytes", w.limits.max_text_bytes)
       .unsigned_int("max_rooms", w.limits.max_rooms)
       .unsigned_int("history_page_max", w.limits.history_page_max)
+      .unsigned_int("search_page_max", w.limits.search_page_max)
+      .unsigned_int("max_reaction_emoji", w.limits.max_reaction_emoji)
+      .unsigned_int("max_reactions", w.limits.max_reactions)
+      .unsigned_int("quote_chars", w.limits.quote_chars)
       .number("rate_per_sec", w.limits.rate_per_sec)
       .number("rate_burst", w.limits.rate_burst)
       .close();
@@ -223,12 +169,11 @@ std::string encode_joined(const JoinedView& j) {
   std::size_t members = 0;
   for (const MemberView& m : j.members) members += kMemberOverhead + m.user.size() + m.name.size();
   std::string out;
-  auto write = [room = j.room](std::string& o, const Message& m) { write_message(o, room, m); };
-  event(out, "joined", j.room.size() + j.you.size() + members + messages_bytes(j.room, j.history))
+  event(out, "joined", j.room.size() + j.you.size() + members + entries_bytes(j.room, j.history))
       .string("room", j.room)
       .string("you", j.you)
       .array("members", j.members, write_member)
-      .array("history", j.history, write)
+      .array("history", j.history, entry_writer(j.room, j.viewer))
       .boolean("truncated", j.truncated)
       .unsigned_int("last_id", j.last_id)
       .unsigned_int("online", j.online)
@@ -255,21 +200,17 @@ std::string encode_ack(const AckView& a) {
   return out;
 }
 
-std::string encode_message(std::string_view room, const Message& m) {
+std::string encode_message(std::string_view room, const Message& m, std::string_view viewer) {
   std::string out;
-  out.reserve(message_bytes(room, m));
-  write_message(out, room, m);
+  out.reserve(entry_bytes(room, m));
+  write_entry(out, room, m, viewer);
   return out;
 }
 
-std::size_t encoded_message_size(std::string_view room, const Message& m) {
-  // {"type":"message","room":R,"msg_id":N,"ts":T,"user":U,"from":F,"text":X,"id":I}
-  constexpr std::size_t kKeys =
-      sizeof(R"({"type":"message","room":,"msg_id":,"ts":,"user":,"from":,"text":,"id":})") - 1;
-  std::size_t ts = m.ts_ms < 0 ? 1 + number_size(static_cast<uint64_t>(-(m.ts_ms + 1)) + 1)
-                               : number_size(static_cast<uint64_t>(m.ts_ms));
-  return kKeys + json_string_size(room) + number_size(m.id) + ts + json_string_size(m.user) +
-         json_string_size(m.from) + json_string_size(m.text) + json_string_size(m.client_id);
+std::size_t encoded_message_size(std::string_view room, const Message& m, std::string_view viewer) {
+  json::ByteCounter counter;
+  write_entry(counter, room, m, viewer);
+  return counter.size;
 }
 
 std::string encode_presence(const PresenceView& p) {
@@ -323,15 +264,49 @@ std::string encode_typing(std::string_view room, std::string_view user, std::str
   return out;
 }
 
+std::string encode_history(const HistoryView& h) {
+  std::string out;
+  JsonObject object = event(out, "history", h.room.size() + entries_bytes(h.room, h.messages));
+  object.string("room", h.room)
+      .array("messages", h.messages, entry_writer(h.room, h.viewer))
+      .boolean("truncated", h.truncated);
+  if (h.newer) object.boolean("newer", *h.newer);
+  object.close();
+  return out;
+}
+
 std::string encode_history(std::string_view room, std::span<const Message> messages,
                            bool truncated) {
+  return encode_history(HistoryView{room, messages, truncated});
+}
+
+std::string encode_search_results(const SearchResultsView& r) {
   std::string out;
-  auto write = [room](std::string& o, const Message& m) { write_message(o, room, m); };
-  event(out, "history", room.size() + messages_bytes(room, messages))
-      .string("room", room)
-      .array("messages", messages, write)
-      .boolean("truncated", truncated)
-      .close();
+  JsonObject object = event(out, "search_results",
+                            r.room.size() + r.query.size() + entries_bytes(r.room, r.messages));
+  object.string("room", r.room)
+      .string("query", r.query)
+      .array("messages", r.messages, entry_writer(r.room, r.viewer))
+      .boolean("truncated", r.truncated);
+  if (r.truncated) object.unsigned_int("next", r.next);
+  object.close();
+  return out;
+}
+
+std::string encode_rooms(const RoomsView& p) {
+  std::size_t rooms = 0;
+  for (const RoomSummary& r : p.rooms) rooms += kMemberOverhead + r.room.size() + 40;
+  std::string out;
+  JsonObject object = event(out, "rooms", rooms + p.next.size());
+  object.array("rooms", p.rooms, [](std::string& o, const RoomSummary& r) {
+    JsonObject(o)
+        .string("room", r.room)
+        .unsigned_int("users", r.users)
+        .unsigned_int("online", r.online)
+        .close();
+  });
+  if (!p.next.empty()) object.string("next", p.next);
+  object.unsigned_int("total", p.total).close();
   return out;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ struct ServerLimits {
   uint64_t history_page_max = 0;
   double rate_per_sec = 0;  // token bucket refill: client frames per second...
   double rate_burst = 0;    // ...and its size
+  uint64_t search_page_max = 0;
+  uint64_t max_reaction_emoji = 0;
+  uint64_t max_reactions = 0;
+  uint64_t quote_chars = 0;
 };
 
 struct WelcomeView {
@@ -49,11 +54,12 @@ struct JoinedView {
   std::string_view room;
   std::string_view you;                 // the joiner's name
   std::span<const MemberView> members;  // at most a page of the room's users, by name
-  std::span<const Message> history;     // oldest first
+  std::span<const Message> history;     // entries, oldest first
   bool truncated = false;               // messages exist that `history` left out
   uint64_t last_id = 0;                 // newest msg_id in the room, 0 when empty
   uint64_t online = 0;                  // connections in the room
   uint64_t users = 0;                   // distinct users in the room (people online)
+  std::string_view viewer{};            // the joiner's user id, for reactions' `me`
 };
 
 struct AckView {
@@ -80,10 +86,15 @@ std::string encode_welcome(const WelcomeView& welcome);
 std::string encode_joined(const JoinedView& joined);
 std::string encode_left(std::string_view room);
 std::string encode_ack(const AckView& ack);
-std::string encode_message(std::string_view room, const Message& message);
-// The exact length of encode_message(room, message), without encoding it
-// (answers are cut to a byte budget before they are built).
-std::size_t encoded_message_size(std::string_view room, const Message& message);
+// An entry of a room's log as its event: `message`, or `message_edited`,
+// `message_deleted`, `reaction` for a change. `viewer` is the user the text
+// is for (reactions say `me` for it); empty for a text shared by many.
+std::string encode_message(std::string_view room, const Message& entry,
+                           std::string_view viewer = {});
+// The exact length of encode_message(room, entry, viewer), without encoding
+// it (answers are cut to a byte budget before they are built).
+std::size_t encoded_message_size(std::string_view room, const Message& entry,
+                                 std::string_view viewer = {});
 std::string encode_presence(const PresenceView& presence);
 // A page of a room's users, by name. `next` is the cursor for the next page
 // (the last name of this one), empty when this page reaches the end.
@@ -111,8 +122,43 @@ struct PresenceBatchView {
 std::string encode_presence_batch(const PresenceBatchView& batch);
 
 std::string encode_typing(std::string_view room, std::string_view user, std::string_view from);
+// The answer to `history`: entries oldest first. `newer` is sent for an
+// `around` page only.
+struct HistoryView {
+  std::string_view room;
+  std::span<const Message> messages;
+  bool truncated = false;
+  std::string_view viewer{};
+  std::optional<bool> newer{};
+};
+std::string encode_history(const HistoryView& history);
 std::string encode_history(std::string_view room, std::span<const Message> messages,
                            bool truncated);
+
+// The answer to `search`: messages newest first; `next` is sent when
+// truncated (the `before` of the next page).
+struct SearchResultsView {
+  std::string_view room;
+  std::string_view query;
+  std::span<const Message> messages;
+  bool truncated = false;
+  uint64_t next = 0;
+  std::string_view viewer{};
+};
+std::string encode_search_results(const SearchResultsView& results);
+
+// The answer to `rooms`: a page of the directory of open rooms.
+struct RoomSummary {
+  std::string room;
+  uint64_t users = 0;
+  uint64_t online = 0;
+};
+struct RoomsView {
+  std::span<const RoomSummary> rooms;
+  std::string_view next;  // empty: the last page
+  uint64_t total = 0;
+};
+std::string encode_rooms(const RoomsView& page);
 // `ref` is the `type` of the request that failed, `id` its client id; empty
 // ref, id and room are left out of the event.
 // `reason`: a machine-readable detail some codes carry (authentication).

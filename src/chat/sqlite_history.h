@@ -6,7 +6,8 @@
 
 namespace parley::store {
 class HistoryStore;
-}
+struct HistoryPage;
+}  // namespace parley::store
 
 namespace parley::chat {
 
@@ -16,10 +17,14 @@ class SqliteHistory final : public History {
 
   void append(const std::string& room, const Message& message, AppendDone done) override;
   void read(const std::string& room, const PageQuery& query, PageDone done) override;
+  void search(const std::string& room, const SearchQuery& query, SearchDone done) override;
   std::vector<std::pair<std::string, uint64_t>> last_ids() const override;
   Status health() const override;
 
  private:
+  static Page to_page(store::HistoryPage&& rows);
+  void read_around(const std::string& room, const PageQuery& query, PageDone done);
+
   store::HistoryStore& store_;
 };
 

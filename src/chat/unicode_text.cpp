@@ -101,6 +101,51 @@ Result<std::string> to_nfc(std::string_view text) {
   return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
 }
 
+Result<std::string> casefold(std::string_view text) {
+  constexpr auto kFold =
+      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+  utf8proc_uint8_t* out = nullptr;
+  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                          static_cast<utf8proc_ssize_t>(text.size()), &out, kFold);
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, std::free);
+  if (n == UTF8PROC_ERROR_NOMEM) return Error{Errc::Internal, "out of memory"};
+  if (n < 0) return Error{Errc::Invalid, "not valid UTF-8"};
+  return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+}
+
+std::string_view trim_white_space(std::string_view text) {
+  std::size_t begin = std::string_view::npos;
+  std::size_t end = 0;
+  std::size_t at = 0;
+  for_each_code_point(text, [&](const CodePoint& cp) {
+    const std::size_t next = at + cp.length;
+    if (!cp.white_space) {
+      if (begin == std::string_view::npos) begin = at;
+      end = next;
+    }
+    at = next;
+    return true;
+  });
+  return begin == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+}
+
+bool is_one_grapheme(std::string_view text) {
+  utf8proc_int32_t state = 0;
+  char32_t prev = 0;
+  std::size_t count = 0;
+  bool one = true;
+  const bool utf8 = for_each_code_point(text, [&](const CodePoint& cp) {
+    if (count++ > 0 &&
+        utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(prev),
+                                         static_cast<utf8proc_int32_t>(cp.value), &state)) {
+      one = false;
+    }
+    prev = cp.value;
+    return one;
+  });
+  return utf8 && count > 0 && one;
+}
+
 bool is_nfc(std::string_view text) {
   std::array<utf8proc_int32_t, kDecomposeBuffer> buffer;
   const utf8proc_ssize_t n =

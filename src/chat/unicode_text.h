@@ -47,10 +47,22 @@ bool for_each_code_point(std::string_view text, F&& f);
 // holds an unassigned code point or a noncharacter.
 Result<std::string> to_nfc(std::string_view text);
 
+// `text` case-folded (Unicode full case folding) and in NFC, for matching
+// that ignores case; Errc::Invalid when it is not valid UTF-8. Unassigned
+// code points are kept as they are.
+Result<std::string> casefold(std::string_view text);
+
 // True when `text` is valid UTF-8 of assigned code points already in NFC.
 // Allocation-free for up to 256 code points (room names are at most 64);
 // longer texts are answered false.
 bool is_nfc(std::string_view text);
+
+// `text` without leading and trailing White_Space code points.
+std::string_view trim_white_space(std::string_view text);
+
+// True when valid UTF-8 `text` is exactly one extended grapheme cluster
+// (UAX #29): what a user sees as one character, an emoji sequence included.
+bool is_one_grapheme(std::string_view text);
 
 // Decodes one code point at the start of `text`: its length in bytes, or 0
 // for invalid UTF-8 (overlong, surrogate, past U+10FFFF, cut short).

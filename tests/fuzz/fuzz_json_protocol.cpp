@@ -2,7 +2,8 @@
 // then the encoders on whatever it returns.
 //
 // Invariants: parsing never crashes or throws; a parsed message satisfies the
-// field rules (valid name, room, id, text within the limit, numbers <= 2^53);
+// field rules (valid name, room, id, emoji, text within the limit, numbers
+// <= 2^53, bounded queries and cursors);
 // every field of a parsed message, put through the encoder that carries it to
 // other clients, reads back from valid JSON byte for byte; and so does every
 // error, with ref/id/room fit to echo (valid UTF-8, bounded). Seeds are plain
@@ -18,6 +19,7 @@
 #include <variant>
 
 #include "chat/client_message.h"
+#include "chat/emoji.h"
 #include "chat/room.h"
 #include "chat/server_event.h"
 #include "ws/utf8.h"
@@ -87,11 +89,66 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(is_valid_client_id(m.id), "parsed id is valid");
           check(!m.text.empty() && m.text.size() <= limits.max_text_bytes, "text within limits");
           check(parley::ws::is_valid_utf8(m.text), "text is UTF-8 (it goes out in a text frame)");
-          const simdjson::dom::element root =
-              decode(encode_message(m.room, Message{1, 2, "u", "f", m.id, m.text}));
+          check(m.reply_to <= kMaxSafeInteger, "reply_to <= 2^53");
+          Message out{1, 2, "u", "f", m.id, m.text};
+          out.reply = Quote{m.reply_to, "u", m.id, m.text, false};  // a quote of any text
+          const simdjson::dom::element root = decode(encode_message(m.room, out));
           check(field(root, "text") == m.text, "text round-trips");
           check(field(root, "id") == m.id, "id round-trips");
           check(field(root, "room") == m.room, "room round-trips");
+          if (m.reply_to != 0) {
+            check(field(root["reply_to"], "text") == m.text, "quote round-trips");
+          }
+          check(encoded_message_size(m.room, out) == encode_message(m.room, out).size(),
+                "encoded size is exact");
+        } else if constexpr (std::is_same_v<T, Edit> || std::is_same_v<T, Delete> ||
+                             std::is_same_v<T, React> || std::is_same_v<T, Unreact>) {
+          check(is_valid_room_name(m.room), "parsed room is valid");
+          check(is_valid_client_id(m.id), "parsed id is valid");
+          check(m.target >= 1 && m.target <= kMaxSafeInteger, "target in range");
+          Message change{3, 4, "u", "f", m.id, {}};
+          change.target = m.target;
+          if constexpr (std::is_same_v<T, Edit>) {
+            check(!m.text.empty() && m.text.size() <= limits.max_text_bytes, "text within limits");
+            change.kind = EntryKind::Edit;
+            change.text = m.text;
+          } else if constexpr (std::is_same_v<T, Delete>) {
+            change.kind = EntryKind::Delete;
+          } else {
+            check(check_emoji(m.emoji).ok(), "parsed emoji is valid");
+            check(m.emoji.size() <= kMaxEmojiBytes, "emoji bounded");
+            change.kind = std::is_same_v<T, React> ? EntryKind::React : EntryKind::Unreact;
+            change.text = m.emoji;
+            // The state of a message with that reaction, for a viewer who made it.
+            Message state{5, 6, "u", "f", m.id, "t"};
+            state.reactions = {Reaction{m.emoji, {"u"}}};
+            const std::string json = encode_message(m.room, state, "u");
+            check(json.size() == encoded_message_size(m.room, state, "u"), "state size is exact");
+            decode(json);
+          }
+          const simdjson::dom::element root = decode(encode_message(m.room, change));
+          check(field(root, "id") == m.id, "id round-trips");
+          if (!change.text.empty()) {
+            check(field(root, change.kind == EntryKind::Edit ? "text" : "emoji") == change.text,
+                  "text or emoji round-trips");
+          }
+          check(encoded_message_size(m.room, change) == encode_message(m.room, change).size(),
+                "encoded size is exact");
+        } else if constexpr (std::is_same_v<T, SearchRequest>) {
+          check(is_valid_room_name(m.room), "parsed room is valid");
+          check(!m.query.empty() && m.query.size() <= 4 * kMaxSearchCodePoints, "query bounded");
+          check(m.limit >= 1 && m.limit <= limits.search_page_max, "limit in range");
+          check(m.before <= kMaxSafeInteger, "before <= 2^53");
+          const std::string json =
+              encode_search_results({m.room, m.query, {}, true, m.before, m.query});
+          check(field(decode(json), "query") == m.query, "query round-trips");
+        } else if constexpr (std::is_same_v<T, RoomsRequest>) {
+          check(m.query.size() <= 4 * kMaxRoomsQueryCodePoints, "query bounded");
+          check(m.after.size() <= kMaxRoomsCursorBytes, "cursor bounded");
+          check(m.limit >= 1 && m.limit <= kMaxRoomsLimit, "limit in range");
+          const RoomSummary one{m.query, 1, 2};
+          const std::string json = encode_rooms({{&one, 1}, m.after, 1});
+          check(m.after.empty() || field(decode(json), "next") == m.after, "cursor round-trips");
         } else if constexpr (std::is_same_v<T, Join>) {
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(!m.since || *m.since <= kMaxSafeInteger, "since <= 2^53");
@@ -105,6 +162,8 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           check(m.limit >= 1 && m.limit <= limits.history_page_max, "limit in range");
           check(field(decode(encode_history(m.room, {}, false)), "room") == m.room,
                 "room round-trips");
+          const HistoryView around{m.room, {}, false, {}, true};
+          check(field(decode(encode_history(around)), "room") == m.room, "room round-trips");
         } else if constexpr (std::is_same_v<T, MembersRequest>) {
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(m.limit >= 1 && m.limit <= kMaxMembersLimit, "limit in range");
@@ -112,6 +171,8 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           const MemberView one{"u", m.after};
           const std::string json = encode_members({m.room, {&one, 1}, m.after, 1, 1});
           check(m.after.empty() || field(decode(json), "next") == m.after, "cursor round-trips");
+        } else if constexpr (std::is_same_v<T, Refresh>) {
+          check(!m.token.empty(), "refresh carries a token");
         } else {  // Leave, Typing
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(field(decode(encode_typing(m.room, "u", "f")), "room") == m.room,
@@ -133,6 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (hash % 4 == 0) {
     limits.max_text_bytes = hash % 16;
     limits.history_page_max = 1 + static_cast<uint32_t>((hash >> 8) % 8);
+    limits.search_page_max = 1 + static_cast<uint32_t>((hash >> 12) % 8);
   }
 
   const ParseResult result = parse_client_message(input, limits);

@@ -1,21 +1,12 @@
 // parley.v1 session, rooms, presence, typing, rename and leave, through npm
 // `ws` as an independent client (docs/PROTOCOL.md is the reference: where the
 // server and the document disagree, the test asserts the document).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, uniqueRoom, joinNotice } from './lib/server.mjs';
+import { serverForFile, startServer, connect, uniqueRoom, joinNotice } from './lib/server.mjs';
 import { JsonClient, jsonUser, jsonRoom, joinSettled, collect, tempDir, removeDir, SUBPROTOCOL } from './lib/json_client.mjs';
 
-let server;
-let dataDir;
-before(async () => {
-  dataDir = tempDir();
-  server = await startServer(['--data-dir', dataDir]);
-});
-after(async () => {
-  await server.stopClean();
-  removeDir(dataDir);
-});
+const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
 
@@ -36,6 +27,7 @@ test('hello is answered with welcome: ids, trimmed name, version, limits', async
   assert.deepEqual(w.limits, {
     max_message_bytes: 1048576, max_text_bytes: 4000, max_rooms: w.limits.max_rooms,
     history_page_max: 200, rate_per_sec: 50, rate_burst: 500,
+    search_page_max: 50, max_reaction_emoji: 20, max_reactions: 1000, quote_chars: 100,
   });
   assert.ok(Number.isInteger(w.limits.max_rooms) && w.limits.max_rooms >= 1);
 

@@ -5,9 +5,13 @@ real redis-server (AOF, appendfsync always) started by the test.
   every message in the same msg_id order, each once.
 - A node SIGKILLed mid-stream: its clients reconnect to another node with
   their resume tokens and recover exactly (the crash test's contract).
+- Every node answers history pages (newest, before, after, around), search
+  and `since` identically; a resume token of one node is valid on another.
 - Redis SIGKILLed mid-stream and restarted from its AOF: sends meanwhile are
-  answered `unavailable`, connections stay open, and once Redis is back
-  nothing acknowledged is lost or doubled.
+  answered `unavailable` (plain text: the seed-style notice), connections
+  stay open, and once Redis is back nothing acknowledged is lost or doubled.
+- What the Redis engine does not keep yet (edit, reply) is refused
+  `unsupported`.
 """
 import asyncio
 import json
@@ -22,6 +26,7 @@ from parley_server import unique_room
 from redis_harness import RedisServer, start_node
 
 T = 10
+UNAVAILABLE_NOTICE = "系统通知: 服务暂时不可用,消息未发送"
 ARGS = ["--rate", "1000", "--rate-burst", "1000"]
 
 
@@ -133,15 +138,108 @@ async def cross_node_chat(nodes):
         await ws.close()
     for ws in plains:
         await ws.close()
+    await same_reads_on_every_node(nodes, room, total)
+
+
+async def expect(ws, kind):
+    while True:
+        e = json.loads(await asyncio.wait_for(ws.recv(), T))
+        if e["type"] == kind:
+            return e
+        assert e["type"] != "error", e
+
+
+async def reads_on(port, room, total):
+    """The answers of one node to every kind of read, as a new member."""
+    ws, _ = await json_member(port, room, "reader")
+    answers = []
+    queries = [{"before": total - 5, "limit": 7}, {"after": 3, "limit": 9}, {"around": total // 2, "limit": 6},
+               {"around": 1, "limit": 4}, {"around": total, "limit": 5}, {"before": 2}, {"after": total}]
+    for q in queries:
+        await ws.send(json.dumps({"type": "history", "room": room, **q}))
+        answers.append(await expect(ws, "history"))
+    for q in [{"query": "SAYS 1"}, {"query": "j2 says", "limit": 3}, {"query": "says", "before": 10, "limit": 4}]:
+        await ws.send(json.dumps({"type": "search", "room": room, **q}))
+        answers.append(await expect(ws, "search_results"))
+    await ws.send(json.dumps({"type": "leave", "room": room}))
+    await expect(ws, "left")
+    await ws.send(json.dumps({"type": "join", "room": room, "since": total - 4}))
+    joined = await expect(ws, "joined")
+    answers.append((joined["history"], joined["truncated"], joined["last_id"]))
+    await ws.close()
+    return answers
+
+
+async def same_reads_on_every_node(nodes, room, total):
+    views = [await reads_on(n.port, room, total) for n in nodes]
+    before, after, around, first, last, none, end = views[0][:7]
+    assert [m["msg_id"] for m in before["messages"]] == list(range(total - 12, total - 5))
+    assert before["truncated"]
+    assert [m["msg_id"] for m in after["messages"]] == list(range(4, 13)) and after["truncated"]
+    mid = total // 2
+    assert [m["msg_id"] for m in around["messages"]] == list(range(mid - 2, mid + 4))
+    assert around["truncated"] and around["newer"]
+    assert [m["msg_id"] for m in first["messages"]] == [1, 2, 3] and not first["truncated"]
+    assert [m["msg_id"] for m in last["messages"]] == [total - 2, total - 1, total]
+    assert not last["newer"]
+    assert [m["msg_id"] for m in none["messages"]] == [1] and not none["truncated"]
+    assert end["messages"] == [] and not end["truncated"]
+    found = views[0][7]
+    assert found["messages"] and all("says 1" in m["text"] for m in found["messages"])
+    ids = [m["msg_id"] for m in found["messages"]]
+    assert ids == sorted(ids, reverse=True)
+    paged = views[0][9]
+    assert [m["msg_id"] for m in paged["messages"]] == [9, 8, 7, 6] and paged["truncated"]
+    since = views[0][10]
+    assert [m["msg_id"] for m in since[0]] == list(range(total - 3, total + 1)) and not since[1]
+    for view in views[1:]:
+        assert view == views[0], "nodes answer the same read differently"
+
+
+def test_resume_token_of_one_node_is_valid_on_another(nodes):
+    asyncio.run(asyncio.wait_for(resume_elsewhere(nodes), 30))
+
+
+async def resume_elsewhere(nodes):
+    async with websockets.connect(f"ws://127.0.0.1:{nodes[0].port}/ws", subprotocols=["parley.v1"],
+                                  open_timeout=T, ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "name": "wanderer"}))
+        first = await expect(ws, "welcome")
+    async with websockets.connect(f"ws://127.0.0.1:{nodes[2].port}/ws", subprotocols=["parley.v1"],
+                                  open_timeout=T, ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "name": "wanderer", "resume": first["resume"]}))
+        again = await expect(ws, "welcome")
+    assert again["user"] == first["user"]
+
+
+def test_changes_are_refused_unsupported(nodes):
+    asyncio.run(asyncio.wait_for(changes_refused(nodes), 30))
+
+
+async def changes_refused(nodes):
+    room = unique_room("changes")
+    ws, _ = await json_member(nodes[0].port, room, "editor")
+    await ws.send(json.dumps({"type": "send", "room": room, "id": "m1", "text": "hello"}))
+    ack = await expect(ws, "ack")
+    await ws.send(json.dumps({"type": "edit", "room": room, "id": "e1", "target": ack["msg_id"], "text": "hi"}))
+    await ws.send(json.dumps({"type": "send", "room": room, "id": "r1", "text": "re", "reply_to": ack["msg_id"]}))
+    for cid in ("e1", "r1"):
+        e = json.loads(await asyncio.wait_for(ws.recv(), T))
+        assert e["type"] == "error" and e["code"] == "unsupported" and e["id"] == cid, e
+    await ws.send(json.dumps({"type": "send", "room": room, "id": "m2", "text": "still here"}))
+    assert (await expect(ws, "ack"))["msg_id"] == ack["msg_id"] + 1
+    await ws.close()
 
 
 # --- faults ------------------------------------------------------------------------
 
 class Client(crash.Client):
     """The crash test's client, plus what a cluster adds: an `unavailable`
-    answer to a send means "not acknowledged". Like the web client, it then
-    pauses, and a moment later resends its whole outbox in order (same ids)
-    before sending anything new."""
+    answer to a send means "not acknowledged". The client then stops sending,
+    and probes: a moment later it resends the oldest message of its outbox
+    alone; once that one is acked, it resends the rest in order (same ids)
+    and carries on. (Resending everything at once could store a later
+    message before an earlier one if the engine came back mid-burst.)"""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -155,17 +253,27 @@ class Client(crash.Client):
             if not self.paused:
                 self.paused = True
                 self.connected.clear()  # the sender waits
-                asyncio.get_running_loop().call_later(0.3, lambda: asyncio.ensure_future(self._resend()))
+                asyncio.get_running_loop().call_later(0.3, lambda: asyncio.ensure_future(self._probe()))
             return
         super()._resolve(kind, e)
 
-    async def _resend(self):
-        self.paused = False
+    async def _probe(self):
         try:
+            while self.outbox:
+                cid, text = next(iter(self.outbox.items()))
+                failures = self.unavailable
+                await self.ws.send(json.dumps({"type": "send", "room": self.room, "id": cid, "text": text}))
+                async with self.state:
+                    await asyncio.wait_for(self.state.wait_for(
+                        lambda: cid not in self.outbox or self.unavailable > failures), T)
+                if cid not in self.outbox:
+                    break
+                await asyncio.sleep(0.3)  # still unavailable: probe again a moment later
             for cid, text in list(self.outbox.items()):
                 await self.ws.send(json.dumps({"type": "send", "room": self.room, "id": cid, "text": text}))
         except websockets.exceptions.ConnectionClosed:
             return
+        self.paused = False
         self.connected.set()
 
 
@@ -231,6 +339,7 @@ async def redis_restart_scenario(nodes, redis, seed):
     clients = [Client(k, room, state) for k in range(3)]
     for c in clients:
         await c.connect(urls[c.k])
+    plain = await plain_member(nodes[1].port, room)
     burst_sent = asyncio.Event()
     senders = [asyncio.create_task(c.sender(burst_sent)) for c in clients]
     await wait_sent(clients, burst_sent, 60)
@@ -240,10 +349,16 @@ async def redis_restart_scenario(nodes, redis, seed):
     # Down: sends are answered `unavailable`, and every connection stays open.
     await crash.until(state, lambda: sum(c.unavailable for c in clients) >= 3, "unavailable answers")
     assert all(c.ws.state is websockets.protocol.State.OPEN for c in clients)
+    # A seed client gets a notice in the seed's style instead of silence.
+    await plain.send("anyone there?")
+    while await asyncio.wait_for(plain.recv(), T) != UNAVAILABLE_NOTICE:
+        pass
     redis.restart()
     await asyncio.wait_for(asyncio.gather(*senders), 6 * T)
     await settle_and_check(clients, state, urls[0], room, acked_before)
     assert all(c.connections == 1 for c in clients), "a connection was dropped"
+    assert plain.state is websockets.protocol.State.OPEN
+    await plain.close()
     for c in clients:
         await c.ws.close()
 

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "chat/memory_history.h"
+#include "chat/message_log.h"
 #include "chat/room_cache.h"
 #include "chat/room_members.h"
+#include "chat/server_event.h"
 
 namespace parley::chat {
 namespace {
@@ -183,36 +185,276 @@ TEST(MemoryHistory, RetainsPerRoomAndEvictsTheLargestRoomPastItsBytes) {
             (std::vector<std::pair<std::string, uint64_t>>{{"big", 5}, {"small", 2}}));
 }
 
-// Whatever the cache answers, the History would have answered the same.
+// --- the room's log -------------------------------------------------------------
+
+Message change(EntryKind kind, std::string user, uint64_t target, std::string text = {},
+               std::string client_id = {}) {
+  Message m{0, 0, std::move(user), "n", std::move(client_id), std::move(text)};
+  m.kind = kind;
+  m.target = target;
+  return m;
+}
+
+Message reply(const std::string& user, uint64_t to, std::string text) {
+  Message m{0, 0, user, user + "-name", "", std::move(text)};
+  m.reply.id = to;
+  return m;
+}
+
+// Appends and returns the result (MemoryHistory answers at once).
+Result<Appended> put(History& h, const Message& m, const std::string& room = "r") {
+  Result<Appended> out = Error{Errc::Internal, "no answer"};
+  h.append(room, m, [&](Result<Appended> r) { out = std::move(r); });
+  return out;
+}
+
+Page page(History& h, PageQuery q) {
+  Page out;
+  h.read("r", q, [&](Result<Page> p) { out = std::move(*p); });
+  return out;
+}
+
+std::vector<uint64_t> ids(const std::vector<Message>& messages) {
+  std::vector<uint64_t> out;
+  for (const Message& m : messages) out.push_back(m.id);
+  return out;
+}
+
+TEST(MessageLog, OnlyTheAuthorEditsOrDeletesAndADeletedMessageTakesNoChange) {
+  MemoryHistory h({0, 0});
+  ASSERT_TRUE(put(h, Message{0, 0, "alice", "Alice", "a1", "hello"}));
+  Result<Appended> edit = put(h, change(EntryKind::Edit, "bob", 1, "pwned"));
+  ASSERT_FALSE(edit);
+  EXPECT_EQ(refusal_of(edit.error()), Refusal::NotAuthor);
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::Delete, "bob", 1)).error()), Refusal::NotAuthor);
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::Edit, "alice", 7, "x")).error()),
+            Refusal::NotFound);
+  Result<Appended> edited = put(h, change(EntryKind::Edit, "alice", 1, "hello all", "a2"));
+  ASSERT_TRUE(edited);
+  EXPECT_EQ(edited->id, 2u);  // a change has its own id
+  // A change is not a message: it cannot be changed or answered.
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::React, "bob", 2, "👍")).error()), Refusal::NotFound);
+  EXPECT_EQ(refusal_of(put(h, reply("bob", 2, "re")).error()), Refusal::NotFound);
+  ASSERT_TRUE(put(h, change(EntryKind::Delete, "alice", 1)));
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::Edit, "alice", 1, "again")).error()),
+            Refusal::Deleted);
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::Delete, "alice", 1)).error()), Refusal::Deleted);
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::React, "bob", 1, "👍")).error()), Refusal::Deleted);
+  // Refused changes use up no id.
+  Page all = page(h, {PageQuery::From::After, 0, 100});
+  ASSERT_EQ(ids(all.messages), (std::vector<uint64_t>{1, 2, 3}));
+  const Message& tombstone = all.messages[0];
+  EXPECT_TRUE(tombstone.deleted);
+  EXPECT_EQ(tombstone.text, "");
+  EXPECT_EQ(tombstone.rev, 3u);
+  EXPECT_EQ(all.messages[1].kind, EntryKind::Edit);
+  EXPECT_EQ(all.messages[1].text, "hello all");
+}
+
+TEST(MessageLog, AResentChangeIsAppliedOnceAndAnsweredWithTheOriginal) {
+  MemoryHistory h({0, 0});
+  ASSERT_TRUE(put(h, Message{0, 0, "alice", "Alice", "a1", "v1"}));
+  Result<Appended> first = put(h, change(EntryKind::Edit, "alice", 1, "v2", "a2"));
+  Result<Appended> again = put(h, change(EntryKind::Edit, "alice", 1, "v2", "a2"));
+  ASSERT_TRUE(first && again);
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(page(h, {PageQuery::From::After, 0, 100}).messages.size(), 2u);
+}
+
+TEST(MessageLog, ReactionsAreIdempotentPerUserAndEmojiAndBounded) {
+  MemoryHistory h({0, 0, {2, 3, 100}});  // at most 2 emoji, 3 reactions
+  ASSERT_TRUE(put(h, Message{0, 0, "alice", "Alice", "", "hi"}));
+  Result<Appended> r1 = put(h, change(EntryKind::React, "bob", 1, "👍"));
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->count, 1u);
+  Result<Appended> same = put(h, change(EntryKind::React, "bob", 1, "👍"));
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->duplicate);  // a no-op: the target's id
+  EXPECT_EQ(same->id, 1u);
+  EXPECT_EQ(put(h, change(EntryKind::React, "carol", 1, "👍"))->count, 2u);
+  ASSERT_TRUE(put(h, change(EntryKind::React, "bob", 1, "🎉")));
+  // Three reactions: the fourth is refused, and so is a third emoji.
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::React, "dan", 1, "👍")).error()),
+            Refusal::LimitReached);
+  EXPECT_EQ(refusal_of(put(h, change(EntryKind::React, "bob", 1, "❤️")).error()),
+            Refusal::LimitReached);
+  EXPECT_TRUE(put(h, change(EntryKind::Unreact, "dan", 1, "👍"))->duplicate);  // not there
+  Result<Appended> gone = put(h, change(EntryKind::Unreact, "bob", 1, "🎉"));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->count, 0u);
+  Message m = page(h, {PageQuery::From::Newest, 0, 10}).messages.at(0);
+  ASSERT_EQ(m.reactions.size(), 1u);
+  EXPECT_EQ(m.reactions[0].emoji, "👍");
+  EXPECT_EQ(m.reactions[0].users, (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_EQ(m.rev, gone->id);
+}
+
+TEST(MessageLog, AReplyQuotesItsTargetAndLosesTheQuoteWhenTheTargetIsDeleted) {
+  MemoryHistory h({0, 0, {20, 1000, 5}});  // quotes of 5 code points
+  ASSERT_TRUE(put(h, Message{0, 0, "alice", "Alice", "", "我们的房间很好"}));
+  Result<Appended> r = put(h, reply("bob", 1, "yes"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reply.text, "我们的房间");
+  EXPECT_EQ(r->reply.from, "Alice");
+  EXPECT_EQ(refusal_of(put(h, reply("bob", 99, "?")).error()), Refusal::NotFound);
+  ASSERT_TRUE(put(h, change(EntryKind::Edit, "alice", 1, "changed")));
+  EXPECT_EQ(page(h, {PageQuery::From::Newest, 0, 10}).messages.at(1).reply.text, "我们的房间");
+  ASSERT_TRUE(put(h, change(EntryKind::Delete, "alice", 1)));
+  const Quote q = page(h, {PageQuery::From::Newest, 0, 10}).messages.at(1).reply;
+  EXPECT_TRUE(q.deleted);
+  EXPECT_EQ(q.text, "");
+  EXPECT_EQ(q.id, 1u);
+  // Replying to a deleted message is allowed; the quote says so.
+  Result<Appended> late = put(h, reply("carol", 1, "what was it?"));
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->reply.deleted);
+}
+
+TEST(MessageLog, PagesHoldMessagesExceptAfterWhichHoldsEveryEntry) {
+  MemoryHistory h({0, 0});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "m" + std::to_string(i)}));
+  }
+  ASSERT_TRUE(put(h, change(EntryKind::Edit, "u", 2, "m1 edited")));  // 6
+  ASSERT_TRUE(put(h, change(EntryKind::React, "v", 3, "👍")));         // 7
+  ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "m5"}));             // 8
+  Page newest = page(h, {PageQuery::From::Newest, 0, 3});
+  EXPECT_EQ(ids(newest.messages), (std::vector<uint64_t>{4, 5, 8}));
+  EXPECT_TRUE(newest.truncated);
+  EXPECT_EQ(ids(page(h, {PageQuery::From::Before, 8, 10}).messages),
+            (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  Page after = page(h, {PageQuery::From::After, 1, 3});
+  EXPECT_EQ(ids(after.messages), (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_EQ(after.messages[0].text, "m1 edited");  // the current state
+  EXPECT_EQ(after.messages[0].rev, 6u);
+  EXPECT_TRUE(after.truncated);
+  EXPECT_EQ(ids(page(h, {PageQuery::From::After, 5, 10}).messages),
+            (std::vector<uint64_t>{6, 7, 8}));
+  Page around = page(h, {PageQuery::From::Around, 3, 4});
+  EXPECT_EQ(ids(around.messages), (std::vector<uint64_t>{2, 3, 4, 5}));
+  EXPECT_TRUE(around.truncated);
+  EXPECT_TRUE(around.newer);
+  Page end = page(h, {PageQuery::From::Around, 8, 4});
+  EXPECT_EQ(ids(end.messages), (std::vector<uint64_t>{5, 8}));  // 2 older, 2 newer (none)
+  EXPECT_FALSE(end.newer);
+}
+
+SearchPage find(History& h, std::string text, uint64_t before = 0, std::size_t limit = 20) {
+  SearchPage out;
+  h.search("r", SearchQuery{std::move(text), before, limit},
+           [&](Result<SearchPage> p) { out = std::move(*p); });
+  return out;
+}
+
+TEST(MemoryHistory, SearchFindsCurrentTextIgnoringCaseNewestFirstNeverDeleted) {
+  MemoryHistory h({0, 0});
+  ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "Release notes are out"}));  // 1
+  ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "ÉCOLE 我们的房间很好"}));   // 2
+  ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "release party"}));          // 3
+  ASSERT_TRUE(put(h, Message{0, 0, "u", "n", "", "nothing"}));                // 4
+  EXPECT_EQ(ids(find(h, "RELEASE").messages), (std::vector<uint64_t>{3, 1}));
+  EXPECT_EQ(ids(find(h, "école").messages), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(ids(find(h, "房间").messages), (std::vector<uint64_t>{2}));
+  ASSERT_TRUE(put(h, change(EntryKind::Edit, "u", 4, "a release after all")));
+  ASSERT_TRUE(put(h, change(EntryKind::Delete, "u", 3)));
+  EXPECT_EQ(ids(find(h, "release").messages), (std::vector<uint64_t>{4, 1}));
+  SearchPage first = find(h, "release", 0, 1);
+  EXPECT_EQ(ids(first.messages), (std::vector<uint64_t>{4}));
+  ASSERT_TRUE(first.truncated);
+  SearchPage second = find(h, "release", first.next, 1);
+  EXPECT_EQ(ids(second.messages), (std::vector<uint64_t>{1}));
+  EXPECT_FALSE(second.truncated);  // the scan reached the room's first message
+}
+
+// Whatever the cache answers, the History would have answered the same, in
+// the same state: random logs of messages, replies and changes (valid or
+// refused), random warming, every kind of page.
 TEST(RoomCache, AnswersExactlyLikeTheHistory) {
   std::mt19937 rng(7);
+  const std::vector<std::string> users{"u1", "u2", "u3"};
+  const std::vector<std::string> emoji{"👍", "🎉", "❤️"};
+  auto random_entry = [&](uint64_t last) {
+    uint64_t target = last == 0 ? 1 : 1 + rng() % last;
+    const std::string& user = users[rng() % users.size()];
+    switch (rng() % 6) {
+      case 0:
+        return change(EntryKind::Edit, user, target, "edit " + std::to_string(rng() % 100));
+      case 1:
+        return change(EntryKind::Delete, user, target);
+      case 2:
+        return change(EntryKind::React, user, target, emoji[rng() % emoji.size()]);
+      case 3:
+        return change(EntryKind::Unreact, user, target, emoji[rng() % emoji.size()]);
+      case 4:
+        return reply(user, target, "re " + std::to_string(rng() % 100));
+      default:
+        return Message{0, 0, user, "n", "", "msg " + std::to_string(rng() % 100)};
+    }
+  };
   for (int round = 0; round < 200; ++round) {
     std::size_t retain = rng() % 3 == 0 ? 0 : 5 + rng() % 30;
-    MemoryHistory history({retain, 0});
+    MemoryHistory history({retain, 0, {2, 4, 10}});
     CacheBudget budget(0);
     uint64_t start = 0;
     for (std::size_t i = 0, n = rng() % 40; i < n; ++i) {
-      history.append("r", msg(0), [&](Result<Appended> r) { start = r->id; });
+      if (Result<Appended> r = put(history, random_entry(start)); r && !r->duplicate) start = r->id;
     }
     RoomCache cache(start, {1 + rng() % 20, 0, retain}, budget);
     for (std::size_t i = 0, n = rng() % 60; i < n; ++i) {
-      history.append("r", msg(0), [&](Result<Appended> r) { cache.append(msg(r->id)); });
+      Message entry = random_entry(cache.last_id());
+      Result<Appended> r = put(history, entry);
+      if (!r || r->duplicate) continue;
+      entry.id = r->id;
+      entry.ts_ms = r->ts_ms;
+      entry.reply = entry.reply.id != 0 ? r->reply : Quote{};
+      entry.count = r->count;
+      cache.append(entry);
+      if (rng() % 8 == 0)
+        cache.warm(page(history, {PageQuery::From::Newest, 0, 1 + rng() % 10}).messages);
     }
     for (int q = 0; q < 20; ++q) {
-      PageQuery query{static_cast<PageQuery::From>(rng() % 3), rng() % (cache.last_id() + 3),
+      PageQuery query{static_cast<PageQuery::From>(rng() % 4), rng() % (cache.last_id() + 3),
                       1 + rng() % 15};
       auto cached = cache.read(query);
       if (!cached) continue;
-      Page truth;
-      history.read("r", query, [&](Result<Page> p) { truth = std::move(*p); });
-      std::vector<uint64_t> got, want;
-      for (auto& m : cached->messages) got.push_back(m.id);
-      for (auto& m : truth.messages) want.push_back(m.id);
-      ASSERT_EQ(got, want) << "round " << round << " query " << static_cast<int>(query.from)
-                           << " anchor " << query.anchor << " limit " << query.limit;
+      Page truth = page(history, query);
+      auto state = [](const std::vector<Message>& messages) {
+        std::vector<std::string> out;
+        for (const Message& m : messages) out.push_back(encode_message("r", m, "u1"));
+        return out;
+      };
+      ASSERT_EQ(state(cached->messages), state(truth.messages))
+          << "round " << round << " query " << static_cast<int>(query.from) << " anchor "
+          << query.anchor << " limit " << query.limit;
       ASSERT_EQ(cached->truncated, truth.truncated) << "round " << round;
+      ASSERT_EQ(cached->newer, truth.newer) << "round " << round;
     }
   }
+}
+
+TEST(RoomCache, RefreshBringsAStalePageUpToDate) {
+  MemoryHistory history({0, 0});
+  CacheBudget budget(0);
+  ASSERT_TRUE(put(history, Message{0, 0, "u", "n", "", "old"}));
+  ASSERT_TRUE(put(history, reply("v", 1, "re")));
+  Page stale = page(history, {PageQuery::From::Newest, 0, 10});
+  RoomCache cache(2, {100, 0, 0}, budget);
+  Message edit = change(EntryKind::Edit, "u", 1, "new");
+  Result<Appended> r = put(history, edit);
+  edit.id = r->id;
+  cache.append(edit);
+  Message del = change(EntryKind::Delete, "u", 1);
+  r = put(history, del);
+  del.id = r->id;
+  cache.append(del);
+  cache.refresh(stale.messages);
+  Page fresh = page(history, {PageQuery::From::Newest, 0, 10});
+  ASSERT_EQ(stale.messages.size(), 2u);
+  EXPECT_EQ(encode_message("r", stale.messages[0]), encode_message("r", fresh.messages[0]));
+  EXPECT_EQ(encode_message("r", stale.messages[1]), encode_message("r", fresh.messages[1]));
+  EXPECT_TRUE(stale.messages[1].reply.deleted);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chat/client_message.h"
+#include "chat/emoji.h"
 #include "chat/json_protocol.h"
 #include "chat/server_event.h"
 
@@ -251,13 +252,19 @@ TEST(ParseClientMessage, TypeNames) {
   EXPECT_EQ(type_name(ClientMessage{HistoryRequest{}}), "history");
   EXPECT_EQ(type_name(ClientMessage{Rename{}}), "rename");
   EXPECT_EQ(type_name(ClientMessage{MembersRequest{}}), "members");
+  EXPECT_EQ(type_name(ClientMessage{Edit{}}), "edit");
+  EXPECT_EQ(type_name(ClientMessage{Delete{}}), "delete");
+  EXPECT_EQ(type_name(ClientMessage{React{}}), "react");
+  EXPECT_EQ(type_name(ClientMessage{Unreact{}}), "unreact");
+  EXPECT_EQ(type_name(ClientMessage{SearchRequest{}}), "search");
+  EXPECT_EQ(type_name(ClientMessage{RoomsRequest{}}), "rooms");
 }
 
 // --- Forward compatibility and JSON corner cases ----------------------------------------------
 
 TEST(ParseClientMessage, UnknownFieldsAreIgnored) {
   const Send send = parse_as<Send>(
-      R"({"v":2,"type":"send","room":"r","id":"1","text":"t","reply_to":{"msg_id":5,"q":[1,[2]]},)"
+      R"({"v":2,"type":"send","room":"r","id":"1","text":"t","quote":{"msg_id":5,"q":[1,[2]]},)"
       R"("since":"not a number","name":null,"flags":[true,false]})");
   EXPECT_EQ(send.text, "t");
   // Fields of other message types are ignored whatever their type.
@@ -334,6 +341,7 @@ TEST(ParseClientMessage, EveryParserErrorCode) {
       {R"({"type":"send","room":"r","id":"1","text":")" + repeat("x", 4001) + "\"}",
        ErrorCode::TextTooLong},
       {R"({"type":"send","room":"r","id":"","text":"t"})", ErrorCode::IdInvalid},
+      {R"({"type":"react","room":"r","id":"1","target":1,"emoji":"a"})", ErrorCode::EmojiInvalid},
   };
   std::set<ErrorCode> seen;
   for (const Case& c : cases) {
@@ -343,7 +351,7 @@ TEST(ParseClientMessage, EveryParserErrorCode) {
     seen.insert(error.code);
   }
   // Everything but the errors that need server state.
-  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_EQ(seen.size(), 9u);
 }
 
 TEST(ParseClientMessage, ErrorsCarryTheRequestContext) {
@@ -494,6 +502,11 @@ TEST(ErrorCodeNames, StableSnakeCaseStrings) {
       {ErrorCode::RateLimited, "rate_limited"},
       {ErrorCode::HistoryUnavailable, "history_unavailable"},
       {ErrorCode::Internal, "internal"},
+      {ErrorCode::NotFound, "not_found"},
+      {ErrorCode::NotAuthor, "not_author"},
+      {ErrorCode::Deleted, "deleted"},
+      {ErrorCode::LimitReached, "limit_reached"},
+      {ErrorCode::EmojiInvalid, "emoji_invalid"},
   };
   for (const auto& [code, name] : names) EXPECT_EQ(error_code_name(code), name);
 }
@@ -698,6 +711,244 @@ TEST(EncodeError, FromParseErrorRoundTrips) {
   EXPECT_EQ(Decoded::str(d["ref"]), "send");
   EXPECT_EQ(Decoded::str(d["id"]), "c\"1");
   EXPECT_EQ(Decoded::str(d["room"]), "r");
+}
+
+// --- The room's log, search and the directory ----------------------------------------------
+
+TEST(ParseClientMessage, SendWithReplyTo) {
+  EXPECT_EQ(parse_as<Send>(R"({"type":"send","room":"r","id":"1","text":"t"})").reply_to, 0u);
+  EXPECT_EQ(
+      parse_as<Send>(R"({"type":"send","room":"r","id":"1","text":"t","reply_to":122})").reply_to,
+      122u);
+  EXPECT_EQ(
+      parse_as<Send>(R"({"type":"send","room":"r","id":"1","text":"t","reply_to":null})").reply_to,
+      0u);
+  for (const char* bad : {"0", "-1", "1.5", "\"5\"", "9007199254740993", "{}"}) {
+    ParseError e = parse_error(std::string(R"({"type":"send","room":"r","id":"c","text":"t",)") +
+                               R"("reply_to":)" + bad + "}");
+    EXPECT_EQ(e.code, ErrorCode::BadMessage) << bad;
+    EXPECT_EQ(e.id, "c");
+  }
+}
+
+TEST(ParseClientMessage, EditDeleteReactUnreact) {
+  const Edit edit =
+      parse_as<Edit>(R"({"type":"edit","room":"lobby","id":"c-19","target":123,"text":"hi all"})");
+  EXPECT_EQ(edit.room, "lobby");
+  EXPECT_EQ(edit.id, "c-19");
+  EXPECT_EQ(edit.target, 123u);
+  EXPECT_EQ(edit.text, "hi all");
+  const Delete del = parse_as<Delete>(R"({"type":"delete","room":"r","id":"c","target":9})");
+  EXPECT_EQ(del.target, 9u);
+  const React react =
+      parse_as<React>(R"({"type":"react","room":"r","id":"c","target":9,"emoji":"👍🏽"})");
+  EXPECT_EQ(react.emoji, "👍🏽");
+  const Unreact unreact = parse_as<Unreact>(
+      R"({"type":"unreact","room":"r","id":"c","target":9,"emoji":"\u2764\ufe0f"})");
+  EXPECT_EQ(unreact.emoji, "❤️");
+}
+
+TEST(ParseClientMessage, ChangesCheckTheirIdFirstAndCarryIt) {
+  struct Case {
+    std::string json;
+    ErrorCode code;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"edit","room":"r","id":"c","text":"t"})", ErrorCode::BadMessage},
+      {R"({"type":"edit","room":"r","id":"c","target":0,"text":"t"})", ErrorCode::BadMessage},
+      {R"({"type":"edit","room":"r","id":"c","target":"1","text":"t"})", ErrorCode::BadMessage},
+      {R"({"type":"edit","room":"r","id":"c","target":1,"text":""})", ErrorCode::TextEmpty},
+      {R"({"type":"edit","room":"r","id":"c","target":1})", ErrorCode::BadMessage},
+      {R"({"type":"delete","room":"a b","id":"c","target":1})", ErrorCode::RoomInvalid},
+      {R"({"type":"react","room":"r","id":"c","target":1})", ErrorCode::BadMessage},
+      {R"({"type":"react","room":"r","id":"c","target":1,"emoji":"👍👍"})", ErrorCode::EmojiInvalid},
+      {R"({"type":"unreact","room":"r","id":"c","target":1,"emoji":" 👍"})",
+       ErrorCode::EmojiInvalid},
+  };
+  for (const Case& c : cases) {
+    const ParseError e = parse_error(c.json);
+    EXPECT_EQ(e.code, c.code) << c.json << " -> " << e.message;
+    EXPECT_EQ(e.id, "c") << c.json;
+  }
+  EXPECT_EQ(parse_error(R"({"type":"delete","room":"r","id":"","target":1})").code,
+            ErrorCode::IdInvalid);
+  const ParseLimits small{.max_text_bytes = 3};
+  EXPECT_EQ(
+      parse_error(R"({"type":"edit","room":"r","id":"c","target":1,"text":"long"})", small).code,
+      ErrorCode::TextTooLong);
+}
+
+TEST(EmojiRules, OneEmojiAsTheUserSeesIt) {
+  for (const char* ok : {"👍", "❤️", "❤", "👍🏽", "👨‍👩‍👧",
+                         "👨🏻‍👩🏻‍👧🏻‍👦🏻", "🇯🇵",
+                         "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "1️⃣", "#️⃣", "☺️", "🫠"}) {
+    EXPECT_TRUE(check_emoji(ok).ok()) << ok << ": " << check_emoji(ok).error().message;
+  }
+  for (const char* bad : {"", "a", "中", ":)", "👍👍", " 👍", "👍 ", "👍\u200b", "\u200d", "\ufe0f", "🇯",
+                          "\n", "\x01", "1", "\xee\x80\x80"}) {
+    EXPECT_FALSE(check_emoji(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(check_emoji(repeat("👍\u200d", 16) + "👍").ok());  // 65+ bytes
+}
+
+TEST(ParseClientMessage, HistoryAround) {
+  const HistoryRequest h =
+      parse_as<HistoryRequest>(R"({"type":"history","room":"r","around":77,"limit":9})");
+  EXPECT_EQ(h.direction, HistoryRequest::Direction::Around);
+  EXPECT_EQ(h.anchor, 77u);
+  EXPECT_EQ(h.limit, 9u);
+  EXPECT_EQ(parse_error(R"({"type":"history","room":"r","around":1,"after":2})").code,
+            ErrorCode::BadMessage);
+}
+
+TEST(ParseClientMessage, Search) {
+  const SearchRequest s = parse_as<SearchRequest>(
+      R"({"type":"search","room":"r","query":"  release notes\u3000","before":900,"limit":5})");
+  EXPECT_EQ(s.room, "r");
+  EXPECT_EQ(s.query, "release notes");  // trimmed of Unicode white space
+  EXPECT_EQ(s.before, 900u);
+  EXPECT_EQ(s.limit, 5u);
+  const SearchRequest d = parse_as<SearchRequest>(R"({"type":"search","room":"r","query":"房间"})");
+  EXPECT_EQ(d.before, 0u);
+  EXPECT_EQ(d.limit, kDefaultSearchLimit);
+  EXPECT_EQ(parse_as<SearchRequest>(R"({"type":"search","room":"r","query":")" + repeat("字", 100) +
+                                    "\"}")
+                .query.size(),
+            300u);
+  for (const std::string& bad :
+       {std::string(R"({"type":"search","room":"r"})"),
+        std::string(R"({"type":"search","room":"r","query":"   "})"),
+        R"({"type":"search","room":"r","query":")" + repeat("字", 101) + "\"}",
+        std::string(R"({"type":"search","room":"r","query":"x","limit":51})"),
+        std::string(R"({"type":"search","room":"r","query":"x","before":0})")}) {
+    EXPECT_EQ(parse_error(bad).code, ErrorCode::BadMessage) << bad;
+  }
+}
+
+TEST(ParseClientMessage, Rooms) {
+  const RoomsRequest all = parse_as<RoomsRequest>(R"({"type":"rooms"})");
+  EXPECT_EQ(all.query, "");
+  EXPECT_EQ(all.order, RoomsRequest::Order::Users);
+  EXPECT_EQ(all.limit, kDefaultRoomsLimit);
+  const RoomsRequest r = parse_as<RoomsRequest>(
+      R"({"type":"rooms","query":" 我的 ","order":"name","after":"lobby","limit":100})");
+  EXPECT_EQ(r.query, "我的");
+  EXPECT_EQ(r.order, RoomsRequest::Order::Name);
+  EXPECT_EQ(r.after, "lobby");
+  EXPECT_EQ(r.limit, 100u);
+  for (const std::string& bad : {std::string(R"({"type":"rooms","order":"size"})"),
+                                 std::string(R"({"type":"rooms","limit":101})"),
+                                 R"({"type":"rooms","query":")" + repeat("a", 65) + "\"}",
+                                 R"({"type":"rooms","after":")" + repeat("a", 301) + "\"}"}) {
+    EXPECT_EQ(parse_error(bad).code, ErrorCode::BadMessage) << bad;
+  }
+}
+
+Message entry(EntryKind kind, uint64_t id, uint64_t target, std::string text) {
+  Message m{id, 1700000009000, "u-41", "alice", "c-19", std::move(text)};
+  m.kind = kind;
+  m.target = target;
+  return m;
+}
+
+TEST(EncodeMessage, TheStateOfAChangedReplyAndTheViewersReactions) {
+  Message m{124, 1700000000500, "u-7", "bob", "b-4", "hello alice"};
+  m.reply = Quote{123, "u-41", "alice", "hi", false};
+  m.edited_ms = 1700000009000;
+  m.reactions = {Reaction{"👍", {"u-7", "u-41"}}, Reaction{"🎉", {"u-9"}}};
+  m.rev = 131;
+  const std::string head =
+      R"({"type":"message","room":"lobby","msg_id":124,"ts":1700000000500,"user":"u-7",)"
+      R"("from":"bob","text":"hello alice","id":"b-4",)"
+      R"("reply_to":{"msg_id":123,"user":"u-41","from":"alice","text":"hi"},)"
+      R"("edited":1700000009000,)";
+  EXPECT_EQ(encode_message("lobby", m, "u-41"),
+            head + R"("reactions":[{"emoji":"👍","count":2,"me":true},{"emoji":"🎉","count":1}],)"
+                   R"("rev":131})");
+  EXPECT_EQ(encode_message("lobby", m),  // a shared text: no `me`
+            head + R"("reactions":[{"emoji":"👍","count":2},{"emoji":"🎉","count":1}],"rev":131})");
+  Message gone{125, 5, "u-7", "bob", "b-5", ""};
+  gone.deleted = true;
+  gone.rev = 126;
+  gone.reply = Quote{123, "u-41", "alice", "", true};
+  EXPECT_EQ(encode_message("r", gone),
+            R"({"type":"message","room":"r","msg_id":125,"ts":5,"user":"u-7","from":"bob",)"
+            R"("text":"","id":"b-5","reply_to":{"msg_id":123,"user":"u-41","from":"alice",)"
+            R"("text":"","deleted":true},"deleted":true,"rev":126})");
+}
+
+TEST(EncodeMessage, ChangeEvents) {
+  EXPECT_EQ(encode_message("lobby", entry(EntryKind::Edit, 130, 123, "hi all")),
+            R"({"type":"message_edited","room":"lobby","msg_id":130,"ts":1700000009000,)"
+            R"("user":"u-41","from":"alice","id":"c-19","target":123,"text":"hi all"})");
+  EXPECT_EQ(encode_message("lobby", entry(EntryKind::Delete, 131, 123, "")),
+            R"({"type":"message_deleted","room":"lobby","msg_id":131,"ts":1700000009000,)"
+            R"("user":"u-41","from":"alice","id":"c-19","target":123})");
+  Message react = entry(EntryKind::React, 132, 124, "👍");
+  react.count = 2;
+  EXPECT_EQ(encode_message("lobby", react),
+            R"({"type":"reaction","room":"lobby","msg_id":132,"ts":1700000009000,)"
+            R"("user":"u-41","from":"alice","id":"c-19","target":124,"emoji":"👍",)"
+            R"("added":true,"count":2})");
+  Message unreact = entry(EntryKind::Unreact, 133, 124, "👍");
+  unreact.count = 1;
+  EXPECT_TRUE(encode_message("lobby", unreact).ends_with(R"("added":false,"count":1})"));
+}
+
+TEST(EncodeMessage, TheSizeOfEveryKindOfEntryIsExact) {
+  for (const std::string& s : tricky_strings()) {
+    Message m{7, -3, s, s, s, s};
+    m.reply = Quote{6, s, s, s, true};
+    m.reactions = {Reaction{s, {s, "v"}}};
+    m.edited_ms = 9;
+    m.rev = 8;
+    for (std::string_view viewer :
+         {std::string_view(), std::string_view(s), std::string_view("v")}) {
+      EXPECT_EQ(encoded_message_size("r", m, viewer), encode_message("r", m, viewer).size());
+    }
+    Decoded d(encode_message("r", m, s));
+    EXPECT_EQ(Decoded::str(Decoded::at(d["reply_to"], "text")), s);
+    for (EntryKind kind : {EntryKind::Edit, EntryKind::Delete, EntryKind::React}) {
+      Message c = entry(kind, 9, 7, s);
+      c.user = s;
+      EXPECT_EQ(encoded_message_size("r", c), encode_message("r", c).size());
+      Decoded change(encode_message("r", c));
+      EXPECT_EQ(Decoded::u64(change["target"]), 7u);
+    }
+  }
+}
+
+TEST(EncodeHistory, AroundSaysNewerSearchSaysNextRoomsPages) {
+  const std::vector<Message> page = {{1, 1, "u", "a", "", "x"}};
+  EXPECT_EQ(encode_history(HistoryView{"r", {}, true, {}, false}),
+            R"({"type":"history","room":"r","messages":[],"truncated":true,"newer":false})");
+  Decoded around(encode_history(HistoryView{"r", page, false, "u", true}));
+  EXPECT_TRUE(Decoded::boolean(around["newer"]));
+  EXPECT_EQ(encode_search_results(SearchResultsView{"r", "re\"l", {}, true, 812, {}}),
+            R"({"type":"search_results","room":"r","query":"re\"l","messages":[],)"
+            R"("truncated":true,"next":812})");
+  EXPECT_EQ(encode_search_results(SearchResultsView{"r", "q", {}, false, 0, {}}),
+            R"({"type":"search_results","room":"r","query":"q","messages":[],"truncated":false})");
+  const std::vector<RoomSummary> rooms = {{"lobby", 12, 15}, {"我的房间", 3, 3}};
+  EXPECT_EQ(encode_rooms(RoomsView{rooms, "3:我的房间", 42}),
+            R"({"type":"rooms","rooms":[{"room":"lobby","users":12,"online":15},)"
+            R"({"room":"我的房间","users":3,"online":3}],"next":"3:我的房间","total":42})");
+  EXPECT_EQ(encode_rooms(RoomsView{{}, {}, 0}), R"({"type":"rooms","rooms":[],"total":0})");
+}
+
+TEST(EncodeWelcome, TheLimitsOfTheLog) {
+  WelcomeView w;
+  w.session = "s";
+  w.limits.search_page_max = 50;
+  w.limits.max_reaction_emoji = 20;
+  w.limits.max_reactions = 1000;
+  w.limits.quote_chars = 100;
+  Decoded d(encode_welcome(w));
+  const element limits = d["limits"];
+  EXPECT_EQ(Decoded::u64(Decoded::at(limits, "search_page_max")), 50u);
+  EXPECT_EQ(Decoded::u64(Decoded::at(limits, "max_reaction_emoji")), 20u);
+  EXPECT_EQ(Decoded::u64(Decoded::at(limits, "max_reactions")), 1000u);
+  EXPECT_EQ(Decoded::u64(Decoded::at(limits, "quote_chars")), 100u);
 }
 
 }  // namespace

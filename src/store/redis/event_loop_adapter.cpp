@@ -1,7 +1,10 @@
 #include "store/redis/event_loop_adapter.h"
 
 #include <hiredis/async.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+
+#include <cassert>
 
 namespace parley::redis {
 
@@ -31,13 +34,20 @@ void EventLoopAdapter::apply() {
   uint32_t events = (reading_ ? EPOLLIN : 0u) | (writing_ ? EPOLLOUT : 0u);
   if (!registered_) {
     if (events == 0) return;
-    loop_.add(fd_, events, this);
+    if (Status added = loop_.add(fd_, events, this); !added) {
+      // Out of kernel memory or watches: the connection's command timeout
+      // notices the silence and reconnects.
+      spdlog::error("redis: cannot watch the connection: {}", added.error().message);
+      return;
+    }
     registered_ = true;
     return;
   }
   // Registered with no interest still reports errors and hang-ups; cheaper
   // than removing and adding again as hiredis toggles writes per command.
-  loop_.modify(fd_, events, this);
+  Status modified = loop_.modify(fd_, events, this);
+  assert(modified);  // fails only on a bug (a descriptor not registered)
+  (void)modified;
 }
 
 void EventLoopAdapter::on_io(uint32_t events) {
