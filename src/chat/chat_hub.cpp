@@ -417,7 +417,6 @@ uint64_t ChatHub::cache_evicted_messages() const {
 // Opening a room once its last id is known, messages and (re)subscriptions
 // from the bus to the room's home, and the home's reads of what other nodes
 // stored. Unused with a local History (shared_ is false).
-// --- opening a room of a shared history -----------------------------------------
 
 void ChatHub::open_shared(uint32_t loop, const std::string& room,
                           const std::function<void(RoomHome&)>& step, MemberRef joiner) {

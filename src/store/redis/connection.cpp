@@ -24,7 +24,9 @@ Error reply_error(std::string_view message) {
                "Redis: " + std::string(message)};
 }
 
-Error unavailable(std::string_view why) { return Error{Errc::Unavailable, std::string(why)}; }
+Error unavailable(std::string_view why) {
+  return Error{Errc::Unavailable, std::string(why)};
+}
 
 }  // namespace
 
@@ -152,9 +154,9 @@ void Connection::send(std::span<const std::string_view> args, Callback done) {
     lens.push_back(a.size());
   }
   auto* pending = new Pending{this, std::move(done)};
-  if (context_ == nullptr || redisAsyncCommandArgv(context_, &Connection::on_reply, pending,
-                                                   static_cast<int>(argv.size()), argv.data(),
-                                                   lens.data()) != REDIS_OK) {
+  if (context_ == nullptr ||
+      redisAsyncCommandArgv(context_, &Connection::on_reply, pending, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) != REDIS_OK) {
     Callback cb = std::move(pending->done);
     delete pending;
     cb(unavailable("Redis is not connected"));

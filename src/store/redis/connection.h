@@ -101,8 +101,7 @@ class Connection {
 
   // Subscriber connections: (P)SUBSCRIBE / (P)UNSUBSCRIBE with a callback
   // hiredis keeps per channel. False when not up.
-  bool subscription_command(std::span<const std::string_view> args, RawCallback fn,
-                            void* privdata);
+  bool subscription_command(std::span<const std::string_view> args, RawCallback fn, void* privdata);
 
  private:
   enum class State { Down, Connecting, Up };

@@ -8,7 +8,9 @@
 
 namespace parley::redis {
 
-EventLoopAdapter::~EventLoopAdapter() { detach(); }
+EventLoopAdapter::~EventLoopAdapter() {
+  detach();
+}
 
 void EventLoopAdapter::attach(redisAsyncContext* context) {
   detach();

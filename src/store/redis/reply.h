@@ -20,9 +20,9 @@ class Reply {
   bool is_array() const;
   bool is_error() const;
 
-  long long integer() const;  // 0 unless an integer
+  long long integer() const;     // 0 unless an integer
   std::string_view str() const;  // "" unless a string, status or error
-  std::size_t size() const;  // elements of an array, else 0
+  std::size_t size() const;      // elements of an array, else 0
   Reply operator[](std::size_t i) const;
 
  private:

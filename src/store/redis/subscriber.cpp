@@ -17,7 +17,9 @@ Subscriber::Subscriber(net::EventLoop& loop, Connection::Options options, Handle
 
 Subscriber::~Subscriber() = default;
 
-void Subscriber::start() { connection_.start(); }
+void Subscriber::start() {
+  connection_.start();
+}
 
 void Subscriber::want(std::string name, bool wanted) {
   auto it = channels_.find(name);
@@ -82,7 +84,8 @@ void Subscriber::on_down() {
 
 void Subscriber::on_reply_thunk(redisAsyncContext*, void* reply, void* privdata) {
   // No reply: the connection is going away (on_down follows or came first).
-  if (reply != nullptr) static_cast<Subscriber*>(privdata)->on_reply(static_cast<redisReply*>(reply));
+  if (reply != nullptr)
+    static_cast<Subscriber*>(privdata)->on_reply(static_cast<redisReply*>(reply));
 }
 
 void Subscriber::on_reply(const redisReply* raw) {

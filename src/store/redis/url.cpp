@@ -49,7 +49,8 @@ Result<int> parse_db(std::string_view url, std::string_view s) {
 
 Status parse_credentials(std::string_view url, std::string_view creds, Endpoint& e) {
   auto colon = creds.find(':');
-  std::string_view user = colon == std::string_view::npos ? std::string_view{} : creds.substr(0, colon);
+  std::string_view user =
+      colon == std::string_view::npos ? std::string_view{} : creds.substr(0, colon);
   std::string_view password = colon == std::string_view::npos ? creds : creds.substr(colon + 1);
   if (!percent_decode(user, e.user) || !percent_decode(password, e.password)) {
     return invalid(url, "a bad %-escape in the user or password");
@@ -92,7 +93,8 @@ Result<Endpoint> parse_unix(std::string_view url, std::string_view rest) {
     if (!db) return std::move(db).error();
     e.db = *db;
   }
-  if (path.empty() || path.front() != '/') return invalid(url, "a Unix socket needs an absolute path");
+  if (path.empty() || path.front() != '/')
+    return invalid(url, "a Unix socket needs an absolute path");
   e.unix_path = std::string(path);
   return e;
 }
