@@ -116,6 +116,7 @@ class History {
   // every last id from last_ids() and is never asked.
   virtual bool shared() const { return false; }
   // Thread-safe; `done` as for append.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): overriders keep `done`
   virtual void last_id(const std::string& room, LastIdDone done) {
     (void)room;
     done(Error{Errc::Internal, "last_id is only asked of a shared history"});

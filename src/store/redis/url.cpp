@@ -5,8 +5,18 @@
 namespace parley::redis {
 namespace {
 
+// The URL as an error may show it: without its user and password.
+std::string redacted(std::string_view url) {
+  auto scheme = url.find("://");
+  auto at = url.rfind('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) {
+    return std::string(url);
+  }
+  return std::string(url.substr(0, scheme + 3)) + "***" + std::string(url.substr(at));
+}
+
 Error invalid(std::string_view url, std::string_view why) {
-  return Error{Errc::Invalid, "--redis '" + std::string(url) + "': " + std::string(why)};
+  return Error{Errc::Invalid, "--redis '" + redacted(url) + "': " + std::string(why)};
 }
 
 int hex_digit(char c) {
