@@ -40,7 +40,9 @@ TEST(RedisUrl, RefusesWhatItCannotServe) {
         "redis://host/x", "redis://", "unix://relative.sock", "redis://%zz@host"}) {
     Result<redis::Endpoint> e = redis::parse_url(bad);
     EXPECT_FALSE(e) << bad;
-    if (!e) EXPECT_FALSE(e.error().message.empty()) << bad;
+    if (!e) {
+      EXPECT_FALSE(e.error().message.empty()) << bad;
+    }
   }
 }
 
