@@ -136,7 +136,11 @@ void RoomHome::refused(uint64_t ticket, const PendingSend& send, const Error& er
   const Message& entry = send.message;
   fill_room_slot(ticket, {}, send.who, 0);
   const Refusal refusal = refusal_of(error);
-  const bool unavailable = refusal == Refusal::None && error.code == Errc::Unavailable;
+  // The shared engine (Redis) is down: `unavailable`, which the client may
+  // retry without it counting as abuse (docs/PROTOCOL.md, "Several nodes").
+  // A single node's store failure stays `internal`.
+  const bool unavailable =
+      options_.multi_node && refusal == Refusal::None && error.code == Errc::Unavailable;
   if (entry.client_id.empty()) {
     // The seed's protocol has no errors: a notice in its style, not silence.
     if (unavailable) {

@@ -245,6 +245,20 @@ class Client(crash.Client):
         super().__init__(*args, **kwargs)
         self.unavailable = 0
         self.paused = False
+        self.own_after_ack = set()
+
+    def _see(self, m, source):
+        # A message stored while its send was answered `unavailable` (the
+        # reply was lost with the connection to Redis) reaches its sender as
+        # a `message` like anyone else's, and its resend gets a duplicate ack,
+        # in either order (PROTOCOL.md, "Several nodes"): the ack is not a
+        # delivery, so the message once after it is not a repeat.
+        mid = m["msg_id"]
+        if (source == "live" and m["user"] == self.user and mid in self.view
+                and mid not in self.arrivals and mid not in self.own_after_ack):
+            self.own_after_ack.add(mid)
+            return
+        super()._see(m, source)
 
     def _resolve(self, kind, e):
         if kind == "error" and e.get("code") == "unavailable" and e.get("id"):
