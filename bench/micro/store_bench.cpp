@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -13,7 +14,10 @@
 #include <future>
 #include <memory>
 #include <random>
+#include <semaphore>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "store/history_store.h"
 
@@ -43,11 +47,11 @@ class BenchDir {
 std::unique_ptr<HistoryStore> open_store(benchmark::State& state, const fs::path& dir,
                                          bool sync_full) {
   auto opened = HistoryStore::open({.dir = dir, .sync_full = sync_full});
-  if (auto* error = std::get_if<std::string>(&opened)) {
-    state.SkipWithError(error->c_str());
+  if (!opened) {
+    state.SkipWithError(opened.error().message.c_str());
     return nullptr;
   }
-  return std::move(std::get<std::unique_ptr<HistoryStore>>(opened));
+  return std::move(opened).value();
 }
 
 const std::array<std::string, 8> kRooms = {"lobby", "dev",   "ops",   "random",
@@ -115,8 +119,8 @@ void BM_AppendThroughput(benchmark::State& state) {
   std::atomic<uint64_t> failed{0};
   for (auto _ : state) {
     for (int i = 0; i < kPerIteration; ++i) {
-      store->append(maker.next(), [&failed](const AppendResult& result) {
-        if (!result.ok) failed.fetch_add(1, std::memory_order_relaxed);
+      store->append(maker.next(), [&failed](const Result<AppendResult>& result) {
+        if (!result) failed.fetch_add(1, std::memory_order_relaxed);
       });
     }
     store->flush();
@@ -144,10 +148,11 @@ void BM_AppendAcknowledgeLatency(benchmark::State& state) {
   if (!store) return;
   MessageMaker maker(kTimeOrdered);
   for (auto _ : state) {
-    std::promise<AppendResult> acknowledged;
-    store->append(maker.next(),
-                  [&acknowledged](const AppendResult& result) { acknowledged.set_value(result); });
-    if (!acknowledged.get_future().get().ok) state.SkipWithError("append failed");
+    std::promise<bool> acknowledged;
+    store->append(maker.next(), [&acknowledged](const Result<AppendResult>& result) {
+      acknowledged.set_value(result.has_value());
+    });
+    if (!acknowledged.get_future().get()) state.SkipWithError("append failed");
   }
 }
 BENCHMARK(BM_AppendAcknowledgeLatency)
@@ -156,6 +161,137 @@ BENCHMARK(BM_AppendAcknowledgeLatency)
     ->Arg(1)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// What the server does: 2 event loops append small messages to many rooms, each append
+// acknowledged through its callback, and the writer forms batches from whatever has queued.
+// Open loop at a fixed total rate (rate > 0; latency counted from each append's scheduled time,
+// so a stalled producer is not hidden), or as fast as the store acknowledges (rate = 0; at most
+// kInFlightPerLoop appends waiting per loop, as many connections waiting for acks would be).
+// Counters: acknowledged appends per second and the append -> callback latency percentiles.
+constexpr int kServerLoops = 2;
+constexpr int kInFlightPerLoop = 4096;
+
+std::vector<AppendRequest> server_messages(int loop, std::size_t count, uint64_t rooms) {
+  std::mt19937_64 random(static_cast<uint64_t>(loop) + 1);
+  std::vector<AppendRequest> messages;
+  messages.reserve(count);
+  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  for (std::size_t i = 0; i < count; ++i) {
+    char client_id[40];
+    std::snprintf(client_id, sizeof client_id, "%011llx-%d-%zu",
+                  static_cast<unsigned long long>(start_ms), loop, i);
+    const uint64_t r = random();
+    messages.push_back({.room = "room-" + std::to_string(r % rooms),
+                        .user_id = "user-" + std::to_string((r >> 16) % 5000),
+                        .sender_name = "Bench User",
+                        .client_id = client_id,
+                        .text = std::string(20 + (r >> 32) % 80, 'x')});
+  }
+  return messages;
+}
+
+class LatencyLog {
+ public:
+  explicit LatencyLog(std::size_t count) : micros_(count) {}
+  void record(std::size_t i, std::chrono::steady_clock::duration latency) {
+    micros_[i] = std::chrono::duration<double, std::micro>(latency).count();
+  }
+  // p in [0, 1] over everything recorded by every log.
+  static double percentile(std::vector<double>& all, double p) {
+    if (all.empty()) return 0;
+    auto nth = all.begin() + static_cast<std::ptrdiff_t>(p * static_cast<double>(all.size() - 1));
+    std::nth_element(all.begin(), nth, all.end());
+    return *nth;
+  }
+  const std::vector<double>& micros() const { return micros_; }
+
+ private:
+  std::vector<double> micros_;
+};
+
+void BM_ServerLike(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  const double rate = static_cast<double>(state.range(0));
+  const auto duration = std::chrono::seconds(3);
+  // Enough messages for the run: the rate's worth, or a generous guess when saturating.
+  const std::size_t per_loop =
+      rate > 0 ? static_cast<std::size_t>(rate * 3 / kServerLoops) + 1 : 600'000;
+  BenchDir dir;
+  auto store = open_store(state, dir.path(), false);
+  if (!store) return;
+  std::vector<std::vector<AppendRequest>> messages;
+  for (int loop = 0; loop < kServerLoops; ++loop) {
+    messages.push_back(server_messages(loop, per_loop, static_cast<uint64_t>(state.range(1))));
+  }
+  std::vector<LatencyLog> logs(kServerLoops, LatencyLog(per_loop));
+  std::atomic<uint64_t> failed{0};
+  std::vector<std::size_t> sent(kServerLoops, 0);
+  double elapsed_s = 0;
+
+  for (auto _ : state) {
+    const Clock::time_point start = Clock::now();
+    std::vector<std::thread> loops;
+    for (int loop = 0; loop < kServerLoops; ++loop) {
+      loops.emplace_back([&, loop] {
+        std::counting_semaphore<kInFlightPerLoop> in_flight(kInFlightPerLoop);
+        const Clock::duration interval = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(rate > 0 ? kServerLoops / rate : 0));
+        std::size_t i = 0;
+        for (; i < per_loop; ++i) {
+          Clock::time_point due =
+              rate > 0 ? start + interval * static_cast<int64_t>(i) : Clock::now();
+          if (due - start >= duration) break;
+          if (rate > 0) {
+            std::this_thread::sleep_until(due);
+          } else {
+            in_flight.acquire();
+            due = Clock::now();
+          }
+          store->append(std::move(messages[loop][i]), [&, loop, i, due, saturating = rate <= 0](
+                                                          const Result<AppendResult>& result) {
+            logs[loop].record(i, Clock::now() - due);
+            if (!result) failed.fetch_add(1, std::memory_order_relaxed);
+            if (saturating) in_flight.release();
+          });
+        }
+        sent[loop] = i;
+        // The semaphore must outlive the callbacks that release it.
+        for (int k = 0; rate <= 0 && k < kInFlightPerLoop; ++k) in_flight.acquire();
+      });
+    }
+    for (std::thread& t : loops) t.join();
+    store->flush();
+    elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  std::vector<double> all;
+  std::size_t total = 0;
+  for (int loop = 0; loop < kServerLoops; ++loop) {
+    all.insert(all.end(), logs[loop].micros().begin(),
+               logs[loop].micros().begin() + static_cast<std::ptrdiff_t>(sent[loop]));
+    total += sent[loop];
+  }
+  state.counters["acked_per_s"] = static_cast<double>(total) / elapsed_s;
+  state.counters["p50_us"] = LatencyLog::percentile(all, 0.50);
+  state.counters["p99_us"] = LatencyLog::percentile(all, 0.99);
+  state.counters["p999_us"] = LatencyLog::percentile(all, 0.999);
+  state.counters["max_us"] = LatencyLog::percentile(all, 1.0);
+  if (failed.load() != 0) state.SkipWithError("some appends failed");
+}
+// rate 0 = as fast as the store acknowledges; rooms: messages spread evenly at random (the
+// end-to-end `ack --rooms 100` run uses 100). One iteration of 3 s each.
+BENCHMARK(BM_ServerLike)
+    ->ArgNames({"rate", "rooms"})
+    ->Args({10'000, 100})
+    ->Args({10'000, 1000})
+    ->Args({50'000, 100})
+    ->Args({0, 100})
+    ->Args({0, 1000})
+    ->Iterations(1)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // recent(room, 50) on a room holding 10000 messages (the default retention), round trip
 // through the reader thread.
@@ -167,11 +303,11 @@ void BM_Recent50(benchmark::State& state) {
   for (std::size_t i = 0; i < 10000 * kRooms.size(); ++i) store->append(maker.next(), nullptr);
   store->flush();
   for (auto _ : state) {
-    std::promise<HistoryPage> answered;
+    std::promise<Result<HistoryPage>> answered;
     store->recent(kRooms[0], 50,
-                  [&answered](HistoryPage page) { answered.set_value(std::move(page)); });
-    HistoryPage page = answered.get_future().get();
-    if (page.messages.size() != 50) state.SkipWithError("short page");
+                  [&answered](Result<HistoryPage> page) { answered.set_value(std::move(page)); });
+    Result<HistoryPage> page = answered.get_future().get();
+    if (!page || page->messages.size() != 50) state.SkipWithError("short page");
     benchmark::DoNotOptimize(page);
   }
   state.SetItemsProcessed(state.iterations());

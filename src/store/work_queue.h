@@ -66,6 +66,12 @@ class WorkQueue {
     ready_.notify_all();
   }
 
+  // Open with nothing waiting: the consumer may spend a moment on background work.
+  bool idle() const {
+    std::lock_guard lock(mutex_);
+    return !closed_ && items_.empty();
+  }
+
   // How many items were ever queued. Items leave in this order, so "the first N pushed" is
   // exactly what was queued before a caller read N.
   uint64_t pushed() const {

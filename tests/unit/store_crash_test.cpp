@@ -63,8 +63,8 @@ std::string client_id_for(uint64_t seq) {
 // Runs in the forked child; never returns.
 [[noreturn]] void append_until_killed(const fs::path& dir, uint64_t first_seq, int ack_fd) {
   auto opened = HistoryStore::open({.dir = dir, .retain_per_room = 0});
-  if (!std::holds_alternative<std::unique_ptr<HistoryStore>>(opened)) _exit(3);
-  auto& store = *std::get<std::unique_ptr<HistoryStore>>(opened);
+  if (!opened) _exit(3);
+  HistoryStore& store = **opened;
   // Bounded in flight, so the child exercises group commit without tripping max_pending.
   std::counting_semaphore<4096> in_flight(4096);
   for (uint64_t seq = first_seq;; ++seq) {
@@ -74,9 +74,9 @@ std::string client_id_for(uint64_t seq) {
                   .sender_name = "crash test",
                   .client_id = client_id_for(seq),
                   .text = text_for(seq)},
-                 [&, seq](const AppendResult& result) {
-                   if (!result.ok || result.duplicate) _exit(4);
-                   AckRecord record{seq, result.id};
+                 [&, seq](const Result<AppendResult>& result) {
+                   if (!result || result->duplicate) _exit(4);
+                   AckRecord record{seq, result->id};
                    if (::write(ack_fd, &record, sizeof record) != sizeof record) _exit(5);
                    in_flight.release();
                  });
@@ -159,15 +159,16 @@ TEST(StoreCrash, EveryAcknowledgedAppendSurvivesSigkill) {
   }
 
   auto opened = HistoryStore::open({.dir = dir.path(), .retain_per_room = 0});
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<HistoryStore>>(opened))
-      << std::get<std::string>(opened);
-  auto& store = *std::get<std::unique_ptr<HistoryStore>>(opened);
-  std::promise<HistoryPage> read;
-  store.after(kRoom, 0, 100'000'000, [&](HistoryPage page) { read.set_value(std::move(page)); });
+  ASSERT_TRUE(opened) << opened.error().message;
+  HistoryStore& store = **opened;
+  std::promise<Result<HistoryPage>> read;
+  store.after(kRoom, 0, 100'000'000,
+              [&](Result<HistoryPage> page) { read.set_value(std::move(page)); });
   auto future = read.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  HistoryPage page = future.get();
-  ASSERT_EQ(page.error, "");
+  Result<HistoryPage> read_page = future.get();
+  ASSERT_TRUE(read_page) << read_page.error().message;
+  const HistoryPage& page = *read_page;
 
   std::map<uint64_t, const StoredMessage*> by_id;
   std::set<std::string> client_ids;
