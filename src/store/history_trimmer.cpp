@@ -24,9 +24,10 @@ constexpr const char* kFirstFreshSql =
 const std::string kDeleteThroughSql =
     std::string("DELETE FROM messages WHERE room = ?1 AND id <= ?2 RETURNING ") + kStoredBytesSql;
 
-// A room the cap trims at least this much (by weight) at a time, so that leveling many rooms
-// of nearly equal size does not take one delete per message.
-constexpr uint64_t kMinCapPiece = 64 * 1024;
+// A room the cap trims at least this much (by weight) at a time, so that leveling rooms of
+// nearly equal size does not take one statement per message; small enough that the leveling
+// stays even (rooms end within about this much of each other).
+constexpr uint64_t kMinCapPiece = 4 * 1024;
 // Trim the cap down to this share of max_bytes before stopping.
 constexpr uint64_t kCapLowWaterPercent = 90;
 

@@ -24,8 +24,8 @@ constexpr const char* kFindOriginalSql =
     "SELECT id, ts_ms FROM messages "
     "WHERE room = ?1 AND user_id = ?2 AND client_id = ?3 AND client_id <> ''";
 
-// The database's size is measured at most this often (two PRAGMAs that read page 1), and
-// after every step of the cap.
+// Without a cap the database's size (two PRAGMAs that read page 1) is measured for stats() at
+// most this often; with one, after every transaction.
 constexpr auto kMeasureEvery = std::chrono::milliseconds(10);
 // After a failed trimming step, the next one waits this long (no loop of failing deletes).
 constexpr auto kMaintenanceBackoff = std::chrono::seconds(1);
@@ -226,7 +226,9 @@ Status HistoryWriter::in_transaction(Body&& body) {
   if (status) {
     StoreCounters::add(counters_.transactions, 1);
     health_.succeeded(StoreHealth::Source::kWrite);
-    if (Clock::now() - last_measure_ >= kMeasureEvery) measure();
+    // With a cap, after every transaction: the cap must see each batch's growth. Without one
+    // the size is only for stats().
+    if (options_.max_bytes > 0 || Clock::now() - last_measure_ >= kMeasureEvery) measure();
     return status;
   }
   Error error = with_context("history store: write failed", status.error());
@@ -253,7 +255,6 @@ void HistoryWriter::maintain() {
   }
   StoreCounters::add(counters_.deleted_by_retention, deleted.by_retention);
   StoreCounters::add(counters_.deleted_by_cap, deleted.by_cap);
-  if (deleted.by_cap > 0) measure();
 }
 
 bool HistoryWriter::maintenance_due(Clock::time_point now) const {

@@ -5,18 +5,18 @@
 namespace parley::store {
 namespace {
 
-const char* source_name(StoreHealth::Source source) {
+const char* recovered(StoreHealth::Source source) {
   switch (source) {
     case StoreHealth::Source::kFile:
-      return "database file";
+      return "history store: the database files are the ones it opened again";
     case StoreHealth::Source::kWrite:
-      return "writes";
+      return "history store: writes succeed again";
     case StoreHealth::Source::kRead:
-      return "reads";
+      return "history store: reads succeed again";
     case StoreHealth::Source::kCheckpoint:
-      return "WAL checkpoints";
+      return "history store: WAL checkpoints succeed again";
   }
-  return "?";
+  return "history store: recovered";
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ void StoreHealth::succeeded(Source source) {
   bool any = false;
   for (const auto& f : failing_) any = any || f.load(std::memory_order_relaxed);
   any_failing_.store(any, std::memory_order_release);
-  spdlog::info("history store: {} work again", source_name(source));
+  spdlog::info(recovered(source));
   logs_[i] = Log{};
 }
 

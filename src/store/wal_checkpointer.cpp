@@ -6,8 +6,8 @@
 namespace parley::store {
 namespace {
 
-// With no trigger for this long, a checkpoint copies whatever is left, so an idle store's WAL
-// does not keep old frames that every reader has to look through.
+// Once the writer has committed nothing for this long, a checkpoint copies whatever is left, so
+// an idle store's WAL does not keep old frames that every reader has to look through.
 constexpr auto kIdleCheckpoint = std::chrono::seconds(1);
 // Passes that may run before holding the writer: each copies what the previous one left, so
 // the hold covers only the last few frames.
@@ -63,7 +63,14 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(const std::files
   std::unique_ptr<WalCheckpointer> checkpointer(
       new WalCheckpointer(std::move(db).value(), gate, health, counters));
   // This connection only checkpoints; it never closes last (the writer does), so it never
-  // checkpoints on close either.
+  // checkpoints on close either. A connection learns that the file is in WAL mode from its
+  // first read; until then a checkpoint is a no-op that reports -1 frames.
+  Result<std::string> journal_mode = checkpointer->db_.query_text("PRAGMA journal_mode");
+  if (!journal_mode) return with_context("cannot read the journal mode", journal_mode.error());
+  if (*journal_mode != "wal") {
+    return Error(Errc::Internal,
+                 "the checkpointer's connection is not in WAL mode (" + *journal_mode + ")");
+  }
   Result<int64_t> page_size = checkpointer->db_.query_int64("PRAGMA page_size");
   if (!page_size) return with_context("cannot read the page size", page_size.error());
   checkpointer->page_size_ = static_cast<uint64_t>(std::max<int64_t>(512, *page_size));
@@ -116,7 +123,11 @@ void WalCheckpointer::run() {
     wake_.wait_for(lock, kIdleCheckpoint, [this] { return stop_ || due_.load(); });
     if (stop_) break;
     const bool due = due_.exchange(false);
-    if (!due && frames_behind() == 0) continue;
+    // Without a trigger: only once the writer has been quiet for a whole wait.
+    const uint64_t frames = wal_frames_.load(std::memory_order_relaxed);
+    const bool quiet = frames == frames_at_last_wake_;
+    frames_at_last_wake_ = frames;
+    if (!due && (!quiet || frames_behind() == 0)) continue;
     lock.unlock();
     if (checkpoint() && wal_frames_.load(std::memory_order_relaxed) >= restart_frames_) {
       restart_wal();
@@ -130,6 +141,11 @@ bool WalCheckpointer::checkpoint() {
   const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
                                            &log_frames, &copied);
   if (rc == SQLITE_BUSY) return false;  // another checkpoint is running: try again later
+  if (rc == SQLITE_OK && log_frames < 0) {
+    health_.failed(StoreHealth::Source::kCheckpoint,
+                   Error(Errc::Internal, "history store: WAL checkpoint found no WAL"));
+    return false;
+  }
   if (rc != SQLITE_OK) {
     StoreCounters::add(counters_.checkpoint_errors, 1);
     health_.failed(StoreHealth::Source::kCheckpoint,

@@ -110,7 +110,8 @@ class WalCheckpointer {
   std::atomic<bool> due_{false};            // set by the writer when a checkpoint is due
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool stop_ = false;  // under mutex_
+  bool stop_ = false;                 // under mutex_
+  uint64_t frames_at_last_wake_ = 0;  // checkpointer thread only
   std::thread thread_;
 };
 

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "store/history_store.h"
+#include "store_test_support.h"
 
 namespace parley::store {
 namespace {
@@ -28,21 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // What the child writes to the pipe per acknowledged append. 16 bytes < PIPE_BUF, so each
 // write(2) lands whole even though it comes from the store's writer thread.

@@ -15,94 +15,23 @@
 #include <vector>
 
 #include "store/sqlite_database.h"
+#include "store_test_support.h"
 
 namespace parley::store {
 namespace {
 
-namespace fs = std::filesystem;
-constexpr auto kTimeout = std::chrono::seconds(20);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-using Appended = Result<AppendResult>;
-using Page = Result<HistoryPage>;
-
-// Starts an asynchronous store call and waits (bounded) for its callback.
-template <typename Answer, typename Start>
-Answer await(Start start) {
-  auto promise = std::make_shared<std::promise<Answer>>();
-  auto future = promise->get_future();
-  start([promise](Answer answer) { promise->set_value(std::move(answer)); });
-  if (future.wait_for(kTimeout) != std::future_status::ready) {
-    ADD_FAILURE() << "store did not answer within the timeout";
-    return Error(Errc::Internal, "no answer within the timeout");
-  }
-  return future.get();
-}
-
-AppendRequest message(std::string room, std::string text, std::string client_id = "",
-                      std::string user_id = "u1", int64_t ts_ms = 0) {
-  return AppendRequest{.room = std::move(room),
-                       .user_id = std::move(user_id),
-                       .sender_name = "Ann",
-                       .client_id = std::move(client_id),
-                       .text = std::move(text),
-                       .ts_ms = ts_ms};
-}
+using namespace test_support;  // NOLINT(google-build-using-namespace): shared test helpers
 
 class HistoryStoreTest : public ::testing::Test {
  protected:
   HistoryStore::Options options() const { return {.dir = dir_.path()}; }
 
-  std::unique_ptr<HistoryStore> open(const HistoryStore::Options& options) {
-    auto opened = HistoryStore::open(options);
-    if (!opened) {
-      ADD_FAILURE() << opened.error().message;
-      return nullptr;
-    }
-    return std::move(opened).value();
-  }
-
-  static Appended append(HistoryStore& store, AppendRequest request) {
-    return await<Appended>([&](auto done) { store.append(std::move(request), std::move(done)); });
-  }
-  static Page recent(HistoryStore& store, const std::string& room, std::size_t limit) {
-    return await<Page>([&](auto done) { store.recent(room, limit, std::move(done)); });
-  }
-  static Page before(HistoryStore& store, const std::string& room, uint64_t id, std::size_t limit) {
-    return await<Page>([&](auto done) { store.before(room, id, limit, std::move(done)); });
-  }
-  static Page after(HistoryStore& store, const std::string& room, uint64_t id, std::size_t limit) {
-    return await<Page>([&](auto done) { store.after(room, id, limit, std::move(done)); });
-  }
-  static std::vector<uint64_t> ids(const Page& page) {
-    if (!page) {
-      ADD_FAILURE() << page.error().message;
-      return {};
-    }
-    std::vector<uint64_t> ids;
-    for (const StoredMessage& m : page->messages) ids.push_back(m.id);
-    return ids;
+  static std::unique_ptr<HistoryStore> open(const HistoryStore::Options& options) {
+    return open_store(options);
   }
 
   TempDir dir_;
 };
-
-using Ids = std::vector<uint64_t>;
 
 TEST_F(HistoryStoreTest, IdsIncreasePerRoomWithoutGaps) {
   auto store = open(options());
@@ -349,6 +278,9 @@ TEST_F(HistoryStoreTest, RetentionByCountKeepsTheNewestPerRoom) {
   EXPECT_FALSE(page->truncated);
   EXPECT_EQ(ids(recent(*store, "b", 100)), (Ids{1, 2, 3}));
   EXPECT_EQ(append(*store, message("a", "x"))->id, 13u);
+  // Retention runs after the batch's acknowledgements, in a step of its own: flush() waits
+  // for it.
+  store->flush();
   EXPECT_EQ(ids(recent(*store, "a", 100)), (Ids{9, 10, 11, 12, 13}));
 }
 

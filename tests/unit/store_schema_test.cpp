@@ -6,33 +6,23 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <string>
+#include <vector>
 
+#include "store/append_request.h"
 #include "store/history_store.h"
 #include "store/schema_migrations.h"
 #include "store/sqlite_database.h"
+#include "store/sqlite_statement.h"
+#include "store_test_support.h"
 
 namespace parley::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 class StoreSchemaTest : public ::testing::Test {
  protected:
@@ -93,6 +83,53 @@ TEST_F(StoreSchemaTest, MigratesAnExistingVersionZeroDatabase) {
   EXPECT_TRUE(store_works(**opened));
   opened = Error();  // close
   EXPECT_EQ(user_version(), current_schema_version());
+}
+
+TEST_F(StoreSchemaTest, StepTwoCountsTheMessagesAlreadyStored) {
+  // A version 1 database with messages (as the previous build left it).
+  const std::string text_with_nul("a\0b", 3);
+  const AppendRequest stored[] = {
+      {.room = "r", .user_id = "u", .sender_name = "Zoë", .client_id = "c1", .text = "hello"},
+      {.room = "r", .user_id = "u", .sender_name = "Zoë", .client_id = "", .text = text_with_nul},
+      {.room = "s", .user_id = "v", .sender_name = "Bo", .client_id = "", .text = "x"},
+  };
+  {
+    SqliteDatabase db = raw_db();
+    ASSERT_TRUE(db.exec(schema_migrations()[0].sql));
+    ASSERT_TRUE(db.exec("PRAGMA user_version = 1"));
+    SqliteStatement insert;
+    ASSERT_TRUE(
+        insert.prepare(db.handle(), "INSERT INTO messages VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)"));
+    uint64_t id = 0;
+    for (const AppendRequest& m : stored) {
+      insert.bind(1, m.room);
+      insert.bind(2, static_cast<int64_t>(m.room == "r" ? ++id : 1));
+      insert.bind(3, m.user_id);
+      insert.bind(4, m.sender_name);
+      insert.bind(5, m.client_id);
+      insert.bind(6, m.text);
+      ASSERT_TRUE(insert.run());
+    }
+    ASSERT_TRUE(db.exec("INSERT INTO rooms VALUES ('r', 5), ('s', 1), ('empty', 7)"));
+  }
+  {
+    auto opened = HistoryStore::open({.dir = dir_.path()});
+    ASSERT_TRUE(opened) << opened.error().message;
+    EXPECT_EQ((*opened)->last_ids().size(), 3u);
+  }
+  SqliteDatabase db = raw_db();
+  SqliteStatement rooms;
+  ASSERT_TRUE(rooms.prepare(db.handle(), "SELECT room, last_id, messages, bytes FROM rooms"));
+  std::map<std::string, std::vector<int64_t>> found;
+  while (*rooms.next()) {
+    found[rooms.column_text(0)] = {rooms.column_int64(1), rooms.column_int64(2),
+                                   rooms.column_int64(3)};
+  }
+  const auto r_bytes = static_cast<int64_t>(stored_bytes(stored[0]) + stored_bytes(stored[1]));
+  EXPECT_EQ(found["r"], (std::vector<int64_t>{5, 2, r_bytes}));
+  EXPECT_EQ(found["s"],
+            (std::vector<int64_t>{1, 1, static_cast<int64_t>(stored_bytes(stored[2]))}));
+  EXPECT_EQ(found["empty"], (std::vector<int64_t>{7, 0, 0}));
 }
 
 TEST_F(StoreSchemaTest, ReopensAnUpToDateDatabaseUnchanged) {
