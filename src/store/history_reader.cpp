@@ -1,5 +1,7 @@
 #include "store/history_reader.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <limits>
 #include <utility>
@@ -8,8 +10,8 @@
 namespace parley::store {
 namespace {
 
-// Both are one range scan of the primary key. One row more than asked tells whether the range
-// holds more (truncated) without a second COUNT query.
+// Both are one range scan of the (room, id) index plus a row lookup per message. One row more
+// than asked tells whether the range holds more (truncated) without a second COUNT query.
 constexpr const char* kNewestPageSql =
     "SELECT id, ts_ms, user_id, sender_name, client_id, text FROM messages "
     "WHERE room = ?1 AND id > ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4";
@@ -46,6 +48,8 @@ Result<std::unique_ptr<HistoryReader>> HistoryReader::start(const std::filesyste
     }
   }
   reader->thread_ = std::thread(&HistoryReader::run, reader.get());
+  // Named for top -H, perf and gdb.
+  pthread_setname_np(reader->thread_.native_handle(), "store-reader");
   return reader;
 }
 

@@ -19,7 +19,7 @@ constexpr const char* kFirstIdSql = "SELECT id FROM messages WHERE room = ?1 ORD
 // rise with ids, so this reads only rows about to be deleted.
 constexpr const char* kFirstFreshSql =
     "SELECT id FROM messages WHERE room = ?1 AND id <= ?2 AND ts_ms >= ?3 ORDER BY id LIMIT 1";
-// One range delete on the primary key; RETURNING gives the weight of what went, for the
+// One range of the (room, id) index; RETURNING gives the weight of what went, for the
 // room's size.
 const std::string kDeleteThroughSql =
     std::string("DELETE FROM messages WHERE room = ?1 AND id <= ?2 RETURNING ") + kStoredBytesSql;

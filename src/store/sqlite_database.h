@@ -33,7 +33,7 @@ Error with_context(std::string_view what, Error error);
 class SqliteDatabase {
  public:
   // `flags` are SQLITE_OPEN_* flags. Extended result codes are switched on so callers can tell
-  // a UNIQUE violation from a PRIMARY KEY one. Errors name the file.
+  // a UNIQUE violation from a NOT NULL one. Errors name the file.
   static Result<SqliteDatabase> open(const std::filesystem::path& file, int flags);
 
   SqliteDatabase() = default;

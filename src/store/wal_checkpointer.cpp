@@ -1,5 +1,7 @@
 #include "store/wal_checkpointer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -79,6 +81,8 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(const std::files
   checkpointer->restart_frames_ = std::max<uint64_t>(
       checkpointer->checkpoint_frames_, limits.wal_restart_bytes / checkpointer->page_size_);
   checkpointer->thread_ = std::thread(&WalCheckpointer::run, checkpointer.get());
+  // Named for top -H, perf and gdb.
+  pthread_setname_np(checkpointer->thread_.native_handle(), "store-ckpt");
   return checkpointer;
 }
 

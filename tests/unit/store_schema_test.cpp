@@ -112,24 +112,36 @@ TEST_F(StoreSchemaTest, StepTwoCountsTheMessagesAlreadyStored) {
     }
     ASSERT_TRUE(db.exec("INSERT INTO rooms VALUES ('r', 5), ('s', 1), ('empty', 7)"));
   }
+  auto opened = HistoryStore::open({.dir = dir_.path()});
+  ASSERT_TRUE(opened) << opened.error().message;
+  HistoryStore& store = **opened;
   {
-    auto opened = HistoryStore::open({.dir = dir_.path()});
-    ASSERT_TRUE(opened) << opened.error().message;
-    EXPECT_EQ((*opened)->last_ids().size(), 3u);
+    SqliteDatabase db = raw_db();
+    SqliteStatement rooms;
+    ASSERT_TRUE(rooms.prepare(db.handle(), "SELECT room, last_id, messages, bytes FROM rooms"));
+    std::map<std::string, std::vector<int64_t>> found;
+    for (Result<bool> row = rooms.next(); row && *row; row = rooms.next()) {
+      found[rooms.column_text(0)] = {rooms.column_int64(1), rooms.column_int64(2),
+                                     rooms.column_int64(3)};
+    }
+    const auto r_bytes = static_cast<int64_t>(stored_bytes(stored[0]) + stored_bytes(stored[1]));
+    const auto s_bytes = static_cast<int64_t>(stored_bytes(stored[2]));
+    EXPECT_EQ(found["r"], (std::vector<int64_t>{5, 2, r_bytes}));
+    EXPECT_EQ(found["s"], (std::vector<int64_t>{1, 1, s_bytes}));
+    EXPECT_EQ(found["empty"], (std::vector<int64_t>{7, 0, 0}));
   }
-  SqliteDatabase db = raw_db();
-  SqliteStatement rooms;
-  ASSERT_TRUE(rooms.prepare(db.handle(), "SELECT room, last_id, messages, bytes FROM rooms"));
-  std::map<std::string, std::vector<int64_t>> found;
-  while (*rooms.next()) {
-    found[rooms.column_text(0)] = {rooms.column_int64(1), rooms.column_int64(2),
-                                   rooms.column_int64(3)};
-  }
-  const auto r_bytes = static_cast<int64_t>(stored_bytes(stored[0]) + stored_bytes(stored[1]));
-  EXPECT_EQ(found["r"], (std::vector<int64_t>{5, 2, r_bytes}));
-  EXPECT_EQ(found["s"],
-            (std::vector<int64_t>{1, 1, static_cast<int64_t>(stored_bytes(stored[2]))}));
-  EXPECT_EQ(found["empty"], (std::vector<int64_t>{7, 0, 0}));
+  // The messages moved to the new table whole, and dedup still knows them.
+  test_support::Page page = test_support::recent(store, "r", 10);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].client_id, "c1");
+  EXPECT_EQ(page->messages[1].text, text_with_nul);
+  test_support::Appended resend = test_support::append(store, stored[0]);
+  ASSERT_TRUE(resend) << resend.error().message;
+  EXPECT_TRUE(resend->duplicate);
+  EXPECT_EQ(resend->id, 1u);
+  EXPECT_EQ(test_support::append(store, stored[2])->id, 2u);
+  EXPECT_EQ(test_support::append(store, stored[1])->id, 6u) << "ids go on from rooms.last_id";
 }
 
 TEST_F(StoreSchemaTest, ReopensAnUpToDateDatabaseUnchanged) {
