@@ -49,7 +49,11 @@ class BenchDir {
 
 std::unique_ptr<HistoryStore> open_store(benchmark::State& state, const fs::path& dir,
                                          bool sync_full) {
-  auto opened = HistoryStore::open({.dir = dir, .sync_full = sync_full});
+  HistoryStore::Options options{.dir = dir, .sync_full = sync_full};
+  if (const char* restart = std::getenv("PARLEY_BENCH_WAL_RESTART")) {
+    options.wal_restart_bytes = std::stoull(restart);
+  }
+  auto opened = HistoryStore::open(options);
   if (!opened) {
     state.SkipWithError(opened.error().message.c_str());
     return nullptr;
@@ -308,6 +312,11 @@ void BM_ServerLike(benchmark::State& state) {
   state.counters["acked_per_s"] = static_cast<double>(total) / elapsed_s;
   // The writer thread's CPU per acknowledged append: 1e6 / this = what one core could ack.
   state.counters["writer_cpu_us"] = writer_cpu_s * 1e6 / static_cast<double>(total);
+  const HistoryStore::Stats stats = store->stats();
+  state.counters["per_commit"] =
+      static_cast<double>(stats.appends_committed) / static_cast<double>(stats.transactions);
+  state.counters["holds"] = static_cast<double>(stats.writer_holds);
+  state.counters["held_ms"] = static_cast<double>(stats.writer_held_us) / 1000;
   state.counters["p50_us"] = LatencyLog::percentile(all, 0.50);
   state.counters["p99_us"] = LatencyLog::percentile(all, 0.99);
   state.counters["p999_us"] = LatencyLog::percentile(all, 0.999);

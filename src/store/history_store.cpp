@@ -133,7 +133,7 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::open(const Options& options)
 HistoryStore::HistoryStore()
     : health_(std::make_unique<StoreHealth>()),
       counters_(std::make_unique<StoreCounters>()),
-      gate_(std::make_unique<WriterGate>()) {}
+      gate_(std::make_unique<WriterGate>(*counters_)) {}
 
 HistoryStore::~HistoryStore() {
   reader_.reset();
@@ -194,7 +194,8 @@ HistoryStore::Stats HistoryStore::stats() const {
                .deleted_by_cap = get(c.deleted_by_cap),
                .checkpoints = get(c.checkpoints),
                .checkpoint_errors = get(c.checkpoint_errors),
-               .writer_holds = get(c.writer_holds)};
+               .writer_holds = get(c.writer_holds),
+               .writer_held_us = get(c.writer_held_us)};
 }
 
 }  // namespace parley::store

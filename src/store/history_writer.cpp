@@ -31,6 +31,8 @@ constexpr const char* kFindOriginalSql =
 constexpr auto kMeasureEvery = std::chrono::milliseconds(10);
 // After a failed trimming step, the next one waits this long (no loop of failing deletes).
 constexpr auto kMaintenanceBackoff = std::chrono::seconds(1);
+// How stale the rooms table may get (room_ledger.h, "Persistence").
+constexpr auto kRoomSaveEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -133,12 +135,18 @@ void HistoryWriter::run() {
     }
     processed_changed_.notify_all();
   }
+  // Closing: the rooms table catches up, so the next open has nothing to count.
+  if (files_ok_ && ledger_.has_unsaved()) {
+    (void)in_transaction(RoomLedger::Save::kEverything, [] { return Status(); });
+  }
 }
 
 void HistoryWriter::commit_batch(const std::vector<PendingAppend>& batch) {
   // While a watched file is wrong nothing is written: the reason goes to every append.
-  Status status = files_ok_ || check_files() ? in_transaction([&] { return write_batch(batch); })
-                                             : file_status_;
+  Status status = file_status_;
+  if (files_ok_ || check_files()) {
+    status = in_transaction(rooms_to_save(), [&] { return write_batch(batch); });
+  }
   if (status) {
     uint64_t duplicates = 0;
     for (const AppendResult& r : results_) duplicates += r.duplicate ? 1 : 0;
@@ -212,12 +220,17 @@ Result<AppendResult> HistoryWriter::find_original(const AppendRequest& request) 
   return result;
 }
 
+RoomLedger::Save HistoryWriter::rooms_to_save() const {
+  return Clock::now() >= next_room_save_ ? RoomLedger::Save::kEverything
+                                         : RoomLedger::Save::kNewRooms;
+}
+
 template <typename Body>
-Status HistoryWriter::in_transaction(Body&& body) {
+Status HistoryWriter::in_transaction(RoomLedger::Save rooms, Body&& body) {
   gate_.enter();
   Status status = begin_.run();
   if (status) status = body();
-  if (status) status = ledger_.save();
+  if (status) status = ledger_.save(rooms);
   if (status) status = commit_.run();
   if (status) {
     ledger_.commit();
@@ -228,6 +241,7 @@ Status HistoryWriter::in_transaction(Body&& body) {
   }
   gate_.leave();
   if (status) {
+    if (rooms == RoomLedger::Save::kEverything) next_room_save_ = Clock::now() + kRoomSaveEvery;
     StoreCounters::add(counters_.transactions, 1);
     health_.succeeded(StoreHealth::Source::kWrite);
     // With a cap, after every transaction: the cap must see each batch's growth. Without one
@@ -245,9 +259,15 @@ void HistoryWriter::maintain() {
   const Clock::time_point now = Clock::now();
   if (now >= next_file_check_) check_files();
   if (now - last_measure_ >= kMeasureEvery) measure();
-  if (!maintenance_due(now) || !files_ok_) return;
+  if (!files_ok_) return;
+  if (now >= next_room_save_ && ledger_.has_unsaved() && now >= maintenance_backoff_until_) {
+    if (!in_transaction(RoomLedger::Save::kEverything, [] { return Status(); })) {
+      maintenance_backoff_until_ = now + kMaintenanceBackoff;
+    }
+  }
+  if (!maintenance_due(now)) return;
   HistoryTrimmer::Deleted deleted;
-  Status status = in_transaction([&]() -> Status {
+  Status status = in_transaction(RoomLedger::Save::kEverything, [&]() -> Status {
     Result<HistoryTrimmer::Deleted> step = trimmer_.step(now);
     if (!step) return std::move(step).error();
     deleted = *step;
@@ -266,7 +286,9 @@ bool HistoryWriter::maintenance_due(Clock::time_point now) const {
 }
 
 HistoryWriter::Clock::time_point HistoryWriter::next_wakeup() const {
-  return std::min({next_file_check_, std::max(trimmer_.next_due(), maintenance_backoff_until_)});
+  Clock::time_point next = std::min(next_file_check_, trimmer_.next_due());
+  if (ledger_.has_unsaved()) next = std::min(next, next_room_save_);
+  return std::max(next, maintenance_backoff_until_);
 }
 
 bool HistoryWriter::check_files() {

@@ -87,7 +87,9 @@ class HistoryWriter {
   // BEGIN, `body`, the ledger's rooms, COMMIT; on any failure ROLLBACK, the ledger forgets, the
   // failure is logged and the files are checked. Held back by the checkpointer's gate.
   template <typename Body>
-  Status in_transaction(Body&& body);
+  Status in_transaction(RoomLedger::Save rooms, Body&& body);
+  // Every room's row when the periodic save is due, else only new rooms' (room_ledger.h).
+  RoomLedger::Save rooms_to_save() const;
 
   // Between batches: the file watch and the size measurement when due, and one trimming step.
   void maintain();
@@ -124,6 +126,7 @@ class HistoryWriter {
   Clock::time_point next_file_check_;
   Clock::time_point last_measure_;
   Clock::time_point maintenance_backoff_until_;  // after a failed trimming step
+  Clock::time_point next_room_save_;
 
   // flush() waits until processed_ reaches the queue's pushed() count it read.
   std::mutex processed_mutex_;

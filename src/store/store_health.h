@@ -31,6 +31,7 @@ struct StoreCounters {
   std::atomic<uint64_t> checkpoints{0};
   std::atomic<uint64_t> checkpoint_errors{0};
   std::atomic<uint64_t> writer_holds{0};
+  std::atomic<uint64_t> writer_held_us{0};
   std::atomic<uint64_t> database_bytes{0};
   std::atomic<uint64_t> used_bytes{0};
   std::atomic<uint64_t> wal_bytes{0};

@@ -24,7 +24,14 @@ int on_wal_commit(void* checkpointer, sqlite3*, const char*, int frames) {
 
 void WriterGate::enter() {
   std::unique_lock lock(mutex_);
-  if (held_) changed_.wait_until(lock, held_since_ + kMaxHold, [this] { return !held_; });
+  if (held_) {
+    const Clock::time_point start = Clock::now();
+    changed_.wait_until(lock, held_since_ + kMaxHold, [this] { return !held_; });
+    StoreCounters::add(
+        counters_.writer_held_us,
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+  }
   in_transaction_ = true;
 }
 
