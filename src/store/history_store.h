@@ -3,6 +3,8 @@
 // Threads: one writer thread owns a read-write connection and commits everything queued (up to
 // max_batch appends) in ONE transaction (group commit): at high rates the cost of a commit is
 // shared by the whole batch, and at low rates a message is committed as soon as it arrives.
+// In between, a transaction starts at most every commit_interval while appends keep coming, so
+// moderate rates also get batches of several messages instead of a commit per message.
 // One reader thread owns a read-only connection and answers page queries in FIFO order; WAL lets
 // it read while the writer writes. One checkpointer thread owns a third connection and copies
 // the WAL back into the database file (see "Checkpoints"). Callbacks run on the writer and
@@ -98,6 +100,12 @@ class HistoryStore {
     uint64_t max_bytes = 0;
     bool sync_full = false;  // synchronous=FULL (survives power loss) vs NORMAL (process crash)
     std::size_t max_batch = 1024;  // appends per transaction
+    // While appends keep coming, a transaction starts at most this long after the previous one
+    // started (unless max_batch are waiting): at moderate rates batches of several appends
+    // instead of one or two, so fewer commits, less WAL and fewer WAL restarts, for at most
+    // this much more ack latency. An append after a quiet spell commits at once. 0 = always
+    // at once.
+    std::chrono::microseconds commit_interval{1000};
     // How often retention runs. Between passes a room may exceed retain_per_room by what arrived
     // in the meantime. 0 = after every batch (tests).
     std::chrono::milliseconds retention_interval{1000};
@@ -110,8 +118,11 @@ class HistoryStore {
     std::chrono::milliseconds busy_timeout{5000};
     // WAL checkpoints (see "Checkpoints"): a PASSIVE one per this much WAL...
     uint64_t checkpoint_bytes = 4 << 20;
-    // ... and past this the WAL is made to start over (and truncated back to this size).
-    uint64_t wal_restart_bytes = 64 << 20;
+    // ... and past this the WAL is made to start over (and truncated back to this size). Each
+    // restart holds the writer for about one fsync; with a few KiB of WAL per message (small
+    // commits over many rooms) 128 MiB means one per ~20k messages. The -wal file may stay
+    // this large.
+    uint64_t wal_restart_bytes = 128 << 20;
     // How often the writer checks that its files are still the ones it opened.
     std::chrono::milliseconds file_check_interval{1000};
   };

@@ -123,8 +123,13 @@ void HistoryWriter::run() {
   std::vector<PendingAppend> batch;
   // Taking everything that queued up while the previous transaction committed is the group
   // commit: the busier the store, the bigger the batches, the fewer commits per message.
-  while (queue_.pop_batch(batch, options_.max_batch, next_wakeup())) {
-    if (!batch.empty()) commit_batch(batch);
+  Clock::time_point last_batch = Clock::time_point::min();
+  while (queue_.pop_batch(batch, options_.max_batch, next_wakeup(),
+                          last_batch + options_.commit_interval)) {
+    if (!batch.empty()) {
+      last_batch = Clock::now();
+      commit_batch(batch);
+    }
     // One step of upkeep between batches; more while nothing waits. Counted as processed
     // after it, so flush() also sees the retention due after its appends (tests rely on it).
     maintain();
