@@ -47,9 +47,11 @@ class BenchDir {
   fs::path path_;
 };
 
+// PARLEY_BENCH_WAL_RESTART (bytes) and PARLEY_BENCH_COMMIT_INTERVAL_US override those options.
 std::unique_ptr<HistoryStore> open_store(benchmark::State& state, const fs::path& dir,
-                                         bool sync_full) {
-  HistoryStore::Options options{.dir = dir, .sync_full = sync_full};
+                                         bool sync_full, std::size_t retain_per_room = 10000) {
+  HistoryStore::Options options{
+      .dir = dir, .retain_per_room = retain_per_room, .sync_full = sync_full};
   if (const char* restart = std::getenv("PARLEY_BENCH_WAL_RESTART")) {
     options.wal_restart_bytes = std::stoull(restart);
   }
@@ -295,7 +297,7 @@ void BM_ServerLike(benchmark::State& state) {
   const std::size_t per_loop =
       rate > 0 ? static_cast<std::size_t>(rate * 3 / kServerLoops) + 1 : 600'000;
   BenchDir dir;
-  auto store = open_store(state, dir.path(), false);
+  auto store = open_store(state, dir.path(), false, static_cast<std::size_t>(state.range(2)));
   if (!store) return;
   std::vector<std::vector<AppendRequest>> messages;
   for (int loop = 0; loop < kServerLoops; ++loop) {
@@ -339,6 +341,7 @@ void BM_ServerLike(benchmark::State& state) {
       static_cast<double>(stats.appends_committed) / static_cast<double>(stats.transactions);
   state.counters["holds"] = static_cast<double>(stats.writer_holds);
   state.counters["held_ms"] = static_cast<double>(stats.writer_held_us) / 1000;
+  state.counters["deleted"] = static_cast<double>(stats.deleted_by_retention);
   // From the scheduled time: what a client sees, including a producer that woke up late.
   state.counters["p50_us"] = LatencyLog::percentile(from_due, 0.50);
   state.counters["p99_us"] = LatencyLog::percentile(from_due, 0.99);
@@ -350,14 +353,17 @@ void BM_ServerLike(benchmark::State& state) {
   if (failed.load() != 0) state.SkipWithError("some appends failed");
 }
 // rate 0 = as fast as the store acknowledges; rooms: messages spread evenly at random (the
-// end-to-end `ack --rooms 100` run uses 100). One iteration of 3 s each.
+// end-to-end `ack --rooms 100` run uses 100); retain: retain_per_room (50: retention deletes
+// as fast as messages arrive, in steps between batches). One iteration of 3 s each.
 BENCHMARK(BM_ServerLike)
-    ->ArgNames({"rate", "rooms"})
-    ->Args({10'000, 100})
-    ->Args({10'000, 1000})
-    ->Args({50'000, 100})
-    ->Args({0, 100})
-    ->Args({0, 1000})
+    ->ArgNames({"rate", "rooms", "retain"})
+    ->Args({10'000, 100, 10'000})
+    ->Args({10'000, 1000, 10'000})
+    ->Args({10'000, 100, 50})
+    ->Args({50'000, 100, 10'000})
+    ->Args({0, 100, 10'000})
+    ->Args({0, 1000, 10'000})
+    ->Args({0, 100, 50})
     ->Iterations(1)
     ->MeasureProcessCPUTime()
     ->UseRealTime()

@@ -64,7 +64,12 @@ Result<SqliteDatabase> open_writer_connection(const std::filesystem::path& file,
                                                             : "PRAGMA synchronous = NORMAL;") +
                               "PRAGMA wal_autocheckpoint = 0;" + "PRAGMA journal_size_limit = " +
                               std::to_string(options.wal_restart_bytes) + ";" +
-                              "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB) + ";";
+                              "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB) + ";" +
+                              // A statement that may fail halfway inside a transaction keeps a
+                              // statement journal, a temporary file once it passes 64 KiB (a
+                              // retention step's DELETE): one file created, written and removed
+                              // per statement. In memory instead; bounded by the step's size.
+                              "PRAGMA temp_store = MEMORY;";
   if (Status configured = db.exec(pragmas.c_str()); !configured) {
     return with_context("cannot configure " + name, configured.error());
   }

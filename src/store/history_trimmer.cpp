@@ -19,10 +19,14 @@ constexpr const char* kFirstIdSql = "SELECT id FROM messages WHERE room = ?1 ORD
 // rise with ids, so this reads only rows about to be deleted.
 constexpr const char* kFirstFreshSql =
     "SELECT id FROM messages WHERE room = ?1 AND id <= ?2 AND ts_ms >= ?3 ORDER BY id LIMIT 1";
-// One range of the (room, id) index; RETURNING gives the weight of what went, for the
-// room's size.
-const std::string kDeleteThroughSql =
-    std::string("DELETE FROM messages WHERE room = ?1 AND id <= ?2 RETURNING ") + kStoredBytesSql;
+// What a delete is about to remove, for the room's size, then the delete: both one range of the
+// (room, id) index (the second one from the page cache). Not DELETE ... RETURNING: SQLite
+// collects RETURNING rows in a temporary table that it creates and frees per statement, which
+// cost more than the delete itself.
+const std::string kWeighThroughSql = std::string("SELECT count(*), coalesce(sum(") +
+                                     kStoredBytesSql +
+                                     "), 0) FROM messages WHERE room = ?1 AND id <= ?2";
+constexpr const char* kDeleteThroughSql = "DELETE FROM messages WHERE room = ?1 AND id <= ?2";
 
 // A room the cap trims at least this much (by weight) at a time, so that leveling rooms of
 // nearly equal size does not take one statement per message; small enough that the leveling
@@ -39,6 +43,7 @@ HistoryTrimmer::HistoryTrimmer(const HistoryStore::Options& options, RoomLedger&
 Status HistoryTrimmer::prepare(SqliteDatabase& db) {
   if (Status s = first_id_.prepare(db.handle(), kFirstIdSql); !s) return s;
   if (Status s = first_fresh_.prepare(db.handle(), kFirstFreshSql); !s) return s;
+  if (Status s = weigh_through_.prepare(db.handle(), kWeighThroughSql); !s) return s;
   return delete_through_.prepare(db.handle(), kDeleteThroughSql);
 }
 
@@ -217,16 +222,19 @@ Result<uint64_t> HistoryTrimmer::age_cut(const std::string& room, uint64_t first
 }
 
 Result<uint64_t> HistoryTrimmer::delete_through(const std::string& room, uint64_t cut) {
+  weigh_through_.bind(1, room);
+  weigh_through_.bind(2, static_cast<int64_t>(cut));
+  Result<bool> row = weigh_through_.next();
+  const auto count = static_cast<uint64_t>(row && *row ? weigh_through_.column_int64(0) : 0);
+  const auto bytes = static_cast<uint64_t>(row && *row ? weigh_through_.column_int64(1) : 0);
+  weigh_through_.reset();
+  if (!row) return with_context("cannot weigh old messages", row.error());
+  if (count == 0) return 0;
   delete_through_.bind(1, room);
   delete_through_.bind(2, static_cast<int64_t>(cut));
-  uint64_t count = 0, bytes = 0;
-  Result<bool> row = delete_through_.next();
-  for (; row && *row; row = delete_through_.next()) {
-    ++count;
-    bytes += static_cast<uint64_t>(delete_through_.column_int64(0));
+  if (Status deleted = delete_through_.run(); !deleted) {
+    return with_context("cannot delete old messages", deleted.error());
   }
-  delete_through_.reset();
-  if (!row) return with_context("cannot delete old messages", row.error());
   RoomState& state = rooms_.change(room);
   state.messages -= std::min(state.messages, count);
   state.bytes -= std::min(state.bytes, bytes);

@@ -86,6 +86,7 @@ class HistoryTrimmer {
   RoomLedger& rooms_;
   SqliteStatement first_id_;
   SqliteStatement first_fresh_;
+  SqliteStatement weigh_through_;
   SqliteStatement delete_through_;
 
   // Retention: the rooms of the pass in progress and the next one to look at.

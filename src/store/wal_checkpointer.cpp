@@ -13,7 +13,7 @@ namespace {
 constexpr auto kIdleCheckpoint = std::chrono::seconds(1);
 // Passes that may run before holding the writer: each copies what the previous one left, so
 // the hold covers only the last few frames.
-constexpr int kCatchUpPasses = 3;
+constexpr int kCatchUpPasses = 4;
 
 int on_wal_commit(void* checkpointer, sqlite3*, const char*, int frames) {
   static_cast<WalCheckpointer*>(checkpointer)->wal_committed(frames);
@@ -170,8 +170,15 @@ bool WalCheckpointer::checkpoint() {
 }
 
 void WalCheckpointer::restart_wal() {
-  for (int pass = 0; pass < kCatchUpPasses && frames_behind() > checkpoint_frames_ / 4; ++pass) {
+  const uint64_t few = checkpoint_frames_ / 4;
+  for (int pass = 0; pass < kCatchUpPasses && frames_behind() > few; ++pass) {
     if (!checkpoint()) return;
+  }
+  // Still far behind (the writer produces WAL faster than a pass copies it): holding now would
+  // stall the writer for a long copy. Try again after the next checkpoint, unless the WAL has
+  // grown to twice its limit.
+  if (frames_behind() > few && wal_frames_.load(std::memory_order_relaxed) < 2 * restart_frames_) {
+    return;
   }
   if (!gate_.hold(WriterGate::kMaxHold)) return;
   StoreCounters::add(counters_.writer_holds, 1);
