@@ -66,19 +66,25 @@ bool HistoryTrimmer::cap_active() const {
   return over_cap_ && rooms_.total_bytes() > 0;
 }
 
-bool HistoryTrimmer::pass_due(Clock::time_point now) const {
-  if (!retention_enabled() || pass_next_ < pass_rooms_.size()) return false;
-  if (now - last_pass_ < options_.retention_interval) return false;
-  // Only rooms that grew can pass retain_per_room; messages age in every room, but an idle
-  // store looks at most once a second (retention_interval may be 0 in tests).
-  if (appended_since_pass_) return true;
-  return options_.retain_age.count() > 0 &&
+bool HistoryTrimmer::pass_may_start(Clock::time_point now) const {
+  return retention_enabled() && pass_next_ >= pass_rooms_.size() &&
+         now - last_pass_ >= options_.retention_interval;
+}
+
+bool HistoryTrimmer::idle_pass_due(Clock::time_point now) const {
+  // retention_interval may be 0 (tests): an idle store still looks only once a second.
+  return options_.retain_age.count() > 0 && pass_may_start(now) &&
          now - last_pass_ >=
              std::max<Clock::duration>(options_.retention_interval, std::chrono::seconds(1));
 }
 
+bool HistoryTrimmer::batch_committed(Clock::time_point now) {
+  if (pass_may_start(now)) pass_requested_ = true;
+  return pass_requested_;
+}
+
 bool HistoryTrimmer::has_work(Clock::time_point now) const {
-  return cap_active() || pass_next_ < pass_rooms_.size() || pass_due(now);
+  return cap_active() || pass_next_ < pass_rooms_.size() || pass_requested_ || idle_pass_due(now);
 }
 
 HistoryTrimmer::Clock::time_point HistoryTrimmer::next_due() const {
@@ -94,14 +100,14 @@ Result<HistoryTrimmer::Deleted> HistoryTrimmer::step(Clock::time_point now) {
     if (Status s = cap_step(deleted); !s) return s.error();
     return deleted;
   }
-  if (pass_due(now)) start_pass(now);
+  if (pass_requested_ || idle_pass_due(now)) start_pass(now);
   if (Status s = retention_step(deleted); !s) return s.error();
   return deleted;
 }
 
 void HistoryTrimmer::start_pass(Clock::time_point now) {
   last_pass_ = now;
-  appended_since_pass_ = false;
+  pass_requested_ = false;
   pass_expired_before_ =
       wall_clock_ms() -
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.retain_age).count();

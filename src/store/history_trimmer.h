@@ -8,8 +8,10 @@
 //
 // Retention: a pass every retention_interval walks the rooms that may be over a bound (more
 // than retain_per_room messages; with retain_age, every room that holds messages) and deletes
-// their excess, resuming where the last step stopped. Between passes a room may exceed
-// retain_per_room by what arrived in the meantime.
+// their excess, resuming where the last step stopped. A pass starts with a batch of appends
+// (its first step runs before that batch is acknowledged, see history_writer.h), or, for
+// retain_age, once a second while idle. Between passes a room may exceed retain_per_room by
+// what arrived in the meantime.
 //
 // The cap: when the pages in use (the database's pages minus its free list, measured by the
 // writer after its transactions) pass max_bytes, steps delete the oldest messages of the
@@ -52,8 +54,10 @@ class HistoryTrimmer {
   HistoryTrimmer(const HistoryStore::Options& options, RoomLedger& rooms);
   Status prepare(SqliteDatabase& db);
 
-  // The writer appended to `room` (only rooms that grew can pass retain_per_room).
-  void appended() { appended_since_pass_ = true; }
+  // The writer committed a batch of appends. True when a retention pass is due: the next step()
+  // starts it (only rooms that grew can pass retain_per_room, so count retention runs with
+  // appends, not while idle).
+  bool batch_committed(Clock::time_point now);
   // The writer measured the database: `used_bytes` of its pages are in use.
   void measured(uint64_t used_bytes);
 
@@ -66,7 +70,11 @@ class HistoryTrimmer {
 
  private:
   bool retention_enabled() const;
-  bool pass_due(Clock::time_point now) const;
+  // A pass may start: retention is on, none is in progress, the interval is up.
+  bool pass_may_start(Clock::time_point now) const;
+  // The pass due without appends: age retention, at most once a second.
+  bool idle_pass_due(Clock::time_point now) const;
+
   bool cap_active() const;
   void start_pass(Clock::time_point now);
   Status retention_step(Deleted& deleted);
@@ -93,7 +101,7 @@ class HistoryTrimmer {
   std::vector<std::string> pass_rooms_;
   std::size_t pass_next_ = 0;
   Clock::time_point last_pass_;
-  bool appended_since_pass_ = true;  // also: look at every room once after open
+  bool pass_requested_ = false;  // by batch_committed()
   int64_t pass_expired_before_ = 0;
 
   // The cap: pages in use as last measured, and whether a trimming episode is on.

@@ -4,8 +4,10 @@
 //
 // The loop: take everything queued (up to max_batch) and commit it in one transaction, run the
 // callbacks, then do what upkeep is due, at most one bounded trimming step while appends wait
-// (more while the queue is empty). Upkeep never shares a transaction with appends, so a batch's
-// acknowledgements never wait for deletions.
+// (more while the queue is empty). Upkeep never shares a transaction with appends. The one
+// step that runs before a batch's acknowledgements is the first of a retention pass that
+// starts with that batch (once per retention_interval), so that an ack implies the room is
+// within its bound, as it did when retention ran inside the batch's transaction.
 //
 // Failures: a failed transaction is rolled back whole and every append in it gets the error
 // (see history_store.h, "Ids"). Each failure also re-checks the files: when history.sqlite3 or
