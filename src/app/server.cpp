@@ -124,8 +124,8 @@ std::optional<std::string> Server::start() {
     o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
     o.sync_full = config_.sync == "full";
     auto opened = store::HistoryStore::open(o);
-    if (auto* err = std::get_if<std::string>(&opened)) return *err;
-    store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
+    if (!opened) return opened.error().message;
+    store_ = std::move(opened).value();
   }
 
   std::vector<chat::LoopPort*> ports;

@@ -1,4 +1,4 @@
-// One message to store, and what the store answers once it is durable (or not).
+// One message to store, and what the store answers once it is durable.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +18,27 @@ struct AppendRequest {
   int64_t ts_ms = 0;  // 0 = the store stamps the wall-clock time of the write
 };
 
+// A committed append (failures are the Error of a Result<AppendResult>).
 struct AppendResult {
-  bool ok = false;
   uint64_t id = 0;
   int64_t ts_ms = 0;
   // (room, user_id, client_id) was stored before: id/ts_ms are the original's, nothing was stored.
   bool duplicate = false;
-  std::string error{};  // set when !ok
 };
+
+// What a message weighs in its room's size (rooms.bytes), which the cap on the database compares
+// rooms by: its strings plus a fixed share for the row's keys and b-tree cells. An estimate of
+// its disk use; the cap corrects it against the file's real size. kStoredBytesSql is the same
+// sum over a row of `messages`, and schema step 2 computed it for rows stored before it.
+constexpr uint64_t kRowOverheadBytes = 32;
+inline uint64_t stored_bytes(const AppendRequest& m) {
+  return kRowOverheadBytes + m.room.size() + m.user_id.size() + m.sender_name.size() +
+         m.client_id.size() + m.text.size();
+}
+// length(CAST(x AS BLOB)) counts bytes; length(x) on TEXT counts characters up to a NUL.
+inline constexpr const char* kStoredBytesSql =
+    "(32 + length(CAST(room AS BLOB)) + length(CAST(user_id AS BLOB))"
+    " + length(CAST(sender_name AS BLOB)) + length(CAST(client_id AS BLOB))"
+    " + length(CAST(text AS BLOB)))";
 
 }  // namespace parley::store

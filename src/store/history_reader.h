@@ -1,5 +1,7 @@
 // The thread that answers history page queries, on its own read-only connection. In WAL mode a
 // reader sees the last committed state and neither waits for the writer nor holds it up.
+// A failed read reaches its caller as an Error (never as an empty page), is logged and counted,
+// and makes the store unhealthy until a read succeeds again.
 #pragma once
 
 #include <chrono>
@@ -9,11 +11,12 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <variant>
 
+#include "base/result.h"
 #include "store/history_store.h"
 #include "store/sqlite_database.h"
 #include "store/sqlite_statement.h"
+#include "store/store_health.h"
 #include "store/work_queue.h"
 
 namespace parley::store {
@@ -32,8 +35,9 @@ class HistoryReader {
   };
 
   // `file` must already exist in WAL mode (the writer opens it first).
-  static std::variant<std::unique_ptr<HistoryReader>, std::string> start(
-      const std::filesystem::path& file, std::chrono::milliseconds busy_timeout);
+  static Result<std::unique_ptr<HistoryReader>> start(const std::filesystem::path& file,
+                                                      std::chrono::milliseconds busy_timeout,
+                                                      StoreHealth& health, StoreCounters& counters);
 
   HistoryReader(const HistoryReader&) = delete;
   HistoryReader& operator=(const HistoryReader&) = delete;
@@ -44,11 +48,14 @@ class HistoryReader {
   void query(PageQuery query);
 
  private:
-  explicit HistoryReader(SqliteDatabase db) : db_(std::move(db)) {}
+  HistoryReader(SqliteDatabase db, StoreHealth& health, StoreCounters& counters)
+      : db_(std::move(db)), health_(health), counters_(counters) {}
   void run();
-  HistoryPage read_page(const PageQuery& query);
+  Result<HistoryPage> read_page(const PageQuery& query);
 
   SqliteDatabase db_;
+  StoreHealth& health_;
+  StoreCounters& counters_;
   SqliteStatement newest_page_;
   SqliteStatement oldest_page_;
   WorkQueue<PageQuery> queue_;

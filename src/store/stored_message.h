@@ -1,4 +1,5 @@
-// What the history store hands back: stored messages and pages of them.
+// What the history store hands back: stored messages and pages of them. A failed read is the
+// Error of a Result<HistoryPage>, never an empty page.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,6 @@ struct HistoryPage {
   // The range asked for holds more messages than were returned: older ones before the first
   // (recent, before) or newer ones after the last (after).
   bool truncated = false;
-  // Non-empty when the read failed; `messages` is then empty.
-  std::string error{};
 };
 
 }  // namespace parley::store
