@@ -122,6 +122,11 @@ std::optional<std::string> Server::start() {
     o.dir = config_.data_dir;
     o.retain_per_room = config_.history_retain;
     o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
+    // The room's log (issue 10): the store checks the chat's rules in its transactions.
+    const chat::ChangeRules rules{};
+    o.max_reaction_emoji = rules.max_reaction_emoji;
+    o.max_reactions = rules.max_reactions;
+    o.quote_chars = rules.quote_chars;
     o.sync_full = config_.sync == "full";
     auto opened = store::HistoryStore::open(o);
     if (!opened) return opened.error().message;

@@ -6,7 +6,6 @@
 
 namespace parley::store {
 class HistoryStore;
-struct HistoryPage;
 }  // namespace parley::store
 
 namespace parley::chat {
@@ -22,7 +21,6 @@ class SqliteHistory final : public History {
   Status health() const override;
 
  private:
-  static Page to_page(store::HistoryPage&& rows);
   void read_around(const std::string& room, const PageQuery& query, PageDone done);
 
   store::HistoryStore& store_;

@@ -11,9 +11,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "base/result.h"
 #include "store/history_store.h"
+#include "store/message_log_reader.h"
 #include "store/sqlite_database.h"
 #include "store/sqlite_statement.h"
 #include "store/store_health.h"
@@ -23,8 +25,8 @@ namespace parley::store {
 
 class HistoryReader {
  public:
-  // At most `limit` messages of `room` with after_id < id < before_id: the newest of them, or
-  // the oldest when `oldest_first` (paging forward).
+  // At most `limit` rows of `room` with after_id < id < before_id: the newest of them, or
+  // the oldest when `oldest_first` (paging forward); every entry, or messages only.
   struct PageQuery {
     std::string room{};
     uint64_t after_id = 0;
@@ -32,6 +34,15 @@ class HistoryReader {
     std::size_t limit = 0;
     bool oldest_first = false;
     HistoryStore::PageDone done{};
+    bool messages_only = false;
+  };
+  // A search (message_log_reader.h).
+  struct SearchQuery {
+    std::string room{};
+    std::string query{};
+    uint64_t before = 0;
+    std::size_t limit = 0;
+    HistoryStore::SearchDone done{};
   };
 
   // `file` must already exist in WAL mode (the writer opens it first).
@@ -46,19 +57,23 @@ class HistoryReader {
 
   // Answered in FIFO order on the reader thread.
   void query(PageQuery query);
+  void search(SearchQuery query);
 
  private:
   HistoryReader(SqliteDatabase db, StoreHealth& health, StoreCounters& counters)
       : db_(std::move(db)), health_(health), counters_(counters) {}
+  using Task = std::variant<PageQuery, SearchQuery>;
   void run();
-  Result<HistoryPage> read_page(const PageQuery& query);
+  void answer(PageQuery& query);
+  void answer(SearchQuery& query);
+  template <class T>
+  void count(const Result<T>& result);
 
   SqliteDatabase db_;
   StoreHealth& health_;
   StoreCounters& counters_;
-  SqliteStatement newest_page_;
-  SqliteStatement oldest_page_;
-  WorkQueue<PageQuery> queue_;
+  LogReader log_;
+  WorkQueue<Task> queue_;
   std::thread thread_;
 };
 

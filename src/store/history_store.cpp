@@ -154,12 +154,35 @@ void HistoryStore::append(AppendRequest request, AppendDone done) {
 }
 
 void HistoryStore::recent(std::string room, std::size_t limit, PageDone done) {
-  reader_->query({.room = std::move(room), .limit = limit, .done = std::move(done)});
+  reader_->query(
+      {.room = std::move(room), .limit = limit, .done = std::move(done), .messages_only = true});
 }
 
 void HistoryStore::before(std::string room, uint64_t before_id, std::size_t limit, PageDone done) {
-  reader_->query(
-      {.room = std::move(room), .before_id = before_id, .limit = limit, .done = std::move(done)});
+  reader_->query({.room = std::move(room),
+                  .before_id = before_id,
+                  .limit = limit,
+                  .done = std::move(done),
+                  .messages_only = true});
+}
+
+void HistoryStore::messages_after(std::string room, uint64_t after_id, std::size_t limit,
+                                  PageDone done) {
+  reader_->query({.room = std::move(room),
+                  .after_id = after_id,
+                  .limit = limit,
+                  .oldest_first = true,
+                  .done = std::move(done),
+                  .messages_only = true});
+}
+
+void HistoryStore::search(std::string room, std::string query, uint64_t before, std::size_t limit,
+                          SearchDone done) {
+  reader_->search({.room = std::move(room),
+                   .query = std::move(query),
+                   .before = before,
+                   .limit = limit,
+                   .done = std::move(done)});
 }
 
 void HistoryStore::after(std::string room, uint64_t after_id, std::size_t limit, PageDone done) {

@@ -125,6 +125,12 @@ class HistoryStore {
     uint64_t wal_restart_bytes = 128 << 20;
     // How often the writer checks that its files are still the ones it opened.
     std::chrono::milliseconds file_check_interval{1000};
+    // The rules of the room's log (issue 10), checked by the writer in the transaction that
+    // stores a change: reactions per message (different emoji, and in all), and the code
+    // points of a message a reply quotes.
+    std::size_t max_reaction_emoji = 20;
+    std::size_t max_reactions = 1000;
+    std::size_t quote_chars = 100;
   };
 
   // Counters for /metrics. Sizes are as last measured by the writer (at most 10 ms old while
@@ -166,15 +172,24 @@ class HistoryStore {
   // or at once on the calling thread when the append is refused (Overloaded, Closed).
   void append(AppendRequest request, AppendDone done);
 
-  // Thread-safe. `done` runs on the reader thread. All three return at most `limit` messages in
-  // ascending id order, and `truncated` = the range asked for holds more than was returned.
+  // Thread-safe. `done` runs on the reader thread. All return at most `limit` rows in ascending
+  // id order, and `truncated` = the range asked for holds more than was returned. A room's rows
+  // are the entries of its log (append_request.h); messages come in their current state.
   // The newest `limit` messages of the room; truncated: older ones exist.
   void recent(std::string room, std::size_t limit, PageDone done);
   // The newest `limit` messages with id < before_id (scrolling up); truncated: older ones exist.
   void before(std::string room, uint64_t before_id, std::size_t limit, PageDone done);
-  // What a reconnecting client missed, paging forward: the OLDEST `limit` messages with
-  // id > after_id; truncated: more than `limit` are missing, continue with after(last id).
+  // What a reconnecting client missed, paging forward: the OLDEST `limit` entries (messages and
+  // changes) with id > after_id; truncated: more are missing, continue with after(last id).
   void after(std::string room, uint64_t after_id, std::size_t limit, PageDone done);
+  // The OLDEST `limit` messages (no changes) with id > after_id.
+  void messages_after(std::string room, uint64_t after_id, std::size_t limit, PageDone done);
+  // Messages whose current text contains `query` (1-100 code points), newest first, ids below
+  // `before` (0: all). 3 or more code points: the FTS5 trigram index; fewer: a scan of at most
+  // kShortQueryScan messages, which `next` continues (store/message_log_reader.h).
+  using SearchDone = std::function<void(Result<SearchPage>)>;
+  void search(std::string room, std::string query, uint64_t before, std::size_t limit,
+              SearchDone done);
 
   // The last id handed out in every room, sorted by room; for start-up.
   std::vector<std::pair<std::string, uint64_t>> last_ids() const;

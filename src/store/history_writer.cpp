@@ -58,6 +58,7 @@ HistoryWriter::HistoryWriter(SqliteDatabase db, const HistoryStore::Options& opt
       gate_(shared.gate),
       files_(std::move(files)),
       trimmer_(options, ledger_),
+      log_(options_),
       queue_(options.max_pending_appends),
       next_file_check_(Clock::now() + options.file_check_interval) {}
 
@@ -88,6 +89,7 @@ Status HistoryWriter::prepare() {
   if (!page_size) return with_context("cannot read the page size", page_size.error());
   page_size_ = static_cast<uint64_t>(*page_size);
   if (Status prepared = trimmer_.prepare(db_); !prepared) return prepared;
+  if (Status prepared = log_.prepare(db_.handle()); !prepared) return prepared;
   return ledger_.load(db_);
 }
 
@@ -184,6 +186,8 @@ Status HistoryWriter::write_batch(const std::vector<PendingAppend>& batch) {
 
 Result<AppendResult> HistoryWriter::insert(const AppendRequest& request) {
   const int64_t ts_ms = request.ts_ms != 0 ? request.ts_ms : wall_clock_ms();
+  // Changes of a message and replies: checked and applied in this transaction (issue 10).
+  if (LogWriter::handles(request)) return log_.insert(request, ts_ms, ledger_);
   const uint64_t id = ledger_.get(request.room).last_id + 1;
   insert_.bind(1, request.room);
   insert_.bind(2, static_cast<int64_t>(id));
@@ -287,6 +291,11 @@ void HistoryWriter::maintain() {
   }
   StoreCounters::add(counters_.deleted_by_retention, deleted.by_retention);
   StoreCounters::add(counters_.deleted_by_cap, deleted.by_cap);
+  // The search index gives back the space of what was deleted (message_log_writer.h).
+  if (deleted.by_retention + deleted.by_cap > 0 &&
+      !in_transaction(RoomLedger::Save::kNewRooms, [&] { return log_.compact_index(); })) {
+    maintenance_backoff_until_ = now + kMaintenanceBackoff;
+  }
 }
 
 bool HistoryWriter::maintenance_due(Clock::time_point now) const {

@@ -29,6 +29,7 @@
 #include "store/append_request.h"
 #include "store/history_store.h"
 #include "store/history_trimmer.h"
+#include "store/message_log_writer.h"
 #include "store/room_ledger.h"
 #include "store/sqlite_database.h"
 #include "store/sqlite_statement.h"
@@ -120,6 +121,7 @@ class HistoryWriter {
 
   RoomLedger ledger_;
   HistoryTrimmer trimmer_;
+  LogWriter log_;  // changes and replies (message_log_writer.h)
   WorkQueue<PendingAppend> queue_;
   std::vector<AppendResult> results_;  // of the batch in progress
 

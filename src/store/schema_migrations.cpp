@@ -86,6 +86,68 @@ constexpr std::array kMigrations = {
                                 + length(CAST(m.text AS BLOB))), 0)
             FROM messages AS m WHERE m.room = rooms.room);
         )sql"},
+    SchemaMigration{
+        3,
+        // The room's log (issue 10, docs/PROTOCOL.md "The room's log"). A row is an entry:
+        // a message (kind 0) or a change of an earlier message of the room (1 edit, 2 delete,
+        // 3 react, 4 unreact; `target` the message changed, `text` the new text or the emoji,
+        // `count` a reaction's count after it). A message row keeps its current state: text
+        // after edits, edited_ms, deleted (text gone), rev (the last change applied), and for a
+        // reply `target` = the message answered with its quote. Reactions live in their own
+        // table, one row per (message, emoji, user): `seq` orders users (the change's id) and
+        // `emoji_seq` emoji (when the emoji last appeared on the message).
+        // messages_only: pages of messages skip the changes through it. messages_by_reply:
+        // deleting a message empties the quotes of it.
+        // Search: FTS5 with the trigram tokenizer over the current text of undeleted messages,
+        // contentless (a match is joined back to messages by rowid; only messages are indexed,
+        // which an external-content table would count as damage). Triggers give it the text it
+        // indexed when a row changes or goes, and keep it in step with every insert,
+        // edit, delete and retention, and drop a message's reactions with it, so retention and
+        // the cap need not know about either. The index is built here for the messages stored
+        // so far.
+        R"sql(
+          ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN target INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN edited_ms INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN quote_user TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN quote_from TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN quote_text TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN quote_deleted INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN count INTEGER NOT NULL DEFAULT 0;
+          CREATE UNIQUE INDEX messages_only ON messages (room, id) WHERE kind = 0;
+          CREATE INDEX messages_by_reply ON messages (room, target) WHERE kind = 0 AND target > 0;
+          CREATE TABLE reactions (
+            room      TEXT    NOT NULL,
+            msg_id    INTEGER NOT NULL,
+            emoji     TEXT    NOT NULL,
+            user_id   TEXT    NOT NULL,
+            seq       INTEGER NOT NULL,
+            emoji_seq INTEGER NOT NULL,
+            PRIMARY KEY (room, msg_id, emoji, user_id)
+          ) WITHOUT ROWID;
+          CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = '', tokenize = 'trigram');
+          INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages;
+          CREATE TRIGGER messages_log_insert AFTER INSERT ON messages
+            WHEN new.kind = 0 AND new.deleted = 0
+          BEGIN
+            INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+          END;
+          CREATE TRIGGER messages_log_update AFTER UPDATE OF text, deleted ON messages
+            WHEN old.kind = 0
+          BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+              SELECT 'delete', old.rowid, old.text WHERE old.deleted = 0;
+            INSERT INTO messages_fts (rowid, text) SELECT new.rowid, new.text WHERE new.deleted = 0;
+          END;
+          CREATE TRIGGER messages_log_delete AFTER DELETE ON messages WHEN old.kind = 0
+          BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+              SELECT 'delete', old.rowid, old.text WHERE old.deleted = 0;
+            DELETE FROM reactions WHERE room = old.room AND msg_id = old.id;
+          END;
+        )sql"},
 };
 
 }  // namespace
