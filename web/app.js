@@ -2,44 +2,59 @@
 // into calls on it.
 //
 // - The room is in the URL hash (#general), so a link to the page is a link to the
-//   room; the rooms joined and the name are kept in localStorage by the client.
+//   room; the rooms joined and the name are kept in localStorage by the client. In
+//   token mode (token.js) the hash may also carry the sign-in token, read once.
 // - Each room has its own message list (a RoomView); #messages shows the current one.
 //   Messages are placed by msg_id; own messages not yet acked wait at the bottom.
 //   After every change relayout() groups consecutive messages of one person (within
 //   GROUP_WITHIN_MS) under one name and time, and puts a separator between days.
+//   message-view.js builds each message and rebuilds it in place when it changes
+//   (edited, deleted, reactions), so the list never jumps.
+// - A message far back (a reply's original, a search result) is fetched with the
+//   history around it; the hole between it and the rest is a "gap" line that loads
+//   the messages in between when it comes into view.
 // - The list follows new messages while the reader is at the bottom ("stuck"), also
 //   when the content grows by itself (fonts, CJK and emoji fallbacks, a taller input);
 //   further up, the reader is left alone and a "new messages ↓" button appears.
+// - Keyboard: Tab reaches the list; arrow keys move through its messages; a message
+//   with the focus shows its actions (reply, react, edit, delete), which Tab reaches.
+//   Up arrow in an empty message box edits the last own message (composer.js).
 // - Connection notices: one per outage, in the room shown when it began, updated in
 //   place when the connection is back. Join/leave churn is merged: someone who leaves
 //   and comes back within CHURN_WITHIN_MS (a reload) adds nothing.
 // - Every user-supplied string (names, texts, room names) reaches the page through
-//   textContent or as a text node (markdown.js only says which nodes to make); links
-//   are <a> elements built from http(s) URLs only. Nothing is ever parsed as HTML.
+//   textContent or as a text node. Nothing is ever parsed as HTML.
 
-import { ParleyClient } from './parley-client.js';
+import { Composer } from './composer.js';
+import { chatUrl } from './connection.js';
+import { DirectoryView } from './directory-view.js';
+import { EmojiPicker } from './emoji-picker.js';
 import { pickLanguage, translatePage, translator } from './i18n.js';
-import { parseMarkdown } from './markdown.js';
-import { ROOM_NAME, nameProblem, normalizeName, utf8Length } from './text.js';
+import { MessageView, element, mentions, nameColour } from './message-view.js';
+import { ParleyClient } from './parley-client.js';
+import { SearchView } from './search-view.js';
+import { isRoomName, nameProblem, normalizeName, normalizeRoom } from './text.js';
+import { globalToken, takeFragmentToken, tokenClaims, userStorage } from './token.js';
 
 const DEFAULT_ROOM = 'lobby';
 // Within this many pixels of the bottom the list follows new messages.
 const STICK_TO_BOTTOM_PX = 48;
 // Scrolled this close to the top, the next older page is fetched.
 const LOAD_OLDER_PX = 80;
+// A gap line this close to the view loads the messages it stands for.
+const LOAD_GAP_PX = 200;
 // Messages of one person closer together than this share one name and time.
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 // Someone who leaves and is back within this time (a reload) is not announced twice.
 const CHURN_WITHIN_MS = 2 * 60 * 1000;
+const FLASH_MS = 2000;
 const NOTIFY_KEY = 'parley.notify';
 const PHONE = window.matchMedia('(max-width: 48rem)');
 
 const t = translator(pickLanguage(navigator.language));
 const locale = t('htmlLang');
-const timeFormat = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
 const dayFormat = new Intl.DateTimeFormat(locale, { weekday: 'long', month: 'long', day: 'numeric' });
 const yearDayFormat = new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric' });
-const fullFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'medium' });
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -53,6 +68,7 @@ const ui = {
   statusText: $('statusText'),
   statusDetail: $('statusDetail'),
   reconnect: $('reconnectButton'),
+  authBanner: $('authBanner'),
   roomName: $('roomName'),
   myName: $('myName'),
   nameButton: $('nameButton'),
@@ -68,6 +84,7 @@ const ui = {
   roomError: $('roomError'),
   memberList: $('memberList'),
   memberCount: $('memberCount'),
+  membersMore: $('membersMore'),
   typing: $('typingIndicator'),
   nameDialog: $('nameDialog'),
   nameForm: $('nameForm'),
@@ -77,14 +94,8 @@ const ui = {
   leaveDialog: $('leaveDialog'),
   leaveTitle: $('leaveTitle'),
   leaveText: $('leaveText'),
+  deleteDialog: $('deleteDialog'),
 };
-
-function element(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 /** What one room looks like on this page. */
 class RoomView {
@@ -96,6 +107,7 @@ class RoomView {
     this.log.append(this.top);
     this.byMsgId = new Map();  // msg_id → element
     this.pending = new Map();  // client id → own element not yet acked
+    this.gaps = new Map();     // `after` of a hole → its gap line
     this.minId = Infinity;
     this.maxId = -Infinity;
     this.unread = 0;
@@ -112,6 +124,8 @@ class RoomView {
     this.takenNoticeFor = null; // the assigned name a "name taken" notice was shown for
     this.stuck = true;         // following the bottom
     this.fromBottom = 0;       // saved scroll position while another room is shown
+    this.jumpTarget = null;    // msg_id to show once the page around it arrives
+    this.jumped = false;       // the reader was taken up to a message (a quote, a search result)
   }
 }
 
@@ -119,6 +133,11 @@ const views = new Map();
 let current = null;
 let client;
 let firstName = false; // the name dialog is the first visit's
+let nameFromToken = false;
+let composer;
+let search;
+let directory;
+let picker;
 
 // The connection as the page shows it.
 const link = {
@@ -145,169 +164,45 @@ function dayLabel(ts) {
   return (date.getFullYear() === today.getFullYear() ? dayFormat : yearDayFormat).format(date);
 }
 
-function timeElement(ts) {
-  if (!Number.isFinite(ts)) ts = Date.now();
-  const el = element('time', 'message-time', timeFormat.format(new Date(ts)));
-  el.dateTime = new Date(ts).toISOString();
-  el.title = fullFormat.format(new Date(ts));
-  return el;
-}
-
-/** One of 8 name colours, the same for a user id everywhere (FNV-1a of the id). */
-function nameColour(user) {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < user.length; i++) hash = Math.imul(hash ^ user.charCodeAt(i), 0x01000193);
-  return `name-c${(hash >>> 0) % 8}`;
-}
-
 /** The name this user goes by in `room` (what @mentions of them look like). */
 function myNameIn(room) {
   return views.get(room)?.you ?? client.name;
 }
 
-/** Whether `text` says @name (not as part of a longer word), case-insensitively. */
-function mentions(text, name) {
-  if (!name) return false;
-  const lower = text.toLowerCase();
-  const needle = `@${name.toLowerCase()}`;
-  for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 1)) {
-    const after = lower.slice(at + needle.length, at + needle.length + 1);
-    if (!/[\p{L}\p{N}_-]/u.test(after)) return true;
-  }
-  return false;
+/** The names @mentions are highlighted for in `room`: the reader's, then the others'. */
+function mentionNames(room) {
+  const view = views.get(room);
+  return [myNameIn(room), ...(view?.members ?? []).map((m) => m.name)];
 }
 
-/** Text nodes of `text` with each @name in a highlighting <span>. */
-function appendWithMentions(parent, text, name) {
-  if (!mentions(text, name)) {
-    parent.append(document.createTextNode(text));
-    return;
-  }
-  const needle = `@${name}`;
-  let rest = text;
-  for (let at = rest.toLowerCase().indexOf(needle.toLowerCase()); at >= 0; at = rest.toLowerCase().indexOf(needle.toLowerCase())) {
-    if (at > 0) parent.append(document.createTextNode(rest.slice(0, at)));
-    parent.append(element('span', 'mention-name', rest.slice(at, at + needle.length)));
-    rest = rest.slice(at + needle.length);
-  }
-  if (rest) parent.append(document.createTextNode(rest));
+// ---- Messages -------------------------------------------------------------------------
+
+const messageView = new MessageView(t, locale, {
+  reply: (el) => composer.reply(el.dataset.room, Number(el.dataset.msgId)),
+  react: (el, button) => openPicker(el, button),
+  toggle: (el, emoji) => toggleReaction(el.dataset.room, Number(el.dataset.msgId), emoji),
+  edit: (el) => composer.edit(el.dataset.room, Number(el.dataset.msgId)),
+  remove: (el) => confirmDelete(el.dataset.room, Number(el.dataset.msgId)),
+  quote: (el, target) => jumpTo(el.dataset.room, target),
+  retry: (id) => client.retry(id),
+});
+
+function renderContext(room, own) {
+  return { room, own, me: myNameIn(room), names: mentionNames(room), user: client.user ?? '' };
 }
 
-/** DOM nodes for markdown.js's tree: only elements named here, text only as text. */
-function appendNodes(parent, nodes, name) {
-  for (const node of nodes) {
-    switch (node.type) {
-      case 'text': appendWithMentions(parent, node.text, name); break;
-      case 'code': parent.append(element('code', null, node.text)); break;
-      case 'pre': {
-        const pre = element('pre');
-        pre.append(element('code', null, node.text));
-        parent.append(pre);
-        break;
-      }
-      case 'strong':
-      case 'em': {
-        const el = element(node.type);
-        appendNodes(el, node.children, name);
-        parent.append(el);
-        break;
-      }
-      case 'link': {
-        const a = element('a', 'message-link');
-        a.href = node.href;
-        a.target = '_blank';
-        a.rel = 'noopener noreferrer';
-        appendNodes(a, node.children, name);
-        parent.append(a);
-        break;
-      }
-      default: break;
-    }
-  }
-}
-
-function textElement(text, mentionName = null) {
-  const el = element('div', 'message-text');
-  appendNodes(el, parseMarkdown(text), mentionName);
+/** A new element for a message view (from the client) or a pending own entry. */
+function messageElement(room, message, own) {
+  const el = messageView.create(message, renderContext(room, own));
+  if (own) el.dataset.user = client.user ?? message.user ?? '';
   return el;
-}
-
-// ---- Message list -------------------------------------------------------------------
-
-function receivedElement(message, room) {
-  const el = element('div', 'message message-received');
-  el.dataset.msgId = String(message.msg_id);
-  el.dataset.user = message.user;
-  el.dataset.ts = String(message.ts);
-  const name = myNameIn(room);
-  if (mentions(message.text, name)) el.classList.add('mention');
-  const meta = element('div', 'message-meta');
-  meta.append(element('span', `message-from ${nameColour(message.user)}`, message.from), timeElement(message.ts));
-  el.append(meta, textElement(message.text, name));
-  return el;
-}
-
-/** An own message: pending (entry from the outbox) or sent (msg_id known). */
-function ownElement({ id, text, ts, msgId, state, reason = null }) {
-  const el = element('div', 'message message-sent');
-  if (id) el.dataset.id = id;
-  el.dataset.user = client.user ?? '';
-  el.dataset.ts = String(Number.isFinite(ts) ? ts : Date.now());
-  const meta = element('div', 'message-meta');
-  const status = element('span', 'message-status');
-  const why = element('span', 'message-reason');
-  const retry = element('button', 'retry-button', t('retry'));
-  retry.type = 'button';
-  retry.addEventListener('click', () => client.retry(id));
-  meta.append(timeElement(ts), status, why, retry);
-  el.append(textElement(text), meta);
-  setOwnState(el, state, reason, msgId, ts);
-  return el;
-}
-
-/**
- * How an own message looks: 'sent' (no status), 'sending' (acked soon; shown only
- * after half a second), 'waiting' (amber: it will go when the connection is back, or
- * is being retried) or 'failed' (red: the server refused it; only Retry sends it).
- */
-function lookOf(state, reason) {
-  if (state === 'sent') return { look: 'sent', label: '' };
-  if (state === 'pending') return link.connected ? { look: 'sending', label: t('sending') } : { look: 'waiting', label: t('waiting') };
-  if (reason === 'timeout' || reason === 'internal') {
-    return { look: 'waiting', label: link.connected ? t('retrying') : t('waiting') };
-  }
-  return { look: 'failed', label: t('notSent') };
-}
-
-function setOwnState(el, state, reason, msgId, ts) {
-  el.dataset.state = state;
-  el.dataset.reason = reason ?? '';
-  el.classList.toggle('pending', state === 'pending');
-  el.classList.toggle('failed', state === 'failed');
-  const { look, label } = lookOf(state, reason);
-  el.dataset.look = look;
-  el.querySelector('.message-status').textContent = label;
-  el.querySelector('.message-reason').textContent = look === 'failed' ? reasonLabel(reason) : '';
-  el.querySelector('.retry-button').hidden = state !== 'failed';
-  if (msgId !== undefined && msgId !== null) el.dataset.msgId = String(msgId);
-  if (ts) {
-    el.dataset.ts = String(ts);
-    el.querySelector('.message-time').replaceWith(timeElement(ts));
-  }
 }
 
 /** The connection changed: pending messages say "sending…" or "will send when connected". */
 function refreshOwnStates() {
   for (const view of views.values()) {
-    for (const el of view.pending.values()) setOwnState(el, el.dataset.state, el.dataset.reason || null);
+    for (const el of view.pending.values()) messageView.setOwnState(el, el.dataset.state, el.dataset.reason || null, link.connected);
   }
-}
-
-function reasonLabel(reason) {
-  if (!reason) return '';
-  const key = `reason_${reason}`;
-  const label = t(key);
-  return label === key ? t('reason_other', reason) : label;
 }
 
 function noticeElement(text) {
@@ -337,7 +232,7 @@ function relayout(view) {
   let previous = null; // the last chat message, for grouping
   let day = null;
   for (const el of [...view.log.children]) {
-    if (el === view.divider) {
+    if (el === view.divider || el.classList.contains('gap-line')) {
       previous = null;
       continue;
     }
@@ -387,7 +282,7 @@ function anchorOf(view) {
  * Runs `change` on a view's list keeping the reader's place: a list that follows the
  * bottom stays at the bottom (or goes there when `toBottom`); otherwise the element
  * at the top of the view stays where it is, whether messages are added above it
- * (older pages, a catch-up) or below it (new ones).
+ * (older pages, a catch-up) or below it (new ones), or change size.
  */
 function keepingScroll(view, change, toBottom = false) {
   if (view.name !== current) {
@@ -410,35 +305,41 @@ function keepingScroll(view, change, toBottom = false) {
   }
 }
 
+/** Whether `el` is one of the lines that go with the message after them. */
+function leadsNext(el, view) {
+  return !!el && (el.classList.contains('message-system') || el.classList.contains('day-separator')
+    || el.classList.contains('gap-line') || el === view.divider);
+}
+
 /** Puts `el` where msg_id `msgId` belongs: ordered by msg_id, own pending ones last. */
 function placeByMsgId(view, el, msgId) {
   view.byMsgId.set(msgId, el);
-  const firstPending = view.log.querySelector('.message-sent.pending, .message-sent.failed');
+  const firstPending = view.log.querySelector(':scope > .message-sent.pending, :scope > .message-sent.failed');
   let next = null;
   if (msgId < view.maxId) {
-    for (const child of view.log.children) {
-      const id = child.dataset.msgId;
-      if (id !== undefined && Number(id) > msgId && !view.pending.has(child.dataset.id)) {
-        next = child;
-        break;
-      }
-    }
-    // Older than a message that notices (or the unread line) precede: go above them too.
-    while (next && (next.previousElementSibling?.classList.contains('message-system')
-      || next.previousElementSibling?.classList.contains('day-separator')
-      || next.previousElementSibling === view.divider)) {
-      next = next.previousElementSibling;
-    }
+    next = firstMessageAfter(view, msgId);
+    // Older than a message that notices (or the unread line, or a gap) precede: go
+    // above them too.
+    while (next && leadsNext(next.previousElementSibling, view)) next = next.previousElementSibling;
   }
   view.log.insertBefore(el, next ?? firstPending);
   view.minId = Math.min(view.minId, msgId);
   view.maxId = Math.max(view.maxId, msgId);
 }
 
+/** The element of the first message with a msg_id greater than `msgId` (not pending). */
+function firstMessageAfter(view, msgId) {
+  for (const child of view.log.children) {
+    const id = child.dataset.msgId;
+    if (id !== undefined && Number(id) > msgId && !view.pending.has(child.dataset.id)) return child;
+  }
+  return null;
+}
+
 function addNotice(view, text) {
   const el = noticeElement(text);
   keepingScroll(view, () => {
-    const firstPending = view.log.querySelector('.message-sent.pending, .message-sent.failed');
+    const firstPending = view.log.querySelector(':scope > .message-sent.pending, :scope > .message-sent.failed');
     view.log.insertBefore(el, firstPending);
   });
   return el;
@@ -456,10 +357,8 @@ function drawMessages(room, messages, how) {
   keepingScroll(view, () => {
     for (const message of messages) {
       if (view.byMsgId.has(message.msg_id)) continue;
-      const el = message.own
-        ? ownElement({ id: message.id, text: message.text, ts: message.ts, msgId: message.msg_id, state: 'sent' })
-        : receivedElement(message, room);
-      if (message.own) el.dataset.user = message.user;
+      const el = messageElement(room, message, message.own);
+      if (message.own) messageView.setOwnState(el, 'sent', null, link.connected);
       placeByMsgId(view, el, message.msg_id);
     }
   });
@@ -479,7 +378,23 @@ function drawMessages(room, messages, how) {
     }
   }
   renderTop(view);
-  if (room === current) maybeLoadOlder();
+  if (room === current) {
+    maybeLoadOlder();
+    maybeFillGaps();
+  }
+}
+
+/** Messages on the page that look different now (edited, deleted, reactions, quotes). */
+function drawChanged(room, changed) {
+  const view = views.get(room);
+  if (!view) return;
+  keepingScroll(view, () => {
+    for (const message of changed) {
+      const el = view.byMsgId.get(message.msg_id);
+      if (el) messageView.fill(el, message, renderContext(room, el.classList.contains('message-sent')));
+      composer.messageChanged(room, message);
+    }
+  });
 }
 
 function drawOutbox(entry) {
@@ -492,20 +407,27 @@ function drawOutbox(entry) {
       if (el) keepingScroll(view, () => el.remove());
       return;
     }
+    const message = client.message(entry.room, entry.msg_id)
+      ?? { msg_id: entry.msg_id, ts: entry.ts, id: entry.id, text: entry.text, reply_to: entry.quote ?? null, own: true };
     keepingScroll(view, () => {
-      if (!el) el = ownElement({ id: entry.id, text: entry.text, ts: entry.ts, state: 'sent' });
-      el.remove();
-      setOwnState(el, 'sent', null, entry.msg_id, entry.ts);
+      if (el) {
+        el.remove();
+        messageView.fill(el, message, renderContext(entry.room, true));
+      } else {
+        el = messageElement(entry.room, message, true);
+      }
+      messageView.setOwnState(el, 'sent', null, link.connected);
       placeByMsgId(view, el, entry.msg_id);
     });
     return;
   }
   if (!el) {
-    el = ownElement({ id: entry.id, text: entry.text, ts: entry.created, state: entry.state, reason: entry.reason });
+    el = messageElement(entry.room, { id: entry.id, text: entry.text, ts: entry.created, reply_to: entry.quote ?? null }, true);
     view.pending.set(entry.id, el);
+    messageView.setOwnState(el, entry.state, entry.reason, link.connected);
     keepingScroll(view, () => view.log.append(el), true);
   }
-  setOwnState(el, entry.state, entry.reason);
+  messageView.setOwnState(el, entry.state, entry.reason, link.connected);
 }
 
 function renderTop(view) {
@@ -522,9 +444,105 @@ function maybeLoadOlder() {
   if (list.scrollTop < LOAD_OLDER_PX || list.scrollHeight <= list.clientHeight) client.loadOlder(current);
 }
 
+/** The holes between the stretches of the room held: a line each, where they are. */
+function drawGaps(room, gaps) {
+  const view = views.get(room);
+  if (!view) return;
+  const wanted = new Set(gaps.map((g) => g.after));
+  keepingScroll(view, () => {
+    for (const [after, line] of view.gaps) {
+      if (!wanted.has(after)) {
+        line.remove();
+        view.gaps.delete(after);
+      }
+    }
+    for (const gap of gaps) {
+      let line = view.gaps.get(gap.after);
+      if (!line) {
+        line = element('div', 'gap-line');
+        line.dataset.after = String(gap.after);
+        const button = element('button', 'gap-button');
+        button.type = 'button';
+        button.addEventListener('click', () => client.fillGap(room, gap.after));
+        line.append(button);
+        view.gaps.set(gap.after, line);
+      }
+      const button = line.firstChild;
+      button.textContent = gap.loading ? t('loadingGap') : t('loadGap');
+      button.disabled = gap.loading;
+      const below = firstMessageAfter(view, gap.after);
+      if (below && line.nextElementSibling !== below) view.log.insertBefore(line, below);
+    }
+  });
+  if (room === current) maybeFillGaps();
+}
+
+/** A gap line in (or near) view loads the messages it stands for. */
+function maybeFillGaps() {
+  const view = views.get(current);
+  if (!view || view.gaps.size === 0) return;
+  const box = ui.messages.getBoundingClientRect();
+  for (const [after, line] of view.gaps) {
+    const at = line.getBoundingClientRect();
+    if (at.bottom > box.top - LOAD_GAP_PX && at.top < box.bottom + LOAD_GAP_PX) client.fillGap(current, after);
+  }
+}
+
+/**
+ * Shows message `msgId` of `room` in the conversation: scrolled to and flashed,
+ * after fetching the history around it when it is not on the page.
+ */
+function jumpTo(room, msgId) {
+  const view = views.get(room);
+  if (!view) return;
+  if (room !== current) show(room);
+  const answer = client.loadAround(room, msgId);
+  if (answer === 'held') {
+    reveal(view, msgId);
+  } else if (answer === 'requested') {
+    view.jumpTarget = msgId;
+  } else if (answer === 'missing') {
+    reveal(view, msgId);
+    addNotice(view, t('jumpMissing'));
+  } else {
+    addNotice(view, t('jumpOffline'));
+  }
+}
+
+function reveal(view, msgId) {
+  let el = view.byMsgId.get(msgId);
+  if (!el) {
+    // Gone (retention): the nearest message after it, else before it.
+    let best = null;
+    for (const [id, candidate] of view.byMsgId) {
+      const better = best === null || (id > msgId ? best[0] < msgId || id < best[0] : best[0] < msgId && id > best[0]);
+      if (better) best = [id, candidate];
+    }
+    el = best?.[1];
+  }
+  if (!el || view.name !== current) return;
+  el.scrollIntoView({ block: 'center' });
+  view.stuck = isAtBottom(ui.messages);
+  view.jumped = !view.stuck; // "back to the latest ↓" stays until the reader is back
+  renderJump();
+  el.classList.remove('flash');
+  void el.offsetWidth; // restart the animation
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), FLASH_MS);
+  el.focus({ preventScroll: true });
+}
+
+function handleAround(room, { target, found }) {
+  const view = views.get(room);
+  if (!view || view.jumpTarget !== target) return;
+  view.jumpTarget = null;
+  reveal(view, target);
+  if (!found) addNotice(view, t('jumpMissing'));
+}
+
 function renderJump() {
   const view = views.get(current);
-  const show = !!view && !view.stuck && (view.newBelow > 0 || ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight > ui.messages.clientHeight * 2);
+  const show = !!view && !view.stuck && (view.newBelow > 0 || view.jumped || ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight > ui.messages.clientHeight * 2);
   ui.jump.hidden = !show;
   if (show) ui.jump.textContent = t('jumpToNew', view.newBelow);
 }
@@ -533,9 +551,13 @@ function handleScroll() {
   const view = views.get(current);
   if (!view) return;
   view.stuck = isAtBottom(ui.messages);
-  if (view.stuck) view.newBelow = 0;
+  if (view.stuck) {
+    view.newBelow = 0;
+    view.jumped = false;
+  }
   renderJump();
   maybeLoadOlder();
+  maybeFillGaps();
 }
 
 /** The "new messages" line above the first message that arrived while away. */
@@ -558,16 +580,88 @@ function placeUnreadDivider(view) {
   relayout(view);
 }
 
+// ---- Message actions -----------------------------------------------------------------
+
+function openPicker(el, button) {
+  const room = el.dataset.room;
+  const msgId = Number(el.dataset.msgId);
+  const message = client.message(room, msgId);
+  const mine = new Set((message?.reactions ?? []).filter((r) => r.me).map((r) => r.emoji));
+  picker.open(button, (emoji) => toggleReaction(room, msgId, emoji), mine);
+}
+
+function toggleReaction(room, msgId, emoji) {
+  if (client.toggleReaction(room, msgId, emoji) === 'limit') {
+    const view = views.get(room);
+    if (view) addNotice(view, t('reactionLimit'));
+  }
+}
+
+function confirmDelete(room, msgId) {
+  ui.deleteDialog.returnValue = '';
+  ui.deleteDialog.onclose = () => {
+    if (ui.deleteDialog.returnValue === 'delete') client.deleteMessage(room, msgId);
+    const el = views.get(room)?.byMsgId.get(msgId);
+    (el?.isConnected ? el : ui.input).focus({ preventScroll: true });
+  };
+  ui.deleteDialog.showModal();
+}
+
+/** An own change the server refused for good: said in the room, the message is as before. */
+function handleRefused(room, { kind, code }) {
+  const view = views.get(room);
+  if (!view) return;
+  const key = `reason_${code}`;
+  const why = t(key) === key ? t('reason_other', code) : t(key);
+  addNotice(view, t('refusedNotice', t(`change_${kind}`), why));
+}
+
+/** Arrow keys move through the messages of the list; a focused message shows its actions. */
+function wireMessageKeys() {
+  ui.messages.addEventListener('keydown', (event) => {
+    const step = { ArrowUp: -1, ArrowDown: 1, Home: -Infinity, End: Infinity }[event.key];
+    if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
+    const view = views.get(current);
+    if (!view || event.target.closest('input, textarea')) return;
+    const items = [...view.log.querySelectorAll(':scope > .message[data-msg-id], :scope > .message-sent[data-id]')];
+    if (items.length === 0) return;
+    const at = items.indexOf(document.activeElement?.closest('.message'));
+    let next;
+    if (step === -Infinity) next = 0;
+    else if (step === Infinity) next = items.length - 1;
+    else if (at < 0) next = step < 0 ? items.length - 1 : 0;
+    else next = Math.min(items.length - 1, Math.max(0, at + step));
+    event.preventDefault();
+    items[next].focus({ preventScroll: true });
+    items[next].scrollIntoView({ block: 'nearest' });
+  });
+  ui.messages.addEventListener('focusin', (event) => {
+    const el = event.target.closest?.('.message');
+    if (el) messageView.setControlsTabbable(el, true);
+  });
+  ui.messages.addEventListener('focusout', (event) => {
+    const el = event.target.closest?.('.message');
+    if (el && !el.contains(event.relatedTarget)) messageView.setControlsTabbable(el, false);
+  });
+  // A touch screen has no hover: a tap on a message shows its actions.
+  ui.messages.addEventListener('click', (event) => {
+    if (event.target.closest('a, button')) return;
+    const el = event.target.closest('.message[data-msg-id]');
+    for (const active of ui.messages.querySelectorAll('.message.active')) if (active !== el) active.classList.remove('active');
+    el?.classList.toggle('active');
+  });
+}
+
 // ---- Rooms, members, typing, unread -------------------------------------------------------
 
 function roomFromHash(hash) {
   let name;
   try {
-    name = decodeURIComponent(hash.replace(/^#/, ''));
+    name = decodeURIComponent(hash.replace(/^#/, '')).normalize('NFC');
   } catch {
     return null;
   }
-  return ROOM_NAME.test(name) ? name : null;
+  return isRoomName(name) ? name : null;
 }
 
 function viewFor(room) {
@@ -601,6 +695,8 @@ function show(room) {
     view.newBelow = 0;
     if (!document.hidden) placeUnreadDivider(view);
     scrollIntoPlace(view);
+    composer.roomChanged();
+    search.setRoom(room);
   }
   if (!document.hidden) view.unread = 0;
   ui.roomName.hidden = false;
@@ -612,6 +708,7 @@ function show(room) {
   renderName();
   renderJump();
   maybeLoadOlder();
+  maybeFillGaps();
 }
 
 /** On showing a room: at its unread line if that is above the fold, else where it was. */
@@ -635,12 +732,14 @@ function renderRoomList() {
     const li = element('li', 'room-item');
     li.dataset.room = room;
     const a = element('a', 'room-link');
-    a.href = `#${room}`;
+    a.href = `#${encodeURIComponent(room)}`;
     if (room === current) a.setAttribute('aria-current', 'page');
     const badge = element('span', 'unread-badge', view.unread > 0 ? String(view.unread) : '');
     badge.hidden = view.unread === 0;
     if (view.unread > 0) badge.setAttribute('aria-label', t('unread', view.unread));
-    a.append(element('span', 'room-link-name', t('room', room)), badge);
+    const name = element('span', 'room-link-name', t('room', room));
+    name.dir = 'auto';
+    a.append(name, badge);
     const leave = element('button', 'room-leave', '×');
     leave.type = 'button';
     leave.title = t('leaveRoom', room);
@@ -665,13 +764,20 @@ function renderMembers() {
   const view = views.get(current);
   if (!view) return;
   const me = client.user;
+  const info = client.memberInfo(current);
   const online = [...view.members].sort((a, b) => (a.user === me ? -1 : b.user === me ? 1 : a.name.localeCompare(b.name)));
   const items = online.map((member) => memberItem(member.user, member.name, true, member.user === me));
-  for (const [user, name] of view.gone) {
-    if (!view.members.some((m) => m.user === user)) items.push(memberItem(user, name, false, false));
+  if (info.complete) {
+    for (const [user, name] of view.gone) {
+      if (!view.members.some((m) => m.user === user)) items.push(memberItem(user, name, false, false));
+    }
   }
   ui.memberList.replaceChildren(...items);
-  ui.memberCount.textContent = `(${online.length})`;
+  // A large room lists some of its people: the count is the server's.
+  ui.memberCount.textContent = `(${info.complete ? online.length : info.users})`;
+  ui.membersMore.hidden = info.complete;
+  ui.membersMore.disabled = info.loading;
+  ui.membersMore.textContent = t('membersMore', online.length, info.users);
 }
 
 function memberItem(user, name, online, isMe) {
@@ -680,6 +786,7 @@ function memberItem(user, name, online, isMe) {
   li.dataset.online = String(online);
   const nameEl = element('span', `member-name ${nameColour(user)}`, name);
   nameEl.title = name;
+  nameEl.dir = 'auto';
   li.append(element('span', `presence-dot ${online ? 'online' : 'offline'}`), nameEl);
   if (isMe) li.append(element('span', 'member-you', t('you')));
   return li;
@@ -699,12 +806,14 @@ function renderName() {
   const name = myNameIn(current);
   ui.myName.textContent = name;
   ui.nameButton.hidden = !name;
-  ui.nameButton.setAttribute('aria-label', t('nameButtonLabel', name));
+  ui.nameButton.disabled = nameFromToken;
+  ui.nameButton.title = nameFromToken ? t('nameFromToken') : t('nameChange');
+  ui.nameButton.setAttribute('aria-label', nameFromToken ? `${name}. ${t('nameFromToken')}` : t('nameButtonLabel', name));
 }
 
 function goToRoom(room) {
-  if (location.hash === `#${room}`) show(room);
-  else location.hash = room;
+  if (roomFromHash(location.hash) === room) show(room);
+  else location.hash = encodeURIComponent(room);
 }
 
 /** Leaves `room`, asking first when it holds messages that are not sent yet. */
@@ -725,6 +834,11 @@ function leaveRoom(room) {
 
 function finishLeaving(room, discard) {
   if (client.leave(room, { discard }) !== true) return;
+  dropRoom(room);
+}
+
+/** The room is gone from the client: its view too, and another one is shown. */
+function dropRoom(room) {
   views.delete(room);
   if (client.rooms.length === 0) client.join(DEFAULT_ROOM);
   if (room === current) {
@@ -739,7 +853,7 @@ function finishLeaving(room, discard) {
 function handleHash() {
   const room = roomFromHash(location.hash);
   if (!room) {
-    history.replaceState(null, '', `#${current ?? DEFAULT_ROOM}`);
+    history.replaceState(null, '', `#${encodeURIComponent(current ?? DEFAULT_ROOM)}`);
     if (!current) show(DEFAULT_ROOM);
     return;
   }
@@ -797,6 +911,7 @@ function handleStatus(state, info) {
   if (state === 'ready') {
     stopCountdown();
     showStatus(true);
+    showAuthBanner('');
     const view = views.get(current);
     if (!link.everReady) {
       link.everReady = true;
@@ -804,7 +919,7 @@ function handleStatus(state, info) {
     } else if (link.outage) {
       const { el, since } = link.outage;
       el.querySelector('.message-text').textContent =
-        t('noticeReconnected', timeFormat.format(new Date(since)), timeFormat.format(new Date()));
+        t('noticeReconnected', messageView.shortTime(since), messageView.shortTime(Date.now()));
     }
     link.outage = null;
   } else if (state === 'connecting' || state === 'open') {
@@ -826,6 +941,26 @@ function handleStatus(state, info) {
       tickCountdown();
     }
   }
+}
+
+function showAuthBanner(text) {
+  ui.authBanner.textContent = text;
+  ui.authBanner.hidden = !text;
+}
+
+/** Token mode: what the page says about the sign-in (PROTOCOL.md, "Authentication"). */
+function handleAuth({ state, reason, expiresAt }) {
+  const until = expiresAt ? messageView.shortTime(expiresAt * 1000) : '';
+  const text = {
+    refresh_failed: t('authRefreshFailed', until),
+    renewing: t('authRenewing'),
+    missing: t('authMissing'),
+    refused: t('authRefused', reason ?? ''),
+    expired: t('authExpired'),
+    forbidden: t('authForbidden'),
+  }[state];
+  if (text !== undefined) showAuthBanner(text);
+  else if (state === 'refreshed') showAuthBanner('');
 }
 
 // ---- Notifications ----------------------------------------------------------------------
@@ -858,7 +993,7 @@ async function toggleNotifications() {
 function notify(room, messages) {
   if (!notificationsOn()) return;
   const name = myNameIn(room);
-  const worth = messages.filter((m) => document.hidden || mentions(m.text, name));
+  const worth = messages.filter((m) => !m.deleted && (document.hidden || mentions(m.text, name)));
   const last = worth.at(-1);
   if (!last) return;
   const title = mentions(last.text, name) ? t('notifyMention', last.from, room) : t('notifyMessage', last.from, room);
@@ -899,38 +1034,19 @@ function submitName() {
   ui.input.focus();
 }
 
-// ---- Sending ----------------------------------------------------------------------------------
-
-function fitInput() {
-  ui.input.style.height = 'auto';
-  ui.input.style.height = `${ui.input.scrollHeight + 2}px`;
-}
-
-function sendTyped() {
-  const text = ui.input.value.trim();
-  if (!text) return;
-  const bytes = utf8Length(text);
-  if (bytes > client.limits.max_text_bytes) {
-    ui.inputError.hidden = false;
-    ui.inputError.textContent = t('textTooLong', bytes, client.limits.max_text_bytes);
-    return;
-  }
-  const entry = client.send(current, text);
-  drawOutbox(entry);
-  ui.input.value = '';
-  fitInput();
-}
-
 // ---- Wiring ----------------------------------------------------------------------------------
 
 function handleError(error) {
   if (error.code === 'name_invalid') {
     firstName = error.ref === 'hello';
     openNameDialog('name_server');
+  } else if (error.code === 'forbidden' && error.ref === 'rename') {
+    const view = views.get(current);
+    if (view) addNotice(view, t('nameFromToken'));
   } else if (error.ref === 'join' && error.room && !client.hasRoom(error.room)) {
     const view = views.get(current);
     if (view && error.room !== current) addNotice(view, t('noticeJoinFailed', error.room, error.code));
-    if (views.has(error.room)) finishLeaving(error.room, true);
+    if (views.has(error.room)) dropRoom(error.room);
   } else {
     console.warn('parley error', error);
   }
@@ -944,14 +1060,16 @@ function handleJoined(room, { you, asked, reset }) {
   if (reset) {
     keepingScroll(view, () => {
       for (const el of view.byMsgId.values()) el.remove();
+      for (const line of view.gaps.values()) line.remove();
     });
     view.byMsgId.clear();
+    view.gaps.clear();
     view.minId = Infinity;
     view.maxId = -Infinity;
     addNotice(view, t('noticeHistoryReset'));
   }
   // The server gives a taken name a suffix ("Hana-2"): say so, once per name.
-  if (you !== asked && view.takenNoticeFor !== you) {
+  if (you !== asked && view.takenNoticeFor !== you && !nameFromToken) {
     view.takenNoticeFor = you;
     addNotice(view, t('noticeNameTaken', asked, you));
   }
@@ -982,17 +1100,28 @@ function handlePresence(room, event, { users, person }) {
   }
 }
 
-function connect() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  client = new ParleyClient(`${scheme}//${location.host}/ws`, {
-    storage: localStorage,
+/** The server took a room away (a refreshed token no longer allows it). */
+function handleRemoved(room) {
+  const wasShown = room === current;
+  if (views.has(room)) dropRoom(room);
+  const next = wasShown ? client.rooms[0] : current;
+  if (next) addNotice(viewFor(next), t('removedFromRoom', room));
+}
+
+function connect(token, storage) {
+  client = new ParleyClient(chatUrl(location), {
+    storage,
+    token,
+    refreshToken: async () => (typeof window.parleyRefreshToken === 'function' ? window.parleyRefreshToken() : null),
     handlers: {
       status: handleStatus,
       welcome: () => renderName(),
       name: () => renderName(),
       joined: handleJoined,
       messages: drawMessages,
+      changed: drawChanged,
       outbox: drawOutbox,
+      refused: handleRefused,
       members: (room, members) => {
         const view = views.get(room);
         if (!view) return;
@@ -1013,6 +1142,12 @@ function connect() {
         view.older = state;
         renderTop(view);
       },
+      gaps: drawGaps,
+      around: handleAround,
+      searchResults: (room, results) => search.show(room, results),
+      rooms: (listing) => directory.show(listing),
+      removed: handleRemoved,
+      auth: handleAuth,
       error: handleError,
     },
   });
@@ -1030,27 +1165,23 @@ function toggleTheme() {
 }
 
 function wireInput() {
-  ui.form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    sendTyped();
-    ui.input.focus();
-  });
-  ui.input.addEventListener('keydown', (event) => {
-    if (event.key !== 'Enter') return;
-    // Enter that confirms an IME composition (Chinese, Japanese…) picks the characters;
-    // it must not also send. keyCode 229 covers browsers that clear isComposing early.
-    if (event.isComposing || event.keyCode === 229) {
-      event.preventDefault();
-      return;
-    }
-    if (event.shiftKey) return; // a new line
-    event.preventDefault();
-    sendTyped();
-  });
-  ui.input.addEventListener('input', () => {
-    ui.inputError.hidden = true;
-    fitInput();
-    if (ui.input.value.trim() && current) client.typing(current);
+  composer = new Composer({
+    form: ui.form,
+    input: ui.input,
+    error: ui.inputError,
+    banner: $('composeBanner'),
+    bannerText: $('composeText'),
+    bannerCancel: $('composeCancel'),
+    mentions: $('mentionList'),
+  }, t, {
+    room: () => current,
+    send: (room, text, replyTo) => drawOutbox(client.send(room, text, { replyTo })),
+    edit: (room, msgId, text) => client.edit(room, msgId, text),
+    message: (room, msgId) => client.message(room, msgId),
+    lastOwn: (room) => client.lastOwnMessage(room),
+    names: (room) => (views.get(room)?.members ?? []).filter((m) => m.user !== client.user).map((m) => m.name),
+    typing: (room) => client.typing(room),
+    maxBytes: () => client.limits.max_text_bytes,
   });
   ui.messages.addEventListener('scroll', handleScroll, { passive: true });
   new ResizeObserver(() => {
@@ -1063,13 +1194,62 @@ function wireInput() {
     scrollToBottom();
     ui.input.focus();
   });
+  wireMessageKeys();
+  picker = new EmojiPicker($('emojiPicker'), t);
+}
+
+function wirePanels() {
+  search = new SearchView({
+    panel: $('searchPanel'),
+    heading: $('searchHeading'),
+    form: $('searchForm'),
+    input: $('searchInput'),
+    status: $('searchStatus'),
+    results: $('searchResults'),
+    more: $('searchMore'),
+    close: $('searchClose'),
+    toggle: $('searchToggle'),
+  }, t, messageView, {
+    search: (room, query) => client.search(room, query),
+    more: (room) => client.searchMore(room),
+    jump: (room, msgId) => {
+      if (PHONE.matches) search.close();
+      jumpTo(room, msgId);
+    },
+    connected: () => client.isReady,
+    opened: (open) => {
+      ui.chat.classList.toggle('search-open', open);
+      if (!open && current) client.clearSearch(current);
+    },
+  });
+  directory = new DirectoryView({
+    dialog: $('directoryDialog'),
+    open: $('browseRooms'),
+    form: $('directoryForm'),
+    input: $('directoryInput'),
+    total: $('directoryTotal'),
+    list: $('directoryList'),
+    status: $('directoryStatus'),
+    more: $('directoryMore'),
+    close: $('directoryClose'),
+  }, t, {
+    list: (options) => client.listRooms(options),
+    joined: (room) => client.hasRoom(room),
+    go: (room) => {
+      goToRoom(room);
+      setPanelOpen(false);
+      ui.input.focus();
+    },
+    connected: () => client.isReady,
+  });
+  ui.membersMore.addEventListener('click', () => client.loadMoreMembers(current));
 }
 
 function wirePanel() {
   ui.joinRoomForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const room = ui.roomInput.value.trim().replace(/^#/, '');
-    if (!ROOM_NAME.test(room)) {
+    const room = normalizeRoom(ui.roomInput.value);
+    if (!isRoomName(room)) {
       ui.roomError.hidden = false;
       ui.roomError.textContent = t('roomInvalid');
       return;
@@ -1112,11 +1292,29 @@ function wireConnection() {
   });
 }
 
+/**
+ * Token mode (README, "Embedding the client"): a #token= fragment or
+ * window.PARLEY_TOKEN. Returns { token, storage, name } for the client.
+ */
+function signIn() {
+  const token = takeFragmentToken(location, history) ?? globalToken(window);
+  const claims = token ? tokenClaims(token) : null;
+  const storage = claims?.sub ? userStorage(localStorage, claims.sub) : localStorage;
+  return { token, storage, name: claims?.name ?? null };
+}
+
 function main() {
   document.documentElement.lang = locale;
   translatePage(document, t);
-  connect();
+  const { token, storage, name } = signIn();
+  connect(token, storage);
+  if (name) {
+    // The token names the user: no name dialog, no rename.
+    nameFromToken = true;
+    if (client.name !== name) client.setName(name);
+  }
   wireInput();
+  wirePanels();
   wirePanel();
   wireConnection();
 
@@ -1134,7 +1332,12 @@ function main() {
   renderThemeToggle();
   ui.notifyToggle.addEventListener('click', toggleNotifications);
   renderNotifyToggle();
-  window.addEventListener('hashchange', handleHash);
+  window.addEventListener('hashchange', () => {
+    // A new token from the embedding page (it set #token= again): used from now on.
+    const fresh = takeFragmentToken(location, history);
+    if (fresh) client.setToken(fresh);
+    handleHash();
+  });
 
   if (!roomFromHash(location.hash) && !client.hasRoom(DEFAULT_ROOM)) client.join(DEFAULT_ROOM);
   handleHash();

@@ -1,5 +1,6 @@
 // One WebSocket that survives server restarts: it reconnects with exponential
-// backoff and jitter, and gives up only on the close codes that mean a client bug.
+// backoff and jitter, and gives up only on the close codes that mean a client bug
+// (or, when told so, that its credentials were refused).
 //
 // It is only the transport: what to say after an open (hello, joins, the outbox)
 // is parley-client.js's business. It knows nothing about the page and takes its
@@ -18,6 +19,24 @@ export const BACKOFF = Object.freeze({ initialMs: 500, maxMs: 5000 });
  * "Close codes"): they say this client broke a rule, and would break it again.
  */
 export const FATAL_CLOSE_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009]);
+
+/**
+ * Close codes of authentication (PROTOCOL.md, "Authentication"): 4001 (no token, or
+ * refused), 4003 (forbidden), 4004 (token expired). Reconnecting with the same token
+ * would be refused again: the client stops, and parley-client.js asks the embedding
+ * page for a fresh token before it starts again.
+ */
+export const AUTH_CLOSE_CODES = Object.freeze([4001, 4003, 4004]);
+
+/**
+ * The chat's WebSocket address for a page at `location`: wss: on an https page (a
+ * browser refuses ws: from a secure page, and the token must not travel in clear),
+ * ws: otherwise; same host and port as the page.
+ */
+export function chatUrl(location, path = '/ws') {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${path}`;
+}
 
 /**
  * Delay before reconnect attempt `attempt` (0 for the first after a close).
@@ -39,6 +58,7 @@ export class ChatConnection {
   #random;
   #now;
   #on;
+  #stopCodes;
   #socket = null;
   #socketOpened = false; // whether #socket ever reached 'open'
   #attempt = 0;      // failed attempts since the last successful open
@@ -54,6 +74,8 @@ export class ChatConnection {
    *     retryAt: when the next attempt starts, on the now() clock, for a countdown;
    *     wasOpen: this close ended an open connection; code: the WebSocket close code).
    *   onMessage(text): a text message from the server.
+   *   stopCodes: close codes after which it does not reconnect by itself (default
+   *     FATAL_CLOSE_CODES); start() or retryNow() starts it again.
    *   WebSocket, setTimeout, clearTimeout, random, now: injectable for tests.
    */
   constructor(url, options = {}) {
@@ -64,6 +86,7 @@ export class ChatConnection {
     this.#clearTimeout = options.clearTimeout ?? ((id) => globalThis.clearTimeout(id));
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => Date.now());
+    this.#stopCodes = options.stopCodes ?? FATAL_CLOSE_CODES;
     const ignore = () => {};
     this.#on = {
       state: options.onState ?? ignore,
@@ -186,7 +209,7 @@ export class ChatConnection {
       this.#on.state('closed', { retryInMs: null, retryAt: null, wasOpen, code });
       return;
     }
-    if (FATAL_CLOSE_CODES.includes(code)) {
+    if (this.#stopCodes.includes(code)) {
       this.#stopped = true;
       this.#on.state('closed', { retryInMs: null, retryAt: null, wasOpen, code });
       return;

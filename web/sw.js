@@ -12,12 +12,20 @@
 // Served from / (GET /sw.js), so its scope is the whole site without any
 // Service-Worker-Allowed header. WebSocket connections never pass through here.
 
-const SHELL_VERSION = 'parley-shell-v1';
+const SHELL_VERSION = 'parley-shell-v2';
 const SHELL = [
   '/',
   '/app.js',
   '/parley-client.js',
   '/connection.js',
+  '/room-log.js',
+  '/outbox.js',
+  '/token.js',
+  '/message-view.js',
+  '/composer.js',
+  '/emoji-picker.js',
+  '/search-view.js',
+  '/directory-view.js',
   '/i18n.js',
   '/text.js',
   '/markdown.js',

@@ -4,8 +4,22 @@
 // No DOM here: app.js turns the pieces into text nodes and <a> elements, so a
 // message can never become markup, whatever characters it holds.
 
-/** The room rule: 1 to 64 of A–Z a–z 0–9 . _ - */
-export const ROOM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * The room rule of PROTOCOL.md ("Rooms"), but for NFC: 1 to 64 code points, each a
+ * letter, combining mark or digit of any script or one of . _ -; not starting with
+ * a mark, not only dots, no invisible (Default_Ignorable_Code_Point) character.
+ */
+export const ROOM_NAME = /^(?!\p{M})(?!\.+$)(?!.*\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}._-]{1,64}$/u;
+
+/** Whether `name` is a room name the server takes (the rule, and in NFC as it wants). */
+export function isRoomName(name) {
+  return typeof name === 'string' && ROOM_NAME.test(name) && name === name.normalize('NFC');
+}
+
+/** What a user typed as a room, as the server wants it: trimmed, no leading #, NFC. */
+export function normalizeRoom(typed) {
+  return String(typed ?? '').trim().replace(/^#/, '').normalize('NFC');
+}
 
 export const NAME_MAX_CODE_POINTS = 32;
 

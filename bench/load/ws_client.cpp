@@ -62,7 +62,10 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
     return error;
   }
   conn_ = std::make_unique<net::TcpConnection>(loop_, fd);
-  conn_->start(this);
+  if (Status watching = conn_->start(*this); !watching) {
+    conn_.reset();  // closes fd
+    return watching.error().message;
+  }
   // Written while the connect is still in flight: the kernel answers EAGAIN,
   // the queue arms EPOLLOUT and the request leaves as soon as the socket connects.
   key_ = ws::make_random_key();

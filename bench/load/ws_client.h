@@ -32,7 +32,7 @@
 
 namespace parley::bench {
 
-class WsClient final : net::TcpConnection::Handler, ws::Endpoint::Handler {
+class WsClient final : net::Stream::Handler, ws::Endpoint::Handler {
  public:
   class Events {
    public:
@@ -79,8 +79,9 @@ class WsClient final : net::TcpConnection::Handler, ws::Endpoint::Handler {
   int64_t connect_started_ns() const { return connect_started_ns_; }
 
  private:
-  // net::TcpConnection::Handler
+  // net::Stream::Handler
   void on_data(std::span<char> bytes) override;
+  void on_drained() override {}  // never paused
   void on_disconnect() override;
   // ws::Endpoint::Handler
   void on_message(ws::Opcode op, std::string_view payload) override;

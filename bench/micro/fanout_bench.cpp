@@ -6,8 +6,8 @@
 // versions and interposes pthread_mutex_lock (std::mutex ends there) with a
 // counting one. Everything runs on a real net::EventLoop driven by
 // EventLoop::run(): N server-side TcpConnections over socketpairs, each owned by
-// a real app::WebSocketSession; the other ends of the socketpairs are drained
-// by handlers on the same loop (the "clients").
+// a real app::Connection in its WebSocket phase; the other ends of the
+// socketpairs are drained by handlers on the same loop (the "clients").
 //
 // One benchmark iteration = one broadcast round. The counters, the clock and
 // the lock count are read at the start of the round (in a before-sleep hook)
@@ -16,13 +16,13 @@
 // server's work only: deliver + N writev, not the clients' reads.
 //
 //   BM_LocalRoom/N/B   chat::LocalRoom::deliver -> Member::deliver (as
-//                      ChatSession does) -> WebSocketSession::send_text ->
+//                      ChatSession does) -> ChatLink::send_text -> WebSocketPhase ->
 //                      TcpConnection::send -> OutputQueue -> EventLoop::cork ->
 //                      before-sleep flush, one writev per recipient. B
 //                      broadcasts per loop iteration (a new frame each, as the
 //                      hub builds one per message).
 //   BM_Hub/N           the whole path of a plain-text message: sender's
-//                      WebSocketSession::on_message -> PlainTextSession ->
+//                      WebSocketPhase::on_message -> PlainTextSession ->
 //                      ChatHub::send -> (post) RoomHome -> encode once ->
 //                      (post) LocalRoom::deliver -> ... -> writev, one loop,
 //                      no history store.
@@ -58,9 +58,9 @@
 #include <vector>
 
 #include "app/config.h"
+#include "app/connection.h"
 #include "app/event_loop_port.h"
 #include "app/server_context.h"
-#include "app/websocket_session.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
@@ -186,7 +186,7 @@ void raise_fd_limit() {
   }
 }
 
-// The loop, the server-wide services a WebSocketSession needs, N sessions over
+// The loop, the server-wide services a Connection needs, N connections over
 // socketpairs, and the drained client ends. Subclasses say what one round is.
 class FanoutHarness {
  public:
@@ -218,7 +218,7 @@ class FanoutHarness {
 #pragma GCC diagnostic pop
 
   virtual ~FanoutHarness() {
-    for (app::WebSocketSession* s : sessions_) s->abort();  // deletes itself (deferred)
+    for (app::Connection* c : sessions_) c->abort();  // its list frees it (deferred)
     loop_.run_pending();
     for (auto& c : clients_) {
       loop_.remove(c->fd);
@@ -247,24 +247,26 @@ class FanoutHarness {
 
  protected:
   // A server-side session over a fresh socketpair; `client` ends are drained.
-  app::WebSocketSession* add_session(app::WebSocketSession::Service service,
-                                     const std::string& room) {
+  app::WebSocketPhase* add_session(app::WebSocketService service, const std::string& room) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
       state_.SkipWithError("socketpair failed (descriptor limit?)");
       failed_ = true;
       return nullptr;
     }
-    auto conn = std::make_unique<net::TcpConnection>(loop_, fds[0]);
-    net::TcpConnection* raw = conn.get();
-    auto* session = new app::WebSocketSession(ctx_, std::move(conn), service, room);
-    raw->start(session);
-    session->start({});
-    sessions_.push_back(session);
+    auto stream = std::make_unique<net::TcpConnection>(loop_, fds[0]);
+    app::Connection& c =
+        ctx_.connections.add(std::make_unique<app::Connection>(ctx_, std::move(stream)));
+    if (!c.start_websocket(service, room)) {
+      state_.SkipWithError("cannot watch a socket");
+      failed_ = true;
+      return nullptr;
+    }
+    sessions_.push_back(&c);
     auto client = std::make_unique<Client>(*this, fds[1]);
-    loop_.add(fds[1], EPOLLIN, client.get());
+    static_cast<void>(loop_.add(fds[1], EPOLLIN, client.get()));
     clients_.push_back(std::move(client));
-    return session;
+    return c.websocket();
   }
 
   // One round: queue this round's frames (they leave with the loop's corked
@@ -294,7 +296,7 @@ class FanoutHarness {
   chat::ChatHub hub_;
   app::SharedServices services_;
   app::LoopContext ctx_;
-  std::vector<app::WebSocketSession*> sessions_;
+  std::vector<app::Connection*> sessions_;
   bool failed_ = false;
   uint64_t enqueue_ns_ = 0;  // CPU time of start_round() alone
 
@@ -404,9 +406,9 @@ class LocalRoomFanout final : public FanoutHarness {
     per_round_ = per_round;
     members_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-      app::WebSocketSession* s = add_session(app::WebSocketSession::Service::Echo, {});
+      app::WebSocketPhase* s = add_session(app::WebSocketService::Echo, {});
       if (s == nullptr) return;
-      members_.push_back(std::make_unique<TransportMember>(*s));
+      members_.push_back(std::make_unique<TransportMember>(s->chat_transport()));
       room_.add(members_.back().get(), chat::MemberRef{0, static_cast<uint32_t>(i), 0});
     }
     uint64_t before = g_allocs.load();
@@ -442,9 +444,9 @@ class LocalRoomFanout final : public FanoutHarness {
 class HubFanout final : public FanoutHarness {
  public:
   HubFanout(benchmark::State& state, std::size_t n) : FanoutHarness(state, n) {
-    sender_ = add_session(app::WebSocketSession::Service::PlainChat, "bench");
+    sender_ = add_session(app::WebSocketService::PlainChat, "bench");
     for (std::size_t i = 0; i < n && sender_ != nullptr; ++i) {
-      if (add_session(app::WebSocketSession::Service::PlainChat, "bench") == nullptr) return;
+      if (add_session(app::WebSocketService::PlainChat, "bench") == nullptr) return;
     }
     frame_size_ = ws::encode_frame(ws::Opcode::Text, kText).size();
   }
@@ -471,7 +473,7 @@ class HubFanout final : public FanoutHarness {
   uint64_t bytes_per_round() const override { return frame_size_ * recipients_; }
 
   static constexpr std::string_view kProbe = "probe: every join is done";
-  app::WebSocketSession* sender_ = nullptr;
+  app::WebSocketPhase* sender_ = nullptr;
   std::size_t probed_ = 0;
   bool probe_sent_ = false;
   uint64_t frame_size_ = 0;

@@ -1,12 +1,104 @@
 #include "app/config.h"
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <sstream>
 
 #include "auth/jwt_verifier.h"
 
 namespace parley::app {
 namespace {
+
+// Each flag with its PARLEY_* environment variable and its default in --help.
+template <typename T>
+CLI::Option* flag(CLI::App& cli, const std::string& name, T& value, const std::string& help,
+                  const std::string& env) {
+  return cli.add_option(name, value, help)->envname(env)->capture_default_str();
+}
+
+void add_listening_options(CLI::App& cli, Config& c) {
+  flag(cli, "--host", c.host, "Address to listen on", "PARLEY_HOST");
+  flag(cli, "--port", c.port, "TCP port (0 picks a free one)", "PARLEY_PORT");
+  cli.add_flag("--echo", c.echo, "Enable the /echo endpoint (conformance tests)")
+      ->envname("PARLEY_ECHO");
+  flag(cli, "--threads", c.threads, "Event loops (0 = one per core)", "PARLEY_THREADS")
+      ->check(CLI::Range(0, 256));
+  flag(cli, "--log-level", c.log_level, "trace, debug, info, warn, error or off",
+       "PARLEY_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  flag(cli, "--data-dir", c.data_dir, "Folder for the server's data", "PARLEY_DATA_DIR");
+  flag(cli, "--shutdown-timeout", c.shutdown_timeout, "Seconds to close clients on SIGTERM",
+       "PARLEY_SHUTDOWN_TIMEOUT")
+      ->check(CLI::PositiveNumber);
+}
+
+// Connections and output (docs/SECURITY.md, "Connections and output").
+void add_connection_limits(CLI::App& cli, Config& c) {
+  auto positive = CLI::PositiveNumber;
+  flag(cli, "--max-message-size", c.max_message_size, "Largest message accepted, in bytes",
+       "PARLEY_MAX_MESSAGE_SIZE")
+      ->check(positive);
+  flag(cli, "--max-pending-output", c.max_pending_output,
+       "Bytes queued for one client before it is dropped", "PARLEY_MAX_PENDING_OUTPUT")
+      ->check(positive);
+  flag(cli, "--soft-pending-output", c.soft_pending_output,
+       "Bytes queued for one client above which it is not read from, and dropped after "
+       "--slow-consumer-seconds",
+       "PARLEY_SOFT_PENDING_OUTPUT")
+      ->check(positive);
+  flag(cli, "--slow-consumer-seconds", c.slow_consumer_seconds,
+       "Seconds a client may stay above --soft-pending-output", "PARLEY_SLOW_CONSUMER_SECONDS")
+      ->check(positive);
+  flag(cli, "--handshake-timeout", c.handshake_timeout,
+       "Seconds a connection may spend in HTTP (all its requests), or closing",
+       "PARLEY_HANDSHAKE_TIMEOUT")
+      ->check(positive);
+  flag(cli, "--http-max-requests", c.http_max_requests, "HTTP requests per connection",
+       "PARLEY_HTTP_MAX_REQUESTS")
+      ->check(positive);
+  flag(cli, "--ping-interval", c.ping_interval, "Seconds of silence before a ping",
+       "PARLEY_PING_INTERVAL")
+      ->check(positive);
+  flag(cli, "--idle-timeout", c.idle_timeout, "Seconds of silence before closing",
+       "PARLEY_IDLE_TIMEOUT")
+      ->check(positive);
+}
+
+void add_chat_options(CLI::App& cli, Config& c) {
+  auto positive = CLI::PositiveNumber;
+  flag(cli, "--history", c.history, "Chat history: sqlite (durable) or off (memory only)",
+       "PARLEY_HISTORY")
+      ->check(CLI::IsMember({"sqlite", "off"}));
+  flag(cli, "--history-retain", c.history_retain, "Messages kept per room (0 = all)",
+       "PARLEY_HISTORY_RETAIN");
+  flag(cli, "--history-retain-days", c.history_retain_days, "Days messages are kept (0 = forever)",
+       "PARLEY_HISTORY_RETAIN_DAYS")
+      ->check(CLI::NonNegativeNumber);
+  flag(cli, "--sync", c.sync, "normal (survives a crash) or full (survives power loss)",
+       "PARLEY_SYNC")
+      ->check(CLI::IsMember({"normal", "full"}));
+  flag(cli, "--join-history", c.join_history, "Messages sent to a client on join",
+       "PARLEY_JOIN_HISTORY")
+      ->check(CLI::Range(0, 200));
+  flag(cli, "--cache-bytes", c.cache_bytes,
+       "Bytes of recent messages cached in memory across all rooms (0 = no limit)",
+       "PARLEY_CACHE_BYTES");
+  flag(cli, "--cache-room-bytes", c.cache_room_bytes,
+       "Bytes of recent messages cached per room (0 = no limit)", "PARLEY_CACHE_ROOM_BYTES");
+  flag(cli, "--max-rooms", c.max_rooms, "Rooms open at once across the server (0 = no limit)",
+       "PARLEY_MAX_ROOMS");
+  flag(cli, "--presence-batch-above", c.presence_batch_above,
+       "Connections in a room from which presence is coalesced (0 = never)",
+       "PARLEY_PRESENCE_BATCH_ABOVE");
+  flag(cli, "--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes",
+       "PARLEY_MAX_TEXT_BYTES")
+      ->check(positive);
+  flag(cli, "--rate", c.rate_per_sec, "Chat messages per connection per second", "PARLEY_RATE")
+      ->check(positive);
+  flag(cli, "--rate-burst", c.rate_burst, "Burst of chat messages allowed above --rate",
+       "PARLEY_RATE_BURST")
+      ->check(positive);
+}
 
 // Identity flags: JWT authentication and resume tokens.
 void add_identity_options(CLI::App& cli, Config& c) {
@@ -56,131 +148,38 @@ std::optional<std::string> check_identity_options(Config& c) {
   return std::nullopt;
 }
 
+// permessage-deflate (RFC 7692), docs/SECURITY.md "Compression".
+void add_deflate_options(CLI::App& cli, Config& c) {
+  flag(cli, "--deflate", c.deflate,
+       "Compression when the client offers it: on (once per broadcast), takeover "
+       "(a context per connection) or off",
+       "PARLEY_DEFLATE")
+      ->check(CLI::IsMember({"on", "takeover", "off"}));
+  flag(cli, "--deflate-threshold", c.deflate_threshold,
+       "Messages shorter than this many bytes are sent uncompressed", "PARLEY_DEFLATE_THRESHOLD");
+}
+
+// Rules between flags; the message, or empty when the configuration holds.
+std::string check_consistency(const Config& c) {
+  if (c.soft_pending_output > c.max_pending_output) {
+    return "--soft-pending-output must not exceed --max-pending-output";
+  }
+  if (c.idle_timeout <= c.ping_interval)
+    return "--idle-timeout must be longer than --ping-interval";
+  return {};
+}
+
 }  // namespace
 
 ConfigResult parse_config(int argc, const char* const* argv) {
   Config c;
   CLI::App cli{"Parley: a real-time WebSocket chat server", "parley"};
   cli.set_version_flag("--version", PARLEY_VERSION);
-  auto positive = CLI::PositiveNumber;
-
-  cli.add_option("--host", c.host, "Address to listen on")
-      ->envname("PARLEY_HOST")
-      ->capture_default_str();
-  cli.add_option("--port", c.port, "TCP port (0 picks a free one)")
-      ->envname("PARLEY_PORT")
-      ->capture_default_str();
-  cli.add_flag("--echo", c.echo, "Enable the /echo endpoint (conformance tests)")
-      ->envname("PARLEY_ECHO");
-  cli.add_option("--max-message-size", c.max_message_size, "Largest message accepted, in bytes")
-      ->envname("PARLEY_MAX_MESSAGE_SIZE")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--max-pending-output", c.max_pending_output,
-                 "Bytes queued for one client before it is dropped")
-      ->envname("PARLEY_MAX_PENDING_OUTPUT")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--soft-pending-output", c.soft_pending_output,
-                 "Bytes queued for one client tolerated for --slow-consumer-seconds")
-      ->envname("PARLEY_SOFT_PENDING_OUTPUT")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--slow-consumer-seconds", c.slow_consumer_seconds,
-                 "Seconds a client may stay above --soft-pending-output")
-      ->envname("PARLEY_SLOW_CONSUMER_SECONDS")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--handshake-timeout", c.handshake_timeout, "Seconds to complete the HTTP request")
-      ->envname("PARLEY_HANDSHAKE_TIMEOUT")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--ping-interval", c.ping_interval, "Seconds of silence before a ping")
-      ->envname("PARLEY_PING_INTERVAL")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--idle-timeout", c.idle_timeout, "Seconds of silence before closing")
-      ->envname("PARLEY_IDLE_TIMEOUT")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--shutdown-timeout", c.shutdown_timeout, "Seconds to close clients on SIGTERM")
-      ->envname("PARLEY_SHUTDOWN_TIMEOUT")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
-      ->envname("PARLEY_LOG_LEVEL")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
-  cli.add_option("--data-dir", c.data_dir, "Folder for the server's data")
-      ->envname("PARLEY_DATA_DIR")
-      ->capture_default_str();
-
-  cli.add_option("--threads", c.threads, "Event loops (0 = one per core)")
-      ->envname("PARLEY_THREADS")
-      ->check(CLI::Range(0, 256))
-      ->capture_default_str();
-  cli.add_option("--history", c.history, "Chat history: sqlite (durable) or off (memory only)")
-      ->envname("PARLEY_HISTORY")
-      ->check(CLI::IsMember({"sqlite", "off"}))
-      ->capture_default_str();
-  cli.add_option("--history-retain", c.history_retain, "Messages kept per room (0 = all)")
-      ->envname("PARLEY_HISTORY_RETAIN")
-      ->capture_default_str();
-  cli.add_option("--history-retain-days", c.history_retain_days,
-                 "Days messages are kept (0 = forever)")
-      ->envname("PARLEY_HISTORY_RETAIN_DAYS")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cli.add_option("--sync", c.sync, "normal (survives a crash) or full (survives power loss)")
-      ->envname("PARLEY_SYNC")
-      ->check(CLI::IsMember({"normal", "full"}))
-      ->capture_default_str();
-  cli.add_option("--join-history", c.join_history, "Messages sent to a client on join")
-      ->envname("PARLEY_JOIN_HISTORY")
-      ->check(CLI::Range(0, 200))
-      ->capture_default_str();
-  cli.add_option("--cache-bytes", c.cache_bytes,
-                 "Bytes of recent messages cached in memory across all rooms (0 = no limit)")
-      ->envname("PARLEY_CACHE_BYTES")
-      ->capture_default_str();
-  cli.add_option("--cache-room-bytes", c.cache_room_bytes,
-                 "Bytes of recent messages cached per room (0 = no limit)")
-      ->envname("PARLEY_CACHE_ROOM_BYTES")
-      ->capture_default_str();
-  cli.add_option("--max-rooms", c.max_rooms, "Rooms open at once across the server (0 = no limit)")
-      ->envname("PARLEY_MAX_ROOMS")
-      ->capture_default_str();
-  cli.add_option("--presence-batch-above", c.presence_batch_above,
-                 "Connections in a room from which presence is coalesced (0 = never)")
-      ->envname("PARLEY_PRESENCE_BATCH_ABOVE")
-      ->capture_default_str();
-  cli.add_option("--max-text-bytes", c.max_text_bytes, "Longest chat message text, in bytes")
-      ->envname("PARLEY_MAX_TEXT_BYTES")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--rate", c.rate_per_sec, "Chat messages per connection per second")
-      ->envname("PARLEY_RATE")
-      ->check(positive)
-      ->capture_default_str();
-  cli.add_option("--rate-burst", c.rate_burst, "Burst of chat messages allowed above --rate")
-      ->envname("PARLEY_RATE_BURST")
-      ->check(positive)
-      ->capture_default_str();
-
+  add_listening_options(cli, c);
+  add_connection_limits(cli, c);
+  add_chat_options(cli, c);
   add_identity_options(cli, c);
-
-  // permessage-deflate (RFC 7692).
-  cli.add_option("--deflate", c.deflate,
-                 "Compression when the client offers it: on (once per broadcast), takeover "
-                 "(a context per connection) or off")
-      ->envname("PARLEY_DEFLATE")
-      ->check(CLI::IsMember({"on", "takeover", "off"}))
-      ->capture_default_str();
-  cli.add_option("--deflate-threshold", c.deflate_threshold,
-                 "Messages shorter than this many bytes are sent uncompressed")
-      ->envname("PARLEY_DEFLATE_THRESHOLD")
-      ->capture_default_str();
-
+  add_deflate_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -191,12 +190,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
     std::string what = e.what();
     return {std::nullopt, 2, "parley: " + what + " (see --help)\n"};
   }
-  if (c.soft_pending_output > c.max_pending_output) {
-    return {std::nullopt, 2,
-            "parley: --soft-pending-output must not exceed --max-pending-output\n"};
-  }
-  if (c.idle_timeout <= c.ping_interval) {
-    return {std::nullopt, 2, "parley: --idle-timeout must be longer than --ping-interval\n"};
+  if (std::string problem = check_consistency(c); !problem.empty()) {
+    return {std::nullopt, 2, "parley: " + problem + "\n"};
   }
   if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};

@@ -19,17 +19,22 @@ struct Config {
   uint16_t port = 8080;
   bool echo = false;  // enables /echo, the conformance-test endpoint
   std::size_t max_message_size = 1 << 20;
-  // Hard cap on output queued for one client; past it the client is dropped
-  // (close 1008) rather than letting one slow reader grow our memory.
+  // Connections and output (docs/SECURITY.md, "Connections and output").
+  // Hard cap on output queued for one client; chat output past it drops the
+  // client (close 1013) rather than letting one slow reader grow our memory.
   std::size_t max_pending_output = 16 << 20;
-  // Slow consumers (redis' client-output-buffer-limit, soft and hard): output
-  // above the soft limit for slow_consumer_seconds also drops the client.
+  // Slow consumers (redis' client-output-buffer-limit, soft and hard): above
+  // the soft limit a connection is not read from until its output drains,
+  // and staying above it for slow_consumer_seconds drops the client.
   std::size_t soft_pending_output = 1 << 20;
   double slow_consumer_seconds = 10;
-  double handshake_timeout = 10;  // seconds to send a complete HTTP request
-  double ping_interval = 30;      // seconds of silence before we ping
-  double idle_timeout = 60;       // seconds of silence before we close
-  double shutdown_timeout = 5;    // seconds to close everyone on SIGTERM
+  // The whole HTTP phase of a connection (every request on it, not each), and
+  // a closing connection's time to finish the close handshake.
+  double handshake_timeout = 10;
+  std::size_t http_max_requests = 100;  // per connection; the last says Connection: close
+  double ping_interval = 30;            // seconds of silence before we ping
+  double idle_timeout = 60;             // seconds of silence before we close
+  double shutdown_timeout = 5;          // seconds to close everyone on SIGTERM
   std::string log_level = "info";
   std::string data_dir = "./parley-data";
   std::size_t threads = 0;  // event loops; 0 = one per core

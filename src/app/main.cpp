@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   // Before any thread exists, so every thread inherits the signal mask.
   install_signal_policy();
   Server server(config);
-  if (auto err = server.start()) {
-    std::cerr << "parley: " << *err << "\n";
+  if (parley::Status started = server.start(); !started) {
+    std::cerr << "parley: " << started.error().message << "\n";
     return 1;
   }
   // Tests and scripts wait for this exact line (and read the port from it).

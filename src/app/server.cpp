@@ -11,13 +11,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/connection.h"
 #include "app/event_loop_port.h"
-#include "app/http_session.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
+#include "net/tcp_connection.h"
 #include "store/history_store.h"
 #include "web_assets.h"
+#include "ws/close_code.h"
 
 namespace parley::app {
 namespace {
@@ -49,7 +51,12 @@ class Server::SignalWatcher final : public net::IoHandler {
       : loop_(loop), on_signal_(std::move(on_signal)) {
     sigset_t set = termination_signals();
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd_ >= 0) loop_.add(fd_, EPOLLIN, this);
+    Status watching =
+        fd_ < 0 ? Status(Error::from_errno("signalfd", errno)) : loop_.add(fd_, EPOLLIN, this);
+    if (!watching) {
+      spdlog::warn("SIGINT/SIGTERM will not stop the server gracefully: {}",
+                   watching.error().message);
+    }
   }
   ~SignalWatcher() {
     if (fd_ >= 0) {
@@ -76,7 +83,9 @@ struct Server::Worker {
   EventLoopPort port{loop};
   std::unique_ptr<LoopContext> ctx;
   std::thread thread;
-  bool drained = false;
+  // Set by this worker's loop once shutting down left it no connection; read
+  // by loop 0 when the shutdown timeout passes.
+  std::atomic<bool> drained{false};
 };
 
 Server::Server(Config config)
@@ -104,35 +113,51 @@ Server::~Server() {
   history_.reset();
 }
 
-std::optional<std::string> Server::start() {
+Status Server::start() {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);
-  if (ec) return "cannot create data directory '" + config_.data_dir + "': " + ec.message();
-
+  if (ec) {
+    return Error(Errc::Io,
+                 "cannot create data directory '" + config_.data_dir + "': " + ec.message(),
+                 ec.value());
+  }
   std::string error;
   auto secret =
       chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
-  if (!secret) return error;
+  if (!secret) return Error(Errc::Io, error);
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
+  if (Status opened = open_history(); !opened) return opened;
+  create_hub();
 
-  if (config_.history == "sqlite") {
-    store::HistoryStore::Options o;
-    o.dir = config_.data_dir;
-    o.retain_per_room = config_.history_retain;
-    o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
-    // The room's log (issue 10): the store checks the chat's rules in its transactions.
-    const chat::ChangeRules rules{};
-    o.max_reaction_emoji = rules.max_reaction_emoji;
-    o.max_reactions = rules.max_reactions;
-    o.quote_chars = rules.quote_chars;
-    o.sync_full = config_.sync == "full";
-    auto opened = store::HistoryStore::open(o);
-    if (!opened) return opened.error().message;
-    store_ = std::move(opened).value();
-  }
+  Result<int> listening = net::listen_tcp(config_.host, config_.port);
+  if (!listening) return std::move(listening).error();
+  port_ = net::local_port(*listening);
+  listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
+                                              [this](int c) { on_accept(c); });
+  return listener_->start();
+}
 
+Status Server::open_history() {
+  if (config_.history != "sqlite") return {};
+  store::HistoryStore::Options o;
+  o.dir = config_.data_dir;
+  o.retain_per_room = config_.history_retain;
+  o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
+  // The room's log (issue 10): the store checks the chat's rules in its transactions.
+  const chat::ChangeRules rules{};
+  o.max_reaction_emoji = rules.max_reaction_emoji;
+  o.max_reactions = rules.max_reactions;
+  o.quote_chars = rules.quote_chars;
+  o.sync_full = config_.sync == "full";
+  auto opened = store::HistoryStore::open(o);
+  if (!opened) return std::move(opened).error();
+  store_ = std::move(opened).value();
+  return {};
+}
+
+void Server::create_hub() {
   std::vector<chat::LoopPort*> ports;
   for (auto& w : workers_) ports.push_back(&w->port);
   chat_options_.room.join_history = config_.join_history;
@@ -167,14 +192,6 @@ std::optional<std::string> Server::start() {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());
   }
-
-  auto result = net::listen_tcp(config_.host, config_.port);
-  if (auto* err = std::get_if<net::SocketError>(&result)) return err->message;
-  int fd = std::get<int>(result);
-  port_ = net::local_port(fd);
-  listener_ =
-      std::make_unique<net::Listener>(workers_[0]->loop, fd, [this](int c) { on_accept(c); });
-  return std::nullopt;
 }
 
 void Server::on_accept(int fd) {
@@ -189,8 +206,9 @@ void Server::on_accept(int fd) {
       return;
     }
     w.ctx->stats.connections_accepted.add();
-    auto* session = new HttpSession(*w.ctx, fd);
-    session->start();
+    auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+    Connection& c = w.ctx->connections.add(std::make_unique<Connection>(*w.ctx, std::move(stream)));
+    static_cast<void>(c.start());  // a connection that cannot start logs and retires itself
   };
   if (&w == workers_[0].get()) {
     create();
@@ -208,9 +226,9 @@ void Server::sweep(Worker& w) {
     last_trim_ = now;
     malloc_trim(0);
   }
-  w.ctx->sessions.for_each([now](Session& s) { s.tick(now); });
-  if (w.ctx->shutting_down && w.ctx->sessions.empty() && !w.drained) {
-    w.drained = true;
+  w.ctx->connections.for_each([now](Connection& c) { c.tick(now); });
+  if (w.ctx->shutting_down && w.ctx->connections.empty() && !w.drained.load()) {
+    w.drained.store(true);
     if (++loops_drained_ == workers_.size()) stop_all();
   }
   w.loop.run_after(kSweepInterval, [this, &w] { sweep(w); });
@@ -223,12 +241,13 @@ void Server::begin_shutdown() {
     Worker* worker = w.get();
     worker->loop.post([worker] {
       worker->ctx->shutting_down = true;
-      worker->ctx->sessions.for_each([](Session& s) { s.shutdown(); });
+      worker->ctx->connections.for_each(
+          [](Connection& c) { c.close(ws::close_code::GoingAway, "server shutting down"); });
     });
   }
   workers_[0]->loop.run_after(seconds(config_.shutdown_timeout), [this] {
     std::size_t open = 0;
-    for (auto& w : workers_) open += w->drained ? 0 : 1;
+    for (auto& w : workers_) open += w->drained.load() ? 0 : 1;
     spdlog::warn("shutdown timeout: {} loop(s) still had clients, closing them", open);
     stop_all();
   });
@@ -256,10 +275,8 @@ int Server::run() {
   // closed now, on this thread, and freed.
   uint64_t accepted = 0, upgrades = 0, messages = 0, dropped = 0;
   for (auto& w : workers_) {
-    // This thread now stands in for the stopped loop (run_pending adopts it),
-    // so what the sessions touch on their way out is touched from "its" loop.
-    w->loop.run_pending();
-    w->ctx->sessions.for_each([](Session& s) { s.abort(); });
+    w->loop.adopt_thread();
+    w->ctx->connections.for_each([](Connection& c) { c.abort(); });
     w->loop.run_pending();
     accepted += w->ctx->stats.connections_accepted.get();
     upgrades += w->ctx->stats.websocket_upgrades.get();

@@ -6,13 +6,13 @@
 
 #include <atomic>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "app/config.h"
 #include "app/server_context.h"
+#include "base/result.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "http/static_files.h"
@@ -30,9 +30,9 @@ class Server {
   explicit Server(Config config);
   ~Server();
 
-  // Opens the data directory and binds the listening socket. Returns an error
-  // message on failure (the caller prints it and exits non-zero).
-  std::optional<std::string> start();
+  // Opens the data directory and binds the listening socket. On failure the
+  // caller prints the error and exits non-zero.
+  Status start();
   uint16_t port() const { return port_; }
 
   // Runs every loop until a termination signal has been handled and the
@@ -43,6 +43,8 @@ class Server {
   class SignalWatcher;
   struct Worker;
 
+  Status open_history();
+  void create_hub();
   void on_accept(int fd);
   void sweep(Worker& w);
   void begin_shutdown();

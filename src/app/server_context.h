@@ -1,14 +1,15 @@
-// What the sessions of one event loop share: configuration, their loop, the
-// session list, and the server-wide services (embedded files, chat rooms,
-// identities), which are either immutable or safe to call from any loop.
+// What the connections of one event loop share: configuration, their loop,
+// the connection list, and the server-wide services (embedded files, chat
+// rooms, identities), which are either immutable or safe to call from any loop.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "app/config.h"
-#include "app/session.h"
+#include "app/connection_list.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
@@ -49,26 +50,30 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+// Per loop; /metrics sums them (app/metrics.cpp names and explains each).
 struct LoopStats {
   Counter connections_accepted;
   Counter websocket_upgrades;
   Counter websocket_open;
   Counter messages_received;
   Counter slow_consumers_dropped;
+  Counter http_requests;
+  Counter http_timeouts;
+  Counter reading_paused;
 };
 
 // One per event loop; touched only from that loop's thread.
 struct LoopContext {
   LoopContext(SharedServices& s, net::EventLoop& l, uint32_t i)
-      : services(s), config(s.config), loop(l), index(i) {}
+      : services(s), config(s.config), loop(l), index(i), connections(l) {}
 
   SharedServices& services;
   const Config& config;
   net::EventLoop& loop;
   uint32_t index;
-  SessionList sessions;
   LoopStats stats;
   bool shutting_down = false;
+  ConnectionList connections;  // last: connections use the fields above while they go
 };
 
 // Seconds from configuration as a steady-clock duration.

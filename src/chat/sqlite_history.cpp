@@ -68,13 +68,12 @@ void SqliteHistory::append(const std::string& room, const Message& m, AppendDone
   store::AppendRequest row{room, m.user, m.from, m.client_id, m.text, m.ts_ms};
   row.kind = static_cast<store::EntryKind>(m.kind);
   row.target = m.is_message() ? m.reply.id : m.target;
-  const uint64_t reply_to = m.is_message() ? m.reply.id : 0;
-  store_.append(std::move(row), [done = std::move(done), reply_to](Result<store::AppendResult> r) {
+  store_.append(std::move(row), [done = std::move(done)](Result<store::AppendResult> r) {
     if (!r) return done(std::move(r).error());
     if (r->refusal != store::Refusal::kNone) return done(refusal_error(refusal_of(r->refusal)));
     Appended a{r->id, r->ts_ms, r->duplicate, {}, r->count};
-    if (reply_to != 0) {
-      a.reply = Quote{reply_to, std::move(r->quote.user_id), std::move(r->quote.sender_name),
+    if (r->reply_to != 0) {
+      a.reply = Quote{r->reply_to, std::move(r->quote.user_id), std::move(r->quote.sender_name),
                       std::move(r->quote.text), r->quote.deleted};
     }
     done(std::move(a));
@@ -84,7 +83,12 @@ void SqliteHistory::append(const std::string& room, const Message& m, AppendDone
 void SqliteHistory::read(const std::string& room, const PageQuery& q, PageDone done) {
   auto convert = [done](Result<store::HistoryPage> rows) {
     if (!rows) return done(std::move(rows).error());
-    done(Page{from_rows(std::move(rows->messages)), rows->truncated, false});
+    Page page{from_rows(std::move(rows->messages)), rows->truncated, false};
+    // Messages only: truncated = an entry (a change too) older than the first message.
+    if (rows->first_entry != 0) {
+      page.truncated = !page.messages.empty() && page.messages.front().id > rows->first_entry;
+    }
+    done(std::move(page));
   };
   switch (q.from) {
     case PageQuery::From::Newest:
@@ -103,15 +107,19 @@ void SqliteHistory::read(const std::string& room, const PageQuery& q, PageDone d
 }
 
 void SqliteHistory::read_around(const std::string& room, const PageQuery& q, PageDone done) {
-  // Two reads: the older half, then (queued from the reader thread) the newer.
+  // Two reads: the older half, then (queued from the reader thread) the newer. truncated and
+  // newer: entries (changes too) beyond the page's first and last message, as in MemoryHistory.
   const std::size_t newer = q.limit / 2;
   auto second = [this, room, q, newer, done](Result<store::HistoryPage> rows) {
     if (!rows) return done(std::move(rows).error());
-    auto page = std::make_shared<Page>(Page{from_rows(std::move(rows->messages)), rows->truncated});
+    auto page = std::make_shared<Page>(Page{from_rows(std::move(rows->messages))});
     store_.messages_after(room, q.anchor, newer, [page, done](Result<store::HistoryPage> after) {
       if (!after) return done(std::move(after).error());
       for (auto& m : from_rows(std::move(after->messages))) page->messages.push_back(std::move(m));
-      page->newer = after->truncated;
+      if (!page->messages.empty()) {
+        page->truncated = page->messages.front().id > after->first_entry;
+        page->newer = page->messages.back().id < after->last_entry;
+      }
       done(std::move(*page));
     });
   };

@@ -116,165 +116,170 @@ void RequestParser::reset() {
 }
 
 std::size_t RequestParser::parse(std::string_view data) {
+  // Each step takes what it can from data[i...] and returns where the next
+  // one starts; a step that fails takes the offending byte with it.
   std::size_t i = 0;
-  while (i < data.size()) {
-    const char c = data[i];
-    switch (state_) {
-      case State::kLineStart:
-        if (c == '\r') {
-          state_ = State::kLeadingLf;
-          ++i;
-        } else if (in(kTokenChars, c)) {
-          state_ = State::kMethod;
-        } else {
-          fail(400, c == '\n' ? "bare LF" : "invalid character in method");
-          return i + 1;
-        }
-        break;
-
-      case State::kLeadingLf:
-        ++i;
-        if (c != '\n') {
-          fail(400, "CR not followed by LF");
-          return i;
-        }
-        state_ = State::kLineStart;
-        break;
-
-      case State::kMethod: {
-        const std::size_t n = run_of(kTokenChars, data.substr(i));
-        request_.method.append(data.substr(i, n));
-        i += n;
-        if (i == data.size()) return i;
-        ++i;
-        if (data[i - 1] != ' ') {
-          fail(400, "invalid character in method");
-          return i;
-        }
-        state_ = State::kTarget;
-        break;
-      }
-
-      case State::kTarget: {
-        const std::size_t n = run_of(kTargetChars, data.substr(i));
-        request_.target.append(data.substr(i, n));
-        i += n;
-        if (i == data.size()) return i;
-        ++i;
-        if (data[i - 1] != ' ') {
-          fail(400, "invalid character in request target");
-          return i;
-        }
-        if (!finish_target()) return i;
-        state_ = State::kVersion;
-        break;
-      }
-
-      case State::kVersion: {
-        // "HTTP/d.d" is 8 bytes; stop collecting as soon as it cannot be that.
-        const std::size_t n = std::min(run_of(kTargetChars, data.substr(i)), 9 - version_.size());
-        version_.append(data.substr(i, n));
-        i += n;
-        if (version_.size() > 8) {
-          fail(400, "malformed HTTP version");
-          return i;
-        }
-        if (i == data.size()) return i;
-        ++i;
-        if (data[i - 1] != '\r') {
-          fail(400, "malformed HTTP version");
-          return i;
-        }
-        if (!finish_version()) return i;
-        state_ = State::kRequestLineLf;
-        break;
-      }
-
-      case State::kRequestLineLf:
-      case State::kFieldLf:
-        ++i;
-        if (c != '\n') {
-          fail(400, "CR not followed by LF");
-          return i;
-        }
-        state_ = State::kFieldStart;
-        break;
-
-      case State::kFieldStart:
-        if (c == '\r') {
-          state_ = State::kFinalLf;
-          ++i;
-        } else if (in(kTokenChars, c)) {
-          if (request_.headers.size() == limits_.max_headers) {
-            fail(431, "too many header fields");
-            return i + 1;
-          }
-          // Browsers send about a dozen fields; growing one by one would move them all thrice.
-          if (request_.headers.empty()) request_.headers.reserve(16);
-          request_.headers.emplace_back();
-          state_ = State::kFieldName;
-        } else if (is_ows(c)) {
-          // obs-fold, or whitespace between the request line and the first field.
-          fail(400, request_.headers.empty() ? "whitespace before the first header field"
-                                             : "obsolete line folding");
-          return i + 1;
-        } else {
-          fail(400, c == '\n' ? "bare LF" : "invalid character in field name");
-          return i + 1;
-        }
-        break;
-
-      case State::kFieldName: {
-        const std::size_t n = run_of(kTokenChars, data.substr(i));
-        request_.headers.back().name.append(data.substr(i, n));
-        i += n;
-        if (i == data.size()) return i;
-        ++i;
-        if (data[i - 1] != ':') {
-          fail(400, is_ows(data[i - 1]) ? "whitespace between field name and colon"
-                                        : "invalid character in field name");
-          return i;
-        }
-        state_ = State::kFieldValue;
-        break;
-      }
-
-      case State::kFieldValue: {
-        std::string& value = request_.headers.back().value;
-        if (value.empty()) {
-          while (i < data.size() && is_ows(data[i])) ++i;  // leading OWS, maybe across feeds
-          if (i == data.size()) return i;
-        }
-        const std::size_t n = run_of(kValueChars, data.substr(i));
-        value.append(data.substr(i, n));
-        i += n;
-        if (i == data.size()) return i;
-        ++i;
-        if (data[i - 1] != '\r') {
-          fail(400, data[i - 1] == '\n' ? "bare LF" : "control character in field value");
-          return i;
-        }
-        while (!value.empty() && is_ows(value.back())) value.pop_back();
-        state_ = State::kFieldLf;
-        break;
-      }
-
-      case State::kFinalLf:
-        ++i;
-        if (c != '\n') {
-          fail(400, "CR not followed by LF");
-          return i;
-        }
-        if (!finish_head()) return i;
-        state_ = State::kDone;
-        return i;
-
-      case State::kDone:
-      case State::kError:
-        return i;
-    }
+  while (i < data.size() && state_ != State::kDone && state_ != State::kError) {
+    i = step(data, i);
   }
   return i;
+}
+
+std::size_t RequestParser::step(std::string_view data, std::size_t i) {
+  switch (state_) {
+    case State::kLineStart:
+      return line_start(data[i], i);
+    case State::kLeadingLf:
+      return expect_lf(data[i], i, State::kLineStart);
+    case State::kMethod:
+      return method(data, i);
+    case State::kTarget:
+      return target(data, i);
+    case State::kVersion:
+      return version(data, i);
+    case State::kRequestLineLf:
+    case State::kFieldLf:
+      return expect_lf(data[i], i, State::kFieldStart);
+    case State::kFieldStart:
+      return field_start(data[i], i);
+    case State::kFieldName:
+      return field_name(data, i);
+    case State::kFieldValue:
+      return field_value(data, i);
+    case State::kFinalLf:
+      i = expect_lf(data[i], i, State::kFinalLf);
+      if (state_ == State::kFinalLf && finish_head()) state_ = State::kDone;
+      return i;
+    case State::kDone:
+    case State::kError:
+      break;
+  }
+  return data.size();
+}
+
+std::size_t RequestParser::line_start(char c, std::size_t i) {
+  if (c == '\r') {
+    state_ = State::kLeadingLf;
+    return i + 1;
+  }
+  if (in(kTokenChars, c)) {
+    state_ = State::kMethod;
+    return i;
+  }
+  fail(400, c == '\n' ? "bare LF" : "invalid character in method");
+  return i + 1;
+}
+
+std::size_t RequestParser::expect_lf(char c, std::size_t i, State next) {
+  if (c != '\n') {
+    fail(400, "CR not followed by LF");
+  } else {
+    state_ = next;
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::method(std::string_view data, std::size_t i) {
+  const std::size_t n = run_of(kTokenChars, data.substr(i));
+  request_.method.append(data.substr(i, n));
+  i += n;
+  if (i == data.size()) return i;
+  if (data[i] != ' ') {
+    fail(400, "invalid character in method");
+  } else {
+    state_ = State::kTarget;
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::target(std::string_view data, std::size_t i) {
+  const std::size_t n = run_of(kTargetChars, data.substr(i));
+  request_.target.append(data.substr(i, n));
+  i += n;
+  if (i == data.size()) return i;
+  if (data[i] != ' ') {
+    fail(400, "invalid character in request target");
+  } else if (finish_target()) {
+    state_ = State::kVersion;
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::version(std::string_view data, std::size_t i) {
+  // "HTTP/d.d" is 8 bytes; stop collecting as soon as it cannot be that.
+  const std::size_t n = std::min(run_of(kTargetChars, data.substr(i)), 9 - version_.size());
+  version_.append(data.substr(i, n));
+  i += n;
+  if (version_.size() > 8) {
+    fail(400, "malformed HTTP version");
+    return i;
+  }
+  if (i == data.size()) return i;
+  if (data[i] != '\r') {
+    fail(400, "malformed HTTP version");
+  } else if (finish_version()) {
+    state_ = State::kRequestLineLf;
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::field_start(char c, std::size_t i) {
+  if (c == '\r') {
+    state_ = State::kFinalLf;
+    return i + 1;
+  }
+  if (in(kTokenChars, c)) {
+    if (request_.headers.size() == limits_.max_headers) {
+      fail(431, "too many header fields");
+      return i + 1;
+    }
+    // Browsers send about a dozen fields; growing one by one would move them all thrice.
+    if (request_.headers.empty()) request_.headers.reserve(16);
+    request_.headers.emplace_back();
+    state_ = State::kFieldName;
+    return i;
+  }
+  if (is_ows(c)) {
+    // obs-fold, or whitespace between the request line and the first field.
+    fail(400, request_.headers.empty() ? "whitespace before the first header field"
+                                       : "obsolete line folding");
+  } else {
+    fail(400, c == '\n' ? "bare LF" : "invalid character in field name");
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::field_name(std::string_view data, std::size_t i) {
+  const std::size_t n = run_of(kTokenChars, data.substr(i));
+  request_.headers.back().name.append(data.substr(i, n));
+  i += n;
+  if (i == data.size()) return i;
+  if (data[i] == ':') {
+    state_ = State::kFieldValue;
+  } else {
+    fail(400, is_ows(data[i]) ? "whitespace between field name and colon"
+                              : "invalid character in field name");
+  }
+  return i + 1;
+}
+
+std::size_t RequestParser::field_value(std::string_view data, std::size_t i) {
+  std::string& value = request_.headers.back().value;
+  if (value.empty()) {
+    while (i < data.size() && is_ows(data[i])) ++i;  // leading OWS, maybe across feeds
+    if (i == data.size()) return i;
+  }
+  const std::size_t n = run_of(kValueChars, data.substr(i));
+  value.append(data.substr(i, n));
+  i += n;
+  if (i == data.size()) return i;
+  if (data[i] != '\r') {
+    fail(400, data[i] == '\n' ? "bare LF" : "control character in field value");
+    return i + 1;
+  }
+  while (!value.empty() && is_ows(value.back())) value.pop_back();
+  state_ = State::kFieldLf;
+  return i + 1;
 }
 
 bool RequestParser::finish_target() {

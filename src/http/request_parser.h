@@ -90,6 +90,16 @@ class RequestParser {
 
   // Parses `data`, which fits within the head limit; returns bytes taken.
   std::size_t parse(std::string_view data);
+  // One step of the state machine at data[i]; returns where the next starts.
+  std::size_t step(std::string_view data, std::size_t i);
+  std::size_t line_start(char c, std::size_t i);
+  std::size_t expect_lf(char c, std::size_t i, State next);
+  std::size_t method(std::string_view data, std::size_t i);
+  std::size_t target(std::string_view data, std::size_t i);
+  std::size_t version(std::string_view data, std::size_t i);
+  std::size_t field_start(char c, std::size_t i);
+  std::size_t field_name(std::string_view data, std::size_t i);
+  std::size_t field_value(std::string_view data, std::size_t i);
   bool finish_target();
   bool finish_version();
   bool finish_head();

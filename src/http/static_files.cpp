@@ -128,7 +128,8 @@ StaticFiles::StaticFiles(std::span<const EmbeddedFile> files) {
   for (const EmbeddedFile& file : files) {
     const std::string_view path(file.path);
     const std::string_view body(reinterpret_cast<const char*>(file.data), file.size);
-    files_.try_emplace(path, Entry{content_type_for(path), make_etag(body), body});
+    files_.try_emplace(path, Entry{content_type_for(path), make_etag(body), body,
+                                   make_shared_bytes(std::string(body))});
   }
 }
 
@@ -141,6 +142,12 @@ std::optional<StaticFile> StaticFiles::find(std::string_view request_path) const
 }
 
 std::string StaticFiles::respond(const Request& request) const {
+  Parts parts = respond_parts(request);
+  if (parts.body) parts.head.append(*parts.body);
+  return std::move(parts.head);
+}
+
+StaticFiles::Parts StaticFiles::respond_parts(const Request& request) const {
   const bool head = request.method == "HEAD";
   const bool keep_alive = request.keep_alive();
   std::vector<Header> headers;
@@ -154,7 +161,7 @@ std::string StaticFiles::respond(const Request& request) const {
     Response response = make_error_response(status, message, /*keep_alive=*/true);
     response.headers.insert(response.headers.end(), headers.begin(), headers.end());
     response.headers.insert(response.headers.end(), extra.begin(), extra.end());
-    return serialize(response, head);
+    return Parts{serialize(response, head), nullptr};
   };
 
   if (request.method != "GET" && !head) {
@@ -172,15 +179,13 @@ std::string StaticFiles::respond(const Request& request) const {
   if (const auto if_none_match = request.header_list("If-None-Match");
       if_none_match && if_none_match_matches(*if_none_match, file.etag)) {
     append_head(out, 304, headers, 0);
-    return out;
+    return Parts{std::move(out), nullptr};
   }
   headers.push_back({"Content-Type", std::string(file.content_type)});
   headers.push_back({"X-Content-Type-Options", "nosniff"});
   headers.push_back({"Content-Security-Policy", std::string(kContentSecurityPolicy)});
-  out.reserve(512 + (head ? 0 : file.body.size()));
   append_head(out, 200, headers, file.body.size());
-  if (!head) out.append(file.body);
-  return out;
+  return Parts{std::move(out), head ? nullptr : file.shared_body};
 }
 
 }  // namespace parley::http

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/shared_text.h"
 #include "http/request.h"
 
 namespace parley::http {
@@ -61,11 +62,22 @@ class StaticFiles {
   // caller must close the connection after sending it.
   std::string respond(const Request& request) const;
 
+  // The same response in two parts, so that a server can queue the file by
+  // reference instead of copying it into every response: `head` is all of the
+  // response but the file's bytes, `body` those bytes (built once, shared),
+  // or null when the response has no file body (errors, 304, HEAD).
+  struct Parts {
+    std::string head;
+    SharedBytes body;
+  };
+  Parts respond_parts(const Request& request) const;
+
  private:
   struct Entry {
     std::string_view content_type;
     std::string etag;
     std::string_view body;
+    SharedBytes shared_body;
   };
 
   std::unordered_map<std::string_view, Entry> files_;

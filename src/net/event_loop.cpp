@@ -4,30 +4,41 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <string>
+#include <system_error>
 
 namespace parley::net {
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
-}
-
 // The wake-up eventfd is registered with this tag instead of a handler.
 IoHandler* const kWakeTag = nullptr;
+
+Status epoll_control(int epoll_fd, int op, int fd, uint32_t events, IoHandler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  if (epoll_ctl(epoll_fd, op, fd, &ev) < 0) {
+    return Error::from_errno(op == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)", errno);
+  }
+  return {};
+}
 
 }  // namespace
 
 EventLoop::EventLoop() : thread_id_(std::this_thread::get_id()), now_(Clock::now()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) fail("epoll_create1");
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) fail("eventfd");
-  add(wake_fd_, EPOLLIN, kWakeTag);
+  if (wake_fd_ < 0) {
+    int err = errno;
+    close(epoll_fd_);
+    throw std::system_error(err, std::generic_category(), "eventfd");
+  }
+  if (Status s = add(wake_fd_, EPOLLIN, kWakeTag); !s) {
+    close(wake_fd_);
+    close(epoll_fd_);
+    throw std::system_error(s.error().sys_errno, std::generic_category(), s.error().message);
+  }
 }
 
 EventLoop::~EventLoop() {
@@ -35,21 +46,18 @@ EventLoop::~EventLoop() {
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
-void EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = handler;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) fail("epoll_ctl(ADD)");
+Status EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
+  PARLEY_ASSERT_LOOP_THREAD(*this);
+  return epoll_control(epoll_fd_, EPOLL_CTL_ADD, fd, events, handler);
 }
 
-void EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = handler;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) < 0) fail("epoll_ctl(MOD)");
+Status EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
+  PARLEY_ASSERT_LOOP_THREAD(*this);
+  return epoll_control(epoll_fd_, EPOLL_CTL_MOD, fd, events, handler);
 }
 
 void EventLoop::remove(int fd) {
+  PARLEY_ASSERT_LOOP_THREAD(*this);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
@@ -73,40 +81,34 @@ void EventLoop::post(Task task) {
 }
 
 EventLoop::TimerId EventLoop::run_after(Clock::duration delay, Task task) {
-  TimerId id = next_timer_id_++;
-  timer_heap_.push(Timer{Clock::now() + delay, id});
-  timer_tasks_.emplace_back(id, std::move(task));
-  return id;
+  PARLEY_ASSERT_LOOP_THREAD(*this);
+  return timers_.add(Clock::now() + delay, std::move(task));
 }
 
 void EventLoop::cancel(TimerId id) {
-  std::erase_if(timer_tasks_, [id](const auto& t) { return t.first == id; });
+  PARLEY_ASSERT_LOOP_THREAD(*this);
+  timers_.cancel(id);
 }
 
 void EventLoop::add_before_sleep(Task hook) {
+  PARLEY_ASSERT_LOOP_THREAD(*this);
   before_sleep_.push_back(std::move(hook));
 }
 
 int EventLoop::wait_timeout_ms() const {
   if (!posted_.empty() || !deferred_.empty() || !corked_.empty()) return 0;
-  if (timer_heap_.empty()) return -1;
-  auto left = timer_heap_.top().due - Clock::now();
+  if (timers_.empty()) return -1;
+  auto left = timers_.next_due() - Clock::now();
   if (left <= Clock::duration::zero()) return 0;
   // Round up so we never wake just before a timer is due and spin.
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
 }
 
 void EventLoop::run_due_timers() {
-  while (!timer_heap_.empty() && timer_heap_.top().due <= now_) {
-    TimerId id = timer_heap_.top().id;
-    timer_heap_.pop();
-    auto it = std::find_if(timer_tasks_.begin(), timer_tasks_.end(),
-                           [id](const auto& t) { return t.first == id; });
-    if (it == timer_tasks_.end()) continue;  // cancelled
-    Task task = std::move(it->second);
-    timer_tasks_.erase(it);
-    task();
-  }
+  // Only timers due at the start of this iteration: one that re-arms itself
+  // with no delay waits for the next iteration instead of starving the loop.
+  Task task;
+  while (timers_.pop_due(now_, task)) task();
 }
 
 void EventLoop::drain_posted() {
@@ -148,8 +150,19 @@ void EventLoop::run_pending() {
   run_deferred();
 }
 
+void EventLoop::dispatch(void* tag, uint32_t events) {
+  auto* handler = static_cast<IoHandler*>(tag);
+  if (handler == kWakeTag) {
+    uint64_t count;
+    [[maybe_unused]] auto r = read(wake_fd_, &count, sizeof count);
+    return;
+  }
+  handler->on_io(events);
+}
+
 void EventLoop::run() {
   thread_id_ = std::this_thread::get_id();
+  stopping_ = false;  // a loop may run again after a stop
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stopping_) {
@@ -161,17 +174,10 @@ void EventLoop::run() {
       timeout = wait_timeout_ms();
     }
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
-    if (n < 0 && errno != EINTR) fail("epoll_wait");
+    if (n < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
     now_ = Clock::now();
-    for (int i = 0; i < n; ++i) {
-      auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
-      if (handler == kWakeTag) {
-        uint64_t count;
-        [[maybe_unused]] auto r = read(wake_fd_, &count, sizeof count);
-        continue;
-      }
-      handler->on_io(events[i].events);
-    }
+    for (int i = 0; i < n; ++i) dispatch(events[i].data.ptr, events[i].events);
     run_deferred();
     drain_posted();
     run_due_timers();

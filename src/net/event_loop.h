@@ -5,21 +5,39 @@
 // loop and is only touched from that loop's thread, so nothing on the data path
 // needs a lock. Writes made while handling events are queued on the
 // connection and flushed from the before-sleep hook, so all frames produced for
-// one client during one iteration leave in one writev (corking). Other threads
+// one client during one iteration leave in one gathered write (corking). Other threads
 // talk to a loop only through post(), which wakes it through an eventfd.
+//
+// Thread rule, checked in debug builds: everything but post() and stop() is
+// called on the loop's thread (PARLEY_ASSERT_LOOP_THREAD). The loop's thread is
+// the one that constructed it until run() starts; run() makes the calling
+// thread the loop's, and adopt_thread() hands a stopped loop to another.
+//
+// Costs: an iteration is O(ready descriptors + due timers + posted and
+// deferred tasks + corked connections). Timers are a heap (TimerQueue):
+// O(log n) to add, cancel or fire.
 #pragma once
 
-#include <chrono>
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <vector>
 
-namespace parley::net {
+#include "base/result.h"
+#include "net/clock.h"
+#include "net/timer_queue.h"
 
-using Clock = std::chrono::steady_clock;
+// Debug builds abort when a loop-owned object is touched from another thread.
+#ifdef NDEBUG
+#define PARLEY_ASSERT_LOOP_THREAD(loop) ((void)0)
+#else
+#define PARLEY_ASSERT_LOOP_THREAD(loop) \
+  assert((loop).in_loop_thread() && "touched from a thread other than its loop's")
+#endif
+
+namespace parley::net {
 
 // Receives readiness events for one file descriptor.
 class IoHandler {
@@ -42,42 +60,60 @@ class Corked {
 class EventLoop {
  public:
   using Task = std::function<void()>;
-  using TimerId = uint64_t;
+  using TimerId = TimerQueue::Id;
 
+  // Throws std::system_error when the kernel refuses an epoll or eventfd
+  // descriptor: start-up cannot continue without one.
   EventLoop();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Registration. `events` are EPOLL* flags; the handler must outlive its registration.
-  void add(int fd, uint32_t events, IoHandler* handler);
-  void modify(int fd, uint32_t events, IoHandler* handler);
+  // Registration. `events` are EPOLL* flags; the handler must outlive its
+  // registration. add() fails when the kernel is out of memory or watches
+  // (the caller drops that one connection); modify() fails only on a bug.
+  Status add(int fd, uint32_t events, IoHandler* handler);
+  Status modify(int fd, uint32_t events, IoHandler* handler);
   void remove(int fd);
 
-  // Runs until stop(); the calling thread becomes the loop's thread.
+  // Runs until stop() (again after a stop); the calling thread becomes the
+  // loop's thread.
   void run();
   // Thread-safe.
   void stop();
+  // After run() returned and its thread was joined: the calling thread
+  // becomes the loop's thread (to close what is left and free it).
+  void adopt_thread() { thread_id_ = std::this_thread::get_id(); }
   // After run() returned: runs what is still deferred or posted (freeing the
   // objects those tasks own), without waiting for events.
   void run_pending();
   // Runs `task` on the loop's thread soon. Thread-safe.
   void post(Task task);
 
-  // One-shot timer on the loop's thread. Cancelled timers never fire.
+  // One-shot timer on the loop's thread. Cancelled timers never fire; a
+  // cancelled or fired id may be cancelled again harmlessly.
   TimerId run_after(Clock::duration delay, Task task);
   void cancel(TimerId id);
 
   // Runs `task` on the loop's thread after the current batch of events. Used
   // to destroy connections: an event later in the same batch may still point
-  // at them. Loop thread only.
-  void defer(Task task) { deferred_.push_back(std::move(task)); }
+  // at them.
+  void defer(Task task) {
+    PARLEY_ASSERT_LOOP_THREAD(*this);
+    deferred_.push_back(std::move(task));
+  }
 
   // Corking: `c` has output queued; its flush() runs once before the loop
   // next sleeps, so all writes of this iteration leave together. uncork()
-  // must be called if `c` is destroyed before that. Loop thread only.
-  void cork(Corked* c) { corked_.push_back(c); }
-  void uncork(Corked* c) { std::erase(corked_, c); }
+  // must be called if `c` is destroyed before that (O(corked), rare).
+  void cork(Corked* c) {
+    PARLEY_ASSERT_LOOP_THREAD(*this);
+    corked_.push_back(c);
+  }
+  void uncork(Corked* c) {
+    PARLEY_ASSERT_LOOP_THREAD(*this);
+    std::erase(corked_, c);
+  }
 
   // Called once per iteration right before the loop waits for events; this is
   // where corked output gets flushed. Must be registered before run().
@@ -90,17 +126,12 @@ class EventLoop {
   bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
 
  private:
-  struct Timer {
-    Clock::time_point due;
-    TimerId id;
-    bool operator>(const Timer& o) const { return due > o.due || (due == o.due && id > o.id); }
-  };
-
   int wait_timeout_ms() const;
   void run_due_timers();
   void drain_posted();
   void run_deferred();
   void flush_corked();
+  void dispatch(void* tag, uint32_t events);
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -108,10 +139,7 @@ class EventLoop {
   std::thread::id thread_id_;
   Clock::time_point now_;
 
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timer_heap_;
-  std::vector<std::pair<TimerId, Task>> timer_tasks_;  // small: a handful of timers per loop
-  TimerId next_timer_id_ = 1;
-
+  TimerQueue timers_;
   std::vector<Task> before_sleep_;
   std::vector<Task> deferred_;
   std::vector<Corked*> corked_;

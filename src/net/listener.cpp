@@ -12,7 +12,10 @@ namespace parley::net {
 Listener::Listener(EventLoop& loop, int listen_fd, AcceptCallback on_accept)
     : loop_(loop), fd_(listen_fd), on_accept_(std::move(on_accept)) {
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  loop_.add(fd_, EPOLLIN, this);
+}
+
+Status Listener::start() {
+  return loop_.add(fd_, EPOLLIN, this);
 }
 
 Listener::~Listener() {
@@ -21,6 +24,7 @@ Listener::~Listener() {
 }
 
 void Listener::close() {
+  PARLEY_ASSERT_LOOP_THREAD(loop_);
   if (fd_ < 0) return;
   loop_.remove(fd_);
   ::close(fd_);
@@ -39,6 +43,7 @@ void Listener::shed_one() {
 }
 
 void Listener::on_io(uint32_t /*events*/) {
+  PARLEY_ASSERT_LOOP_THREAD(loop_);
   // Accept a bounded batch per wake-up so a connection storm cannot starve
   // the clients already connected.
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {

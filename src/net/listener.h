@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "base/result.h"
 #include "net/event_loop.h"
 
 namespace parley::net {
@@ -16,6 +17,9 @@ class Listener final : public IoHandler {
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
+
+  // Starts accepting (registers with the loop).
+  Status start();
 
   // Stop accepting and close the socket (graceful shutdown).
   void close();

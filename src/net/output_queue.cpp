@@ -1,5 +1,6 @@
 #include "net/output_queue.h"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -53,7 +54,12 @@ OutputQueue::FlushResult OutputQueue::flush(int fd) {
       iov[count].iov_len = b.size();
       ++count;
     }
-    ssize_t n = writev(fd, iov, static_cast<int>(count));
+    // sendmsg rather than writev only for MSG_NOSIGNAL: a peer that is gone
+    // is an EPIPE here, whatever the process's SIGPIPE disposition.
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

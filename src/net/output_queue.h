@@ -3,8 +3,9 @@
 // A broadcast frame is encoded once and shared by every recipient
 // (SharedBytes); the queue holds a reference, not a copy. Small private writes
 // (pongs, close frames, HTTP responses) are coalesced into owned segments.
-// flush() hands everything to the kernel with writev, so whatever was queued
-// during one loop iteration leaves in as few syscalls as possible.
+// flush() hands everything to the kernel in one gathered write (sendmsg), so
+// whatever was queued during one loop iteration leaves in as few syscalls as
+// possible. `fd` must be a socket.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,5 @@
 #include "net/socket.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,11 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace parley::net {
 
-std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port, int backlog) {
+Result<int> listen_tcp(const std::string& host, uint16_t port, int backlog) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -20,13 +18,14 @@ std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port
   addrinfo* res = nullptr;
   std::string port_str = std::to_string(port);
   int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port_str.c_str(), &hints, &res);
-  if (rc != 0) return SocketError{"cannot resolve host '" + host + "': " + gai_strerror(rc)};
+  if (rc != 0)
+    return Error(Errc::Invalid, "cannot resolve host '" + host + "': " + gai_strerror(rc));
 
-  std::string last_error = "no address";
+  int last_errno = EADDRNOTAVAIL;  // no address at all
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
-      last_error = std::strerror(errno);
+      last_errno = errno;
       continue;
     }
     int one = 1;
@@ -35,11 +34,11 @@ std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port
       freeaddrinfo(res);
       return fd;
     }
-    last_error = std::strerror(errno);
+    last_errno = errno;
     close(fd);
   }
   freeaddrinfo(res);
-  return SocketError{"cannot listen on " + host + ":" + port_str + ": " + last_error};
+  return Error::from_errno("cannot listen on " + host + ":" + port_str, last_errno);
 }
 
 uint16_t local_port(int fd) {
@@ -54,24 +53,6 @@ uint16_t local_port(int fd) {
 void set_tcp_nodelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-std::string peer_address(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (addr.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    port = ntohs(a->sin6_port);
-  }
-  return std::string(host) + ":" + std::to_string(port);
 }
 
 }  // namespace parley::net

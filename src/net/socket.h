@@ -1,29 +1,24 @@
-// Thin helpers over BSD sockets. Errors come back as values (a message), never
-// as exceptions, so the caller decides whether a failure is fatal (start-up)
-// or per-connection (data path).
+// Thin helpers over BSD sockets. Errors come back as values (parley::Error),
+// never as exceptions, so the caller decides whether a failure is fatal
+// (start-up) or per-connection (data path).
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <variant>
+
+#include "base/result.h"
 
 namespace parley::net {
 
-struct SocketError {
-  std::string message;
-};
-
-// A listening, non-blocking TCP socket bound to host:port (port 0 picks a free one).
-std::variant<int, SocketError> listen_tcp(const std::string& host, uint16_t port,
-                                          int backlog = 4096);
+// A listening, non-blocking TCP socket bound to host:port (port 0 picks a
+// free one); the caller owns the descriptor. Errc::Invalid when the host does
+// not resolve, Errc::Io (with errno) when no address could be bound.
+Result<int> listen_tcp(const std::string& host, uint16_t port, int backlog = 4096);
 
 // The port a bound socket ended up on.
 uint16_t local_port(int fd);
 
 // Low latency for chat: small frames must not wait for Nagle.
 void set_tcp_nodelay(int fd);
-
-// "ip:port" of the peer, for logs.
-std::string peer_address(int fd);
 
 }  // namespace parley::net

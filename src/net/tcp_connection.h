@@ -1,76 +1,51 @@
-// One accepted TCP connection on one event loop: non-blocking reads into the
-// loop's shared read buffer, a corked output queue, and an orderly close.
-//
-// It knows nothing of HTTP or WebSocket: bytes go up to a Handler, bytes come
-// down through send(). Not thread-safe: touched only from its loop's thread.
+// One accepted TCP connection on one event loop: the Stream over a socket.
+// Non-blocking reads into the loop's shared read buffer, a corked output
+// queue, reading paused on request (output backpressure), and an orderly
+// close. It knows nothing of HTTP or WebSocket (see net/stream.h for the
+// contract every stream keeps).
 #pragma once
 
 #include <cstddef>
 #include <span>
-#include <string>
 #include <string_view>
 
 #include "net/event_loop.h"
 #include "net/output_queue.h"
+#include "net/stream.h"
 
 namespace parley::net {
 
-class TcpConnection final : public IoHandler, public Corked {
+class TcpConnection final : public Stream, public IoHandler, public Corked {
  public:
-  class Handler {
-   public:
-    // Received bytes; the span is only valid during the call and may be
-    // modified in place (e.g. unmasked).
-    virtual void on_data(std::span<char> bytes) = 0;
-    // The connection is closed (peer EOF, error, or our close completed).
-    // Called once; the handler may destroy the connection only via
-    // EventLoop::defer.
-    virtual void on_disconnect() = 0;
-
-   protected:
-    ~Handler() = default;
-  };
-
-  enum class State { Open, Draining /*flushing then FIN*/, Lingering /*FIN sent*/, Closed };
-
+  // Takes ownership of `fd` (connected, non-blocking).
   TcpConnection(EventLoop& loop, int fd);
-  ~TcpConnection();
+  ~TcpConnection() override;
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
-  void start(Handler* handler);
-  void set_handler(Handler* handler) { handler_ = handler; }
-
-  // Queue bytes; they leave at the end of the loop iteration (corking).
-  void send(std::string_view bytes);
-  void send(SharedBytes bytes);
-
-  // Graceful close: stop delivering input, flush, send FIN, wait briefly for
-  // the peer's FIN so our last bytes are not lost to a reset, then close.
-  void close_after_flush();
-  // Immediate close (errors, timeouts). Pending output is dropped.
-  void close_now();
-  // Forget queued output the kernel has not started on (see
-  // OutputQueue::drop_unstarted), e.g. to put a close frame next in line.
-  std::size_t drop_unstarted_output() { return out_.drop_unstarted(); }
-
-  State state() const { return state_; }
-  bool is_open() const { return state_ == State::Open; }
-  std::size_t pending_bytes() const { return out_.pending_bytes(); }
-  int fd() const { return fd_; }
-
-  // Releases the output queue's memory if nothing is pending (idle clients
-  // hold no output buffer; busy ones keep theirs to avoid reallocating).
-  void trim() {
+  // Stream
+  Status start(Handler& handler) override;
+  void send(std::string_view bytes) override;
+  void send(SharedBytes bytes) override;
+  std::size_t pending_bytes() const override { return out_.pending_bytes(); }
+  std::size_t drop_unstarted_output() override { return out_.drop_unstarted(); }
+  void pause_reading() override;
+  void resume_reading() override;
+  bool reading_paused() const override { return paused_; }
+  void close_after_flush() override;
+  void close_now() override;
+  State state() const override { return state_; }
+  void trim() override {
     if (out_.empty()) out_.clear();
   }
 
-  // Writes queued output now. Called by the loop's before-sleep hook.
+  // Corked: writes queued output now (the loop's before-sleep flush).
   void flush() override;
-
+  // IoHandler
   void on_io(uint32_t events) override;
 
  private:
+  bool wants_input() const { return !(state_ == State::Open && paused_); }
   void read_some();
   void update_interest();
   void schedule_flush();
@@ -82,8 +57,9 @@ class TcpConnection final : public IoHandler, public Corked {
   Handler* handler_ = nullptr;
   State state_ = State::Open;
   OutputQueue out_;
-  bool want_write_ = false;       // EPOLLOUT registered
-  bool flush_scheduled_ = false;  // on the loop's dirty list
+  uint32_t interest_ = 0;         // the EPOLL* flags registered now
+  bool paused_ = false;           // pause_reading() in force
+  bool flush_scheduled_ = false;  // on the loop's cork list
   EventLoop::TimerId linger_timer_ = 0;
 };
 

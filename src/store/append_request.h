@@ -46,8 +46,9 @@ struct AppendResult {
   // Not stored: the change (or reply) breaks a rule of the room's log; nothing was stored and no
   // id used up. The batch's other appends are not affected.
   Refusal refusal = Refusal::kNone;
-  StoredQuote quote{};  // a reply: its quote
+  StoredQuote quote{};    // a reply: its quote
   uint32_t count = 0;   // a react/unreact: reactions with its emoji after it
+  uint64_t reply_to = 0;  // a reply: the message it answers (0 once the reply is deleted)
 };
 
 // What a message weighs in its room's size (rooms.bytes), which the cap on the database compares

@@ -22,9 +22,6 @@ constexpr const char* kInsertSql =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 // The `client_id <> ''` term repeats the index's WHERE clause; without it SQLite may not use
 // the partial index.
-constexpr const char* kFindOriginalSql =
-    "SELECT id, ts_ms FROM messages "
-    "WHERE room = ?1 AND user_id = ?2 AND client_id = ?3 AND client_id <> ''";
 
 // Without a cap the database's size (two PRAGMAs that read page 1) is measured for stats() at
 // most this often; with one, after every transaction.
@@ -78,7 +75,6 @@ Status HistoryWriter::prepare() {
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
       {&insert_, kInsertSql},
-      {&find_original_, kFindOriginalSql},
       {&page_count_, "PRAGMA page_count"},
       {&freelist_count_, "PRAGMA freelist_count"},
   };
@@ -209,27 +205,13 @@ Result<AppendResult> HistoryWriter::insert(const AppendRequest& request) {
   // Only this statement is undone (ON CONFLICT ABORT); the batch's transaction goes on.
   insert_.reset();
   if (rc == SQLITE_CONSTRAINT_UNIQUE && !request.client_id.empty()) {
-    return find_original(request);
+    // The original may be a reply or a change: answered with its quote or count.
+    Result<std::optional<AppendResult>> original = log_.find_original(request);
+    if (!original) return std::move(original).error();
+    if (*original) return **original;
+    return Error(Errc::Internal, "duplicate client_id but no original message found");
   }
   return error;
-}
-
-Result<AppendResult> HistoryWriter::find_original(const AppendRequest& request) {
-  find_original_.bind(1, request.room);
-  find_original_.bind(2, request.user_id);
-  find_original_.bind(3, request.client_id);
-  Result<bool> row = find_original_.next();
-  Result<AppendResult> result =
-      Error(Errc::Internal, "duplicate client_id but no original message found");
-  if (!row) {
-    result = std::move(row).error();
-  } else if (*row) {
-    result = AppendResult{.id = static_cast<uint64_t>(find_original_.column_int64(0)),
-                          .ts_ms = find_original_.column_int64(1),
-                          .duplicate = true};
-  }
-  find_original_.reset();
-  return result;
 }
 
 RoomLedger::Save HistoryWriter::rooms_to_save() const {

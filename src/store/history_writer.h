@@ -68,6 +68,7 @@ class HistoryWriter {
 
   void append(AppendRequest request, HistoryStore::AppendDone done);
   void flush();
+  std::size_t pending() const { return queue_.size(); }  // appends queued, not yet taken
   std::vector<std::pair<std::string, uint64_t>> last_ids() const { return ledger_.last_ids(); }
 
  private:
@@ -86,7 +87,6 @@ class HistoryWriter {
   void commit_batch(const std::vector<PendingAppend>& batch);
   Status write_batch(const std::vector<PendingAppend>& batch);
   Result<AppendResult> insert(const AppendRequest& request);
-  Result<AppendResult> find_original(const AppendRequest& request);
   // BEGIN, `body`, the ledger's rooms, COMMIT; on any failure ROLLBACK, the ledger forgets, the
   // failure is logged and the files are checked. Held back by the checkpointer's gate.
   template <typename Body>
@@ -114,7 +114,6 @@ class HistoryWriter {
   SqliteStatement commit_;
   SqliteStatement rollback_;
   SqliteStatement insert_;
-  SqliteStatement find_original_;
   SqliteStatement page_count_;
   SqliteStatement freelist_count_;
   uint64_t page_size_ = 4096;

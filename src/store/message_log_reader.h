@@ -3,15 +3,17 @@
 // own read-only connection; every query is one range scan of an index plus a row lookup per
 // result.
 //
-// Search:
+// Search (case folded the way chat::unicode::casefold and MemoryHistory fold it: Unicode full
+// case folding, by utf8proc, in the SQL function parley_contains registered on the connection):
 // - a query of 3 or more code points goes to the FTS5 trigram index (messages_fts, schema step
-//   3) as one phrase, which the trigram tokenizer matches as a substring in any script, case
-//   folded; matches are walked newest first (by rowid, which is arrival order and so id order
-//   within a room) and joined back to their rows. Cost: the index's matches newer than the
-//   cursor, in every room, until `limit` of this room are found;
-// - a shorter one (1-2 code points, common in Chinese and Japanese) has no trigram: LIKE over
-//   at most kShortQueryScan of the room's messages below the cursor, newest first (ASCII case
-//   folded only); `next` then continues below what was scanned.
+//   3, without positions): the rows holding every trigram of the query (the index folds case
+//   itself, by Unicode simple folding), walked newest first (by rowid, which is arrival order
+//   and so id order within a room), joined back to their rows, and kept when their text holds
+//   the query. Cost: the candidates newer than the cursor, in every room, until `limit` of this
+//   room are found;
+// - a shorter one (1-2 code points, common in Chinese and Japanese) has no trigram: a scan of
+//   at most kShortQueryScan of the room's messages below the cursor, newest first; `next` then
+//   continues below what was scanned.
 #pragma once
 
 #include <cstddef>
@@ -51,15 +53,17 @@ class LogReader {
   Status collect(SqliteStatement& s, const std::string& room, std::size_t limit,
                  std::vector<StoredMessage>& out, bool& more);
   Status attach_reactions(const std::string& room, std::vector<StoredMessage>& messages);
+  // `needle`: the query case folded.
   Result<SearchPage> search_index(const std::string& room, const std::string& query,
-                                  uint64_t before, std::size_t limit);
-  Result<SearchPage> search_scan(const std::string& room, const std::string& query, uint64_t before,
-                                 std::size_t limit);
+                                  const std::string& needle, uint64_t before, std::size_t limit);
+  Result<SearchPage> search_scan(const std::string& room, const std::string& needle,
+                                 uint64_t before, std::size_t limit);
 
   SqliteStatement newest_;
   SqliteStatement oldest_;
   SqliteStatement newest_messages_;
   SqliteStatement oldest_messages_;
+  SqliteStatement bounds_;
   SqliteStatement reactions_in_range_;
   SqliteStatement reactions_of_;
   SqliteStatement match_;

@@ -4,7 +4,8 @@ namespace parley::store {
 namespace {
 
 constexpr const char* kFindOriginalSql =
-    "SELECT id, ts_ms, quote_user, quote_from, quote_text, quote_deleted, count FROM messages "
+    "SELECT id, ts_ms, quote_user, quote_from, quote_text, quote_deleted, count,"
+    " CASE WHEN kind = 0 THEN target ELSE 0 END FROM messages "
     "WHERE room = ?1 AND user_id = ?2 AND client_id = ?3 AND client_id <> ''";
 constexpr const char* kTargetSql =
     "SELECT kind, ts_ms, user_id, sender_name, text, deleted FROM messages "
@@ -107,6 +108,7 @@ Result<AppendResult> LogWriter::insert(const AppendRequest& request, int64_t ts_
         t.user_id, t.sender_name,
         t.deleted ? std::string() : std::string(first_code_points(t.text, options_.quote_chars)),
         t.deleted};
+    result.reply_to = request.target;
   } else if (request.kind == EntryKind::kReact) {
     result.count = static_cast<uint32_t>(reactions.emoji_count + 1);
   } else if (request.kind == EntryKind::kUnreact) {
@@ -135,7 +137,8 @@ Result<std::optional<AppendResult>> LogWriter::find_original(const AppendRequest
         .duplicate = true,
         .quote = StoredQuote{find_original_.column_text(2), find_original_.column_text(3),
                              find_original_.column_text(4), find_original_.column_int64(5) != 0},
-        .count = static_cast<uint32_t>(find_original_.column_int64(6))};
+        .count = static_cast<uint32_t>(find_original_.column_int64(6)),
+        .reply_to = static_cast<uint64_t>(find_original_.column_int64(7))};
   }
   find_original_.reset();
   if (!row) return std::move(row).error();

@@ -42,6 +42,10 @@ class LogWriter {
   // Inside the writer's transaction. Errors are failures of SQLite (the batch rolls back).
   Result<AppendResult> insert(const AppendRequest& request, int64_t ts_ms, RoomLedger& ledger);
 
+  // The entry stored before with the request's (room, user_id, client_id), as a duplicate
+  // answer: its id and time, and its quote or count if it is a reply or a reaction.
+  Result<std::optional<AppendResult>> find_original(const AppendRequest& request);
+
   // The search index keeps a deleted row's entries (as a "delete" record) until its segments
   // are merged, so deleting messages first makes it larger. After retention or the cap
   // deleted rows, one bounded merge (about `pages` pages written) gives the space back, which
@@ -67,7 +71,6 @@ class LogWriter {
     uint64_t emoji_seq = 0;    // when this emoji appeared (0: it is not there)
   };
 
-  Result<std::optional<AppendResult>> find_original(const AppendRequest& request);
   Result<std::optional<Target>> load_target(const std::string& room, uint64_t id);
   Result<Reactions> reactions_of(const AppendRequest& request);
   // The rules: a refusal, a no-op (duplicate), or nothing (go ahead).

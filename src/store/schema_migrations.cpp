@@ -100,7 +100,11 @@ constexpr std::array kMigrations = {
         // deleting a message empties the quotes of it.
         // Search: FTS5 with the trigram tokenizer over the current text of undeleted messages,
         // contentless (a match is joined back to messages by rowid; only messages are indexed,
-        // which an external-content table would count as damage). Triggers give it the text it
+        // which an external-content table would count as damage) and without positions
+        // (detail=none): a query finds the rows holding all its trigrams, which the reader then
+        // confirms by their text. Positions would make the index as large as the text and
+        // one repeated trigram ("xxxx...") a doclist that every merge rewrites whole (tens of
+        // MiB in one transaction, measured). Triggers give it the text it
         // indexed when a row changes or goes, and keep it in step with every insert,
         // edit, delete and retention, and drop a message's reactions with it, so retention and
         // the cap need not know about either. The index is built here for the messages stored
@@ -127,7 +131,7 @@ constexpr std::array kMigrations = {
             emoji_seq INTEGER NOT NULL,
             PRIMARY KEY (room, msg_id, emoji, user_id)
           ) WITHOUT ROWID;
-          CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = '', tokenize = 'trigram');
+          CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = '', tokenize = 'trigram', detail = 'none');
           INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages;
           CREATE TRIGGER messages_log_insert AFTER INSERT ON messages
             WHEN new.kind = 0 AND new.deleted = 0

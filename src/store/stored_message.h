@@ -42,6 +42,10 @@ struct HistoryPage {
   // The range asked for holds more messages than were returned: older ones before the first
   // (recent, before) or newer ones after the last (after).
   bool truncated = false;
+  // Pages of messages only: the room's oldest and newest stored entry (0: none), which tell
+  // whether entries (changes included) exist beyond the messages returned.
+  uint64_t first_entry = 0;
+  uint64_t last_entry = 0;
 };
 
 // Messages of a room whose current text contains a query, newest first.

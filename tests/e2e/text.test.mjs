@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ROOM_NAME, linkify, makeClientId, nameProblem, normalizeName, safeHref, utf8Length } from '../../web/text.js';
+import {
+  ROOM_NAME, isRoomName, linkify, makeClientId, nameProblem, normalizeName, normalizeRoom, safeHref, utf8Length,
+} from '../../web/text.js';
 
 const links = (text) => linkify(text).filter((p) => p.href).map((p) => p.href);
 
@@ -63,4 +65,16 @@ test('rooms, UTF-8 length, client ids', () => {
   assert.ok(!ROOM_NAME.test('x'.repeat(65)));
   assert.equal(utf8Length('é中😀\n'), 2 + 3 + 4 + 1);
   assert.equal(makeClientId(0x18bcfe56800, 7), '18bcfe56800-7');
+});
+
+// Issue 10 item 6: room names in any script, within PROTOCOL.md's rule.
+test('room names in any script; NFC; marks, invisible characters, spaces, symbols and dots alone refused', () => {
+  for (const name of ['我的房间', 'café', 'команда', 'Team_2.0-beta', '.hidden', 'a..b', 'हिन्दी', '١٢٣', 'x'.repeat(64)]) {
+    assert.ok(isRoomName(name), name);
+  }
+  for (const name of ['', '.', '..', '...', 'a b', '\u0301abc', 'a\u200db', 'a\u3164b', 'rock🎸', 'a/b', 'x'.repeat(65), 'cafe\u0301', '\u202eevil']) {
+    assert.ok(!isRoomName(name), JSON.stringify(name));
+  }
+  assert.equal(normalizeRoom('  #cafe\u0301 '), 'café');
+  assert.ok(isRoomName(normalizeRoom('#cafe\u0301')));
 });

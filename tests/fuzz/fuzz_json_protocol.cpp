@@ -171,6 +171,8 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
           const MemberView one{"u", m.after};
           const std::string json = encode_members({m.room, {&one, 1}, m.after, 1, 1});
           check(m.after.empty() || field(decode(json), "next") == m.after, "cursor round-trips");
+        } else if constexpr (std::is_same_v<T, Refresh>) {
+          check(!m.token.empty(), "refresh carries a token");
         } else {  // Leave, Typing
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(field(decode(encode_typing(m.room, "u", "f")), "room") == m.room,

@@ -1,13 +1,11 @@
 // One client breaking the protocol is closed with the right code; the others
 // in its room get the leave notice and keep chatting.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connectRoom, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
+import { serverForFile, connectRoom, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
 import { RawClient, OP, closePayload } from './lib/raw.mjs';
 
-let server;
-before(async () => { server = await startServer(); });
-after(async () => { await server.stopClean(); });
+const server = serverForFile();
 
 const cases = [
   ['an unmasked frame', 1002, (r) => r.sendFrame({ opcode: OP.TEXT, payload: Buffer.from('hi'), mask: false })],

@@ -1,12 +1,10 @@
 // Chat semantics of the seed, through npm `ws`: broadcast to the others,
 // join/leave notices with the room's count, isolated rooms.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, connectRoom, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
+import { serverForFile, connect, connectRoom, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
 
-let server;
-before(async () => { server = await startServer(); });
-after(async () => { await server.stopClean(); });
+const server = serverForFile();
 
 test('a text message reaches every other client verbatim, never its sender', async () => {
   const [a, b, c] = await connectRoom(server.wsUrl(`/ws/${uniqueRoom()}`), 3);

@@ -7,22 +7,13 @@
 //
 // A connection that causes more than 20 errors in 10 s is closed, so the
 // cases are spread over fresh connections, a few each.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, uniqueRoom } from './lib/server.mjs';
+import { serverForFile, startServer, uniqueRoom } from './lib/server.mjs';
 import { JsonClient, jsonUser, collect, tempDir, removeDir } from './lib/json_client.mjs';
 import { RawClient, OP } from './lib/raw.mjs';
 
-let server;
-let dataDir;
-before(async () => {
-  dataDir = tempDir();
-  server = await startServer(['--data-dir', dataDir]);
-});
-after(async () => {
-  await server.stopClean();
-  removeDir(dataDir);
-});
+const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
 

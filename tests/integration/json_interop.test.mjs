@@ -1,21 +1,12 @@
 // Plain-text (seed) clients and parley.v1 clients in the same room, and one
 // room spread over two event loops (`--threads 2`), through npm `ws`
 // (docs/PROTOCOL.md, "Plain-text protocol").
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
+import { serverForFile, startServer, connect, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
 import { JsonClient, jsonUser, jsonRoom, joinSettled, tempDir, removeDir } from './lib/json_client.mjs';
 
-let server;
-let dataDir;
-before(async () => {
-  dataDir = tempDir();
-  server = await startServer(['--data-dir', dataDir]);
-});
-after(async () => {
-  await server.stopClean();
-  removeDir(dataDir);
-});
+const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
 

@@ -1,21 +1,12 @@
 // parley.v1 session, rooms, presence, typing, rename and leave, through npm
 // `ws` as an independent client (docs/PROTOCOL.md is the reference: where the
 // server and the document disagree, the test asserts the document).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, uniqueRoom, joinNotice } from './lib/server.mjs';
+import { serverForFile, startServer, connect, uniqueRoom, joinNotice } from './lib/server.mjs';
 import { JsonClient, jsonUser, jsonRoom, joinSettled, collect, tempDir, removeDir, SUBPROTOCOL } from './lib/json_client.mjs';
 
-let server;
-let dataDir;
-before(async () => {
-  dataDir = tempDir();
-  server = await startServer(['--data-dir', dataDir]);
-});
-after(async () => {
-  await server.stopClean();
-  removeDir(dataDir);
-});
+const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
 

@@ -1,15 +1,13 @@
 // Message sizes around every length-encoding boundary and the size limit,
 // fragmented messages, ping/pong; through npm `ws`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, connect, connectRoom, uniqueRoom, leaveNotice } from './lib/server.mjs';
+import { serverForFile, connect, connectRoom, uniqueRoom, leaveNotice } from './lib/server.mjs';
 
 const MAX = 1048576;  // the default --max-message-size
 
-let server;
 // Sizes up to the message limit go through the chat: its text limit raised to match.
-before(async () => { server = await startServer(['--max-text-bytes', String(MAX)]); });
-after(async () => { await server.stopClean(); });
+const server = serverForFile(['--max-text-bytes', String(MAX)]);
 
 // ASCII text of exactly `n` bytes whose content depends on the position,
 // so a truncated, reordered or shifted copy cannot compare equal.

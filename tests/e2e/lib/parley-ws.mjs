@@ -77,6 +77,18 @@ export class ParleyWs {
     return acks;
   }
 
+  /**
+   * Sends an edit, delete, react, unreact or a send with reply_to ({ type, room, … }
+   * without an id) and waits for its ack; returns it (throws on an error).
+   */
+  async request(frame) {
+    const id = `t-${++this.#counter}`;
+    this.send({ ...frame, id });
+    const answer = await this.next((e) => (e.type === 'ack' || e.type === 'error') && e.id === id);
+    if (answer.type === 'error') throw new Error(`${frame.type} refused: ${JSON.stringify(answer)}`);
+    return answer;
+  }
+
   close() {
     this.#ws.close();
   }

@@ -6,7 +6,8 @@
 // Nothing here knows how the server is written; it only speaks the CLI and
 // the wire protocol described in the spec.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { before, after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -120,6 +121,34 @@ export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000,
     live.delete(child);
     throw new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`);
   }
+}
+
+// The preamble of a test file that shares one server among its tests: started
+// before the first test (`parley ...args` with a data directory of its own),
+// stopped cleanly after the last (a non-zero exit fails the file), its data
+// directory removed. Returns a stand-in that forwards to the running Server,
+// so tests write `server.wsUrl(...)` as usual.
+export function serverForFile(args = [], { stop = {}, ...options } = {}) {
+  let running = null;
+  let dataDir = null;
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-it-'));
+    running = await startServer(['--data-dir', dataDir, ...args], options);
+  });
+  after(async () => {
+    try {
+      await running?.stopClean(stop);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  return new Proxy({}, {
+    get(_, key) {
+      if (!running) throw new Error(`the file's server is not running (reading ${String(key)})`);
+      const value = running[key];
+      return typeof value === 'function' ? value.bind(running) : value;
+    },
+  });
 }
 
 // A `ws` client whose messages, pongs and close are queued, so a test can

@@ -1,0 +1,15 @@
+#include "app/chat_link.h"
+
+#include "app/websocket_phase.h"
+
+namespace parley::app {
+
+void ChatLink::send_text(const SharedText& text, bool ephemeral) {
+  phase_.deliver_text(text, ephemeral);
+}
+
+void ChatLink::close(uint16_t code, std::string_view reason) {
+  phase_.close(code, reason);
+}
+
+}  // namespace parley::app

@@ -1,0 +1,163 @@
+#include "app/http_phase.h"
+
+#include <spdlog/spdlog.h>
+
+#include "app/connection.h"
+#include "app/metrics.h"
+#include "app/server_context.h"
+#include "chat/json_protocol.h"
+#include "http/response.h"
+#include "ws/handshake.h"
+
+namespace parley::app {
+
+HttpPhase::HttpPhase(Connection& conn)
+    : conn_(conn),
+      deadline_(conn.ctx().loop.now() + seconds(conn.ctx().config.handshake_timeout)) {}
+
+std::optional<HttpUpgrade> HttpPhase::on_data(std::span<char> bytes) {
+  if (!unread_.empty()) {
+    // Reading was paused, so this can only be input that was already on its
+    // way; it queues up behind what waits.
+    unread_.append(bytes.data(), bytes.size());
+    return std::nullopt;
+  }
+  return read_requests(bytes);
+}
+
+std::optional<HttpUpgrade> HttpPhase::on_drained() {
+  std::string waiting = std::move(unread_);
+  unread_.clear();
+  return read_requests(std::span<char>(waiting.data(), waiting.size()));
+}
+
+std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
+  // Pipelined requests are answered in order; an upgrade takes the rest of
+  // the bytes with it.
+  while (!bytes.empty() && conn_.stream().is_open()) {
+    if (conn_.output_over_limit()) {
+      unread_.assign(bytes.data(), bytes.size());
+      return std::nullopt;
+    }
+    std::size_t consumed = 0;
+    auto status = parser_.feed(std::string_view(bytes.data(), bytes.size()), consumed);
+    bytes = bytes.subspan(consumed);
+    if (status == http::RequestParser::Status::NeedMore) return std::nullopt;
+    if (status == http::RequestParser::Status::Error) {
+      reject(http::error_response(parser_.error_status(), parser_.error_reason()));
+      return std::nullopt;
+    }
+    http::Request request = parser_.take_request();
+    std::optional<HttpUpgrade> upgraded;
+    Next next = answer(request, upgraded);
+    if (upgraded) upgraded->early_bytes.assign(bytes.data(), bytes.size());
+    if (next == Next::Stop) return upgraded;
+    parser_.reset();
+  }
+  return std::nullopt;
+}
+
+HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgrade>& upgraded) {
+  LoopContext& ctx = conn_.ctx();
+  ctx.stats.http_requests.add();
+  if (request.method != "GET" && request.method != "HEAD") {
+    // The method is what is wrong, whatever the body.
+    http::Response r = http::make_error_response(405, "use GET or HEAD");
+    r.headers.push_back({"Allow", "GET, HEAD"});
+    reject(http::serialize(r));
+    return Next::Stop;
+  }
+  if (parser_.content_length() > 0 || parser_.chunked()) {
+    // Nothing here takes a request body; refuse rather than parse one.
+    reject(http::error_response(400, "GET and HEAD requests take no body"));
+    return Next::Stop;
+  }
+  if (ws::is_websocket_upgrade(request)) {
+    upgraded = upgrade(request);
+    return Next::Stop;
+  }
+  if (++requests_ >= ctx.config.http_max_requests) {
+    // The last request this connection may make: the answer says so.
+    request.headers.push_back({"Connection", "close"});
+  }
+  respond(request);
+  if (request.keep_alive()) return Next::Read;
+  conn_.stream().close_after_flush();
+  return Next::Stop;
+}
+
+void HttpPhase::respond(const http::Request& request) {
+  bool head = request.method == "HEAD";
+  bool close = !request.keep_alive();
+  const SharedServices& services = conn_.ctx().services;
+  net::Stream& out = conn_.stream();
+  if (request.path() == "/healthz") {
+    out.send(health_response(head, close));
+  } else if (request.path() == "/metrics") {
+    out.send(metrics_response(services, head, close));
+  } else {
+    // The file goes out by reference: a thousand pipelined GETs queue a
+    // thousand heads, not a thousand copies (they still count as output).
+    http::StaticFiles::Parts parts = services.static_files.respond_parts(request);
+    out.send(parts.head);
+    if (parts.body) out.send(std::move(parts.body));
+  }
+}
+
+std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
+  LoopContext& ctx = conn_.ctx();
+  std::optional<WebSocketRoute> route = websocket_route(request.path(), ctx.config.echo);
+  if (!route) {
+    reject(http::error_response(404, "no WebSocket endpoint at this path"));
+    return std::nullopt;
+  }
+  ws::HandshakeOptions options;
+  if (route->chat) options.subprotocols.emplace_back(chat::kJsonSubprotocol);
+  options.deflate = ctx.config.deflate == "takeover" ? ws::context_takeover_policy()
+                                                     : ws::shared_deflate_policy();
+  options.deflate.enabled = ctx.config.deflate != "off";
+  ws::HandshakeResult result = ws::accept_handshake(request, options);
+  if (result.status != 101) {
+    spdlog::debug("handshake refused ({}): {}", result.status, result.error);
+    reject(result.response);
+    return std::nullopt;
+  }
+  conn_.stream().send(result.response);
+  ctx.stats.websocket_upgrades.add();
+  HttpUpgrade up;
+  up.room = std::move(route->room);
+  up.deflate = result.deflate;
+  if (!route->chat) {
+    up.service = WebSocketService::Echo;
+  } else if (result.subprotocol == chat::kJsonSubprotocol) {
+    up.service = WebSocketService::JsonChat;
+  } else {
+    up.service = WebSocketService::PlainChat;
+  }
+  return up;
+}
+
+void HttpPhase::reject(const std::string& response) {
+  conn_.stream().send(response);
+  conn_.stream().close_after_flush();
+}
+
+void HttpPhase::tick(net::Clock::time_point now) {
+  // Slowloris guard and keep-alive limit in one: every request head must
+  // arrive within the budget. An answer still leaving then gets one more
+  // budget to be read (its client is slow, not necessarily hostile); after
+  // that, and for a lingering close, the connection is aborted.
+  if (now < deadline_) return;
+  net::Stream& stream = conn_.stream();
+  if (stream.is_open()) {
+    conn_.ctx().stats.http_timeouts.add();
+    if (stream.pending_bytes() > 0) {
+      stream.close_after_flush();
+      deadline_ = now + seconds(conn_.ctx().config.handshake_timeout);
+      return;
+    }
+  }
+  conn_.abort();
+}
+
+}  // namespace parley::app

@@ -1,0 +1,67 @@
+// A connection's HTTP phase: reads request heads, answers them in order
+// (embedded files, /healthz, /metrics), and detects the WebSocket upgrade,
+// which it answers with the 101 and hands back to the Connection.
+//
+// Limits (docs/SECURITY.md, "Connections and output"):
+// - the whole phase has one time budget, --handshake-timeout from accept, not
+//   renewed per request: past it the connection is aborted, or, when an
+//   answer is still leaving, closed after that answer within one more budget;
+// - at most --http-max-requests requests per connection; the last answer
+//   says Connection: close;
+// - requests are answered only while the connection's output is under its
+//   limit: past it the rest of the input waits, unparsed, until the client
+//   has read (Connection::apply_backpressure pauses the socket meanwhile).
+//
+// Steps: on_data / on_drained -> read_requests -> answer (respond | upgrade
+// | reject).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "app/routes.h"
+#include "http/request.h"
+#include "http/request_parser.h"
+#include "net/clock.h"
+#include "ws/deflate_negotiation.h"
+
+namespace parley::app {
+
+class Connection;
+
+// A handshake answered with 101: what the WebSocket phase starts with.
+struct HttpUpgrade {
+  WebSocketService service = WebSocketService::Echo;
+  std::string room;
+  std::string early_bytes;                   // frames that came right behind the request
+  std::optional<ws::DeflateParams> deflate;  // permessage-deflate, when agreed
+};
+
+class HttpPhase {
+ public:
+  explicit HttpPhase(Connection& conn);
+
+  std::optional<HttpUpgrade> on_data(std::span<char> bytes);
+  // The output has drained: answers the requests that were waiting.
+  std::optional<HttpUpgrade> on_drained();
+  void tick(net::Clock::time_point now);
+
+ private:
+  enum class Next { Read, Stop };
+
+  std::optional<HttpUpgrade> read_requests(std::span<char> bytes);
+  Next answer(http::Request& request, std::optional<HttpUpgrade>& upgrade);
+  void respond(const http::Request& request);
+  std::optional<HttpUpgrade> upgrade(const http::Request& request);
+  void reject(const std::string& response);
+
+  Connection& conn_;
+  http::RequestParser parser_;
+  std::string unread_;  // input waiting while output is over the limit
+  net::Clock::time_point deadline_;
+  std::size_t requests_ = 0;
+};
+
+}  // namespace parley::app

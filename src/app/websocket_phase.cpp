@@ -1,0 +1,188 @@
+#include "app/websocket_phase.h"
+
+#include <spdlog/spdlog.h>
+
+#include "app/connection.h"
+#include "app/server_context.h"
+#include "chat/json_session.h"
+#include "chat/plain_text_session.h"
+#include "ws/close_code.h"
+#include "ws/frame_limits.h"
+#include "ws/frame_writer.h"
+
+namespace parley::app {
+namespace {
+
+// Above this much queued output a client gets no typing or presence events:
+// they are stale by the time it would read them, and chat messages matter more.
+constexpr std::size_t kShedEphemeralAbove = 64 * 1024;
+// A connection silent this long gives back its buffers (see trim()).
+constexpr auto kTrimAfterSilence = std::chrono::seconds(1);
+
+std::unique_ptr<chat::ChatSession> make_chat(LoopContext& ctx, WebSocketService service,
+                                             ChatLink& link, std::string room) {
+  SharedServices& s = ctx.services;
+  if (service == WebSocketService::PlainChat) {
+    uint64_t guest = s.next_guest.fetch_add(1, std::memory_order_relaxed);
+    return std::make_unique<chat::PlainTextSession>(s.chat, ctx.index, link, std::move(room), guest,
+                                                    s.run_tag, s.json_options);
+  }
+  if (service == WebSocketService::JsonChat) {
+    uint64_t id = s.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+    return std::make_unique<chat::JsonSession>(s.chat, ctx.index, link, s.identity, s.json_options,
+                                               "s" + std::to_string(id));
+  }
+  return nullptr;
+}
+
+ws::MessageEncoder::Options encoder_options(const Config& c) {
+  return {.threshold = c.deflate_threshold};
+}
+
+}  // namespace
+
+WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
+                               const std::optional<ws::DeflateParams>& deflate)
+    : conn_(conn),
+      endpoint_(ws::Endpoint::Role::Server,
+                ws::Endpoint::Limits{.max_message_size = conn.ctx().config.max_message_size},
+                *this),
+      encoder_(deflate ? ws::MessageEncoder(*deflate, encoder_options(conn.ctx().config))
+                       : ws::MessageEncoder()),
+      service_(service),
+      link_(*this),
+      chat_(make_chat(conn.ctx(), service, link_, std::move(room))),
+      last_input_(conn.ctx().loop.now()) {
+  if (deflate) endpoint_.enable_deflate(*deflate);
+  conn_.ctx().stats.websocket_open.add();
+}
+
+WebSocketPhase::~WebSocketPhase() {
+  conn_.ctx().stats.websocket_open.sub();
+}
+
+void WebSocketPhase::start(std::span<char> early_bytes) {
+  if (chat_) chat_->start();
+  if (!early_bytes.empty()) on_data(early_bytes);
+}
+
+bool WebSocketPhase::open() const {
+  return endpoint_.state() == ws::Endpoint::State::Open && conn_.stream().is_open();
+}
+
+void WebSocketPhase::on_data(std::span<char> bytes) {
+  last_input_ = conn_.ctx().loop.now();
+  ping_outstanding_ = false;
+  endpoint_.feed(bytes);
+}
+
+void WebSocketPhase::on_message(ws::Opcode op, std::string_view payload) {
+  conn_.ctx().stats.messages_received.add();
+  if (service_ == WebSocketService::Echo) {
+    echo(op, payload);
+  } else if (op != ws::Opcode::Text) {
+    endpoint_.close(ws::close_code::UnsupportedData, "this chat takes text messages only");
+  } else {
+    chat_->on_text(payload);
+  }
+}
+
+void WebSocketPhase::echo(ws::Opcode op, std::string_view payload) {
+  // Header and payload go straight into the connection's output buffer (they
+  // coalesce into one owned segment): no frame string per echo.
+  const ws::MessageEncoder::Frame frame = encoder_.encode(op, payload);
+  conn_.stream().send(frame.header);
+  conn_.stream().send(frame.payload);
+}
+
+void WebSocketPhase::send(std::string_view frame_bytes) {
+  conn_.stream().send(frame_bytes);
+}
+
+void WebSocketPhase::on_close(uint16_t code, std::string_view reason) {
+  spdlog::debug("websocket closed: {} {}", code, reason);
+  // Leave now, so the others hear of it without waiting for the TCP close.
+  if (chat_) chat_->leave_all();
+  conn_.stream().close_after_flush();
+}
+
+void WebSocketPhase::on_disconnect() {
+  if (chat_) chat_->leave_all();
+}
+
+void WebSocketPhase::close(uint16_t code, std::string_view reason) {
+  endpoint_.close(code, reason);
+}
+
+void WebSocketPhase::deliver_text(const SharedText& text, bool ephemeral) {
+  if (dropping_ || !open()) return;
+  // Framed (and compressed when negotiated) once for every recipient that
+  // can share it: ws::MessageEncoder caches the frames in the text's slots.
+  deliver(encoder_.frame_for(*text), ephemeral);
+}
+
+void WebSocketPhase::deliver(const SharedBytes& frame, bool ephemeral) {
+  if (dropping_ || !open()) return;
+  std::size_t pending = conn_.stream().pending_bytes();
+  if (ephemeral && pending > kShedEphemeralAbove) return;
+  if (pending + frame->size() > conn_.ctx().config.max_pending_output) {
+    drop_slow_consumer("hard output limit");
+    return;
+  }
+  conn_.stream().send(frame);
+  conn_.apply_backpressure();
+}
+
+void WebSocketPhase::drop_slow_consumer(const char* why) {
+  // The client is not reading: what is queued for it would only grow. Forget
+  // it (keeping a partly sent frame whole), put a close frame 1013 (try again
+  // later) next in line for a client that wakes up, and let the closing
+  // timeout cut the connection if it never does. A parley.v1 client then
+  // resumes and fetches what it missed from history. Counted in the stats.
+  dropping_ = true;
+  conn_.ctx().stats.slow_consumers_dropped.add();
+  std::size_t dropped = conn_.stream().drop_unstarted_output();
+  spdlog::info("dropping slow consumer ({}): {} bytes discarded", why, dropped);
+  endpoint_.close(ws::close_code::TryAgainLater, "slow consumer");
+}
+
+void WebSocketPhase::tick(net::Clock::time_point now) {
+  if (chat_ && endpoint_.state() == ws::Endpoint::State::Open) chat_->tick();
+  if (check_closing(now) || check_slow_consumer(now)) return;
+  keep_alive(now);
+}
+
+bool WebSocketPhase::check_closing(net::Clock::time_point now) {
+  if (open()) return false;
+  // Closing: the peer has the handshake timeout to answer our close frame
+  // and let the TCP connection go.
+  if (closing_since_ == net::Clock::time_point{}) closing_since_ = now;
+  if (now - closing_since_ >= seconds(conn_.ctx().config.handshake_timeout)) conn_.abort();
+  return true;
+}
+
+bool WebSocketPhase::check_slow_consumer(net::Clock::time_point now) {
+  if (conn_.behind_for(now) < seconds(conn_.ctx().config.slow_consumer_seconds)) return false;
+  drop_slow_consumer("soft output limit");
+  return true;
+}
+
+void WebSocketPhase::keep_alive(net::Clock::time_point now) {
+  const Config& c = conn_.ctx().config;
+  auto silent = now - last_input_;
+  if (silent >= kTrimAfterSilence) {
+    endpoint_.trim();
+    encoder_.trim();
+    conn_.stream().trim();
+  }
+  if (silent >= seconds(c.idle_timeout)) {
+    endpoint_.close(ws::close_code::GoingAway, "idle timeout");
+  } else if (silent >= seconds(c.ping_interval) && !ping_outstanding_) {
+    ping_outstanding_ = true;
+    std::string ping;
+    ws::append_frame(ping, ws::Opcode::Ping, {});
+    conn_.stream().send(ping);
+  }
+}
+
+}  // namespace parley::app
