@@ -13,7 +13,7 @@ import { encodeFrame, OP } from './lib/raw.mjs';
 
 const FAST = ['--rate', '100000', '--rate-burst', '100000'];
 // The history backends every test runs on.
-const BACKENDS = { memory: ['--history', 'off'] };
+const BACKENDS = { sqlite: ['--history', 'sqlite'], memory: ['--history', 'off'] };
 const EMOJI = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗'];
 
 async function withServer(args, fn) {
