@@ -188,6 +188,8 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  services_->history = history_.get();
+  services_->store = store_.get();
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

@@ -223,7 +223,8 @@ HistoryStore::Stats HistoryStore::stats() const {
                .checkpoints = get(c.checkpoints),
                .checkpoint_errors = get(c.checkpoint_errors),
                .writer_holds = get(c.writer_holds),
-               .writer_held_us = get(c.writer_held_us)};
+               .writer_held_us = get(c.writer_held_us),
+               .pending_appends = writer_->pending()};
 }
 
 }  // namespace parley::store

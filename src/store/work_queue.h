@@ -87,6 +87,12 @@ class WorkQueue {
 
   // How many items were ever queued. Items leave in this order, so "the first N pushed" is
   // exactly what was queued before a caller read N.
+  // Items waiting now (for a gauge).
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return items_.size();
+  }
+
   uint64_t pushed() const {
     std::lock_guard lock(mutex_);
     return pushed_;
