@@ -107,8 +107,7 @@ void store_metrics(std::string& out, const store::HistoryStore& store) {
       {"parley_store_deleted_by_cap_total", "Entries deleted by --history-max-bytes.",
        s.deleted_by_cap},
       {"parley_store_checkpoints_total", "WAL checkpoints completed.", s.checkpoints},
-      {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.",
-       s.checkpoint_errors},
+      {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.", s.checkpoint_errors},
   };
   for (const auto& [name, help, value] : counters) metric(out, name, help, "counter", value);
 }
@@ -122,8 +121,8 @@ std::string health_response(const SharedServices& services, bool head_only, bool
     r.body = "{\"status\":\"ok\"}\n";
   } else {
     r.status = 503;
-    r.body = "{\"status\":\"unavailable\",\"reason\":\"" +
-             json_escaped(health.error().message) + "\"}\n";
+    r.body = "{\"status\":\"unavailable\",\"reason\":\"" + json_escaped(health.error().message) +
+             "\"}\n";
   }
   return http::serialize(r, head_only);
 }

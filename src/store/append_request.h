@@ -47,7 +47,7 @@ struct AppendResult {
   // id used up. The batch's other appends are not affected.
   Refusal refusal = Refusal::kNone;
   StoredQuote quote{};    // a reply: its quote
-  uint32_t count = 0;   // a react/unreact: reactions with its emoji after it
+  uint32_t count = 0;     // a react/unreact: reactions with its emoji after it
   uint64_t reply_to = 0;  // a reply: the message it answers (0 once the reply is deleted)
 };
 

@@ -150,8 +150,8 @@ class HistoryStore {
     uint64_t deleted_by_cap = 0;
     uint64_t checkpoints = 0;
     uint64_t checkpoint_errors = 0;
-    uint64_t writer_holds = 0;    // times the checkpointer held the writer to restart the WAL
-    uint64_t writer_held_us = 0;  // and how long the writer waited for it in all
+    uint64_t writer_holds = 0;     // times the checkpointer held the writer to restart the WAL
+    uint64_t writer_held_us = 0;   // and how long the writer waited for it in all
     uint64_t pending_appends = 0;  // queued for the writer now
   };
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
-#include <limits>
 #include <unordered_map>
 
 namespace parley::store {
@@ -93,8 +93,8 @@ void contains_function(sqlite3_context* context, int, sqlite3_value** argv) {
   const auto* needle = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
   bool found = false;
   if (text != nullptr && needle != nullptr) {
-    std::optional<std::string> folded = fold(
-        std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+    std::optional<std::string> folded =
+        fold(std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
     found = folded && folded->find(needle) != std::string::npos;
   }
   sqlite3_result_int(context, found ? 1 : 0);
@@ -133,9 +133,9 @@ std::string trigrams_of(std::string_view query) {
 }  // namespace
 
 Status LogReader::prepare(sqlite3* db) {
-  const int created = sqlite3_create_function_v2(db, "parley_contains", 2,
-                                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                                                 contains_function, nullptr, nullptr, nullptr);
+  const int created =
+      sqlite3_create_function_v2(db, "parley_contains", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                 nullptr, contains_function, nullptr, nullptr, nullptr);
   if (created != SQLITE_OK) return Error(Errc::Internal, "cannot register parley_contains");
   const std::pair<SqliteStatement*, const char*> statements[] = {
       {&newest_, kNewestSql},

@@ -45,10 +45,10 @@ std::vector<std::string> states(const std::vector<Message>& messages) {
 
 std::string describe(const Result<Appended>& r) {
   if (!r) return "error " + std::to_string(static_cast<int>(refusal_of(r.error())));
-  return std::to_string(r->id) + (r->duplicate ? " dup" : "") + " ts " +
-         std::to_string(r->ts_ms) + " quote " + std::to_string(r->reply.id) + "/" + r->reply.user +
-         "/" + r->reply.from + "/" + r->reply.text + (r->reply.deleted ? "/deleted" : "") +
-         " count " + std::to_string(r->count);
+  return std::to_string(r->id) + (r->duplicate ? " dup" : "") + " ts " + std::to_string(r->ts_ms) +
+         " quote " + std::to_string(r->reply.id) + "/" + r->reply.user + "/" + r->reply.from + "/" +
+         r->reply.text + (r->reply.deleted ? "/deleted" : "") + " count " +
+         std::to_string(r->count);
 }
 
 // Every match of a search, paged with `next` until the history says there is no more.
