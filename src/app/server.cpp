@@ -150,6 +150,7 @@ Status Server::open_history() {
   o.max_reaction_emoji = rules.max_reaction_emoji;
   o.max_reactions = rules.max_reactions;
   o.quote_chars = rules.quote_chars;
+  o.max_bytes = config_.history_max_bytes;
   o.sync_full = config_.sync == "full";
   auto opened = store::HistoryStore::open(o);
   if (!opened) return std::move(opened).error();

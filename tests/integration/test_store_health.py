@@ -156,3 +156,48 @@ def test_a_deleted_database_is_reported_and_sends_are_refused():
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def test_history_max_bytes_drops_the_oldest_messages_and_acks_every_send():
+    """--history-max-bytes: past the cap the largest rooms lose their oldest messages; sends are
+    never refused for it (docs/SECURITY.md "Storage")."""
+    data = tempfile.mkdtemp(prefix="parley-cap-")
+    cap = 1 << 20
+    server = ParleyServer(["--data-dir", data, *FAST, "--history-max-bytes", "1MiB"])
+    try:
+        room = unique_room("cap")
+        sent = 600  # about 2.3 MiB of text: more than twice the cap
+
+        async def scenario():
+            ws = await open_json(server, room)
+            for i in range(sent):
+                text = f"{i:05d} " + "y" * 3900
+                await ws.send(json.dumps({"type": "send", "room": room, "id": f"c{i}", "text": text}))
+                e = await answer(ws, f"c{i}")
+                assert e["type"] == "ack", e
+        # The cap is enforced between batches, in steps: wait (bounded) until it holds.
+        run(scenario())
+        deadline = time.monotonic() + T
+        while (m := metrics(server))["parley_store_used_bytes"] > cap and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert m["parley_store_used_bytes"] <= cap, m
+        assert m["parley_store_deleted_by_cap_total"] > 0, m
+        kept = run(scenario_kept(server, room))
+        assert 0 < len(kept) < sent and kept[-1] == sent, (len(kept), kept[:3], kept[-3:])
+        assert kept == list(range(kept[0], sent + 1)), "the oldest went, the newest are all kept"
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def scenario_kept(server, room):
+    ws = await open_json(server, room)
+    kept, after = [], 0
+    while True:
+        await ws.send(json.dumps({"type": "history", "room": room, "after": after, "limit": 200}))
+        while (page := json.loads(await asyncio.wait_for(ws.recv(), T)))["type"] != "history":
+            pass
+        kept += [m["msg_id"] for m in page["messages"]]
+        if not page["truncated"] or not page["messages"]:
+            return kept
+        after = kept[-1]
