@@ -214,6 +214,17 @@ void add_upload_options(CLI::App& cli, Config& c) {
       ->check(positive);
 }
 
+// Storage (docs/SECURITY.md "Storage"): the cap on the SQLite history.
+void add_storage_options(CLI::App& cli, Config& c) {
+  cli.add_option("--history-max-bytes", c.history_max_bytes,
+                 "Cap on the history database (bytes, or 512MiB, 4GiB ...); past it the largest "
+                 "rooms lose their oldest messages (0 = no cap)")
+      ->envname("PARLEY_HISTORY_MAX_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
+      ->capture_default_str();
+}
+
 // Rules between flags; the message, or empty when the configuration holds.
 std::string check_consistency(const Config& c) {
   if (c.soft_pending_output > c.max_pending_output) {
@@ -221,6 +232,9 @@ std::string check_consistency(const Config& c) {
   }
   if (c.idle_timeout <= c.ping_interval)
     return "--idle-timeout must be longer than --ping-interval";
+  if (c.history_max_bytes != 0 && c.history_max_bytes < (uint64_t{1} << 20)) {
+    return "--history-max-bytes must be 0 (no cap) or at least 1MiB";
+  }
   return {};
 }
 
@@ -237,6 +251,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_deflate_options(cli, c);
   add_upload_options(cli, c);
   add_redis_options(cli, c);
+  add_storage_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

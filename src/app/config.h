@@ -44,7 +44,10 @@ struct Config {
   std::size_t history_retain = 10000;  // messages kept per room; 0 = all
   double history_retain_days = 0;      // 0 = forever
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
-  std::size_t join_history = 50;       // messages sent on join
+  // Storage (docs/SECURITY.md "Storage"): the SQLite history's pages in use, in bytes; past it
+  // the largest rooms lose their oldest entries. 0 = no cap.
+  uint64_t history_max_bytes = uint64_t{1} << 30;
+  std::size_t join_history = 50;  // messages sent on join
   // Recent messages kept in memory per room to answer joins without the
   // store: at most this many, this many bytes per room, and this many bytes
   // across all rooms (least recently used rooms give theirs up first).

@@ -103,7 +103,7 @@ void HttpPhase::respond(const http::Request& request) {
   const SharedServices& services = conn_.ctx().services;
   net::Stream& out = conn_.stream();
   if (request.path() == "/healthz") {
-    out.send(health_response(head, close));
+    out.send(health_response(services, head, close));
   } else if (request.path() == "/metrics") {
     out.send(metrics_response(services, head, close));
   } else if (request.path().starts_with("/files/") && services.uploads) {

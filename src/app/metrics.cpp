@@ -1,7 +1,9 @@
 #include "app/metrics.h"
 
 #include "app/server_context.h"
+#include "chat/history.h"
 #include "http/response.h"
+#include "store/history_store.h"
 
 namespace parley::app {
 namespace {
@@ -51,11 +53,77 @@ constexpr Metric kMetrics[] = {
      "counter", &LoopStats::reading_paused},
 };
 
+// A JSON string's contents: quotes, backslashes and control characters escaped.
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The SQLite store's counters (store/history_store.h Stats).
+void store_metrics(std::string& out, const store::HistoryStore& store) {
+  const store::HistoryStore::Stats s = store.stats();
+  const std::pair<const char*, uint64_t> gauges[] = {
+      {"parley_store_database_bytes", s.database_bytes},
+      {"parley_store_used_bytes", s.used_bytes},
+      {"parley_store_wal_bytes", s.wal_bytes},
+      {"parley_store_pending_appends", s.pending_appends},
+  };
+  const char* gauge_help[] = {
+      "History database size: pages x page size.",
+      "History database bytes in use (what --history-max-bytes caps).",
+      "History write-ahead log size after the last commit.",
+      "Appends queued for the history writer.",
+  };
+  for (std::size_t i = 0; i < std::size(gauges); ++i) {
+    metric(out, gauges[i].first, gauge_help[i], "gauge", gauges[i].second);
+  }
+  const std::tuple<const char*, const char*, uint64_t> counters[] = {
+      {"parley_store_appends_committed_total", "Entries committed to the history.",
+       s.appends_committed},
+      {"parley_store_appends_duplicate_total", "Resends answered with the original entry.",
+       s.appends_duplicate},
+      {"parley_store_append_errors_total", "Appends that failed (nothing stored, not acked).",
+       s.append_errors},
+      {"parley_store_appends_refused_total", "Appends refused: writer queue full or closed.",
+       s.appends_refused},
+      {"parley_store_transactions_total", "History transactions committed.", s.transactions},
+      {"parley_store_reads_total", "History reads answered.", s.reads},
+      {"parley_store_read_errors_total", "History reads that failed.", s.read_errors},
+      {"parley_store_deleted_by_retention_total", "Entries deleted by retention.",
+       s.deleted_by_retention},
+      {"parley_store_deleted_by_cap_total", "Entries deleted by --history-max-bytes.",
+       s.deleted_by_cap},
+      {"parley_store_checkpoints_total", "WAL checkpoints completed.", s.checkpoints},
+      {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.", s.checkpoint_errors},
+  };
+  for (const auto& [name, help, value] : counters) metric(out, name, help, "counter", value);
+}
+
 }  // namespace
 
-std::string health_response(bool head_only, bool close) {
+std::string health_response(const SharedServices& services, bool head_only, bool close) {
   http::Response r = no_store("application/json", close);
-  r.body = "{\"status\":\"ok\"}\n";
+  const Status health = services.history != nullptr ? services.history->health() : Status{};
+  if (health) {
+    r.body = "{\"status\":\"ok\"}\n";
+  } else {
+    r.status = 503;
+    r.body = "{\"status\":\"unavailable\",\"reason\":\"" + json_escaped(health.error().message) +
+             "\"}\n";
+  }
   return http::serialize(r, head_only);
 }
 
@@ -68,6 +136,12 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
   }
   metric(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
          services.loops.size());
+  if (services.history != nullptr) {
+    metric(r.body, "parley_history_healthy",
+           "1 while the history serves; 0 while it cannot (see /healthz for why).", "gauge",
+           services.history->health() ? 1 : 0);
+  }
+  if (services.store != nullptr) store_metrics(r.body, *services.store);
   return http::serialize(r, head_only);
 }
 

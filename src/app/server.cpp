@@ -168,10 +168,16 @@ Status Server::open_history() {
   o.dir = config_.data_dir;
   o.retain_per_room = config_.history_retain;
   o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
+  // The room's log (issue 10): the store checks the chat's rules in its transactions.
+  const chat::ChangeRules rules{};
+  o.max_reaction_emoji = rules.max_reaction_emoji;
+  o.max_reactions = rules.max_reactions;
+  o.quote_chars = rules.quote_chars;
+  o.max_bytes = config_.history_max_bytes;
   o.sync_full = config_.sync == "full";
   auto opened = store::HistoryStore::open(o);
-  if (auto* err = std::get_if<std::string>(&opened)) return Error(Errc::Unavailable, *err);
-  store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
+  if (!opened) return std::move(opened).error();
+  store_ = std::move(opened).value();
   return {};
 }
 
@@ -232,6 +238,8 @@ void Server::create_hub() {
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
   services_->uploads = uploads_.get();
+  services_->history = history_.get();
+  services_->store = store_.get();
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

@@ -16,6 +16,10 @@
 #include "http/static_files.h"
 #include "net/event_loop.h"
 
+namespace parley::store {
+class HistoryStore;
+}  // namespace parley::store
+
 namespace parley::app {
 
 struct LoopContext;
@@ -32,6 +36,10 @@ struct SharedServices {
   std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
   class Uploads* uploads = nullptr;       // POST /upload, GET /files/ (app/uploads.h)
+  // Store health (issue 7): /healthz answers 503 while the history cannot serve, and /metrics
+  // shows the SQLite store's counters (null with --history off).
+  const chat::History* history = nullptr;
+  const store::HistoryStore* store = nullptr;
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).

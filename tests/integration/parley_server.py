@@ -56,8 +56,9 @@ def unique_room(prefix: str = "room") -> str:
 class ParleyServer:
     """A running parley process. Use as a context manager or call stop()."""
 
-    def __init__(self, args=(), env=None, ready_timeout=20.0, port=0):
-        """`port` 0 picks a free port; give one to restart on the same port."""
+    def __init__(self, args=(), env=None, ready_timeout=20.0, port=0, preexec_fn=None):
+        """`port` 0 picks a free port; give one to restart on the same port.
+        `preexec_fn` runs in the child before exec (resource limits)."""
         full_env = dict(os.environ)
         full_env.update(env or {})
         args = [str(a) for a in args]
@@ -67,7 +68,12 @@ class ParleyServer:
             args = ["--data-dir", tempfile.mkdtemp(prefix="parley-it-"), *args]
         self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", str(port), *args]
         self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            preexec_fn=preexec_fn,
         )
         self._stderr = bytearray()
         self._stdout_lines: list[str] = []
