@@ -83,6 +83,14 @@ void JsonSession::on_text(std::string_view text) {
     fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
     return;
   }
+  // And a token from the rate its address shares (docs/SECURITY.md, "Rates
+  // per address"). Refused the same way, but not counted against this
+  // connection as abuse: behind a NAT another user's flood empties it.
+  if (!address_allows(now_)) {
+    deliver(error_text(ErrorCode::RateLimited, "slow down: your address is over its rate",
+                       type_name(msg), ref.id, ref.room));
+    return;
+  }
   std::visit([this](auto& m) { on_request(m); }, msg);
 }
 

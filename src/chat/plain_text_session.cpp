@@ -64,6 +64,10 @@ void PlainTextSession::on_text(std::string_view text) {
     }
     return;
   }
+  // The rate its address shares (docs/SECURITY.md, "Rates per address"):
+  // over it the message is dropped too, but not held against this
+  // connection (behind a NAT another user's flood empties it).
+  if (!address_allows(now)) return;
   // One text limit for both protocols: a longer message is neither relayed
   // nor stored, and the sender is told in the seed's own style.
   if (text.size() > limits_.max_text_bytes) {
