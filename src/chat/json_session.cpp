@@ -77,18 +77,14 @@ void JsonSession::on_text(std::string_view text) {
     fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref.id, ref.room);
     return;
   }
-  // Every request costs a token (docs/PROTOCOL.md, rate limits); a refused
-  // one is neither processed nor acknowledged, and the client retries it.
-  if (!request_rate_.take(now_)) {
+  // Every request costs a token, from the connection's bucket and from the
+  // one its address shares (docs/PROTOCOL.md, rate limits; docs/SECURITY.md,
+  // "Rates per address"); a refused one is neither processed nor
+  // acknowledged, and the client retries it. Refusals count towards the
+  // abuse guard either way: a connection that keeps sending into a full
+  // address is closed, which bounds what the flood costs us to parse.
+  if (!request_rate_.take(now_) || !address_allows(now_)) {
     fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
-    return;
-  }
-  // And a token from the rate its address shares (docs/SECURITY.md, "Rates
-  // per address"). Refused the same way, but not counted against this
-  // connection as abuse: behind a NAT another user's flood empties it.
-  if (!address_allows(now_)) {
-    deliver(error_text(ErrorCode::RateLimited, "slow down: your address is over its rate",
-                       type_name(msg), ref.id, ref.room));
     return;
   }
   std::visit([this](auto& m) { on_request(m); }, msg);

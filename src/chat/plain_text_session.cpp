@@ -52,7 +52,9 @@ void PlainTextSession::join_refused(std::string_view room) {
 
 void PlainTextSession::on_text(std::string_view text) {
   auto now = std::chrono::steady_clock::now();
-  if (!rate_.take(now)) {
+  // The connection's rate, then the one its address shares (docs/SECURITY.md,
+  // "Rates per address").
+  if (!rate_.take(now) || !address_allows(now)) {
     // The seed's protocol has no error message: a flood is dropped, and a
     // client that keeps flooding is closed (1008) like a JSON one.
     recent_drops_.push_back(now);
@@ -64,10 +66,6 @@ void PlainTextSession::on_text(std::string_view text) {
     }
     return;
   }
-  // The rate its address shares (docs/SECURITY.md, "Rates per address"):
-  // over it the message is dropped too, but not held against this
-  // connection (behind a NAT another user's flood empties it).
-  if (!address_allows(now)) return;
   // One text limit for both protocols: a longer message is neither relayed
   // nor stored, and the sender is told in the seed's own style.
   if (text.size() > limits_.max_text_bytes) {
