@@ -188,8 +188,8 @@ StaticFiles::Parts StaticFiles::respond_parts(const Request& request) const {
   headers.push_back({"Content-Type", std::string(file.content_type)});
   headers.push_back({"X-Content-Type-Options", "nosniff"});
   headers.push_back({"Content-Security-Policy", std::string(kContentSecurityPolicy)});
-  // Room names are in the page's URL (#room): links followed from a message
-  // must not tell the other site where they were found.
+  // A link followed from a message must not tell the other site which chat
+  // server it was found on.
   headers.push_back({"Referrer-Policy", "no-referrer"});
   append_head(out, 200, headers, file.body.size());
   return Parts{std::move(out), head ? nullptr : file.shared_body};
