@@ -163,7 +163,10 @@ void Server::warn_about_descriptors() const {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   std::size_t wanted = config_.max_connections + 64;  // listeners, store, epoll, eventfds
-  if (config_.max_connections == 0 || wanted > limit.rlim_cur) {
+  if (config_.max_connections == 0) {
+    spdlog::info("no --max-connections: the {} descriptors allowed (ulimit -n) are the cap",
+                 static_cast<unsigned long long>(limit.rlim_cur));
+  } else if (wanted > limit.rlim_cur) {
     spdlog::warn(
         "{} descriptors allowed (ulimit -n) for --max-connections {}: past them new connections "
         "are reset instead of answered 503; raise LimitNOFILE or lower --max-connections",

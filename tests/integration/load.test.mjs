@@ -15,7 +15,9 @@ const LEAVE = /^系统通知: 用户离开,当前在线(\d+)人$/;
 let server;
 let coalescing;
 before(async () => {
-  server = await startServer(['--presence-batch-above', '0']);
+  // 500 clients from one loopback address: no per-address limits.
+  server = await startServer(['--presence-batch-above', '0', '--max-connections-per-ip', '0',
+    '--handshake-rate-per-ip', '0']);
   coalescing = await startServer();  // the default: rooms of 100+ coalesce
 });
 after(async () => {
