@@ -94,7 +94,9 @@ void HttpPhase::respond(const http::Request& request) {
   net::Stream& out = conn_.stream();
   if (conn_.peer().metrics_only && !served_on_metrics_listener(request.path())) {
     // Edge: the metrics listener serves nothing else.
-    out.send(http::serialize(http::make_error_response(404, "metrics listener", !close), head));
+    out.send(http::serialize(
+        http::make_error_response(404, "this listener serves /metrics and /healthz only", !close),
+        head));
   } else if (request.path() == "/healthz") {
     out.send(health_response(head, close));
   } else if (request.path() == "/metrics") {
