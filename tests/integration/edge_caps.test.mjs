@@ -33,6 +33,7 @@ test('defaults: 1,000 WebSockets from one address are not accepted', async () =>
   const server = await startServer();
   try {
     const { open, refused } = await openMany(server, 1000, { batch: 100 });
+    console.log(`REPORT one-address ${JSON.stringify({ attempted: 1000, accepted: open.length, refused: refused.length })}`);
     // The per-address cap (256) and the handshake rate (a burst of 100, then
     // 20/s) both apply; every refusal is a 429.
     assert.ok(open.length <= 256, `${open.length} accepted`);
