@@ -1,11 +1,11 @@
 // A flood of parley.v1 sends from many connections at one address, in a
 // process of its own so that the test's honest clients never wait behind it
 // (edge_rates.test.mjs). Each connection says hello, joins a room of its own
-// and sends `perRound` messages every 250 ms (under its own rate) for
-// `seconds`, or until the server closes it; then waits until every open
-// connection's last send is answered.
+// and sends PER_ROUND messages every ROUND_MS (default 250) ms, under its own
+// rate, for SECONDS, or until the server closes it; then waits until every
+// open connection's last send is answered.
 //
-// Usage: node address_flood.mjs PORT LOCAL_ADDRESS CONNECTIONS SECONDS PER_ROUND
+// Usage: node address_flood.mjs PORT LOCAL_ADDRESS CONNECTIONS SECONDS PER_ROUND [ROUND_MS]
 // Prints {"event":"ready"} once every connection has joined, and at the end
 // {"attempted", "acked", "limited", "other", "closed": {code: count},
 // "first_ms", "last_ack_ms"} where the times are from the first hello
@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-const [port, localAddress, connections, seconds, perRound] = process.argv.slice(2);
+const [port, localAddress, connections, seconds, perRound, roundMs = '250'] = process.argv.slice(2);
 const N = Number(connections);
 const PER_ROUND = Number(perRound);
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -67,7 +67,7 @@ say({ event: 'ready' });
 const end = performance.now() + Number(seconds) * 1000;
 let round = 0;
 while (performance.now() < end) {
-  const next = performance.now() + 250;
+  const next = performance.now() + Number(roundMs);
   for (const c of conns) {
     if (c.ws.readyState !== WebSocket.OPEN) continue;
     for (let k = 0; k < PER_ROUND; k++) {
