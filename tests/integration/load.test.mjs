@@ -17,10 +17,11 @@ let coalescing;
 before(async () => {
   // 500 clients from one loopback address: no per-address limits.
   server = await startServer(['--presence-batch-above', '0', '--max-connections-per-ip', '0',
-    '--handshake-rate-per-ip', '0']);
+    '--handshake-rate-per-ip', '0', '--rate-per-ip', '0']);
   // The default presence (rooms of 100+ coalesce); 500 clients from one
   // loopback address: no per-address limits.
-  coalescing = await startServer(['--max-connections-per-ip', '0', '--handshake-rate-per-ip', '0']);
+  coalescing = await startServer(['--max-connections-per-ip', '0', '--handshake-rate-per-ip', '0',
+    '--rate-per-ip', '0']);
 });
 after(async () => {
   await server.stopClean({ timeoutMs: 20000 });
