@@ -103,6 +103,14 @@ struct Config {
   uint16_t metrics_port = 0;
   std::string metrics_token_file;  // /metrics needs "Authorization: Bearer <its text>"
   std::string metrics_token;       // read from metrics_token_file at start
+  // Uploads: files and images (docs/SECURITY.md, "Uploads").
+  uint64_t max_upload_bytes = 10 << 20;            // one file
+  uint64_t uploads_max_bytes = uint64_t{1} << 30;  // all files together (the disk budget)
+  double upload_timeout = 120;                     // seconds for one upload's body
+  std::size_t upload_concurrency = 16;             // uploads in flight, server-wide
+  double upload_rate = 10;                         // uploads per minute per user...
+  double upload_burst = 20;                        // ...with this burst
+  uint64_t upload_unattached_ttl = 3600;           // seconds an upload waits to be attached
 };
 
 struct ConfigResult {

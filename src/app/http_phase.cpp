@@ -6,6 +6,7 @@
 #include "app/edge_policy.h"
 #include "app/metrics.h"
 #include "app/server_context.h"
+#include "app/uploads.h"
 #include "chat/json_protocol.h"
 #include "http/response.h"
 #include "ws/handshake.h"
@@ -15,6 +16,9 @@ namespace parley::app {
 HttpPhase::HttpPhase(Connection& conn)
     : conn_(conn),
       deadline_(conn.ctx().loop.now() + seconds(conn.ctx().config.handshake_timeout)) {}
+
+HttpPhase::~HttpPhase() = default;
+HttpPhase::HttpPhase(HttpPhase&&) noexcept = default;
 
 std::optional<HttpUpgrade> HttpPhase::on_data(std::span<char> bytes) {
   if (!unread_.empty()) {
@@ -36,6 +40,10 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
   // Pipelined requests are answered in order; an upgrade takes the rest of
   // the bytes with it.
   while (!bytes.empty() && conn_.stream().is_open()) {
+    if (upload_) {
+      bytes = feed_upload(bytes);
+      continue;
+    }
     if (conn_.output_over_limit()) {
       unread_.assign(bytes.data(), bytes.size());
       return std::nullopt;
@@ -61,6 +69,9 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
 HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgrade>& upgraded) {
   LoopContext& ctx = conn_.ctx();
   ctx.stats.http_requests.add();
+  if (request.method == "POST" && request.path() == "/upload" && ctx.services.uploads) {
+    return start_upload(request);  // uploads (app/uploads.h)
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     // The method is what is wrong, whatever the body.
     http::Response r = http::make_error_response(405, "use GET or HEAD");
@@ -101,6 +112,10 @@ void HttpPhase::respond(const http::Request& request) {
     out.send(health_response(head, close));
   } else if (request.path() == "/metrics") {
     out.send(metrics_answer(conn_, request, head, close));  // edge: token or listener
+  } else if (request.path().starts_with("/files/") && services.uploads) {
+    http::StaticFiles::Parts parts = services.uploads->serve(request, close);  // uploads
+    out.send(parts.head);
+    if (parts.body) out.send(std::move(parts.body));
   } else {
     // The file goes out by reference: a thousand pipelined GETs queue a
     // thousand heads, not a thousand copies (they still count as output).
@@ -151,6 +166,49 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
 void HttpPhase::reject(const std::string& response) {
   conn_.stream().send(response);
   conn_.stream().close_after_flush();
+}
+
+// ---- Uploads (app/uploads.h) ----
+
+HttpPhase::Next HttpPhase::start_upload(const http::Request& request) {
+  LoopContext& ctx = conn_.ctx();
+  Uploads::Start start =
+      ctx.services.uploads->begin(request, parser_.content_length(), parser_.chunked());
+  if (!start.receiver) {
+    // Refused on its head: the body is never read (the stream discards it
+    // while our answer leaves and the connection closes).
+    reject(start.refusal);
+    return Next::Stop;
+  }
+  upload_ = std::move(start.receiver);
+  upload_close_ = !request.keep_alive() || ++requests_ >= ctx.config.http_max_requests;
+  deadline_ = ctx.loop.now() + seconds(ctx.config.upload_timeout);
+  if (auto expect = request.header("Expect"); expect && http::iequals(*expect, "100-continue")) {
+    conn_.stream().send("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  parser_.reset();
+  return Next::Read;
+}
+
+std::span<char> HttpPhase::feed_upload(std::span<char> bytes) {
+  std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(bytes.size(), upload_->remaining()));
+  if (Status fed = upload_->feed(std::string_view(bytes.data(), n)); !fed) {
+    spdlog::warn("upload: {}", fed.error().message);
+    upload_.reset();
+    reject(http::error_response(500, "the file could not be stored"));
+    return {};
+  }
+  bytes = bytes.subspan(n);
+  if (upload_->remaining() > 0) return bytes;
+  std::string answer = upload_->finish(upload_close_);
+  upload_.reset();
+  conn_.stream().send(answer);
+  if (upload_close_) {
+    conn_.stream().close_after_flush();
+    return {};
+  }
+  deadline_ = conn_.ctx().loop.now() + seconds(conn_.ctx().config.handshake_timeout);
+  return bytes;
 }
 
 void HttpPhase::tick(net::Clock::time_point now) {

@@ -16,10 +16,16 @@
 // /metrics is answered by edge_policy's metrics_answer (token or listener).
 //
 // Steps: on_data / on_drained -> read_requests -> answer (respond | upgrade
-// | reject).
+// | reject | start_upload -> feed_upload ...).
+//
+// Uploads (docs/SECURITY.md, "Uploads"): a POST /upload that passes its
+// checks gets --upload-timeout seconds for its body instead of the phase's
+// budget; once answered, what follows on the connection gets a fresh
+// --handshake-timeout (and still counts against --http-max-requests).
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +39,7 @@
 namespace parley::app {
 
 class Connection;
+class UploadReceiver;
 
 // A handshake answered with 101: what the WebSocket phase starts with.
 struct HttpUpgrade {
@@ -45,6 +52,8 @@ struct HttpUpgrade {
 class HttpPhase {
  public:
   explicit HttpPhase(Connection& conn);
+  ~HttpPhase();
+  HttpPhase(HttpPhase&&) noexcept;
 
   std::optional<HttpUpgrade> on_data(std::span<char> bytes);
   // The output has drained: answers the requests that were waiting.
@@ -59,6 +68,13 @@ class HttpPhase {
   void respond(const http::Request& request);
   std::optional<HttpUpgrade> upgrade(const http::Request& request);
   void reject(const std::string& response);
+
+  // Uploads (app/uploads.h): POST /upload's body streams into a receiver,
+  // under its own budget (--upload-timeout from the end of the head).
+  Next start_upload(const http::Request& request);
+  std::span<char> feed_upload(std::span<char> bytes);
+  std::unique_ptr<UploadReceiver> upload_;
+  bool upload_close_ = false;  // the answer ends the connection
 
   Connection& conn_;
   http::RequestParser parser_;

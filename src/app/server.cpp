@@ -15,10 +15,12 @@
 #include "app/connection.h"
 #include "app/edge_policy.h"
 #include "app/event_loop_port.h"
+#include "app/uploads.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
+#include "store/file_store.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -134,6 +136,7 @@ Status Server::start() {
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
   if (Status opened = open_history(); !opened) return opened;
+  if (Status opened = open_uploads(); !opened) return opened;
   create_hub();
 
   Result<int> listening = net::listen_tcp(config_.host, config_.port);
@@ -187,6 +190,23 @@ Status Server::open_history() {
   return {};
 }
 
+// Uploads (app/uploads.h): the file store under <data-dir>/files.
+Status Server::open_uploads() {
+  store::FileStore::Options o;
+  o.dir = std::filesystem::path(config_.data_dir) / "files";
+  o.max_bytes = config_.uploads_max_bytes;
+  o.unattached_ttl = std::chrono::seconds(static_cast<int64_t>(config_.upload_unattached_ttl));
+  // In-memory history forgets its messages at exit: their files go too.
+  o.forget_references = !store_;
+  Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::open(std::move(o));
+  if (!opened) return std::move(opened).error();
+  files_ = *std::move(opened);
+  uploads_ = std::make_unique<Uploads>(config_, *files_, *identity_);
+  chat_options_.attachments = uploads_.get();
+  json_options_.attachments = uploads_.get();
+  return {};
+}
+
 void Server::create_hub() {
   std::vector<chat::LoopPort*> ports;
   for (auto& w : workers_) ports.push_back(&w->port);
@@ -223,6 +243,7 @@ void Server::create_hub() {
       config_.max_connections, config_.max_connections_per_ip, config_.handshake_rate_per_ip,
       config_.handshake_burst_per_ip, config_.rate_per_ip, config_.rate_burst_per_ip});
   services_->addresses = addresses_.get();
+  services_->uploads = uploads_.get();
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());

@@ -21,7 +21,8 @@
 
 namespace parley::store {
 class HistoryStore;
-}
+class FileStore;
+}  // namespace parley::store
 
 namespace parley::app {
 
@@ -46,6 +47,7 @@ class Server {
   struct Worker;
 
   Status open_history();
+  Status open_uploads();
   void create_hub();
   void on_accept(int fd, bool metrics_listener);
   void open_connection(Worker& w, int fd, const net::IpAddress& peer, bool metrics_listener);
@@ -61,6 +63,8 @@ class Server {
   chat::LocalBus bus_;
   chat::ChatOptions chat_options_;
   std::unique_ptr<chat::Identity> identity_;
+  std::unique_ptr<store::FileStore> files_;  // uploads
+  std::unique_ptr<class Uploads> uploads_;
   chat::JsonSessionOptions json_options_;
   http::StaticFiles static_files_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -34,6 +34,7 @@ struct SharedServices {
   std::vector<const LoopContext*> loops;  // for /metrics
   // Edge: connection caps and rates per address (null in tests: no limits).
   AddressTable* addresses = nullptr;
+  class Uploads* uploads = nullptr;  // POST /upload, GET /files/ (app/uploads.h)
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).

@@ -269,6 +269,15 @@ void ChatHub::publish(const RoomHome& room, const Message& message) {
   bus_.publish(room.name(), message);
 }
 
+void ChatHub::file_referenced(const RoomHome& room, const Message& message) {
+  if (options_.attachments == nullptr) return;
+  options_.attachments->referenced(room.name(), message.id, message.attachment.file, message.user);
+}
+
+void ChatHub::file_released(const RoomHome& room, uint64_t msg_id) {
+  if (options_.attachments != nullptr) options_.attachments->released(room.name(), msg_id);
+}
+
 void ChatHub::flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) {
   loops_[room.loop()]->run_after(delay, [this, loop = room.loop(), name = room.name()] {
     flush_presence_at_home(loop, name);

@@ -41,6 +41,9 @@ struct ChatOptions {
   // Rooms with someone in them (or work in flight), across all loops; a join
   // that would open one more is refused (Member::join_refused). 0 = no limit.
   std::size_t max_rooms = 10000;
+  // Uploads: the file store that attachments are claimed from and released
+  // to (chat/attachment.h); null: sends with a file are refused.
+  Attachments* attachments = nullptr;
 };
 
 class ChatHub final : private RoomHost {
@@ -120,6 +123,8 @@ class ChatHub final : private RoomHost {
   void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) override;
   void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
   void publish(const RoomHome& room, const Message& message) override;
+  void file_referenced(const RoomHome& room, const Message& message) override;
+  void file_released(const RoomHome& room, uint64_t msg_id) override;
 
   // Debug builds check that every entry point runs on the loop that owns
   // what it touches (the member's loop, or the room's home).

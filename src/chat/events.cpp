@@ -18,8 +18,13 @@ RoomEvent message_event(std::string_view room, const Message& m, Protocol sender
   RoomEvent e;
   if (for_json) e.json = make_shared_text(encode_message(room, m));
   if (for_plain) {
-    e.plain =
-        make_shared_text(sender_protocol == Protocol::PlainText ? m.text : m.from + ": " + m.text);
+    std::string line = sender_protocol == Protocol::PlainText ? m.text : m.from + ": " + m.text;
+    if (!m.attachment.empty()) {
+      // The seed page shows text only: the file becomes a line a reader can follow.
+      line +=
+          (m.text.empty() ? "[" : " [") + m.attachment.name + ": /files/" + m.attachment.file + "]";
+    }
+    e.plain = make_shared_text(std::move(line));
   }
   return e;
 }

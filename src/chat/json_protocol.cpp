@@ -52,6 +52,10 @@ std::string_view error_code_name(ErrorCode code) {
       return "limit_reached";
     case ErrorCode::EmojiInvalid:
       return "emoji_invalid";
+    case ErrorCode::FileInvalid:
+      return "file_invalid";
+    case ErrorCode::FileNotFound:
+      return "file_not_found";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }

@@ -45,6 +45,8 @@ enum class ErrorCode {
   Deleted,             // edit/react/unreact/delete of a deleted message
   LimitReached,        // react past the reactions a message may hold
   EmojiInvalid,        // react/unreact with an emoji breaking the emoji rule
+  FileInvalid,         // send with a `file` that is no file id, or a name breaking the rule
+  FileNotFound,        // send with a file this user never uploaded (or that is gone)
 };
 
 // Close codes of the application (RFC 6455 §7.4.2 leaves 4000-4999 to it).

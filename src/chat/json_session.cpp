@@ -219,7 +219,21 @@ void JsonSession::on_request(Send& m) {
     fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
     return;
   }
-  hub_.send(ref_, SendRequest{m.room, std::move(m.id), std::move(m.text), m.reply_to});
+  SendRequest request{m.room, std::move(m.id), std::move(m.text), m.reply_to};
+  if (!m.file.empty()) {
+    // The store says what the file is; the client only names it.
+    Result<Attachment> claimed = options_.attachments != nullptr
+                                     ? options_.attachments->claim(user_, m.file)
+                                     : Error{Errc::NotFound, "this server takes no files"};
+    if (!claimed) {
+      fail(ErrorCode::FileNotFound, claimed.error().message, Send::kType, request.client_id,
+           m.room);
+      return;
+    }
+    request.attachment = *std::move(claimed);
+    request.attachment.name = std::move(m.file_name);
+  }
+  hub_.send(ref_, std::move(request));
 }
 
 void JsonSession::on_request(Typing& m) {

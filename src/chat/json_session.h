@@ -8,6 +8,7 @@
 #include <deque>
 #include <string>
 
+#include "chat/attachment.h"
 #include "chat/chat_session.h"
 #include "chat/client_message.h"
 #include "chat/identity.h"
@@ -34,6 +35,8 @@ struct JsonSessionOptions {
   // --auth jwt: every connection needs a token (null: guests, as the seed).
   const auth::JwtVerifier* jwt = nullptr;
   std::chrono::seconds token_warning{60};  // token_expiring this long before the end
+  // Uploads: where a send's `file` is claimed (null: files are refused).
+  Attachments* attachments = nullptr;
 };
 
 class JsonSession final : public ChatSession {

@@ -78,6 +78,10 @@ class RoomHost {
   virtual void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) = 0;
   // A message this room stored, for the members on other nodes (chat/bus.h).
   virtual void publish(const RoomHome& room, const Message& message) = 0;
+  // Uploads (chat/attachment.h): a stored message references its file; a
+  // stored delete releases the file of its target.
+  virtual void file_referenced(const RoomHome& room, const Message& message) = 0;
+  virtual void file_released(const RoomHome& room, uint64_t msg_id) = 0;
   // Calls room.flush_presence() after `delay`, on the room's home loop.
   virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
 
@@ -111,7 +115,8 @@ struct SendRequest {
   std::string room;
   std::string client_id;  // empty: no dedup, no ack (plain text)
   std::string text;
-  uint64_t reply_to = 0;  // the message it answers; 0: none
+  uint64_t reply_to = 0;    // the message it answers; 0: none
+  Attachment attachment{};  // claimed by the session (chat/attachment.h); empty: none
 };
 
 // An edit, delete, react or unreact of message `target`.

@@ -64,6 +64,7 @@ void RoomHome::send(MemberRef who, SendRequest request) {
                 std::move(request.client_id),
                 std::move(request.text)};
   entry.reply.id = request.reply_to;  // the History checks it and fills the quote
+  entry.attachment = std::move(request.attachment);
   store_entry(who, std::move(entry), m->protocol);
 }
 
@@ -169,6 +170,11 @@ void RoomHome::stored(uint64_t ticket, PendingSend send, const Appended& result)
     fill_answer(send.who, ticket, ack_text(name_, entry.client_id, entry.id, entry.ts_ms, false));
   }
   const uint64_t id = entry.id;
+  if (entry.is_message() && !entry.attachment.empty()) {
+    host_.file_referenced(*this, entry);
+  } else if (entry.kind == EntryKind::Delete) {
+    host_.file_released(*this, entry.target);
+  }
   host_.publish(*this, entry);
   cache_.append(std::move(entry));
   fill_room_slot(ticket, std::move(event), except, id);
