@@ -251,40 +251,42 @@ std::optional<std::string> check_edge_options(Config& c, const EdgeLists& lists)
     c.metrics_token = std::move(token);
   }
   return std::nullopt;
-  // Uploads: files and images (docs/SECURITY.md, "Uploads").
-  void add_upload_options(CLI::App & cli, Config & c) {
-    auto positive = CLI::PositiveNumber;
-    flag(cli, "--max-upload-bytes", c.max_upload_bytes, "Largest file one upload may carry",
-         "PARLEY_MAX_UPLOAD_BYTES")
-        ->check(positive);
-    flag(cli, "--uploads-max-bytes", c.uploads_max_bytes,
-         "Disk budget for all uploaded files together (0 = no limit)", "PARLEY_UPLOADS_MAX_BYTES");
-    flag(cli, "--upload-timeout", c.upload_timeout, "Seconds one upload's body may take",
-         "PARLEY_UPLOAD_TIMEOUT")
-        ->check(positive);
-    flag(cli, "--upload-concurrency", c.upload_concurrency,
-         "Uploads in flight at once, server-wide", "PARLEY_UPLOAD_CONCURRENCY")
-        ->check(positive);
-    flag(cli, "--upload-rate", c.upload_rate, "Uploads per minute per user", "PARLEY_UPLOAD_RATE")
-        ->check(positive);
-    flag(cli, "--upload-burst", c.upload_burst, "Burst of uploads allowed above --upload-rate",
-         "PARLEY_UPLOAD_BURST")
-        ->check(CLI::Range(1.0, 10000.0));
-    flag(cli, "--upload-unattached-ttl", c.upload_unattached_ttl,
-         "Seconds an uploaded file waits to be attached to a message before it is removed",
-         "PARLEY_UPLOAD_UNATTACHED_TTL")
-        ->check(positive);
-  }
+}
 
-  // Rules between flags; the message, or empty when the configuration holds.
-  std::string check_consistency(const Config& c) {
-    if (c.soft_pending_output > c.max_pending_output) {
-      return "--soft-pending-output must not exceed --max-pending-output";
-    }
-    if (c.idle_timeout <= c.ping_interval)
-      return "--idle-timeout must be longer than --ping-interval";
-    return {};
+// Uploads: files and images (docs/SECURITY.md, "Uploads").
+void add_upload_options(CLI::App& cli, Config& c) {
+  auto positive = CLI::PositiveNumber;
+  flag(cli, "--max-upload-bytes", c.max_upload_bytes, "Largest file one upload may carry",
+       "PARLEY_MAX_UPLOAD_BYTES")
+      ->check(positive);
+  flag(cli, "--uploads-max-bytes", c.uploads_max_bytes,
+       "Disk budget for all uploaded files together (0 = no limit)", "PARLEY_UPLOADS_MAX_BYTES");
+  flag(cli, "--upload-timeout", c.upload_timeout, "Seconds one upload's body may take",
+       "PARLEY_UPLOAD_TIMEOUT")
+      ->check(positive);
+  flag(cli, "--upload-concurrency", c.upload_concurrency, "Uploads in flight at once, server-wide",
+       "PARLEY_UPLOAD_CONCURRENCY")
+      ->check(positive);
+  flag(cli, "--upload-rate", c.upload_rate, "Uploads per minute per user", "PARLEY_UPLOAD_RATE")
+      ->check(positive);
+  flag(cli, "--upload-burst", c.upload_burst, "Burst of uploads allowed above --upload-rate",
+       "PARLEY_UPLOAD_BURST")
+      ->check(CLI::Range(1.0, 10000.0));
+  flag(cli, "--upload-unattached-ttl", c.upload_unattached_ttl,
+       "Seconds an uploaded file waits to be attached to a message before it is removed",
+       "PARLEY_UPLOAD_UNATTACHED_TTL")
+      ->check(positive);
+}
+
+// Rules between flags; the message, or empty when the configuration holds.
+std::string check_consistency(const Config& c) {
+  if (c.soft_pending_output > c.max_pending_output) {
+    return "--soft-pending-output must not exceed --max-pending-output";
   }
+  if (c.idle_timeout <= c.ping_interval)
+    return "--idle-timeout must be longer than --ping-interval";
+  return {};
+}
 
 }  // namespace
 
