@@ -5,8 +5,10 @@
 #include <map>
 #include <sstream>
 
+#include "app/redis_engine.h"
 #include "auth/jwt_verifier.h"
 #include "base/strings.h"
+#include "store/redis/url.h"
 
 namespace parley::app {
 namespace {
@@ -147,6 +149,34 @@ std::optional<std::string> check_identity_options(Config& c) {
   if (!c.jwt_audience.empty()) options.audience = c.jwt_audience;
   options.leeway = std::chrono::seconds(c.jwt_leeway);
   c.jwt = std::make_shared<const auth::JwtVerifier>(*std::move(key), std::move(options));
+  return std::nullopt;
+}
+
+// Scale-out on Redis (issue 11, docs/SCALING.md).
+void add_redis_options(CLI::App& cli, Config& c) {
+  cli.add_option("--redis", c.redis,
+                 "Share rooms with other nodes through Redis: redis://[[user]:password@]host"
+                 "[:port][/db] or unix:///path[?db=N] (rediss:// is not supported)")
+      ->envname("PARLEY_REDIS");
+  cli.add_option("--node-id", c.node_id, "This node's name in the cluster (default: host-pid)")
+      ->envname("PARLEY_NODE_ID");
+  cli.add_option("--secret-file", c.secret_file,
+                 "File with the resume-token secret (default: data-dir/secret.key; with "
+                 "--redis, kept in Redis and shared by every node)")
+      ->envname("PARLEY_SECRET_FILE");
+}
+
+std::optional<std::string> check_redis_options(const Config& c) {
+  if (c.redis.empty()) {
+    if (!c.node_id.empty()) return "parley: --node-id needs --redis\n";
+    return std::nullopt;
+  }
+  if (Result<redis::Endpoint> e = redis::parse_url(c.redis); !e) {
+    return "parley: " + e.error().message + "\n";
+  }
+  if (!c.node_id.empty()) {
+    if (Status s = check_node_id(c.node_id); !s) return "parley: " + s.error().message + "\n";
+  }
   return std::nullopt;
 }
 
@@ -302,6 +332,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   EdgeLists edge_lists;
   add_edge_options(cli, c, edge_lists);
   add_upload_options(cli, c);
+  add_redis_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -317,6 +348,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   }
   if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
   if (auto error = check_edge_options(c, edge_lists)) return {std::nullopt, 2, *error};
+  if (auto error = check_redis_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};
 }
 

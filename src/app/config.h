@@ -111,6 +111,11 @@ struct Config {
   double upload_rate = 10;                         // uploads per minute per user...
   double upload_burst = 20;                        // ...with this burst
   uint64_t upload_unattached_ttl = 3600;           // seconds an upload waits to be attached
+  // Scale-out on Redis (docs/SCALING.md): with a URL, history, fan-out,
+  // presence and names are shared by every node using the same Redis.
+  std::string redis;        // redis://[[user]:password@]host[:port][/db]; "" = one node
+  std::string node_id;      // this node in the cluster; "" = hostname-pid
+  std::string secret_file;  // resume-token secret; "" = data-dir/secret.key, or in Redis
 };
 
 struct ConfigResult {

@@ -16,6 +16,7 @@
 #include "app/edge_policy.h"
 #include "app/event_loop_port.h"
 #include "app/uploads.h"
+#include "app/redis_engine.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
@@ -113,6 +114,7 @@ Server::Server(Config config)
 Server::~Server() {
   // Sessions reference the hub and the loops: they go first.
   for (auto& w : workers_) w->ctx.reset();
+  redis_.reset();
   // The store commits what is queued and runs its callbacks, which post
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
@@ -130,8 +132,18 @@ Status Server::start() {
                  ec.value());
   }
   std::string error;
-  auto secret =
-      chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
+  std::optional<std::string> secret;
+  if (!config_.redis.empty() && config_.secret_file.empty()) {
+    // Every node must accept every node's resume tokens (docs/SCALING.md).
+    Result<std::string> shared = RedisEngine::shared_secret(*redis::parse_url(config_.redis));
+    if (!shared) return shared.error();
+    secret = std::move(shared).value();
+  } else {
+    std::string file = config_.secret_file.empty()
+                           ? (fs::path(config_.data_dir) / "secret.key").string()
+                           : config_.secret_file;
+    secret = chat::Identity::load_or_create_secret(file, error);
+  }
   if (!secret) return Error(Errc::Io, error);
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
@@ -178,6 +190,14 @@ void Server::warn_about_descriptors() const {
 }
 
 Status Server::open_history() {
+  if (!config_.redis.empty()) {
+    std::vector<net::EventLoop*> loops;
+    for (auto& w : workers_) loops.push_back(&w->loop);
+    Result<std::unique_ptr<RedisEngine>> engine = RedisEngine::create(config_, std::move(loops));
+    if (!engine) return engine.error();
+    redis_ = std::move(engine).value();
+    return {};
+  }
   if (config_.history != "sqlite") return {};
   store::HistoryStore::Options o;
   o.dir = config_.data_dir;
@@ -216,7 +236,9 @@ void Server::create_hub() {
   chat_options_.cache_bytes = config_.cache_bytes;
   chat_options_.max_rooms = config_.max_rooms;
   chat_options_.room.presence_batch_above = config_.presence_batch_above;
-  if (store_) {
+  if (redis_) {
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+  } else if (store_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
     history_ = std::make_unique<chat::SqliteHistory>(*store_);
   } else {
@@ -226,7 +248,13 @@ void Server::create_hub() {
         chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
     chat_options_.room.cache.max_messages = 0;
   }
-  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  if (redis_) {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), redis_->history(), redis_->bus(),
+                                           chat_options_);
+    redis_->start();
+  } else {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  }
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,

@@ -26,6 +26,8 @@ class FileStore;
 
 namespace parley::app {
 
+class RedisEngine;
+
 class Server {
  public:
   explicit Server(Config config);
@@ -61,6 +63,7 @@ class Server {
   std::unique_ptr<store::HistoryStore> store_;
   std::unique_ptr<chat::History> history_;
   chat::LocalBus bus_;
+  std::unique_ptr<RedisEngine> redis_;  // --redis: history and bus shared with other nodes
   chat::ChatOptions chat_options_;
   std::unique_ptr<chat::Identity> identity_;
   std::unique_ptr<store::FileStore> files_;  // uploads

@@ -46,7 +46,7 @@ struct ChatOptions {
   Attachments* attachments = nullptr;
 };
 
-class ChatHub final : private RoomHost {
+class ChatHub final : private RoomHost, private BusListener {
  public:
   // One port per event loop; they outlive the hub.
   ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options);
@@ -93,6 +93,12 @@ class ChatHub final : private RoomHost {
   RoomHome* home_on_this_loop(uint32_t loop, const std::string& room, Open open);
   void flush_presence_at_home(uint32_t loop, const std::string& room);
   void join_refused_on_loop(MemberRef who, const std::string& room);
+  // Rooms of a shared History (several nodes): a room opens once its last id
+  // is read, and what is asked of it meanwhile waits .
+  void open_shared(uint32_t loop, const std::string& room,
+                   const std::function<void(RoomHome&)>& step, MemberRef joiner);
+  void on_room_position(uint32_t loop, const std::string& room, Result<uint64_t> last_id);
+  void join_unavailable_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
 
   // Store answers, from the History's threads to the room's home.
@@ -125,6 +131,12 @@ class ChatHub final : private RoomHost {
   void publish(const RoomHome& room, const Message& message) override;
   void file_referenced(const RoomHome& room, const Message& message) override;
   void file_released(const RoomHome& room, uint64_t msg_id) override;
+  void read_gap(const RoomHome& room, const PageQuery& query) override;
+  void fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+
+  // BusListener, from the bus' thread to the room's home.
+  void on_bus_message(const std::string& room, Message message) override;
+  void on_bus_subscribed(const std::string& room) override;
 
   // Debug builds check that every entry point runs on the loop that owns
   // what it touches (the member's loop, or the room's home).
@@ -135,6 +147,7 @@ class ChatHub final : private RoomHost {
   History& history_;
   Bus& bus_;
   ChatOptions options_;
+  const bool shared_;  // history_.shared(), asked once
   std::atomic<std::size_t> live_rooms_{0};
   RoomDirectory directory_;
 };

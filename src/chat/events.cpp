@@ -91,6 +91,13 @@ SharedText left_text(std::string_view room) {
   return make_shared_text(encode_left(room));
 }
 
+SharedText unavailable_notice() {
+  // "System notice: the service is unavailable for now, the message was not sent".
+  static const SharedText notice =
+      make_shared_text(std::string("系统通知: 服务暂时不可用,消息未发送"));
+  return notice;
+}
+
 bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::size_t budget,
                    bool keep_newest, std::string_view viewer) {
   std::size_t used = 0, fit = 0;

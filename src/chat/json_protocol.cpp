@@ -42,6 +42,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "history_unavailable";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::Unavailable:
+      return "unavailable";
     case ErrorCode::NotFound:
       return "not_found";
     case ErrorCode::NotAuthor:
@@ -56,6 +58,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "file_invalid";
     case ErrorCode::FileNotFound:
       return "file_not_found";
+    case ErrorCode::Unsupported:
+      return "unsupported";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }

@@ -332,6 +332,13 @@ void JsonSession::join_refused(std::string_view room) {
        Join::kType, {}, room);
 }
 
+void JsonSession::join_unavailable(std::string_view room) {
+  remove_room(room);
+  // The server's trouble, not the client's: not counted toward the abuse limit.
+  deliver(error_text(ErrorCode::Unavailable, "the room cannot be opened now; retry later",
+                     Join::kType, {}, room));
+}
+
 void JsonSession::on_request(Rename& m) {
   if (name_from_token_) {
     fail(ErrorCode::Forbidden, "the name comes from the token", Rename::kType);

@@ -1,6 +1,7 @@
 #include "chat/plain_text_session.h"
 
 #include "auth/jwt_verifier.h"
+#include "chat/events.h"
 #include "ws/close_code.h"
 
 namespace parley::chat {
@@ -48,6 +49,14 @@ void PlainTextSession::join_refused(std::string_view room) {
   remove_room(room);
   deliver(make_shared_text(std::string(kRoomLimitNotice)));
   transport_.close(ws::close_code::TryAgainLater, "room limit");
+}
+
+void PlainTextSession::join_unavailable(std::string_view room) {
+  // Told in the seed's style, then closed so that its page reconnects (and
+  // rejoins) once the engine is back.
+  remove_room(room);
+  deliver(unavailable_notice());
+  transport_.close(ws::close_code::TryAgainLater, "unavailable");
 }
 
 void PlainTextSession::on_text(std::string_view text) {

@@ -31,6 +31,7 @@ class PlainTextSession final : public ChatSession {
   void start() override;
   void on_text(std::string_view text) override;
   void join_refused(std::string_view room) override;
+  void join_unavailable(std::string_view room) override;
   void tick() override;
   // What a client whose room cannot be opened is told before it is closed
   // (1013, try again later): "the server has reached its room limit".
