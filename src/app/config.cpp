@@ -1,11 +1,13 @@
 #include "app/config.h"
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "app/redis_engine.h"
 #include "auth/jwt_verifier.h"
+#include "base/strings.h"
 #include "store/redis/url.h"
 
 namespace parley::app {
@@ -189,6 +191,98 @@ void add_deflate_options(CLI::App& cli, Config& c) {
        "Messages shorter than this many bytes are sent uncompressed", "PARLEY_DEFLATE_THRESHOLD");
 }
 
+// Edge: connection caps, rates per address, trusted proxies, allowed origins,
+// metrics protection (docs/SECURITY.md, a section each). The two lists are
+// parsed after CLI11 is done, into `c`, by check_edge_options.
+struct EdgeLists {
+  std::string trusted_proxies;
+  std::string allowed_origins;
+};
+
+void add_edge_options(CLI::App& cli, Config& c, EdgeLists& lists) {
+  auto at_least_one = CLI::Range(1.0, 1e9);
+  flag(cli, "--max-connections", c.max_connections,
+       "Connections open at once; more are answered 503 (0 = no limit)", "PARLEY_MAX_CONNECTIONS");
+  flag(cli, "--max-connections-per-ip", c.max_connections_per_ip,
+       "Connections open at once per client address, IPv6 per /64; more are answered 429 "
+       "(0 = no limit)",
+       "PARLEY_MAX_CONNECTIONS_PER_IP");
+  flag(cli, "--handshake-rate-per-ip", c.handshake_rate_per_ip,
+       "WebSocket handshakes per client address per second; more are answered 429 (0 = no limit)",
+       "PARLEY_HANDSHAKE_RATE_PER_IP")
+      ->check(CLI::NonNegativeNumber);
+  flag(cli, "--handshake-burst-per-ip", c.handshake_burst_per_ip,
+       "Handshakes an address may make at once above --handshake-rate-per-ip",
+       "PARLEY_HANDSHAKE_BURST_PER_IP")
+      ->check(at_least_one);
+  flag(cli, "--rate-per-ip", c.rate_per_ip,
+       "Chat messages per client address per second, shared by all its connections "
+       "(0 = no limit)",
+       "PARLEY_RATE_PER_IP")
+      ->check(CLI::NonNegativeNumber);
+  flag(cli, "--rate-burst-per-ip", c.rate_burst_per_ip,
+       "Burst of chat messages an address may send above --rate-per-ip", "PARLEY_RATE_BURST_PER_IP")
+      ->check(at_least_one);
+  flag(cli, "--trusted-proxies", lists.trusted_proxies,
+       "Comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For and "
+       "X-Real-IP name the client (e.g. 127.0.0.1,::1)",
+       "PARLEY_TRUSTED_PROXIES");
+  flag(cli, "--allowed-origins", lists.allowed_origins,
+       "Web pages, besides our own host's, that may open a WebSocket: comma-separated origins "
+       "(https://example.com:8443), null (a page opened from a file) or * (any)",
+       "PARLEY_ALLOWED_ORIGINS");
+  flag(cli, "--metrics-address", c.metrics_address,
+       "host:port of a separate listener that serves /metrics (e.g. 127.0.0.1:9090); "
+       "otherwise /metrics is served only with --metrics-token-file",
+       "PARLEY_METRICS_ADDRESS");
+  flag(cli, "--metrics-token-file", c.metrics_token_file,
+       "File holding a token that /metrics requires as \"Authorization: Bearer <token>\"",
+       "PARLEY_METRICS_TOKEN_FILE");
+}
+
+// Parses the lists and reads the metrics token; an error line otherwise.
+std::optional<std::string> check_edge_options(Config& c, const EdgeLists& lists) {
+  std::string_view rest = lists.trusted_proxies;
+  while (!rest.empty()) {
+    std::size_t comma = rest.find(',');
+    std::string_view entry = trim_ows(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (entry.empty()) continue;
+    Result<net::Cidr> block = net::Cidr::parse(entry);
+    if (!block) return "parley: --trusted-proxies: " + block.error().message + "\n";
+    c.trusted_proxies.push_back(*block);
+  }
+  Result<http::OriginPolicy> origins = http::OriginPolicy::parse(lists.allowed_origins);
+  if (!origins) return "parley: --allowed-origins: " + origins.error().message + "\n";
+  c.allowed_origins = *std::move(origins);
+  if (!c.metrics_address.empty()) {
+    Result<http::HostPort> where = http::parse_host_header(c.metrics_address);
+    if (!where || !where->port) {
+      return "parley: --metrics-address: expected host:port, e.g. 127.0.0.1:9090\n";
+    }
+    c.metrics_host = where->host;
+    if (c.metrics_host.front() == '[')
+      c.metrics_host = c.metrics_host.substr(1, c.metrics_host.size() - 2);
+    c.metrics_port = *where->port;
+  }
+  if (!c.metrics_token_file.empty()) {
+    std::ifstream in(c.metrics_token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return "parley: --metrics-token-file: cannot read " + c.metrics_token_file + "\n";
+    std::string token = text.str();
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || is_ows(token.back()))) {
+      token.pop_back();
+    }
+    if (token.size() < 16) {
+      return "parley: --metrics-token-file: the token must be at least 16 characters\n";
+    }
+    c.metrics_token = std::move(token);
+  }
+  return std::nullopt;
+}
+
 // Uploads: files and images (docs/SECURITY.md, "Uploads").
 void add_upload_options(CLI::App& cli, Config& c) {
   auto positive = CLI::PositiveNumber;
@@ -249,6 +343,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_chat_options(cli, c);
   add_identity_options(cli, c);
   add_deflate_options(cli, c);
+  EdgeLists edge_lists;
+  add_edge_options(cli, c, edge_lists);
   add_upload_options(cli, c);
   add_redis_options(cli, c);
   add_storage_options(cli, c);
@@ -266,6 +362,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
     return {std::nullopt, 2, "parley: " + problem + "\n"};
   }
   if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
+  if (auto error = check_edge_options(c, edge_lists)) return {std::nullopt, 2, *error};
   if (auto error = check_redis_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};
 }

@@ -7,6 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "http/origin_policy.h"
+#include "net/ip_address.h"
 
 namespace parley::auth {
 class JwtVerifier;
@@ -85,6 +89,23 @@ struct Config {
   std::string deflate = "on";
   std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 
+  // Edge: connection caps, rates per address, trusted proxies, allowed
+  // origins, metrics protection (docs/SECURITY.md, one section each).
+  // For every cap and rate, 0 means no limit. Defaults suit a site some of
+  // whose users share one address behind NAT.
+  std::size_t max_connections = 10000;       // open at once; more get 503
+  std::size_t max_connections_per_ip = 256;  // per address (IPv6: per /64); more get 429
+  double handshake_rate_per_ip = 20;         // WebSocket handshakes per address per second
+  double handshake_burst_per_ip = 100;
+  double rate_per_ip = 200;  // chat requests per address per second, all its connections
+  double rate_burst_per_ip = 2000;
+  std::vector<net::Cidr> trusted_proxies;  // peers whose X-Forwarded-For / X-Real-IP we believe
+  http::OriginPolicy allowed_origins;      // beyond "no Origin" and "same host"
+  std::string metrics_address;             // "host:port" of a listener for /metrics only
+  std::string metrics_host;                // metrics_address, parsed
+  uint16_t metrics_port = 0;
+  std::string metrics_token_file;  // /metrics needs "Authorization: Bearer <its text>"
+  std::string metrics_token;       // read from metrics_token_file at start
   // Uploads: files and images (docs/SECURITY.md, "Uploads").
   uint64_t max_upload_bytes = 10 << 20;            // one file
   uint64_t uploads_max_bytes = uint64_t{1} << 30;  // all files together (the disk budget)

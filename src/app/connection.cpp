@@ -6,13 +6,14 @@
 
 namespace parley::app {
 
-Connection::Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream)
-    : ctx_(ctx), stream_(std::move(stream)) {}
+Connection::Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream, Peer peer)
+    : ctx_(ctx), peer_(std::move(peer)), stream_(std::move(stream)) {}
 
 Connection::~Connection() {
   PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
   // The phase goes before the stream it uses.
   phase_.emplace<std::monostate>();
+  if (refused_) --ctx_.refusing;
 }
 
 Status Connection::start() {
@@ -23,6 +24,21 @@ Status Connection::start() {
     spdlog::warn("dropping a new connection: {}", started.error().message);
     abort();
   }
+  return started;
+}
+
+Status Connection::start_refused(std::string_view response) {
+  PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
+  refused_ = true;
+  refused_until_ = ctx_.loop.now() + seconds(ctx_.config.handshake_timeout);
+  ++ctx_.refusing;
+  Status started = stream_->start(*this);
+  if (!started) {
+    abort();
+    return started;
+  }
+  stream_->send(response);
+  stream_->close_after_flush();
   return started;
 }
 
@@ -110,6 +126,10 @@ void Connection::on_disconnect() {
 void Connection::tick(net::Clock::time_point now) {
   PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
   if (ended_) return;
+  if (refused_ && now >= refused_until_) {
+    abort();  // a client that does not even read its refusal
+    return;
+  }
   if (!output_over_limit()) over_limit_since_ = {};
   if (auto* http = std::get_if<HttpPhase>(&phase_)) {
     http->tick(now);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/connection.h"
+#include "app/edge_policy.h"
 #include "app/metrics.h"
 #include "app/server_context.h"
 #include "app/uploads.h"
@@ -102,10 +103,15 @@ void HttpPhase::respond(const http::Request& request) {
   bool close = !request.keep_alive();
   const SharedServices& services = conn_.ctx().services;
   net::Stream& out = conn_.stream();
-  if (request.path() == "/healthz") {
+  if (conn_.peer().metrics_only && !served_on_metrics_listener(request.path())) {
+    // Edge: the metrics listener serves nothing else.
+    out.send(http::serialize(
+        http::make_error_response(404, "this listener serves /metrics and /healthz only", !close),
+        head));
+  } else if (request.path() == "/healthz") {
     out.send(health_response(services, head, close));
   } else if (request.path() == "/metrics") {
-    out.send(metrics_response(services, head, close));
+    out.send(metrics_answer(conn_, request, head, close));  // edge: token or listener
   } else if (request.path().starts_with("/files/") && services.uploads) {
     http::StaticFiles::Parts parts = services.uploads->serve(request, close);  // uploads
     out.send(parts.head);
@@ -122,8 +128,13 @@ void HttpPhase::respond(const http::Request& request) {
 std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   LoopContext& ctx = conn_.ctx();
   std::optional<WebSocketRoute> route = websocket_route(request.path(), ctx.config.echo);
-  if (!route) {
+  if (!route || conn_.peer().metrics_only) {
     reject(http::error_response(404, "no WebSocket endpoint at this path"));
+    return std::nullopt;
+  }
+  // Edge: proxied client address, handshake rate, origin policy.
+  if (std::optional<std::string> refused = check_upgrade(conn_, request)) {
+    reject(*refused);
     return std::nullopt;
   }
   ws::HandshakeOptions options;

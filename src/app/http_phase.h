@@ -11,6 +11,9 @@
 // - requests are answered only while the connection's output is under its
 //   limit: past it the rest of the input waits, unparsed, until the client
 //   has read (Connection::apply_backpressure pauses the socket meanwhile).
+// Before a 101 the edge decides (app/edge_policy.h, check_upgrade): the
+// client's address behind a trusted proxy, its handshake rate, the origin.
+// /metrics is answered by edge_policy's metrics_answer (token or listener).
 //
 // Steps: on_data / on_drained -> read_requests -> answer (respond | upgrade
 // | reject | start_upload -> feed_upload ...).

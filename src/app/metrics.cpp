@@ -51,6 +51,21 @@ constexpr Metric kMetrics[] = {
      "Times a connection stopped being read because its output was over "
      "--soft-pending-output.",
      "counter", &LoopStats::reading_paused},
+    // Edge (docs/SECURITY.md).
+    {"parley_refused_server_full_total",
+     "Connections answered 503 at accept: --max-connections were open.", "counter",
+     &LoopStats::refused_server_full},
+    {"parley_refused_address_full_total",
+     "Connections answered 429: their address had --max-connections-per-ip open.", "counter",
+     &LoopStats::refused_address_full},
+    {"parley_refused_handshake_rate_total",
+     "WebSocket handshakes answered 429: over --handshake-rate-per-ip.", "counter",
+     &LoopStats::refused_handshake_rate},
+    {"parley_refused_origin_total",
+     "WebSocket handshakes answered 403: Origin not allowed (--allowed-origins).", "counter",
+     &LoopStats::refused_origin},
+    {"parley_refused_metrics_total", "/metrics requests refused (404 or 401).", "counter",
+     &LoopStats::refused_metrics},
 };
 
 // A JSON string's contents: quotes, backslashes and control characters escaped.
@@ -142,6 +157,16 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
            services.history->health() ? 1 : 0);
   }
   if (services.store != nullptr) store_metrics(r.body, *services.store);
+  if (const AddressTable* table = services.addresses) {  // edge
+    metric(r.body, "parley_connections_open", "Connections counted against --max-connections.",
+           "gauge", table->open_connections());
+    metric(r.body, "parley_addresses_tracked",
+           "Client addresses with a connection or a rate still remembered.", "gauge",
+           table->addresses());
+    metric(r.body, "parley_rate_per_ip_refused_total",
+           "Chat messages refused by --rate-per-ip (the address's shared rate).", "counter",
+           table->messages_refused());
+  }
   return http::serialize(r, head_only);
 }
 

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/connection.h"
+#include "app/edge_policy.h"
 #include "app/event_loop_port.h"
 #include "app/uploads.h"
 #include "app/redis_engine.h"
@@ -31,6 +33,9 @@ namespace {
 // purpose: one pass over the session list instead of a timer per connection.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr auto kTrimInterval = std::chrono::seconds(5);
+// Connections answering a refusal at accept, per loop: past this, a refused
+// connection is closed unanswered (docs/SECURITY.md, "Connection caps").
+constexpr std::size_t kMaxRefusing = 256;
 
 sigset_t termination_signals() {
   sigset_t set;
@@ -150,8 +155,38 @@ Status Server::start() {
   if (!listening) return std::move(listening).error();
   port_ = net::local_port(*listening);
   listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                              [this](int c) { on_accept(c); });
-  return listener_->start();
+                                              [this](int c) { on_accept(c, false); });
+  if (Status started = listener_->start(); !started) return started;
+  warn_about_descriptors();
+  return start_metrics_listener();
+}
+
+// Edge: --metrics-address, a listener on loop 0 that serves /metrics and
+// /healthz only, outside every connection cap.
+Status Server::start_metrics_listener() {
+  if (config_.metrics_address.empty()) return {};
+  Result<int> listening = net::listen_tcp(config_.metrics_host, config_.metrics_port);
+  if (!listening) return std::move(listening).error();
+  metrics_port_ = net::local_port(*listening);
+  metrics_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
+                                                      [this](int c) { on_accept(c, true); });
+  return metrics_listener_->start();
+}
+
+// Edge: --max-connections is only as good as the descriptors to hold them.
+void Server::warn_about_descriptors() const {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  std::size_t wanted = config_.max_connections + 64;  // listeners, store, epoll, eventfds
+  if (config_.max_connections == 0) {
+    spdlog::info("no --max-connections: the {} descriptors allowed (ulimit -n) are the cap",
+                 static_cast<unsigned long long>(limit.rlim_cur));
+  } else if (wanted > limit.rlim_cur) {
+    spdlog::warn(
+        "{} descriptors allowed (ulimit -n) for --max-connections {}: past them new connections "
+        "are reset instead of answered 503; raise LimitNOFILE or lower --max-connections",
+        static_cast<unsigned long long>(limit.rlim_cur), config_.max_connections);
+  }
 }
 
 Status Server::open_history() {
@@ -237,6 +272,11 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  // Edge: connection caps and rates per address, shared by the loops.
+  addresses_ = std::make_unique<AddressTable>(AddressTable::Limits{
+      config_.max_connections, config_.max_connections_per_ip, config_.handshake_rate_per_ip,
+      config_.handshake_burst_per_ip, config_.rate_per_ip, config_.rate_burst_per_ip});
+  services_->addresses = addresses_.get();
   services_->uploads = uploads_.get();
   services_->history = history_.get();
   services_->store = store_.get();
@@ -246,27 +286,48 @@ void Server::create_hub() {
   }
 }
 
-void Server::on_accept(int fd) {
+void Server::on_accept(int fd, bool metrics_listener) {
   net::set_tcp_nodelay(fd);
+  Result<net::IpAddress> peer = net::peer_address(fd);
+  if (!peer) {  // gone already (ENOTCONN), or not IP
+    spdlog::debug("dropping a new connection: {}", peer.error().message);
+    ::close(fd);
+    return;
+  }
+  if (metrics_listener) {
+    open_connection(*workers_[0], fd, *peer, true);
+    return;
+  }
   // Round-robin: connections are long-lived and alike, so even counts give
   // even load without the SO_REUSEPORT pitfall of two servers sharing a port.
   Worker& w = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  auto create = [&w, fd] {
-    if (w.ctx->shutting_down) {
-      ::close(fd);
-      return;
-    }
-    w.ctx->stats.connections_accepted.add();
-    auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
-    Connection& c = w.ctx->connections.add(std::make_unique<Connection>(*w.ctx, std::move(stream)));
-    static_cast<void>(c.start());  // a connection that cannot start logs and retires itself
-  };
   if (&w == workers_[0].get()) {
-    create();
+    open_connection(w, fd, *peer, false);
   } else {
-    w.loop.post(create);
+    w.loop.post([this, &w, fd, address = *peer] { open_connection(w, fd, address, false); });
   }
+}
+
+// On the connection's loop: admission (the caps, docs/SECURITY.md
+// "Connection caps"), then the connection, started or refused.
+void Server::open_connection(Worker& w, int fd, const net::IpAddress& peer, bool metrics_listener) {
+  if (w.ctx->shutting_down) {
+    ::close(fd);
+    return;
+  }
+  w.ctx->stats.connections_accepted.add();
+  Admission admitted = admit(*w.ctx, peer, metrics_listener);
+  bool refused = !admitted.refusal.empty();
+  if (refused && w.ctx->refusing >= kMaxRefusing) {
+    ::close(fd);
+    return;
+  }
+  auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+  Connection& c = w.ctx->connections.add(
+      std::make_unique<Connection>(*w.ctx, std::move(stream), std::move(admitted.peer)));
+  // A connection that cannot start logs and retires itself.
+  static_cast<void>(refused ? c.start_refused(admitted.refusal) : c.start());
 }
 
 void Server::sweep(Worker& w) {
@@ -277,6 +338,7 @@ void Server::sweep(Worker& w) {
     // free pages back now and then; it costs a walk of the free lists.
     last_trim_ = now;
     malloc_trim(0);
+    addresses_->prune(SharedRate::Clock::now());  // edge: forget idle addresses
   }
   w.ctx->connections.for_each([now](Connection& c) { c.tick(now); });
   if (w.ctx->shutting_down && w.ctx->connections.empty() && !w.drained.load()) {
@@ -289,6 +351,7 @@ void Server::sweep(Worker& w) {
 void Server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
   if (listener_) listener_->close();
+  if (metrics_listener_) metrics_listener_->close();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.post([worker] {

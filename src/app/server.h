@@ -37,6 +37,8 @@ class Server {
   // caller prints the error and exits non-zero.
   Status start();
   uint16_t port() const { return port_; }
+  // The --metrics-address listener's port (0 without one).
+  uint16_t metrics_port() const { return metrics_port_; }
 
   // Runs every loop until a termination signal has been handled and the
   // clients are closed (or the shutdown timeout passed). Returns the exit code.
@@ -49,7 +51,10 @@ class Server {
   Status open_history();
   Status open_uploads();
   void create_hub();
-  void on_accept(int fd);
+  void on_accept(int fd, bool metrics_listener);
+  void open_connection(Worker& w, int fd, const net::IpAddress& peer, bool metrics_listener);
+  Status start_metrics_listener();
+  void warn_about_descriptors() const;
   void sweep(Worker& w);
   void begin_shutdown();
   void stop_all();
@@ -69,8 +74,11 @@ class Server {
   std::unique_ptr<chat::ChatHub> hub_;
   std::unique_ptr<SharedServices> services_;
   std::unique_ptr<net::Listener> listener_;
+  std::unique_ptr<AddressTable> addresses_;          // edge: caps and rates per address
+  std::unique_ptr<net::Listener> metrics_listener_;  // edge: --metrics-address
   std::unique_ptr<SignalWatcher> signals_;
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
   net::Clock::time_point last_trim_{};
   uint32_t next_worker_ = 0;
   std::atomic<bool> shutting_down_{false};

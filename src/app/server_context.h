@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/address_table.h"
 #include "app/config.h"
 #include "app/connection_list.h"
 #include "chat/chat_hub.h"
@@ -40,6 +41,8 @@ struct SharedServices {
   // shows the SQLite store's counters (null with --history off).
   const chat::History* history = nullptr;
   const store::HistoryStore* store = nullptr;
+  // Edge: connection caps and rates per address (null in tests: no limits).
+  AddressTable* addresses = nullptr;
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).
@@ -69,6 +72,12 @@ struct LoopStats {
   Counter http_requests;
   Counter http_timeouts;
   Counter reading_paused;
+  // Edge (docs/SECURITY.md): refusals at accept and at the upgrade.
+  Counter refused_server_full;
+  Counter refused_address_full;
+  Counter refused_handshake_rate;
+  Counter refused_origin;
+  Counter refused_metrics;
 };
 
 // One per event loop; touched only from that loop's thread.
@@ -82,6 +91,8 @@ struct LoopContext {
   uint32_t index;
   LoopStats stats;
   bool shutting_down = false;
+  std::size_t refusing =
+      0;  // connections answering a refusal at accept (Connection::start_refused)
   ConnectionList connections;  // last: connections use the fields above while they go
 };
 

@@ -54,6 +54,8 @@ WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::
       chat_(make_chat(conn.ctx(), service, link_, std::move(room))),
       last_input_(conn.ctx().loop.now()) {
   if (deflate) endpoint_.enable_deflate(*deflate);
+  // Edge: the chat rate this client's address shares with its other connections.
+  if (chat_ && conn.peer().slot) chat_->share_rate_with_address(&conn.peer().slot->message_rate());
   conn_.ctx().stats.websocket_open.add();
 }
 

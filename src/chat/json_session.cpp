@@ -77,9 +77,13 @@ void JsonSession::on_text(std::string_view text) {
     fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref.id, ref.room);
     return;
   }
-  // Every request costs a token (docs/PROTOCOL.md, rate limits); a refused
-  // one is neither processed nor acknowledged, and the client retries it.
-  if (!request_rate_.take(now_)) {
+  // Every request costs a token, from the connection's bucket and from the
+  // one its address shares (docs/PROTOCOL.md, rate limits; docs/SECURITY.md,
+  // "Rates per address"); a refused one is neither processed nor
+  // acknowledged, and the client retries it. Refusals count towards the
+  // abuse guard either way: a connection that keeps sending into a full
+  // address is closed, which bounds what the flood costs us to parse.
+  if (!request_rate_.take(now_) || !address_allows(now_)) {
     fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
     return;
   }

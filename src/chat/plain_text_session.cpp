@@ -61,7 +61,9 @@ void PlainTextSession::join_unavailable(std::string_view room) {
 
 void PlainTextSession::on_text(std::string_view text) {
   auto now = std::chrono::steady_clock::now();
-  if (!rate_.take(now)) {
+  // The connection's rate, then the one its address shares (docs/SECURITY.md,
+  // "Rates per address").
+  if (!rate_.take(now) || !address_allows(now)) {
     // The seed's protocol has no error message: a flood is dropped, and a
     // client that keeps flooding is closed (1008) like a JSON one.
     recent_drops_.push_back(now);

@@ -50,6 +50,15 @@ uint16_t local_port(int fd) {
   return 0;
 }
 
+Result<IpAddress> peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return Error::from_errno("getpeername", errno);
+  }
+  return IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+}
+
 void set_tcp_nodelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/ip_address.h"
 
 namespace parley::net {
 
@@ -17,6 +18,9 @@ Result<int> listen_tcp(const std::string& host, uint16_t port, int backlog = 409
 
 // The port a bound socket ended up on.
 uint16_t local_port(int fd);
+
+// The address of a connected socket's peer.
+Result<IpAddress> peer_address(int fd);
 
 // Low latency for chat: small frames must not wait for Nagle.
 void set_tcp_nodelay(int fd);

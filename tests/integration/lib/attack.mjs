@@ -116,10 +116,12 @@ export function startAttacker(mode, port, urlPath, seconds) {
 // every `intervalMs`, `b` measures each line's delivery latency. Both must
 // stay connected and every line must arrive, in order.
 export class HonestPair {
-  static async open(server, intervalMs = 20) {
+  // `options` go to both connections (e.g. { localAddress: '127.0.0.2' }: an
+  // honest pair at another address than the attacker's).
+  static async open(server, intervalMs = 20, options = {}) {
     const url = server.wsUrl(`/ws/${uniqueRoom('honest')}`);
-    const a = await connect(url);
-    const b = await connect(url);
+    const a = await connect(url, options);
+    const b = await connect(url, options);
     await a.nextText();  // b's join notice: both are in the room
     return new HonestPair(a, b, intervalMs);
   }

@@ -115,6 +115,7 @@ export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000,
     const port = await withTimeout(ready, readyTimeoutMs, 'parley to print its listening line');
     server = new Server(child, port);
     server.stderr = stderr;
+    server.stdout = stdout;  // what came before the listening line (e.g. the metrics port)
     return server;
   } catch (err) {
     child.kill('SIGKILL');
