@@ -74,6 +74,8 @@ class ChatHub final : private RoomHost {
   std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
   std::size_t cache_bytes() const;
   uint64_t cache_evicted_messages() const;
+  // Joins refused because --max-rooms rooms were open.
+  uint64_t rooms_refused() const { return rooms_refused_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard;
@@ -131,6 +133,7 @@ class ChatHub final : private RoomHost {
   Bus& bus_;
   ChatOptions options_;
   std::atomic<std::size_t> live_rooms_{0};
+  std::atomic<uint64_t> rooms_refused_{0};
   RoomDirectory directory_;
 };
 
