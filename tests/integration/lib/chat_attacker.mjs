@@ -15,10 +15,12 @@
 //
 // Modes:
 //   plain-flood   {conns, rooms: [room per connection], count, bytes, char,
-//                  paceMs?}: each plain-text connection sends `count` messages
-//                  of `char` repeated `bytes` times (UTF-8 bytes if ASCII or
-//                  U+0001), as fast as the socket takes them (or one every
-//                  `paceMs`); counts the notices and close codes it gets.
+//                  paceMs?, notices?}: each plain-text connection sends `count`
+//                  messages of `char` repeated `bytes` times (UTF-8 bytes if
+//                  ASCII or U+0001), as fast as the socket takes them (or one
+//                  every `paceMs`); counts the notices and close codes it gets.
+//                  With `notices`, "attacked" waits (up to 60 s) until that
+//                  many notices have come.
 //   history-flood {conns, stay, room, requests, limit}: JSON connections join
 //                  `room`; on "go" each sends `requests` history requests at
 //                  once; all but `stay` of them then close (1000) at once,
@@ -145,7 +147,7 @@ async function endAll(conns) {
 }
 
 const modes = {
-  async 'plain-flood'({ conns, rooms, count, bytes, char = 'x', paceMs = 0 }) {
+  async 'plain-flood'({ conns, rooms, count, bytes, char = 'x', paceMs = 0, notices: expected = 0 }) {
     const clients = [];
     for (let i = 0; i < conns; i++) clients.push(open(`/ws/${encodeURIComponent(rooms[i % rooms.length])}`));
     await Promise.all(clients.map((c) => c.opened));
@@ -162,6 +164,10 @@ const modes = {
       }
     }));
     const seconds = (performance.now() - t0) / 1000;
+    const noticeCount = () => clients.reduce((n, c) => n + c.texts.filter((t) => t.startsWith('系统通知: 消息')).length, 0);
+    for (let waited = 0; noticeCount() < expected && waited < 60000; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     say({ event: 'attacked', sent: sent.reduce((a, b) => a + b, 0), seconds });
     await command('stop');
     const notices = {};
@@ -180,7 +186,8 @@ const modes = {
     say({ event: 'ready', joined: clients.filter((c) => c.joined.type === 'joined').length });
     await command('go');
     // Every request of every connection written before any connection closes.
-    const request = JSON.stringify({ type: 'history', room, before: 1e15, limit });
+    // Before id 100: older than the room's cache holds, so each is a store read.
+    const request = JSON.stringify({ type: 'history', room, before: 100, limit });
     await Promise.all(clients.map(async (c) => {
       for (let n = 0; n < requests; n++) c.ws.send(request);
       await send(c, request);
