@@ -143,6 +143,7 @@ export class HonestPair {
       if (a.isClosed) return;
       a.ws.send(`honest|${this.sent++}|${performance.now()}`);
     }, intervalMs);
+    this.timer.unref();  // a failed test must not hang on it
   }
 
   // The latencies so far become the baseline; later ones are measured.

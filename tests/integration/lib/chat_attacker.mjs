@@ -20,7 +20,8 @@
 //                  ASCII or U+0001), as fast as the socket takes them (or one
 //                  every `paceMs`); counts the notices and close codes it gets.
 //                  With `notices`, "attacked" waits (up to 60 s) until that
-//                  many notices have come.
+//                  many notices have come; with `waitClose`, until the server
+//                  has closed every connection (up to that many ms).
 //   history-flood {conns, stay, room, requests, limit}: JSON connections join
 //                  `room`; on "go" each sends `requests` history requests at
 //                  once; all but `stay` of them then close (1000) at once,
@@ -147,7 +148,7 @@ async function endAll(conns) {
 }
 
 const modes = {
-  async 'plain-flood'({ conns, rooms, count, bytes, char = 'x', paceMs = 0, notices: expected = 0 }) {
+  async 'plain-flood'({ conns, rooms, count, bytes, char = 'x', paceMs = 0, notices: expected = 0, waitClose = 0 }) {
     const clients = [];
     for (let i = 0; i < conns; i++) clients.push(open(`/ws/${encodeURIComponent(rooms[i % rooms.length])}`));
     await Promise.all(clients.map((c) => c.opened));
@@ -167,6 +168,9 @@ const modes = {
     const noticeCount = () => clients.reduce((n, c) => n + c.texts.filter((t) => t.startsWith('系统通知: 消息')).length, 0);
     for (let waited = 0; noticeCount() < expected && waited < 60000; waited += 20) {
       await new Promise((r) => setTimeout(r, 20));
+    }
+    if (waitClose > 0) {
+      await Promise.race([Promise.all(clients.map((c) => c.closed)), new Promise((r) => setTimeout(r, waitClose))]);
     }
     say({ event: 'attacked', sent: sent.reduce((a, b) => a + b, 0), seconds });
     await command('stop');
