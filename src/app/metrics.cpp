@@ -125,6 +125,18 @@ void store_metrics(std::string& out, const store::HistoryStore& store) {
       {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.", s.checkpoint_errors},
   };
   for (const auto& [name, help, value] : counters) metric(out, name, help, "counter", value);
+
+// The chat core's bounded resources (docs/SECURITY.md, "Chat").
+void chat_metrics(std::string& out, const chat::ChatHub& chat) {
+  metric(out, "parley_chat_rooms", "Rooms open (someone in them, or work in flight).", "gauge",
+         chat.live_rooms());
+  metric(out, "parley_chat_rooms_refused_total",
+         "Joins refused because --max-rooms rooms were open.", "counter", chat.rooms_refused());
+  metric(out, "parley_chat_cache_bytes", "Bytes of messages cached in memory (--cache-bytes).",
+         "gauge", chat.cache_bytes());
+  metric(out, "parley_chat_cache_evicted_messages_total",
+         "Cached messages dropped from memory to stay within --cache-bytes.", "counter",
+         chat.cache_evicted_messages());
 }
 
 }  // namespace
@@ -149,6 +161,7 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
     for (const LoopContext* loop : services.loops) sum += (loop->stats.*m.counter).get();
     metric(r.body, m.name, m.help, m.type, sum);
   }
+  chat_metrics(r.body, services.chat);
   metric(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
          services.loops.size());
   if (services.history != nullptr) {

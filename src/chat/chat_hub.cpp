@@ -216,6 +216,7 @@ void ChatHub::run_at_home(uint32_t loop, const std::string& room,
   RoomHome* home = home_on_this_loop(loop, room, open);
   if (home == nullptr) {
     if (open == Open::IfMissing) {  // at the room limit
+      rooms_refused_.fetch_add(1, std::memory_order_relaxed);
       loops_[joiner.loop]->post([this, joiner, room] { join_refused_on_loop(joiner, room); });
     }
     return;

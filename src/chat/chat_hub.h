@@ -77,6 +77,8 @@ class ChatHub final : private RoomHost, private BusListener {
   std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
   std::size_t cache_bytes() const;
   uint64_t cache_evicted_messages() const;
+  // Joins refused because --max-rooms rooms were open.
+  uint64_t rooms_refused() const { return rooms_refused_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard;
@@ -149,6 +151,7 @@ class ChatHub final : private RoomHost, private BusListener {
   ChatOptions options_;
   const bool shared_;  // history_.shared(), asked once
   std::atomic<std::size_t> live_rooms_{0};
+  std::atomic<uint64_t> rooms_refused_{0};
   RoomDirectory directory_;
 };
 
