@@ -159,6 +159,25 @@ void add_deflate_options(CLI::App& cli, Config& c) {
        "Messages shorter than this many bytes are sent uncompressed", "PARLEY_DEFLATE_THRESHOLD");
 }
 
+// Native TLS (docs/DEPLOY.md): the files are loaded by the server at start.
+void add_tls_options(CLI::App& cli, Config& c) {
+  flag(cli, "--tls-cert", c.tls_cert_file,
+       "PEM certificate chain: --port speaks TLS (reloaded on SIGHUP)", "PARLEY_TLS_CERT");
+  flag(cli, "--tls-key", c.tls_key_file, "PEM private key of --tls-cert", "PARLEY_TLS_KEY");
+  flag(cli, "--plain-port", c.plain_port,
+       "With TLS: also serve plain HTTP on this port (-1 = no, 0 picks a free one)",
+       "PARLEY_PLAIN_PORT")
+      ->check(CLI::Range(-1, 65535));
+}
+
+std::string check_tls_options(const Config& c) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return "--tls-cert and --tls-key go together";
+  }
+  if (!c.tls() && c.plain_port != -1) return "--plain-port needs --tls-cert and --tls-key";
+  return {};
+}
+
 // Rules between flags; the message, or empty when the configuration holds.
 std::string check_consistency(const Config& c) {
   if (c.soft_pending_output > c.max_pending_output) {
@@ -166,7 +185,7 @@ std::string check_consistency(const Config& c) {
   }
   if (c.idle_timeout <= c.ping_interval)
     return "--idle-timeout must be longer than --ping-interval";
-  return {};
+  return check_tls_options(c);
 }
 
 }  // namespace
@@ -180,6 +199,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_chat_options(cli, c);
   add_identity_options(cli, c);
   add_deflate_options(cli, c);
+  add_tls_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

@@ -51,6 +51,28 @@ constexpr Metric kMetrics[] = {
      "counter", &LoopStats::reading_paused},
 };
 
+// Native TLS: handshakes done and failed, by cause (net/tls_stream.h).
+void append_tls_metrics(std::string& out, const SharedServices& services) {
+  uint64_t done = 0, not_tls = 0, protocol = 0, incomplete = 0;
+  for (const LoopContext* loop : services.loops) {
+    done += loop->tls_stats.handshakes.load(std::memory_order_relaxed);
+    not_tls += loop->tls_stats.failed_not_tls.load(std::memory_order_relaxed);
+    protocol += loop->tls_stats.failed_protocol.load(std::memory_order_relaxed);
+    incomplete += loop->tls_stats.failed_incomplete.load(std::memory_order_relaxed);
+  }
+  metric(out, "parley_tls_handshakes_total", "TLS handshakes completed.", "counter", done);
+  const char* name = "parley_tls_handshake_failures_total";
+  out.append("# HELP ").append(name).append(
+      " TLS handshakes that failed: not_tls (plaintext on the TLS port), protocol (refused by "
+      "OpenSSL: version, cipher, ALPN, bad records), incomplete (closed or timed out first).\n");
+  out.append("# TYPE ").append(name).append(" counter\n");
+  for (auto [reason, n] : {std::pair{"not_tls", not_tls}, std::pair{"protocol", protocol},
+                           std::pair{"incomplete", incomplete}}) {
+    out.append(name).append("{reason=\"").append(reason).append("\"} ");
+    out.append(std::to_string(n)).append("\n");
+  }
+}
+
 }  // namespace
 
 std::string health_response(bool head_only, bool close) {
@@ -68,6 +90,7 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
   }
   metric(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
          services.loops.size());
+  if (services.config.tls()) append_tls_metrics(r.body, services);
   return http::serialize(r, head_only);
 }
 

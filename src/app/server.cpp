@@ -17,6 +17,7 @@
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
+#include "net/tls_stream.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -29,11 +30,13 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr auto kTrimInterval = std::chrono::seconds(5);
 
-sigset_t termination_signals() {
+// SIGINT and SIGTERM stop the server; SIGHUP reloads the TLS certificate.
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -41,21 +44,20 @@ sigset_t termination_signals() {
 
 void install_signal_policy() {
   signal(SIGPIPE, SIG_IGN);
-  sigset_t set = termination_signals();
+  sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 class Server::SignalWatcher final : public net::IoHandler {
  public:
-  SignalWatcher(net::EventLoop& loop, std::function<void()> on_signal)
+  SignalWatcher(net::EventLoop& loop, std::function<void(int)> on_signal)
       : loop_(loop), on_signal_(std::move(on_signal)) {
-    sigset_t set = termination_signals();
+    sigset_t set = handled_signals();
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     Status watching =
         fd_ < 0 ? Status(Error::from_errno("signalfd", errno)) : loop_.add(fd_, EPOLLIN, this);
     if (!watching) {
-      spdlog::warn("SIGINT/SIGTERM will not stop the server gracefully: {}",
-                   watching.error().message);
+      spdlog::warn("SIGINT/SIGTERM/SIGHUP will not be handled: {}", watching.error().message);
     }
   }
   ~SignalWatcher() {
@@ -66,15 +68,13 @@ class Server::SignalWatcher final : public net::IoHandler {
   }
   void on_io(uint32_t) override {
     signalfd_siginfo info;
-    while (read(fd_, &info, sizeof info) == sizeof info) {
-      spdlog::info("received {}, shutting down", strsignal(static_cast<int>(info.ssi_signo)));
-      on_signal_();
-    }
+    while (read(fd_, &info, sizeof info) == sizeof info)
+      on_signal_(static_cast<int>(info.ssi_signo));
   }
 
  private:
   net::EventLoop& loop_;
-  std::function<void()> on_signal_;
+  std::function<void(int)> on_signal_;
   int fd_ = -1;
 };
 
@@ -131,12 +131,60 @@ Status Server::start() {
   if (Status opened = open_history(); !opened) return opened;
   create_hub();
 
+  if (Status tls = load_tls(); !tls) return tls;
+
   Result<int> listening = net::listen_tcp(config_.host, config_.port);
   if (!listening) return std::move(listening).error();
   port_ = net::local_port(*listening);
+  bool tls = config_.tls();
   listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                              [this](int c) { on_accept(c); });
-  return listener_->start();
+                                              [this, tls](int c) { on_accept(c, tls); });
+  if (Status s = listener_->start(); !s) return s;
+  // Native TLS: plain HTTP beside it only when asked for (--plain-port).
+  if (!tls || config_.plain_port < 0) return {};
+  Result<int> plain = net::listen_tcp(config_.host, static_cast<uint16_t>(config_.plain_port));
+  if (!plain) return std::move(plain).error();
+  plain_port_ = net::local_port(*plain);
+  plain_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *plain,
+                                                    [this](int c) { on_accept(c, false); });
+  return plain_listener_->start();
+}
+
+// Native TLS (docs/DEPLOY.md): a bad certificate or key at start is fatal...
+Status Server::load_tls() {
+  if (!config_.tls()) return {};
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) return std::move(loaded).error();
+  tls_ = *std::move(loaded);
+  spdlog::info("TLS certificate: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+  return {};
+}
+
+// ...and on SIGHUP only logged: the old context stays, and so do the clients.
+void Server::reload_tls() {
+  if (!config_.tls()) {
+    spdlog::info("SIGHUP: no TLS certificate to reload (no --tls-cert)");
+    return;
+  }
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, keeping the current one: {}",
+                  loaded.error().message);
+    return;
+  }
+  tls_ = *std::move(loaded);  // connections keep the context they started with
+  spdlog::info("SIGHUP: TLS certificate reloaded: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+}
+
+void Server::on_signal(int signo) {
+  if (signo == SIGHUP) {
+    reload_tls();
+    return;
+  }
+  spdlog::info("received {}, shutting down", strsignal(signo));
+  begin_shutdown();
 }
 
 Status Server::open_history() {
@@ -189,19 +237,25 @@ void Server::create_hub() {
   }
 }
 
-void Server::on_accept(int fd) {
+void Server::on_accept(int fd, bool tls) {
   net::set_tcp_nodelay(fd);
   // Round-robin: connections are long-lived and alike, so even counts give
   // even load without the SO_REUSEPORT pitfall of two servers sharing a port.
   Worker& w = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  auto create = [&w, fd] {
+  // The TLS context of the moment: a SIGHUP after this accept does not change it.
+  std::shared_ptr<const net::TlsContext> context = tls ? tls_ : nullptr;
+  auto create = [&w, fd, context] {
     if (w.ctx->shutting_down) {
       ::close(fd);
       return;
     }
     w.ctx->stats.connections_accepted.add();
-    auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+    std::unique_ptr<net::Stream> stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+    if (context) {
+      stream =
+          std::make_unique<net::TlsStream>(w.loop, context, std::move(stream), w.ctx->tls_stats);
+    }
     Connection& c = w.ctx->connections.add(std::make_unique<Connection>(*w.ctx, std::move(stream)));
     static_cast<void>(c.start());  // a connection that cannot start logs and retires itself
   };
@@ -232,6 +286,7 @@ void Server::sweep(Worker& w) {
 void Server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
   if (listener_) listener_->close();
+  if (plain_listener_) plain_listener_->close();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.post([worker] {
@@ -253,7 +308,7 @@ void Server::stop_all() {
 }
 
 int Server::run() {
-  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this] { begin_shutdown(); });
+  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this](int s) { on_signal(s); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.run_after(kSweepInterval, [this, worker] { sweep(*worker); });

@@ -15,6 +15,7 @@
 #include "chat/json_session.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
+#include "net/tls_stream.h"
 
 namespace parley::app {
 
@@ -72,6 +73,7 @@ struct LoopContext {
   net::EventLoop& loop;
   uint32_t index;
   LoopStats stats;
+  net::TlsStats tls_stats;  // native TLS: handshakes and their failures
   bool shutting_down = false;
   ConnectionList connections;  // last: connections use the fields above while they go
 };
