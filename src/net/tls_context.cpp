@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509err.h>
 
 #include <cstring>
 #include <memory>
@@ -94,6 +95,11 @@ Status configure(SSL_CTX* ctx, const std::string& cert_file, const std::string& 
     return tls_error("--tls-cert " + cert_file + ": cannot use it as a PEM certificate chain");
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL compares the key with the certificate as it loads it.
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      return tls_error("--tls-key " + key_file + " does not match the certificate in --tls-cert " +
+                       cert_file);
+    }
     return tls_error("--tls-key " + key_file + ": cannot use it as a PEM private key");
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
