@@ -13,11 +13,11 @@ namespace parley::net {
 namespace {
 
 // The largest plaintext one TLS record carries (RFC 8446 §5.1).
-constexpr std::size_t kRecord = 16 * 1024;
+constexpr std::size_t kRecord = std::size_t{16} * 1024;
 
 // Per loop thread, shared by its TLS connections (only used inside one call):
 // decrypted input handed up, and the record being gathered for encryption.
-constexpr std::size_t kPlainBufferSize = 64 * 1024;
+constexpr std::size_t kPlainBufferSize = std::size_t{64} * 1024;
 thread_local std::array<char, kPlainBufferSize> t_plain;
 thread_local std::string t_record;
 
@@ -154,7 +154,7 @@ void TlsStream::flush() {
   if (phase_ == Phase::Open && handshake_done_) encrypt_queued();
 }
 
-void TlsStream::encrypt_queued() {
+bool TlsStream::encrypt_queued() {
   // Everything queued this iteration, as few records as it fits in.
   std::string& record = t_record;
   record.clear();
@@ -163,7 +163,7 @@ void TlsStream::encrypt_queued() {
     if (record.empty() && piece.size() >= kRecord) {
       // Whole records straight from the (possibly shared) frame: no copy.
       std::size_t n = piece.size() - piece.size() % kRecord;
-      if (!write_record(piece.substr(0, n))) return;
+      if (!write_record(piece.substr(0, n))) return false;
       plain_.take(n);
       continue;
     }
@@ -171,11 +171,11 @@ void TlsStream::encrypt_queued() {
     record.append(piece.substr(0, n));
     plain_.take(n);
     if (record.size() == kRecord) {
-      if (!write_record(record)) return;
+      if (!write_record(record)) return false;
       record.clear();
     }
   }
-  if (!record.empty()) write_record(record);
+  return record.empty() || write_record(record);
 }
 
 bool TlsStream::write_record(std::string_view plain) {
@@ -333,11 +333,9 @@ void TlsStream::close_after_flush() {
   PARLEY_ASSERT_LOOP_THREAD(loop_);
   if (phase_ != Phase::Open) return;
   phase_ = Phase::Draining;
-  if (handshake_done_) {
-    encrypt_queued();
-    if (phase_ == Phase::Draining)
-      SSL_shutdown(ssl_);  // our close_notify; we do not wait for theirs
-  }
+  // Our close_notify after the last bytes (OpenSSL forbids it after a fatal
+  // error); we do not wait for the peer's.
+  if (handshake_done_ && encrypt_queued()) SSL_shutdown(ssl_);
   plain_.clear();
   inner_->close_after_flush();
 }

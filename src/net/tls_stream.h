@@ -109,7 +109,7 @@ class TlsStream final : public Stream, private Stream::Handler, public Corked {
   void read_records();
   bool advance_handshake();
   void deliver_plaintext();
-  void encrypt_queued();
+  bool encrypt_queued();  // false when the connection failed
   bool write_record(std::string_view plain);
   void refuse_plaintext(std::span<char> bytes);
   void fail(std::atomic<uint64_t>& counter);
