@@ -319,6 +319,25 @@ void add_storage_options(CLI::App& cli, Config& c) {
       ->capture_default_str();
 }
 
+// Native TLS (docs/DEPLOY.md): the files are loaded by the server at start.
+void add_tls_options(CLI::App& cli, Config& c) {
+  flag(cli, "--tls-cert", c.tls_cert_file,
+       "PEM certificate chain: --port speaks TLS (reloaded on SIGHUP)", "PARLEY_TLS_CERT");
+  flag(cli, "--tls-key", c.tls_key_file, "PEM private key of --tls-cert", "PARLEY_TLS_KEY");
+  flag(cli, "--plain-port", c.plain_port,
+       "With TLS: also serve plain HTTP on this port (-1 = no, 0 picks a free one)",
+       "PARLEY_PLAIN_PORT")
+      ->check(CLI::Range(-1, 65535));
+}
+
+std::string check_tls_options(const Config& c) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return "--tls-cert and --tls-key go together";
+  }
+  if (!c.tls() && c.plain_port != -1) return "--plain-port needs --tls-cert and --tls-key";
+  return {};
+}
+
 // Rules between flags; the message, or empty when the configuration holds.
 std::string check_consistency(const Config& c) {
   if (c.soft_pending_output > c.max_pending_output) {
@@ -329,7 +348,7 @@ std::string check_consistency(const Config& c) {
   if (c.history_max_bytes != 0 && c.history_max_bytes < (uint64_t{1} << 20)) {
     return "--history-max-bytes must be 0 (no cap) or at least 1MiB";
   }
-  return {};
+  return check_tls_options(c);
 }
 
 }  // namespace
@@ -348,6 +367,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_upload_options(cli, c);
   add_redis_options(cli, c);
   add_storage_options(cli, c);
+  add_tls_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

@@ -119,6 +119,14 @@ struct Config {
   std::string redis;        // redis://[[user]:password@]host[:port][/db]; "" = one node
   std::string node_id;      // this node in the cluster; "" = hostname-pid
   std::string secret_file;  // resume-token secret; "" = data-dir/secret.key, or in Redis
+  // Native TLS (docs/DEPLOY.md, "Native TLS"): with a certificate chain and
+  // its key, --port speaks TLS (reloaded on SIGHUP); --plain-port adds a
+  // plain HTTP listener beside it (off by default: no cleartext port next to
+  // the TLS one unless asked for).
+  std::string tls_cert_file;  // PEM: the certificate, then its chain
+  std::string tls_key_file;   // PEM private key
+  int plain_port = -1;        // -1: none; 0 picks a free one
+  bool tls() const { return !tls_cert_file.empty(); }
 };
 
 struct ConfigResult {

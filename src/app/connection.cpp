@@ -74,12 +74,15 @@ void Connection::after_http(std::optional<HttpUpgrade> upgrade) {
   // The HTTP phase is over: it is destroyed here, after it returned.
   HttpUpgrade up = std::move(*upgrade);
   enter_websocket(up.service, std::move(up.room),
-                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()), up.deflate);
+                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()), up.deflate,
+                  std::move(up.claims));
 }
 
 void Connection::enter_websocket(WebSocketService service, std::string room, std::span<char> early,
-                                 const std::optional<ws::DeflateParams>& deflate) {
-  phase_.emplace<WebSocketPhase>(*this, service, std::move(room), deflate).start(early);
+                                 const std::optional<ws::DeflateParams>& deflate,
+                                 std::optional<auth::Claims> claims) {
+  phase_.emplace<WebSocketPhase>(*this, service, std::move(room), deflate, std::move(claims))
+      .start(early);
 }
 
 bool Connection::output_over_limit() const {

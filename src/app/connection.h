@@ -88,7 +88,8 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
 
   void after_http(std::optional<HttpUpgrade> upgrade);
   void enter_websocket(WebSocketService service, std::string room, std::span<char> early,
-                       const std::optional<ws::DeflateParams>& deflate);
+                       const std::optional<ws::DeflateParams>& deflate,
+                       std::optional<auth::Claims> claims = std::nullopt);
 
   LoopContext& ctx_;
   Peer peer_;  // before the phases, which use its slot's rates

@@ -7,6 +7,7 @@
 #include "app/metrics.h"
 #include "app/server_context.h"
 #include "app/uploads.h"
+#include "app/upgrade_auth.h"
 #include "chat/json_protocol.h"
 #include "http/response.h"
 #include "ws/handshake.h"
@@ -148,8 +149,6 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
     reject(result.response);
     return std::nullopt;
   }
-  conn_.stream().send(result.response);
-  ctx.stats.websocket_upgrades.add();
   HttpUpgrade up;
   up.room = std::move(route->room);
   up.deflate = result.deflate;
@@ -160,6 +159,19 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   } else {
     up.service = WebSocketService::PlainChat;
   }
+  // ?token= under --auth jwt: 401/403 instead of the 101 (app/upgrade_auth.h).
+  if (route->chat) {
+    UpgradeAuth checked =
+        check_upgrade_token(ctx.config.jwt.get(), request.target,
+                            up.service == WebSocketService::PlainChat, up.room, auth::Clock::now());
+    if (!checked.refusal.empty()) {
+      reject(checked.refusal);
+      return std::nullopt;
+    }
+    up.claims = std::move(checked.claims);
+  }
+  conn_.stream().send(result.response);
+  ctx.stats.websocket_upgrades.add();
   return up;
 }
 

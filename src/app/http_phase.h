@@ -31,6 +31,7 @@
 #include <string>
 
 #include "app/routes.h"
+#include "auth/jwt_claims.h"
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "net/clock.h"
@@ -47,6 +48,7 @@ struct HttpUpgrade {
   std::string room;
   std::string early_bytes;                   // frames that came right behind the request
   std::optional<ws::DeflateParams> deflate;  // permessage-deflate, when agreed
+  std::optional<auth::Claims> claims;        // a verified `?token=` (app/upgrade_auth.h)
 };
 
 class HttpPhase {

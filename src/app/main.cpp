@@ -34,8 +34,13 @@ int main(int argc, char** argv) {
   }
   // Tests and scripts wait for this exact line (and read the port from it).
   bool v6 = config.host.find(':') != std::string::npos;
-  std::printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", config.host.c_str(),
-              v6 ? "]" : "", static_cast<unsigned>(server.port()));
+  std::printf("parley listening on %s://%s%s%s:%u\n", config.tls() ? "https" : "http",
+              v6 ? "[" : "", config.host.c_str(), v6 ? "]" : "",
+              static_cast<unsigned>(server.port()));
+  if (server.plain_port() != 0) {
+    std::printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", config.host.c_str(),
+                v6 ? "]" : "", static_cast<unsigned>(server.plain_port()));
+  }
   std::fflush(stdout);
   return server.run();
 }

@@ -125,6 +125,7 @@ void store_metrics(std::string& out, const store::HistoryStore& store) {
       {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.", s.checkpoint_errors},
   };
   for (const auto& [name, help, value] : counters) metric(out, name, help, "counter", value);
+}
 
 // The chat core's bounded resources (docs/SECURITY.md, "Chat").
 void chat_metrics(std::string& out, const chat::ChatHub& chat) {
@@ -137,6 +138,28 @@ void chat_metrics(std::string& out, const chat::ChatHub& chat) {
   metric(out, "parley_chat_cache_evicted_messages_total",
          "Cached messages dropped from memory to stay within --cache-bytes.", "counter",
          chat.cache_evicted_messages());
+}
+
+// Native TLS: handshakes done and failed, by cause (net/tls_stream.h).
+void append_tls_metrics(std::string& out, const SharedServices& services) {
+  uint64_t done = 0, not_tls = 0, protocol = 0, incomplete = 0;
+  for (const LoopContext* loop : services.loops) {
+    done += loop->tls_stats.handshakes.load(std::memory_order_relaxed);
+    not_tls += loop->tls_stats.failed_not_tls.load(std::memory_order_relaxed);
+    protocol += loop->tls_stats.failed_protocol.load(std::memory_order_relaxed);
+    incomplete += loop->tls_stats.failed_incomplete.load(std::memory_order_relaxed);
+  }
+  metric(out, "parley_tls_handshakes_total", "TLS handshakes completed.", "counter", done);
+  const char* name = "parley_tls_handshake_failures_total";
+  out.append("# HELP ").append(name).append(
+      " TLS handshakes that failed: not_tls (plaintext on the TLS port), protocol (refused by "
+      "OpenSSL: version, cipher, ALPN, bad records), incomplete (closed or timed out first).\n");
+  out.append("# TYPE ").append(name).append(" counter\n");
+  for (auto [reason, n] : {std::pair{"not_tls", not_tls}, std::pair{"protocol", protocol},
+                           std::pair{"incomplete", incomplete}}) {
+    out.append(name).append("{reason=\"").append(reason).append("\"} ");
+    out.append(std::to_string(n)).append("\n");
+  }
 }
 
 }  // namespace
@@ -180,6 +203,7 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
            "Chat messages refused by --rate-per-ip (the address's shared rate).", "counter",
            table->messages_refused());
   }
+  if (services.config.tls()) append_tls_metrics(r.body, services);
   return http::serialize(r, head_only);
 }
 

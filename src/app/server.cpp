@@ -22,6 +22,7 @@
 #include "net/socket.h"
 #include "net/tcp_connection.h"
 #include "store/file_store.h"
+#include "net/tls_stream.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -37,11 +38,13 @@ constexpr auto kTrimInterval = std::chrono::seconds(5);
 // connection is closed unanswered (docs/SECURITY.md, "Connection caps").
 constexpr std::size_t kMaxRefusing = 256;
 
-sigset_t termination_signals() {
+// SIGINT and SIGTERM stop the server; SIGHUP reloads the TLS certificate.
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -49,21 +52,20 @@ sigset_t termination_signals() {
 
 void install_signal_policy() {
   signal(SIGPIPE, SIG_IGN);
-  sigset_t set = termination_signals();
+  sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 class Server::SignalWatcher final : public net::IoHandler {
  public:
-  SignalWatcher(net::EventLoop& loop, std::function<void()> on_signal)
+  SignalWatcher(net::EventLoop& loop, std::function<void(int)> on_signal)
       : loop_(loop), on_signal_(std::move(on_signal)) {
-    sigset_t set = termination_signals();
+    sigset_t set = handled_signals();
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     Status watching =
         fd_ < 0 ? Status(Error::from_errno("signalfd", errno)) : loop_.add(fd_, EPOLLIN, this);
     if (!watching) {
-      spdlog::warn("SIGINT/SIGTERM will not stop the server gracefully: {}",
-                   watching.error().message);
+      spdlog::warn("SIGINT/SIGTERM/SIGHUP will not be handled: {}", watching.error().message);
     }
   }
   ~SignalWatcher() {
@@ -74,15 +76,13 @@ class Server::SignalWatcher final : public net::IoHandler {
   }
   void on_io(uint32_t) override {
     signalfd_siginfo info;
-    while (read(fd_, &info, sizeof info) == sizeof info) {
-      spdlog::info("received {}, shutting down", strsignal(static_cast<int>(info.ssi_signo)));
-      on_signal_();
-    }
+    while (read(fd_, &info, sizeof info) == sizeof info)
+      on_signal_(static_cast<int>(info.ssi_signo));
   }
 
  private:
   net::EventLoop& loop_;
-  std::function<void()> on_signal_;
+  std::function<void(int)> on_signal_;
   int fd_ = -1;
 };
 
@@ -151,14 +151,25 @@ Status Server::start() {
   if (Status opened = open_uploads(); !opened) return opened;
   create_hub();
 
+  if (Status tls = load_tls(); !tls) return tls;
+
   Result<int> listening = net::listen_tcp(config_.host, config_.port);
   if (!listening) return std::move(listening).error();
   port_ = net::local_port(*listening);
+  bool tls = config_.tls();
   listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                              [this](int c) { on_accept(c, false); });
+                                              [this](int c) { on_accept(c, Door::Public); });
   if (Status started = listener_->start(); !started) return started;
   warn_about_descriptors();
-  return start_metrics_listener();
+  if (Status started = start_metrics_listener(); !started) return started;
+  // Native TLS: plain HTTP beside it only when asked for (--plain-port).
+  if (!tls || config_.plain_port < 0) return {};
+  Result<int> plain = net::listen_tcp(config_.host, static_cast<uint16_t>(config_.plain_port));
+  if (!plain) return std::move(plain).error();
+  plain_port_ = net::local_port(*plain);
+  plain_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *plain,
+                                                    [this](int c) { on_accept(c, Door::Plain); });
+  return plain_listener_->start();
 }
 
 // Edge: --metrics-address, a listener on loop 0 that serves /metrics and
@@ -169,7 +180,7 @@ Status Server::start_metrics_listener() {
   if (!listening) return std::move(listening).error();
   metrics_port_ = net::local_port(*listening);
   metrics_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                                      [this](int c) { on_accept(c, true); });
+                                                      [this](int c) { on_accept(c, Door::Metrics); });
   return metrics_listener_->start();
 }
 
@@ -187,6 +198,43 @@ void Server::warn_about_descriptors() const {
         "are reset instead of answered 503; raise LimitNOFILE or lower --max-connections",
         static_cast<unsigned long long>(limit.rlim_cur), config_.max_connections);
   }
+}
+
+// Native TLS (docs/DEPLOY.md): a bad certificate or key at start is fatal...
+Status Server::load_tls() {
+  if (!config_.tls()) return {};
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) return std::move(loaded).error();
+  tls_ = *std::move(loaded);
+  spdlog::info("TLS certificate: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+  return {};
+}
+
+// ...and on SIGHUP only logged: the old context stays, and so do the clients.
+void Server::reload_tls() {
+  if (!config_.tls()) {
+    spdlog::info("SIGHUP: no TLS certificate to reload (no --tls-cert)");
+    return;
+  }
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, keeping the current one: {}",
+                  loaded.error().message);
+    return;
+  }
+  tls_ = *std::move(loaded);  // connections keep the context they started with
+  spdlog::info("SIGHUP: TLS certificate reloaded: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+}
+
+void Server::on_signal(int signo) {
+  if (signo == SIGHUP) {
+    reload_tls();
+    return;
+  }
+  spdlog::info("received {}, shutting down", strsignal(signo));
+  begin_shutdown();
 }
 
 Status Server::open_history() {
@@ -286,7 +334,7 @@ void Server::create_hub() {
   }
 }
 
-void Server::on_accept(int fd, bool metrics_listener) {
+void Server::on_accept(int fd, Door door) {
   net::set_tcp_nodelay(fd);
   Result<net::IpAddress> peer = net::peer_address(fd);
   if (!peer) {  // gone already (ENOTCONN), or not IP
@@ -294,36 +342,45 @@ void Server::on_accept(int fd, bool metrics_listener) {
     ::close(fd);
     return;
   }
-  if (metrics_listener) {
-    open_connection(*workers_[0], fd, *peer, true);
+  if (door == Door::Metrics) {
+    open_connection(*workers_[0], fd, *peer, door, nullptr);
     return;
   }
   // Round-robin: connections are long-lived and alike, so even counts give
   // even load without the SO_REUSEPORT pitfall of two servers sharing a port.
   Worker& w = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
+  // The TLS context of the moment: a SIGHUP after this accept does not change it.
+  std::shared_ptr<const net::TlsContext> context = door == Door::Public ? tls_ : nullptr;
   if (&w == workers_[0].get()) {
-    open_connection(w, fd, *peer, false);
+    open_connection(w, fd, *peer, door, std::move(context));
   } else {
-    w.loop.post([this, &w, fd, address = *peer] { open_connection(w, fd, address, false); });
+    w.loop.post([this, &w, fd, address = *peer, door, context = std::move(context)] {
+      open_connection(w, fd, address, door, context);
+    });
   }
 }
 
 // On the connection's loop: admission (the caps, docs/SECURITY.md
 // "Connection caps"), then the connection, started or refused.
-void Server::open_connection(Worker& w, int fd, const net::IpAddress& peer, bool metrics_listener) {
+void Server::open_connection(Worker& w, int fd, const net::IpAddress& peer, Door door,
+                             std::shared_ptr<const net::TlsContext> tls) {
   if (w.ctx->shutting_down) {
     ::close(fd);
     return;
   }
   w.ctx->stats.connections_accepted.add();
-  Admission admitted = admit(*w.ctx, peer, metrics_listener);
+  Admission admitted = admit(*w.ctx, peer, door == Door::Metrics);
   bool refused = !admitted.refusal.empty();
   if (refused && w.ctx->refusing >= kMaxRefusing) {
     ::close(fd);
     return;
   }
-  auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+  std::unique_ptr<net::Stream> stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+  if (tls) {  // native TLS: a refusal, too, leaves after the handshake, encrypted
+    stream = std::make_unique<net::TlsStream>(w.loop, std::move(tls), std::move(stream),
+                                              w.ctx->tls_stats);
+  }
   Connection& c = w.ctx->connections.add(
       std::make_unique<Connection>(*w.ctx, std::move(stream), std::move(admitted.peer)));
   // A connection that cannot start logs and retires itself.
@@ -352,6 +409,7 @@ void Server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
   if (listener_) listener_->close();
   if (metrics_listener_) metrics_listener_->close();
+  if (plain_listener_) plain_listener_->close();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.post([worker] {
@@ -373,7 +431,7 @@ void Server::stop_all() {
 }
 
 int Server::run() {
-  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this] { begin_shutdown(); });
+  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this](int s) { on_signal(s); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.run_after(kSweepInterval, [this, worker] { sweep(*worker); });

@@ -18,6 +18,7 @@
 #include "http/static_files.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 
 namespace parley::store {
 class HistoryStore;
@@ -39,6 +40,8 @@ class Server {
   uint16_t port() const { return port_; }
   // The --metrics-address listener's port (0 without one).
   uint16_t metrics_port() const { return metrics_port_; }
+  // With TLS: the plain HTTP port beside it (--plain-port), or 0 for none.
+  uint16_t plain_port() const { return plain_port_; }
 
   // Runs every loop until a termination signal has been handled and the
   // clients are closed (or the shutdown timeout passed). Returns the exit code.
@@ -51,10 +54,18 @@ class Server {
   Status open_history();
   Status open_uploads();
   void create_hub();
-  void on_accept(int fd, bool metrics_listener);
-  void open_connection(Worker& w, int fd, const net::IpAddress& peer, bool metrics_listener);
+  // Which listener a connection came through: the public port (plain, or
+  // TLS with --tls-cert), --plain-port beside TLS, or --metrics-address.
+  enum class Door { Public, Plain, Metrics };
+  void on_accept(int fd, Door door);
+  void open_connection(Worker& w, int fd, const net::IpAddress& peer, Door door,
+                       std::shared_ptr<const net::TlsContext> tls);
   Status start_metrics_listener();
   void warn_about_descriptors() const;
+  void on_signal(int signo);
+  // Native TLS: the context at start, and a new one on SIGHUP (loop 0 only).
+  Status load_tls();
+  void reload_tls();
   void sweep(Worker& w);
   void begin_shutdown();
   void stop_all();
@@ -79,13 +90,18 @@ class Server {
   std::unique_ptr<SignalWatcher> signals_;
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
+  // Native TLS: the context new connections get (touched on loop 0 only:
+  // accepts and SIGHUP both happen there), and the plain listener beside it.
+  std::shared_ptr<const net::TlsContext> tls_;
+  std::unique_ptr<net::Listener> plain_listener_;
+  uint16_t plain_port_ = 0;
   net::Clock::time_point last_trim_{};
   uint32_t next_worker_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::size_t> loops_drained_{0};
 };
 
-// Blocks SIGINT/SIGTERM (read through signalfd) and ignores SIGPIPE (a write
+// Blocks SIGINT/SIGTERM/SIGHUP (read through signalfd) and ignores SIGPIPE (a write
 // to a vanished peer is an error code, not a death). Call in main() before
 // any thread starts.
 void install_signal_policy();

@@ -16,6 +16,7 @@
 #include "chat/json_session.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
+#include "net/tls_stream.h"
 
 namespace parley::store {
 class HistoryStore;
@@ -90,6 +91,7 @@ struct LoopContext {
   net::EventLoop& loop;
   uint32_t index;
   LoopStats stats;
+  net::TlsStats tls_stats;  // native TLS: handshakes and their failures
   bool shutting_down = false;
   std::size_t refusing =
       0;  // connections answering a refusal at accept (Connection::start_refused)
