@@ -42,14 +42,14 @@ constexpr const char* kSchema = R"sql(
 template <typename... Args>
 bool run(SqliteDatabase& db, std::string_view sql, const Args&... args) {
   SqliteStatement st;
-  if (auto error = st.prepare(db.handle(), sql)) {
-    spdlog::error("file index: {}", *error);
+  if (Status prepared = st.prepare(db.handle(), sql); !prepared) {
+    spdlog::error("file index: {}", prepared.error().message);
     return false;
   }
   int i = 0;
   (st.bind(++i, args), ...);
-  if (auto error = st.run()) {
-    spdlog::error("file index: {}", *error);
+  if (Status ran = st.run(); !ran) {
+    spdlog::error("file index: {}", ran.error().message);
     return false;
   }
   return true;
@@ -83,9 +83,8 @@ Result<std::unique_ptr<FileStore>> FileStore::open(Options options) {
   }
   auto opened = SqliteDatabase::open(options.dir / "index.sqlite",
                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (auto* error = std::get_if<std::string>(&opened)) return Error{Errc::Unavailable, *error};
-  std::unique_ptr<FileStore> store(
-      new FileStore(std::move(options), std::get<SqliteDatabase>(std::move(opened))));
+  if (!opened) return Error{Errc::Unavailable, opened.error().message};
+  std::unique_ptr<FileStore> store(new FileStore(std::move(options), std::move(opened).value()));
   if (Status ok = store->prepare(); !ok) return std::move(ok).error();
   return store;
 }
@@ -99,14 +98,16 @@ FileStore::FileStore(Options options, SqliteDatabase db)
 FileStore::~FileStore() = default;
 
 Status FileStore::prepare() {
-  if (auto error = db_.exec(kSchema)) return Error{Errc::Unavailable, "file index: " + *error};
+  if (Status made = db_.exec(kSchema); !made) {
+    return Error{Errc::Unavailable, "file index: " + made.error().message};
+  }
   if (options_.forget_references) {
     // The messages that referenced files are gone (memory history): so are
     // their references, and every file goes in the sweep below.
-    db_.exec("DELETE FROM refs; UPDATE owners SET pending_until = 0;");
+    static_cast<void>(db_.exec("DELETE FROM refs; UPDATE owners SET pending_until = 0;"));
   }
-  int64_t used = 0;
-  db_.query("SELECT COALESCE(SUM(size), 0) FROM files", used);
+  Result<int64_t> total = db_.query_int64("SELECT COALESCE(SUM(size), 0) FROM files");
+  int64_t used = total ? *total : 0;
   budget_.add(static_cast<uint64_t>(used));
   sweep();
   return {};
@@ -180,7 +181,7 @@ std::optional<StoredFile> FileStore::find(std::string_view id) {
 
 std::optional<StoredFile> FileStore::find_locked(std::string_view id) {
   SqliteStatement st;
-  if (st.prepare(db_.handle(), "SELECT id, size, type, width, height FROM files WHERE id = ?1")) {
+  if (!st.prepare(db_.handle(), "SELECT id, size, type, width, height FROM files WHERE id = ?1")) {
     return std::nullopt;
   }
   st.bind(1, id);
@@ -192,7 +193,7 @@ Result<StoredFile> FileStore::claim(std::string_view user, std::string_view id) 
   std::lock_guard lock(mutex_);
   std::optional<StoredFile> file = find_locked(id);
   SqliteStatement st;
-  if (file && !st.prepare(db_.handle(), "SELECT 1 FROM owners WHERE id = ?1 AND user = ?2")) {
+  if (file && st.prepare(db_.handle(), "SELECT 1 FROM owners WHERE id = ?1 AND user = ?2")) {
     st.bind(1, id);
     st.bind(2, user);
     if (st.step() == SQLITE_ROW) {
@@ -217,7 +218,7 @@ void FileStore::referenced(std::string_view room, uint64_t msg_id, std::string_v
 void FileStore::released(std::string_view room, uint64_t msg_id) {
   std::lock_guard lock(mutex_);
   SqliteStatement st;
-  if (st.prepare(db_.handle(), "SELECT id FROM refs WHERE room = ?1 AND msg_id = ?2")) return;
+  if (!st.prepare(db_.handle(), "SELECT id FROM refs WHERE room = ?1 AND msg_id = ?2")) return;
   st.bind(1, room);
   st.bind(2, static_cast<int64_t>(msg_id));
   if (st.step() != SQLITE_ROW) return;  // a message without a file
@@ -229,9 +230,9 @@ void FileStore::released(std::string_view room, uint64_t msg_id) {
 
 void FileStore::remove_if_unused(const std::string& id, int64_t now) {
   SqliteStatement st;
-  if (st.prepare(db_.handle(),
-                 "SELECT (SELECT COUNT(*) FROM refs WHERE id = ?1) + "
-                 "(SELECT COUNT(*) FROM owners WHERE id = ?1 AND pending_until > ?2)")) {
+  if (!st.prepare(db_.handle(),
+                  "SELECT (SELECT COUNT(*) FROM refs WHERE id = ?1) + "
+                  "(SELECT COUNT(*) FROM owners WHERE id = ?1 AND pending_until > ?2)")) {
     return;
   }
   st.bind(1, std::string_view(id));
@@ -257,9 +258,9 @@ void FileStore::sweep_locked() {
   const int64_t now = now_ms();
   std::vector<std::string> unused;
   SqliteStatement st;
-  if (st.prepare(db_.handle(),
-                 "SELECT id FROM files WHERE id NOT IN (SELECT id FROM refs) AND id NOT IN "
-                 "(SELECT id FROM owners WHERE pending_until > ?1)")) {
+  if (!st.prepare(db_.handle(),
+                  "SELECT id FROM files WHERE id NOT IN (SELECT id FROM refs) AND id NOT IN "
+                  "(SELECT id FROM owners WHERE pending_until > ?1)")) {
     return;
   }
   st.bind(1, now);
