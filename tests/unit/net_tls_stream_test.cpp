@@ -13,7 +13,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+
+#include <unistd.h>
 #include <string>
+
+#include <unistd.h>
 
 #include "support/memory_stream.h"
 
@@ -39,8 +43,11 @@ CertFiles make_cert_files(const std::string& name) {
                              reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
   X509_set_issuer_name(x, subject);
   X509_sign(x, key, EVP_sha256());
+  // ctest runs each test in its own process, two at a time: the files are
+  // per process, or one test's key would meet another's certificate.
   std::string dir = ::testing::TempDir();
-  CertFiles files{dir + name + ".crt", dir + name + ".key"};
+  std::string base = dir + name + "-" + std::to_string(::getpid());
+  CertFiles files{base + ".crt", base + ".key"};
   FILE* f = std::fopen(files.cert.c_str(), "w");
   PEM_write_X509(f, x);
   std::fclose(f);
