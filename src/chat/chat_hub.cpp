@@ -40,7 +40,8 @@ ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatO
       history_(history),
       bus_(bus),
       options_(options),
-      directory_(loops_.size()) {
+      directory_(loops_.size()),
+      callers_(loops_.size()) {
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
   if (options_.cache_bytes > 0 && per_loop == 0) per_loop = 1;
   for (std::size_t i = 0; i < loops_.size(); ++i) {
@@ -238,6 +239,14 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   shard.homes.erase(home.name());
 }
 
+bool ChatHub::has_history(uint32_t loop, const std::string& room) const {
+  return shards_[loop]->last_ids.contains(room);
+}
+
+void ChatHub::release_if_idle(uint32_t loop, RoomHome& home) {
+  release_if_idle(*shards_[loop], home);
+}
+
 // --- store answers: History thread -> home ---------------------------------------
 
 void ChatHub::append(const RoomHome& room, uint64_t ticket, const Message& message) {
@@ -375,6 +384,23 @@ void ChatHub::search_done(MemberRef who) {
 void ChatHub::search_done_on_loop(MemberRef who) {
   assert_on(who.loop);
   if (Member* m = shards_[who.loop]->find(who)) m->search_answered();
+}
+
+void ChatHub::kicked(MemberRef who, const RoomHome& room) {
+  loops_[who.loop]->post([this, who, name = room.name()] { kicked_on_loop(who, name); });
+}
+
+void ChatHub::kicked_on_loop(MemberRef who, const std::string& room) {
+  assert_on(who.loop);
+  Shard& shard = *shards_[who.loop];
+  Member* member = shard.find(who);
+  if (member == nullptr) return;
+  // As a leave does: no event of the room reaches it from now on.
+  if (auto it = shard.local_rooms.find(room); it != shard.local_rooms.end()) {
+    it->second.remove(member);
+    if (it->second.empty()) shard.local_rooms.erase(it);
+  }
+  member->kicked(room);
 }
 
 // --- metrics ----------------------------------------------------------------------

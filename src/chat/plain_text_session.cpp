@@ -50,6 +50,14 @@ void PlainTextSession::join_refused(std::string_view room) {
   transport_.close(ws::close_code::TryAgainLater, "room limit");
 }
 
+void PlainTextSession::kicked(std::string_view room) {
+  if (!in_room(room)) return;
+  remove_room(room);
+  hub_.leave(ref_, std::string(room));
+  deliver(make_shared_text(std::string(kKickedNotice)));
+  transport_.close(kCloseKicked, "removed from the room");
+}
+
 void PlainTextSession::on_text(std::string_view text) {
   auto now = std::chrono::steady_clock::now();
   if (!rate_.take(now)) {
