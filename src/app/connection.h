@@ -68,6 +68,10 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
   // How long output has been over the limit at `now` (zero when it is not).
   net::Clock::duration behind_for(net::Clock::time_point now) const;
 
+  // The peer's address ("" when unknown: in-memory streams).
+  const std::string& peer_address() const { return peer_address_; }
+  void set_peer_address(std::string address) { peer_address_ = std::move(address); }
+
   // The WebSocket phase, or null before the upgrade (tests and benchmarks).
   WebSocketPhase* websocket() { return std::get_if<WebSocketPhase>(&phase_); }
 
@@ -86,6 +90,7 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
   std::variant<std::monostate, HttpPhase, WebSocketPhase> phase_;
   net::Clock::time_point over_limit_since_{};
   bool ended_ = false;
+  std::string peer_address_;
 };
 
 }  // namespace parley::app

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,7 @@
 namespace parley::app {
 
 class Connection;
+class ApiExchange;
 
 // A handshake answered with 101: what the WebSocket phase starts with.
 struct HttpUpgrade {
@@ -42,11 +44,16 @@ struct HttpUpgrade {
 class HttpPhase {
  public:
   explicit HttpPhase(Connection& conn);
+  ~HttpPhase();
+  HttpPhase(const HttpPhase&) = delete;
+  HttpPhase& operator=(const HttpPhase&) = delete;
 
   std::optional<HttpUpgrade> on_data(std::span<char> bytes);
   // The output has drained: answers the requests that were waiting.
   std::optional<HttpUpgrade> on_drained();
   void tick(net::Clock::time_point now);
+  // Backend API: a request is waiting for its answer (input stays paused).
+  bool awaiting_api() const;
 
  private:
   enum class Next { Read, Stop };
@@ -56,12 +63,16 @@ class HttpPhase {
   void respond(const http::Request& request);
   std::optional<HttpUpgrade> upgrade(const http::Request& request);
   void reject(const std::string& response);
+  // Backend API (app/api.h): the request under /api/, and its body.
+  Next answer_api(const http::Request& request);
 
   Connection& conn_;
   http::RequestParser parser_;
   std::string unread_;  // input waiting while output is over the limit
   net::Clock::time_point deadline_;
   std::size_t requests_ = 0;
+  std::unique_ptr<ApiExchange> api_;  // made at the first API request
+  bool api_overtime_ = false;
 };
 
 }  // namespace parley::app

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/api.h"
 #include "app/connection.h"
 #include "app/event_loop_port.h"
 #include "chat/memory_history.h"
@@ -183,6 +184,11 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  // Backend API (docs/API.md): on with a key file.
+  if (config_.api_keys) {
+    api_ = std::make_unique<ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);
+    services_->api = api_.get();
+  }
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());
@@ -203,6 +209,7 @@ void Server::on_accept(int fd) {
     w.ctx->stats.connections_accepted.add();
     auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
     Connection& c = w.ctx->connections.add(std::make_unique<Connection>(*w.ctx, std::move(stream)));
+    c.set_peer_address(net::peer_address(fd));  // backend API: failures limited per address
     static_cast<void>(c.start());  // a connection that cannot start logs and retires itself
   };
   if (&w == workers_[0].get()) {

@@ -25,6 +25,8 @@ class HistoryStore;
 
 namespace parley::app {
 
+struct ApiService;
+
 class Server {
  public:
   explicit Server(Config config);
@@ -61,6 +63,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<chat::ChatHub> hub_;
   std::unique_ptr<SharedServices> services_;
+  std::unique_ptr<ApiService> api_;  // backend API, with --api-key-file
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<SignalWatcher> signals_;
   uint16_t port_ = 0;

@@ -19,6 +19,7 @@
 namespace parley::app {
 
 struct LoopContext;
+struct ApiService;
 
 // Server-wide, shared by all loops.
 struct SharedServices {
@@ -31,6 +32,7 @@ struct SharedServices {
   std::atomic<uint64_t> next_guest{1};    // plain-text clients are guest-1, guest-2, ...
   std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
+  ApiService* api = nullptr;              // backend API; null when it is off
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).

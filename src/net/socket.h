@@ -21,4 +21,8 @@ uint16_t local_port(int fd);
 // Low latency for chat: small frames must not wait for Nagle.
 void set_tcp_nodelay(int fd);
 
+// The numeric address of a connected socket's peer ("192.0.2.1", "2001:db8::1"),
+// or "" when it cannot be had.
+std::string peer_address(int fd);
+
 }  // namespace parley::net
