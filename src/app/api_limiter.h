@@ -35,6 +35,11 @@ class ApiLimiter {
   // 0 when the request may go on; otherwise the seconds to wait (>= 1).
   long take_key(std::string_view key, Clock::time_point now);
   long take_failure(std::string_view address, Clock::time_point now);
+  // Addresses with a bucket now (at most kMaxAddresses).
+  std::size_t addresses() {
+    std::lock_guard lock(mutex_);
+    return addresses_.size();
+  }
 
  private:
   struct Bucket {
