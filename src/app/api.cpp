@@ -11,8 +11,8 @@
 namespace parley::app {
 namespace {
 
-using chat::ApiErrorCode;
 using chat::api_error;
+using chat::ApiErrorCode;
 
 int status_of(ApiErrorCode code) {
   switch (code) {
@@ -101,8 +101,7 @@ bool ApiExchange::authorized(const http::Request& request) {
   }
   if (!name) {
     if (long wait = api.limiter.take_failure(conn_.peer_address(), now)) {
-      fail(api_error(ApiErrorCode::RateLimited, "too many requests without a valid key"), {},
-           wait);
+      fail(api_error(ApiErrorCode::RateLimited, "too many requests without a valid key"), {}, wait);
       return false;
     }
     fail(api_error(ApiErrorCode::Unauthorized, "send `Authorization: Bearer <key>`"));

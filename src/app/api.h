@@ -81,8 +81,7 @@ class ApiExchange final : private chat::ApiCaller {
   void api_answered(chat::ApiAnswer answer) override;
 
   // Answers.
-  void respond(int status, std::string body, std::string_view allow = {},
-               long retry_after = 0);
+  void respond(int status, std::string body, std::string_view allow = {}, long retry_after = 0);
   void fail(const Error& error, std::string_view allow = {}, long retry_after = 0);
   void wait();
 

@@ -13,8 +13,8 @@
 namespace parley::app {
 namespace {
 
-using chat::ApiErrorCode;
 using chat::api_error;
+using chat::ApiErrorCode;
 constexpr std::string_view kPrefix = "/api/v1/";
 constexpr std::size_t kMaxUserBytes = 256;
 
@@ -55,7 +55,8 @@ bool is_utf8(std::string_view s) {
 // The query's parameters, each one of `allowed` and given at most once.
 class Query {
  public:
-  static Result<Query> parse(std::string_view query, std::initializer_list<std::string_view> allowed) {
+  static Result<Query> parse(std::string_view query,
+                             std::initializer_list<std::string_view> allowed) {
     std::optional<http::QueryParams> params = http::parse_query(query);
     if (!params) return api_error(ApiErrorCode::BadRequest, "malformed %-escape in the query");
     Query q;
@@ -92,10 +93,9 @@ class Query {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (v->empty() || ec != std::errc{} || end != v->data() + v->size() || n < min || n > max) {
-      return api_error(ApiErrorCode::BadRequest, "`" + std::string(name) +
-                                                     "` must be an integer from " +
-                                                     std::to_string(min) + " to " +
-                                                     std::to_string(max));
+      return api_error(ApiErrorCode::BadRequest,
+                       "`" + std::string(name) + "` must be an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max));
     }
     return n;
   }
@@ -146,8 +146,8 @@ Status rooms_query(std::string_view query, ApiTarget& t) {
     if (*order != "users" && *order != "name") {
       return api_error(ApiErrorCode::BadRequest, "`order` is users or name");
     }
-    t.rooms.order = *order == "name" ? chat::RoomsRequest::Order::Name
-                                     : chat::RoomsRequest::Order::Users;
+    t.rooms.order =
+        *order == "name" ? chat::RoomsRequest::Order::Name : chat::RoomsRequest::Order::Users;
   }
   if (const std::string* after = q->get("after")) {
     if (after->size() > chat::kMaxRoomsCursorBytes) {
@@ -207,7 +207,8 @@ Result<ApiTarget> parse_api_target(std::string_view method, std::string_view pat
   if (!e) return api_error(ApiErrorCode::NotFound, "no such endpoint");
   std::string_view allowed = api_allowed_methods(path);
   bool ok = (method == "GET" && allowed.find("GET") != std::string_view::npos) ||
-            (method == "POST" && *e == E::PostMessage) || (method == "DELETE" && *e == E::KickMember);
+            (method == "POST" && *e == E::PostMessage) ||
+            (method == "DELETE" && *e == E::KickMember);
   if (!ok) {
     return api_error(ApiErrorCode::MethodNotAllowed,
                      "use " + std::string(allowed) + " at this endpoint");

@@ -28,10 +28,10 @@ struct ApiTarget {
   Endpoint endpoint = Endpoint::ListRooms;
   std::string room;
   std::string user;
-  chat::PageQuery page{};        // GetMessages
-  chat::RoomsRequest rooms{};    // ListRooms
-  std::string after;             // ListMembers: the `next` of the previous page
-  std::size_t limit = 0;         // ListMembers
+  chat::PageQuery page{};      // GetMessages
+  chat::RoomsRequest rooms{};  // ListRooms
+  std::string after;           // ListMembers: the `next` of the previous page
+  std::size_t limit = 0;       // ListMembers
 };
 
 // Whether `path` is the API's (everything under /api/).

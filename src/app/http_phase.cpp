@@ -18,7 +18,9 @@ HttpPhase::HttpPhase(Connection& conn)
 
 HttpPhase::~HttpPhase() = default;
 
-bool HttpPhase::awaiting_api() const { return api_ && api_->waiting(); }
+bool HttpPhase::awaiting_api() const {
+  return api_ && api_->waiting();
+}
 
 std::optional<HttpUpgrade> HttpPhase::on_data(std::span<char> bytes) {
   if (!unread_.empty() || awaiting_api()) {

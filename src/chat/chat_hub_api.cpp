@@ -18,7 +18,8 @@ namespace {
 constexpr std::size_t kApiPageBudget = 240 << 10;
 
 Error room_not_found() {
-  return api_error(ApiErrorCode::RoomNotFound, "no such room: nobody has been in it or posted to it");
+  return api_error(ApiErrorCode::RoomNotFound,
+                   "no such room: nobody has been in it or posted to it");
 }
 
 }  // namespace
@@ -137,16 +138,14 @@ void ChatHub::api_kick_at_home(uint32_t loop, ApiCallRef caller, const std::stri
     api_answer(caller, room_not_found());
     return;
   }
-  api_answer(caller,
-             api_error(ApiErrorCode::NotInRoom, "the user has no connection in this room"));
+  api_answer(caller, api_error(ApiErrorCode::NotInRoom, "the user has no connection in this room"));
 }
 
 // --- answers: home (or History thread) -> caller's loop ----------------------------
 
 void ChatHub::api_answer(ApiCallRef caller, ApiAnswer answer) {
-  loops_[caller.loop]->post([this, caller, answer = std::move(answer)]() mutable {
-    api_answer_on_loop(caller, answer);
-  });
+  loops_[caller.loop]->post(
+      [this, caller, answer = std::move(answer)]() mutable { api_answer_on_loop(caller, answer); });
 }
 
 void ChatHub::api_answer_on_loop(ApiCallRef caller, ApiAnswer& answer) {

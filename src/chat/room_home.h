@@ -196,7 +196,7 @@ class RoomHome {
     bool for_join;                  // a join's history, else a `history` request
     std::optional<uint64_t> since;  // for a join
     PageQuery query;
-    std::string viewer;  // the member's user (reactions' `me`)
+    std::string viewer;                  // the member's user (reactions' `me`)
     std::optional<ApiCallRef> caller{};  // a read of the backend API: answered to it
   };
   struct PendingSearch {

@@ -100,9 +100,10 @@ TEST(ApiConnection, AnAnswerAwaitedAtTheBudgetGetsOneMoreAndThenTheConnectionClo
 TEST(ApiConnection, ErrorsBeforeTheBodyCloseTheConnection) {
   ServerHarness h(with_api());
   auto peer = h.connect();
-  std::string big = "POST /api/v1/rooms/lobby/messages HTTP/1.1\r\nHost: x\r\nAuthorization: "
-                    "Bearer " + std::string(kKey) +
-                    "\r\nContent-Length: 99999999\r\n\r\n{\"id\":";
+  std::string big =
+      "POST /api/v1/rooms/lobby/messages HTTP/1.1\r\nHost: x\r\nAuthorization: "
+      "Bearer " +
+      std::string(kKey) + "\r\nContent-Length: 99999999\r\n\r\n{\"id\":";
   peer->write(big);
   auto answers = responses(peer->read());
   ASSERT_EQ(answers.size(), 1u);

@@ -17,7 +17,9 @@ namespace {
 
 using chat::ApiErrorCode;
 
-ApiErrorCode code_of(const Error& e) { return chat::api_error_code(e); }
+ApiErrorCode code_of(const Error& e) {
+  return chat::api_error_code(e);
+}
 
 // --- POST body --------------------------------------------------------------
 
@@ -80,14 +82,18 @@ TEST(ApiCodec, EncodesAnswersAndErrors) {
   EXPECT_EQ(chat::encode_api_kicked("r", "u-1", 2), R"({"room":"r","user":"u-1","connections":2})");
   chat::Message m{5, 1000, "api:ci", "CI", "j1", "hi"};
   std::vector<chat::Message> page{m};
-  EXPECT_EQ(chat::encode_api_messages("r", page, true),
-            R"({"room":"r","messages":[)" + chat::encode_message("r", m) + R"(],"truncated":true})");
-  EXPECT_EQ(chat::encode_api_messages("r", {}, false), R"({"room":"r","messages":[],"truncated":false})");
+  EXPECT_EQ(
+      chat::encode_api_messages("r", page, true),
+      R"({"room":"r","messages":[)" + chat::encode_message("r", m) + R"(],"truncated":true})");
+  EXPECT_EQ(chat::encode_api_messages("r", {}, false),
+            R"({"room":"r","messages":[],"truncated":false})");
   std::vector<chat::MemberView> members{{"u-1", "ann"}};
-  EXPECT_EQ(chat::encode_api_members(chat::MembersView{"r", members, "ann", 3, 1}),
-            R"({"room":"r","members":[{"user":"u-1","name":"ann"}],"next":"ann","online":3,"users":1})");
+  EXPECT_EQ(
+      chat::encode_api_members(chat::MembersView{"r", members, "ann", 3, 1}),
+      R"({"room":"r","members":[{"user":"u-1","name":"ann"}],"next":"ann","online":3,"users":1})");
   chat::RoomsPage rooms{{{"a", 2, 3}}, "", 1};
-  EXPECT_EQ(chat::encode_api_rooms(rooms), R"({"rooms":[{"room":"a","users":2,"online":3}],"total":1})");
+  EXPECT_EQ(chat::encode_api_rooms(rooms),
+            R"({"rooms":[{"room":"a","users":2,"online":3}],"total":1})");
 }
 
 TEST(ApiCodec, ErrorCodesRoundTripThroughError) {
@@ -185,9 +191,10 @@ TEST(ApiRoute, RoomsArePercentDecodedAndMadeNfc) {
 }
 
 TEST(ApiRoute, UnknownPathsAndMethods) {
-  for (const char* path : {"/api", "/api/", "/api/v1", "/api/v1/", "/api/v2/rooms", "/api/v1/rooms/",
-                           "/api/v1/room", "/api/v1/rooms/a", "/api/v1/rooms/a/messages/",
-                           "/api/v1/rooms//messages", "/api/v1/rooms/a/members/u/x"}) {
+  for (const char* path :
+       {"/api", "/api/", "/api/v1", "/api/v1/", "/api/v2/rooms", "/api/v1/rooms/", "/api/v1/room",
+        "/api/v1/rooms/a", "/api/v1/rooms/a/messages/", "/api/v1/rooms//messages",
+        "/api/v1/rooms/a/members/u/x"}) {
     auto r = app::parse_api_target("GET", path, "");
     ASSERT_FALSE(r) << path;
     EXPECT_EQ(code_of(r.error()), ApiErrorCode::NotFound) << path;
@@ -265,9 +272,9 @@ TEST(ApiKeys, LoadsNamedAndUnnamedKeys) {
 
 TEST(ApiKeys, RefusesBadFiles) {
   for (const char* text :
-       {"", "# only a comment\n", "short\n", "a b 0123456789abcdef\n", "bad/name 0123456789abcdef\n",
-        "0123456789abcdef\n0123456789abcdef\n", "x 0123456789abcdef-1\nx 0123456789abcdef-2\n",
-        "0123456789abcdef\x01\n"}) {
+       {"", "# only a comment\n", "short\n", "a b 0123456789abcdef\n",
+        "bad/name 0123456789abcdef\n", "0123456789abcdef\n0123456789abcdef\n",
+        "x 0123456789abcdef-1\nx 0123456789abcdef-2\n", "0123456789abcdef\x01\n"}) {
     EXPECT_FALSE(app::ApiKeys::parse(text)) << text;
   }
   auto missing = app::ApiKeys::load("/nonexistent/keys");
