@@ -142,11 +142,14 @@ bool ApiExchange::check_body(const http::Request& request, uint64_t content_leng
 std::size_t ApiExchange::feed_body(std::span<const char> bytes) {
   std::size_t take = std::min(bytes.size(), body_expected_ - body_.size());
   body_.append(bytes.data(), take);
-  if (body_.size() == body_expected_) post(std::move(body_));
+  if (body_.size() == body_expected_) {
+    post(body_);
+    body_ = std::string();  // a body's memory is not kept between requests
+  }
   return take;
 }
 
-void ApiExchange::post(std::string body) {
+void ApiExchange::post(std::string_view body) {
   body_unread_ = false;
   state_ = State::Idle;
   const std::size_t max_text = conn_.ctx().config.max_text_bytes;

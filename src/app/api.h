@@ -77,7 +77,7 @@ class ApiExchange final : private chat::ApiCaller {
   bool authorized(const http::Request& request);
   bool check_body(const http::Request& request, uint64_t content_length, bool chunked);
   void call(ApiTarget& target);
-  void post(std::string body);
+  void post(std::string_view body);
   void api_answered(chat::ApiAnswer answer) override;
 
   // Answers.
