@@ -25,4 +25,4 @@ ctest --preset tsan -j"$jobs" --no-tests=error -R '^integration/'
 
 cmake --preset fuzz -DPARLEY_FUZZ_SECONDS="${PARLEY_FUZZ_SECONDS:-60}" >/dev/null
 cmake --build --preset fuzz -j"$jobs"
-ctest --preset fuzz --no-tests=error
+ctest --preset fuzz -j"$jobs" --no-tests=error

@@ -29,20 +29,16 @@
 #include <cstdio>
 #include <random>
 
-#include "load/bench_worker.h"
 #include "load/latency_histogram.h"
 #include "load/message_stamp.h"
 #include "load/modes.h"
+#include "load/paced_worker.h"
 #include "load/parley_v1.h"
 #include "load/run_support.h"
 
 namespace parley::bench {
 namespace {
 
-constexpr auto kWindowTick = std::chrono::milliseconds(10);
-// A window whose acks stopped (the server dropped a send without answering,
-// say) is reopened after this long instead of stalling its sender.
-constexpr int64_t kWindowStallNs = 1'000'000'000;
 constexpr std::size_t kMaxErrorText = 300;
 
 uint64_t wall_ms() {
@@ -71,15 +67,14 @@ struct AckTotals {
     expected += o.expected;
     received += o.received;
     own_copies += o.own_copies;
-    window_resets += o.window_resets;
   }
 };
 
-class AckWorker final : public BenchWorker {
+class AckWorker final : public PacedWorker {
  public:
   AckWorker(const BenchOptions& o, const WsTarget& target, std::size_t index,
             const StampCodec& codec, const std::vector<std::string>& rooms)
-      : BenchWorker(o, target, index), codec_(codec), rooms_(rooms) {
+      : PacedWorker(o, target, index), codec_(codec), rooms_(rooms) {
     subprotocol_ = std::string(v1::kSubprotocol);
   }
 
@@ -93,7 +88,6 @@ class AckWorker final : public BenchWorker {
   uint64_t live_acked() const { return live_acked_.load(std::memory_order_relaxed); }
   uint64_t live_expected() const { return live_expected_.load(std::memory_order_relaxed); }
   uint64_t live_received() const { return live_received_.load(std::memory_order_relaxed); }
-  bool done_sending() const { return done_.load(std::memory_order_relaxed); }
 
   // After stop().
   const AckTotals& totals() const { return totals_; }
@@ -103,14 +97,6 @@ class AckWorker final : public BenchWorker {
   const std::string& first_server_error() const { return first_server_error_; }
 
  private:
-  struct Sender {
-    uint64_t seq = 0;  // the next send's id
-    std::size_t in_flight = 0;
-    int64_t last_ack_ns = 0;
-    int64_t offset_ns = 0;         // rate mode: this sender's phase
-    std::vector<int64_t> sent_ns;  // by id; 0 once acknowledged
-  };
-
   void on_open(WsClient& client) override {
     BenchWorker::on_open(client);
     // Requests are answered in order, so join need not wait for welcome.
@@ -128,84 +114,19 @@ class AckWorker final : public BenchWorker {
   }
 
   void begin(const Schedule& s) {
-    schedule_ = s;
-    sending_ = true;
-    senders_.resize(local_share(options_.senders));
-    const double rate = options_.rate;
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      senders_[j].offset_ns =
-          rate > 0 ? static_cast<int64_t>(static_cast<double>(global_number(j)) * 1e9 / rate) : 0;
-      senders_[j].last_ack_ns = s.start_ns;
-    }
-    if (rate > 0) {
-      paced_tick();
-      return;
-    }
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      while (senders_[j].in_flight < options_.window && send_one(j)) {
-      }
-    }
-    repeat(kWindowTick, [this] { return window_tick(); });
-  }
-
-  // As in broadcast: sends what is due, then sleeps until the next send is.
-  void paced_tick() {
-    const int64_t now = now_ns();
-    if (now >= schedule_.measure_end_ns) {
-      finish_sending();
-      return;
-    }
-    const double interval_ns = 1e9 * static_cast<double>(options_.senders) / options_.rate;
-    int64_t next_due = schedule_.measure_end_ns;
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      Sender& s = senders_[j];
-      const int64_t first = schedule_.start_ns + s.offset_ns;
-      const auto due_ns = [&](uint64_t k) {
-        return first + static_cast<int64_t>(static_cast<double>(k) * interval_ns);
-      };
-      bool open = true;
-      while (open && due_ns(s.seq) <= now) open = send_one(j);
-      if (open) next_due = std::min(next_due, due_ns(s.seq));
-    }
-    loop_.run_after(std::chrono::nanoseconds(std::max<int64_t>(next_due - now_ns(), 0)),
-                    [this] { paced_tick(); });
-  }
-
-  bool window_tick() {
-    const int64_t now = now_ns();
-    if (now >= schedule_.measure_end_ns) return finish_sending();
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      Sender& s = senders_[j];
-      if (s.in_flight > 0 && now - s.last_ack_ns > kWindowStallNs) {
-        s.in_flight = 0;
-        s.last_ack_ns = now;
-        ++totals_.window_resets;
-        while (s.in_flight < options_.window && send_one(j)) {
-        }
-      }
-    }
-    return true;
-  }
-
-  bool finish_sending() {
-    sending_ = false;
-    done_.store(true, std::memory_order_relaxed);
-    return false;
+    sent_ns_.resize(local_share(options_.senders));
+    begin_sending(s);
   }
 
   // False when the sender is not open (nothing is sent or counted).
-  bool send_one(std::size_t j) {
+  bool send_message(std::size_t j, uint64_t seq, int64_t sent_ns) override {
     WsClient* client = clients_[j].get();
     if (client == nullptr || !client->is_open()) return false;
-    Sender& s = senders_[j];
-    const int64_t now = now_ns();
-    codec_.encode(MessageStamp{client->id(), s.seq, now}, options_.size, text_);
-    v1::send(frame_, room_of(client->id()), wall_ms(), s.seq, text_);
+    codec_.encode(MessageStamp{client->id(), seq, sent_ns}, options_.size, text_);
+    v1::send(frame_, room_of(client->id()), wall_ms(), seq, text_);
     client->send_text(frame_);
-    s.sent_ns.push_back(now);  // index == id
-    ++s.seq;
-    ++s.in_flight;
-    if (schedule_.in_window(now)) ++totals_.sent;
+    sent_ns_[j].push_back(sent_ns);  // index == seq == the send's id
+    if (schedule().in_window(sent_ns)) ++totals_.sent;
     return true;
   }
 
@@ -242,22 +163,20 @@ class AckWorker final : public BenchWorker {
       return;
     }
     const std::size_t j = local_slot(number);
-    Sender& s = senders_[j];
-    if (*id >= s.sent_ns.size() || s.sent_ns[*id] == 0) {
+    if (j >= sent_ns_.size() || *id >= sent_ns_[j].size() || sent_ns_[j][*id] == 0) {
       ++totals_.stray_acks;
       return;
     }
-    const int64_t sent_ns = s.sent_ns[*id];
-    s.sent_ns[*id] = 0;
+    std::vector<int64_t>& sent = sent_ns_[j];
+    const int64_t sent_ns = sent[*id];
+    sent[*id] = 0;
     if (payload.find(R"("duplicate":true)") != std::string_view::npos) ++totals_.duplicates;
-    if (schedule_.in_window(sent_ns)) {
+    if (schedule().in_window(sent_ns)) {
       ++totals_.acked;
       totals_.expected += members_with(number) - 1;
       ack_latency_.record(received_ns - sent_ns);
     }
-    if (s.in_flight > 0) --s.in_flight;
-    s.last_ack_ns = received_ns;
-    if (options_.rate == 0 && sending_ && received_ns < schedule_.measure_end_ns) send_one(j);
+    acknowledged(j, received_ns);
   }
 
   void on_message(WsClient& client, std::string_view payload, int64_t received_ns) {
@@ -269,7 +188,7 @@ class AckWorker final : public BenchWorker {
       ++totals_.own_copies;
       return;
     }
-    if (schedule_.in_window(stamp->send_ns)) {
+    if (schedule().in_window(stamp->send_ns)) {
       ++totals_.received;
       delivery_latency_.record(received_ns - stamp->send_ns);
     }
@@ -285,9 +204,7 @@ class AckWorker final : public BenchWorker {
 
   const StampCodec& codec_;
   const std::vector<std::string>& rooms_;
-  Schedule schedule_;
-  bool sending_ = false;
-  std::vector<Sender> senders_;  // sender j is local client slot j
+  std::vector<std::vector<int64_t>> sent_ns_;  // by local sender, by id; 0 once acknowledged
   std::string frame_, text_;
   uint64_t joined_ = 0;
   AckTotals totals_;
@@ -299,7 +216,6 @@ class AckWorker final : public BenchWorker {
   std::atomic<uint64_t> live_acked_{0};
   std::atomic<uint64_t> live_expected_{0};
   std::atomic<uint64_t> live_received_{0};
-  std::atomic<bool> done_{false};
 };
 
 std::string run_room(const BenchOptions& o, uint32_t run_id) {
@@ -321,11 +237,7 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   auto workers = start_workers<AckWorker>(o, target, codec, rooms);
   std::vector<BenchWorker*> base;
   for (auto& w : workers) base.push_back(w.get());
-  auto sum = [&](auto f) {
-    uint64_t total = 0;
-    for (auto& w : workers) total += ((*w).*f)();
-    return total;
-  };
+  auto sum = [&](auto counter) { return sum_over(workers, counter); };
   auto fail = [&](RunResult& result, const std::string& why) {
     for (auto& w : workers) w->stop();
     const std::string& first = workers[0]->first_error();
@@ -368,24 +280,14 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
                "parley-bench: %llu members in %s; warming up %.1f s, then measuring %.1f s\n",
                static_cast<unsigned long long>(members), room.c_str(), o.warmup, o.duration);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last_acked = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             const uint64_t acked = sum(&AckWorker::live_acked);
-             std::fprintf(stderr, "parley-bench: %llu acks/s\n",
-                          static_cast<unsigned long long>(acked - last_acked));
-             last_acked = acked;
-           });
-  cpu.end();
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &AckWorker::live_acked); }, "acks");
 
   // Drain: every send of the window acknowledged and delivered, or time is up.
   const bool complete = wait_for(
       [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done_sending();
-        return done && sum(&AckWorker::live_acked) >= sum(&AckWorker::live_sent) &&
+        return all_workers(workers, &AckWorker::done_sending) &&
+               sum(&AckWorker::live_acked) >= sum(&AckWorker::live_sent) &&
                sum(&AckWorker::live_received) >= sum(&AckWorker::live_expected);
       },
       o.drain);
@@ -398,6 +300,7 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   std::string first_error, first_server_error;
   for (auto& w : workers) {
     t.add(w->totals());
+    t.window_resets += w->window_resets();
     ack_latency.merge(w->ack_latency());
     delivery_latency.merge(w->delivery_latency());
     lost_connections += w->lost();

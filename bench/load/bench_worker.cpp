@@ -30,6 +30,8 @@ void BenchWorker::stop() {
   if (!thread_.joinable()) return;
   loop_.stop();
   thread_.join();
+  // The caller (the coordinator) now owns the stopped loop and its clients.
+  loop_.adopt_thread();
 }
 
 std::size_t BenchWorker::local_share(std::size_t total) const {

@@ -17,20 +17,15 @@
 #include <cstdio>
 #include <random>
 
-#include "load/bench_worker.h"
 #include "load/latency_histogram.h"
 #include "load/message_stamp.h"
 #include "load/modes.h"
+#include "load/paced_worker.h"
 #include "load/process_stats.h"
 #include "load/run_support.h"
 
 namespace parley::bench {
 namespace {
-
-constexpr auto kWindowTick = std::chrono::milliseconds(10);
-// A window whose acks stopped (the receiver lost a message, say) is reopened
-// after this long instead of stalling its sender for the rest of the run.
-constexpr int64_t kWindowStallNs = 1'000'000'000;
 
 struct BroadcastTotals {
   uint64_t sent = 0;        // messages sent in the window
@@ -42,15 +37,14 @@ struct BroadcastTotals {
     sent += o.sent;
     received += o.received;
     own_copies += o.own_copies;
-    window_resets += o.window_resets;
   }
 };
 
-class BroadcastWorker final : public BenchWorker {
+class BroadcastWorker final : public PacedWorker {
  public:
   BroadcastWorker(const BenchOptions& o, const WsTarget& target, std::size_t index,
                   const StampCodec& codec)
-      : BenchWorker(o, target, index), codec_(codec) {}
+      : PacedWorker(o, target, index), codec_(codec) {}
 
   // Thread-safe: traffic starts at s.start_ns and stops at s.measure_end_ns.
   void start_traffic(const Schedule& s) {
@@ -59,108 +53,33 @@ class BroadcastWorker final : public BenchWorker {
 
   uint64_t live_sent() const { return live_sent_.load(std::memory_order_relaxed); }
   uint64_t live_received() const { return live_received_.load(std::memory_order_relaxed); }
-  bool done_sending() const { return done_.load(std::memory_order_relaxed); }
 
   // After stop().
   const BroadcastTotals& totals() const { return totals_; }
   const LatencyHistogram& latency() const { return latency_; }
 
  private:
-  struct Sender {
-    uint64_t seq = 0;
-    std::size_t in_flight = 0;
-    int64_t last_ack_ns = 0;
-    int64_t offset_ns = 0;  // rate mode: this sender's phase
-  };
-
   void begin(const Schedule& s) {
-    schedule_ = s;
-    sending_ = true;
-    senders_.resize(local_share(options_.senders));
-    const double rate = options_.rate;
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      senders_[j].offset_ns =
-          rate > 0 ? static_cast<int64_t>(static_cast<double>(global_number(j)) * 1e9 / rate) : 0;
-      senders_[j].last_ack_ns = s.start_ns;
-    }
-    if (rate > 0) {
-      paced_tick();
-      return;
-    }
     // Window mode: the first open member of this loop that does not send
     // (or any member, if senders get their own copy) counts the acks.
-    for (auto& c : clients_) {
-      if (c && c->is_open() && (options_.echo_to_sender || c->id() >= options_.senders)) {
-        ack_receiver_ = c.get();
-        break;
-      }
-    }
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      while (senders_[j].in_flight < options_.window && send_one(j)) {
-      }
-    }
-    repeat(kWindowTick, [this] { return window_tick(); });
-  }
-
-  // Sends what is due and sleeps until the next message is: one wake-up per
-  // message at low rates (not a fixed 1 kHz tick, which costs more CPU than
-  // the traffic), a batch per loop iteration at high ones.
-  void paced_tick() {
-    const int64_t now = now_ns();
-    if (now >= schedule_.measure_end_ns) {
-      finish_sending();
-      return;
-    }
-    const double interval_ns = 1e9 * static_cast<double>(options_.senders) / options_.rate;
-    int64_t next_due = schedule_.measure_end_ns;
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      Sender& s = senders_[j];
-      const int64_t first = schedule_.start_ns + s.offset_ns;
-      // Message k of this sender is due at first + k * interval.
-      const auto due_ns = [&](uint64_t k) {
-        return first + static_cast<int64_t>(static_cast<double>(k) * interval_ns);
-      };
-      bool open = true;
-      while (open && due_ns(s.seq) <= now) open = send_one(j);
-      if (open) next_due = std::min(next_due, due_ns(s.seq));  // a closed sender is done
-    }
-    loop_.run_after(std::chrono::nanoseconds(std::max<int64_t>(next_due - now_ns(), 0)),
-                    [this] { paced_tick(); });
-  }
-
-  bool window_tick() {
-    const int64_t now = now_ns();
-    if (now >= schedule_.measure_end_ns) return finish_sending();
-    for (std::size_t j = 0; j < senders_.size(); ++j) {
-      Sender& s = senders_[j];
-      if (s.in_flight > 0 && now - s.last_ack_ns > kWindowStallNs) {
-        s.in_flight = 0;
-        s.last_ack_ns = now;
-        ++totals_.window_resets;
-        while (s.in_flight < options_.window && send_one(j)) {
+    if (options_.rate == 0) {
+      for (auto& c : clients_) {
+        if (c && c->is_open() && (options_.echo_to_sender || c->id() >= options_.senders)) {
+          ack_receiver_ = c.get();
+          break;
         }
       }
     }
-    return true;
-  }
-
-  // Returns false so that a repeat() tick stops.
-  bool finish_sending() {
-    sending_ = false;
-    done_.store(true, std::memory_order_relaxed);
-    return false;
+    begin_sending(s);
   }
 
   // False when the sender is not open (nothing is sent or counted).
-  bool send_one(std::size_t j) {
+  bool send_message(std::size_t j, uint64_t seq, int64_t sent_ns) override {
     WsClient* client = clients_[j].get();
     if (client == nullptr || !client->is_open()) return false;
-    Sender& s = senders_[j];
-    const MessageStamp stamp{client->id(), s.seq++, now_ns()};
-    codec_.encode(stamp, options_.size, payload_);
+    codec_.encode(MessageStamp{client->id(), seq, sent_ns}, options_.size, payload_);
     client->send_text(payload_);
-    ++s.in_flight;
-    if (schedule_.in_window(stamp.send_ns)) ++totals_.sent;
+    if (schedule().in_window(sent_ns)) ++totals_.sent;
     return true;
   }
 
@@ -171,18 +90,13 @@ class BroadcastWorker final : public BenchWorker {
       ++totals_.own_copies;
       return;
     }
-    if (schedule_.in_window(stamp->send_ns)) {
+    if (schedule().in_window(stamp->send_ns)) {
       ++totals_.received;
       latency_.record(received_ns - stamp->send_ns);
     }
-    if (&client == ack_receiver_ && owns(stamp->sender)) on_ack(local_slot(stamp->sender));
-  }
-
-  void on_ack(std::size_t j) {
-    Sender& s = senders_[j];
-    if (s.in_flight > 0) --s.in_flight;
-    s.last_ack_ns = now_ns();
-    if (sending_ && s.last_ack_ns < schedule_.measure_end_ns) send_one(j);
+    if (&client == ack_receiver_ && owns(stamp->sender)) {
+      acknowledged(local_slot(stamp->sender), now_ns());
+    }
   }
 
   void publish() override {
@@ -191,16 +105,12 @@ class BroadcastWorker final : public BenchWorker {
   }
 
   const StampCodec& codec_;
-  Schedule schedule_;
-  bool sending_ = false;
-  std::vector<Sender> senders_;  // sender j is local client slot j
   WsClient* ack_receiver_ = nullptr;
   std::string payload_;
   BroadcastTotals totals_;
   LatencyHistogram latency_;
   std::atomic<uint64_t> live_sent_{0};
   std::atomic<uint64_t> live_received_{0};
-  std::atomic<bool> done_{false};
 };
 
 uint32_t random_run_id() {
@@ -214,11 +124,7 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   auto workers = start_workers<BroadcastWorker>(o, target, codec);
   std::vector<BenchWorker*> base;
   for (auto& w : workers) base.push_back(w.get());
-  auto sum = [&](auto f) {
-    uint64_t total = 0;
-    for (auto& w : workers) total += ((*w).*f)();
-    return total;
-  };
+  auto sum = [&](auto counter) { return sum_over(workers, counter); };
 
   RunResult result;
   result.summary = summary_head(o);
@@ -249,26 +155,17 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   std::fprintf(stderr, "parley-bench: warming up %.1f s, then measuring %.1f s\n", o.warmup,
                o.duration);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last_received = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             const uint64_t received = sum(&BroadcastWorker::live_received);
-             std::fprintf(stderr, "parley-bench: %llu deliveries/s\n",
-                          static_cast<unsigned long long>(received - last_received));
-             last_received = received;
-           });
-  cpu.end();
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &BroadcastWorker::live_received); },
+      "deliveries");
 
   // Drain: wait until every message of the window has reached every member,
   // or the drain period is over.
   bool complete = wait_for(
       [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done_sending();
-        return done && sum(&BroadcastWorker::live_received) >=
-                           sum(&BroadcastWorker::live_sent) * copies_per_message;
+        return all_workers(workers, &BroadcastWorker::done_sending) &&
+               sum(&BroadcastWorker::live_received) >=
+                   sum(&BroadcastWorker::live_sent) * copies_per_message;
       },
       o.drain);
   for (auto& w : workers) w->stop();
@@ -279,6 +176,7 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   std::string first_error;
   for (auto& w : workers) {
     t.add(w->totals());
+    t.window_resets += w->window_resets();
     latency.merge(w->latency());
     lost_connections += w->lost();
     if (first_error.empty()) first_error = w->first_error();

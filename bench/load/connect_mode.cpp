@@ -103,25 +103,10 @@ RunResult run_connect(const BenchOptions& o, const WsTarget& target) {
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             uint64_t total = 0;
-             for (auto& w : workers) total += w->live_handshakes();
-             std::fprintf(stderr, "parley-bench: %llu handshakes/s\n",
-                          static_cast<unsigned long long>(total - last));
-             last = total;
-           });
-  cpu.end();
-  wait_for(
-      [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done();
-        return done;
-      },
-      o.drain + 10);
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &ConnectWorker::live_handshakes); },
+      "handshakes");
+  wait_for([&] { return all_workers(workers, &ConnectWorker::done); }, o.drain + 10);
   for (auto& w : workers) w->stop();
 
   uint64_t handshakes = 0, failures = 0;

@@ -94,11 +94,7 @@ RunResult run_echo(const BenchOptions& o, const WsTarget& target) {
   auto workers = start_workers<EchoWorker>(o, target, codec);
   std::vector<BenchWorker*> base;
   for (auto& w : workers) base.push_back(w.get());
-  auto sum = [&](auto f) {
-    uint64_t total = 0;
-    for (auto& w : workers) total += ((*w).*f)();
-    return total;
-  };
+  auto sum = [&](auto counter) { return sum_over(workers, counter); };
 
   RunResult result;
   result.summary = summary_head(o);
@@ -119,22 +115,12 @@ RunResult run_echo(const BenchOptions& o, const WsTarget& target) {
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             const uint64_t received = sum(&EchoWorker::live_received);
-             std::fprintf(stderr, "parley-bench: %llu echoes/s\n",
-                          static_cast<unsigned long long>(received - last));
-             last = received;
-           });
-  cpu.end();
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &EchoWorker::live_received); }, "echoes");
   const bool complete = wait_for(
       [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done_sending();
-        return done && sum(&EchoWorker::live_received) >= sum(&EchoWorker::live_sent);
+        return all_workers(workers, &EchoWorker::done_sending) &&
+               sum(&EchoWorker::live_received) >= sum(&EchoWorker::live_sent);
       },
       o.drain);
   for (auto& w : workers) w->stop();

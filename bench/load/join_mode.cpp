@@ -407,25 +407,9 @@ RunResult run_join(const BenchOptions& o, const WsTarget& target) {
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule, since);
   CpuWindow cpu(o.pid);
-  sleep_until_ns(schedule.warm_end_ns);
-  cpu.begin();
-  uint64_t last = 0;
-  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
-           [&] {
-             uint64_t total = 0;
-             for (auto& w : workers) total += w->live_joins();
-             std::fprintf(stderr, "parley-bench: %llu joins/s\n",
-                          static_cast<unsigned long long>(total - last));
-             last = total;
-           });
-  cpu.end();
-  wait_for(
-      [&] {
-        bool done = true;
-        for (auto& w : workers) done = done && w->done();
-        return done;
-      },
-      o.drain + 10);
+  measure_window(
+      schedule, o, cpu, [&] { return sum_over(workers, &JoinWorker::live_joins); }, "joins");
+  wait_for([&] { return all_workers(workers, &JoinWorker::done); }, o.drain + 10);
   for (auto& w : workers) w->stop();
 
   JoinTotals t;

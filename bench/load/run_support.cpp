@@ -112,4 +112,19 @@ JsonLine latency_fields(const LatencyHistogram& h) {
   return l;
 }
 
+void measure_window(const Schedule& schedule, const BenchOptions& o, CpuWindow& cpu,
+                    const std::function<uint64_t()>& total, const char* unit) {
+  sleep_until_ns(schedule.warm_end_ns);
+  cpu.begin();
+  uint64_t last = total();
+  wait_for([&] { return now_ns() >= schedule.measure_end_ns; }, o.duration + 1,
+           [&] {
+             const uint64_t now_total = total();
+             std::fprintf(stderr, "parley-bench: %llu %s/s\n",
+                          static_cast<unsigned long long>(now_total - last), unit);
+             last = now_total;
+           });
+  cpu.end();
+}
+
 }  // namespace parley::bench

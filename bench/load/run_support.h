@@ -64,6 +64,29 @@ std::vector<std::unique_ptr<W>> start_workers(const BenchOptions& o, const WsTar
   return workers;
 }
 
+// Sum of `counter` over the workers (their thread-safe live counters).
+template <typename W, typename Of>
+uint64_t sum_over(const std::vector<std::unique_ptr<W>>& workers, uint64_t (Of::*counter)() const) {
+  uint64_t total = 0;
+  for (const auto& w : workers) total += ((*w).*counter)();
+  return total;
+}
+
+// Whether every worker says `done`.
+template <typename W, typename Of>
+bool all_workers(const std::vector<std::unique_ptr<W>>& workers, bool (Of::*done)() const) {
+  for (const auto& w : workers) {
+    if (!((*w).*done)()) return false;
+  }
+  return true;
+}
+
+// Sleeps through the warm-up, then waits out the measured window of
+// `schedule` with `cpu` sampled at its edges, printing once a second how much
+// `total()` grew, as "parley-bench: N <unit>/s".
+void measure_window(const Schedule& schedule, const BenchOptions& o, CpuWindow& cpu,
+                    const std::function<uint64_t()>& total, const char* unit);
+
 struct ConnectOutcome {
   uint64_t opened = 0;
   uint64_t failed = 0;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "base/padded_json.h"
+
 namespace parley::auth {
 namespace {
 
@@ -21,27 +23,6 @@ constexpr std::size_t kMaxRoomPatterns = 256;
 // nanosecond system_clock holds with room for the leeway. A far "never
 // expires" exp (9999999999) thus stays valid for two centuries.
 constexpr double kMaxNumericDate = 9e9;
-
-// simdjson needs SIMDJSON_PADDING readable bytes after the input; decoded
-// segments are copied into a padded per-thread buffer (the parser is not
-// reentrant, hence thread_local). Steady state: one memcpy, no allocation.
-struct ThreadParser {
-  simdjson::dom::parser parser;
-  std::vector<char> buffer;
-  bool allocated = false;
-
-  simdjson::error_code parse(std::string_view json, simdjson::dom::element& root) {
-    if (!allocated) {
-      if (auto error = parser.allocate(kMaxTokenBytes, kMaxDepth)) return error;
-      allocated = true;
-    }
-    const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
-    if (buffer.size() < needed) buffer.resize(needed);
-    if (!json.empty()) std::memcpy(buffer.data(), json.data(), json.size());
-    std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
-    return parser.parse(buffer.data(), json.size(), /*realloc_if_needed=*/false).get(root);
-  }
-};
 
 Error malformed(std::string message) {
   return reject(Rejection::Malformed, std::move(message));
@@ -61,7 +42,8 @@ Result<simdjson::dom::object> parse_object(std::string_view json, std::string_vi
   simdjson::dom::element root;
   simdjson::dom::object object;
   try {
-    thread_local ThreadParser parser;
+    // simdjson needs padding past the input: see base/padded_json.h.
+    thread_local PaddedJsonParser parser(kMaxTokenBytes, kMaxDepth);
     if (parser.parse(json, root) || root.get(object)) {
       return malformed(std::string(what) + " is not a JSON object");
     }

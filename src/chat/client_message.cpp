@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/padded_json.h"
 #include "chat/emoji.h"
 #include "chat/room.h"
 #include "chat/unicode_text.h"
@@ -29,33 +30,10 @@ constexpr std::size_t kMaxResumeTokenBytes = 128;
 // How much of an unknown `type` is echoed back as `ref`.
 constexpr std::size_t kMaxEchoedTypeBytes = 64;
 
-// simdjson reads its input in 64-byte blocks and so needs SIMDJSON_PADDING
-// readable bytes past the end. The frame we get is a view into the WebSocket
-// layer's receive buffer, where those bytes may not exist, so the frame is
-// copied into a padded buffer. Parser and buffer are per thread and keep the
-// capacity of the largest frame seen: in steady state a parse costs one memcpy
-// and no allocation. The parser is not reentrant, hence thread_local.
-struct ThreadParser {
-  simdjson::dom::parser parser;
-  std::vector<char> buffer;
-  bool allocated = false;
-
-  simdjson::error_code parse(std::string_view json, simdjson::dom::element& root) {
-    if (!allocated) {
-      // Capacity grows on demand and keeps this depth limit when it does.
-      if (auto error = parser.allocate(4096, kParserMaxDepth)) return error;
-      allocated = true;
-    }
-    const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
-    if (buffer.size() < needed) buffer.resize(needed);
-    if (!json.empty()) std::memcpy(buffer.data(), json.data(), json.size());
-    std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
-    return parser.parse(buffer.data(), json.size(), /*realloc_if_needed=*/false).get(root);
-  }
-};
-
-ThreadParser& thread_parser() {
-  thread_local ThreadParser instance;
+// The JSON parser for client messages, one per thread (base/padded_json.h).
+// Capacity grows on demand and keeps this depth limit when it does.
+PaddedJsonParser& thread_parser() {
+  thread_local PaddedJsonParser instance(4096, kParserMaxDepth);
   return instance;
 }
 
