@@ -86,7 +86,16 @@ void ApiExchange::begin(const http::Request& request, uint64_t content_length, b
     body_expected_ = content_length;
     body_.clear();
     body_.reserve(content_length);
-    if (content_length == 0) post({});
+    if (content_length == 0) {
+      post({});
+      return;
+    }
+    // A client that waits to be asked for its body (curl does above 1 KiB)
+    // is asked now, rather than after its own timeout (RFC 9110 §10.1.1).
+    auto expect = request.header("Expect");
+    if (expect && http::iequals(*expect, "100-continue") && request.version_minor >= 1) {
+      conn_.stream().send("HTTP/1.1 100 Continue\r\n\r\n");
+    }
     return;
   }
   call(target_);

@@ -5,6 +5,7 @@
 #include <new>
 #include <optional>
 
+#include "base/padded_json.h"
 #include "chat/client_message.h"
 #include "chat/json_writer.h"
 
@@ -163,17 +164,11 @@ ApiErrorCode api_error_code(const Error& error) {
 
 Result<ApiPostBody> parse_api_post(std::string_view body, std::size_t max_text_bytes) {
   try {
-    // One parser per thread (not reentrant); padded_string copies the body,
-    // which is bounded by the API's body limit.
-    thread_local simdjson::dom::parser parser;
-    thread_local bool sized = false;
-    if (!sized) {
-      if (parser.allocate(4096, kMaxDepth)) return api_error(ApiErrorCode::BadJson, "no memory");
-      sized = true;
-    }
-    simdjson::padded_string padded(body);
+    // One parser per thread (base/padded_json.h); the body it copies is
+    // bounded by the API's body limit.
+    thread_local PaddedJsonParser parser(4096, kMaxDepth);
     simdjson::dom::element root;
-    if (auto error = parser.parse(padded).get(root)) {
+    if (auto error = parser.parse(body, root)) {
       return api_error(ApiErrorCode::BadJson, error == simdjson::DEPTH_ERROR
                                                   ? "JSON nested too deep"
                                                   : "the body is not valid JSON");

@@ -358,6 +358,30 @@ test('DELETE removes every connection of a user from the room: JSON ones get `ki
     for (const c of [alice, bob, bob2]) c.close();
   }));
 
+test('Expect: 100-continue is answered before the body is sent', () =>
+  withApi([], async (s) => {
+    const room = uniqueRoom('expect');
+    const body = JSON.stringify({ id: 'e1', text: 'x'.repeat(2000) });
+    const sock = net.connect(s.port, '127.0.0.1');
+    let got = '';
+    const waitFor = (re) => withTimeout(new Promise((resolve) => {
+      const check = () => { if (re.test(got)) resolve(got); };
+      sock.on('data', (d) => { got += d.toString('utf8'); check(); });
+      check();
+    }), 5000, `an answer matching ${re}`);
+    try {
+      sock.write(`POST ${messagesPath(room)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n` +
+        `Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+      await waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      sock.write(body);
+      await waitFor(/HTTP\/1\.1 201 Created/);
+    } finally {
+      sock.destroy();
+    }
+    const page = await api(s, 'GET', messagesPath(room));
+    assert.deepEqual(page.json.messages.map((m) => m.id), ['e1']);
+  }));
+
 test('keep-alive: pipelined API requests are answered in order, each after the one before', () =>
   withApi([], async (s) => {
     const room = uniqueRoom('pipe');
