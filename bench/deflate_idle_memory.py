@@ -99,7 +99,9 @@ def measure(n: int, policy: str, offer: str | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen(
             [BIN, "--host", "127.0.0.1", "--port", "0", "--echo", "--history", "off", "--threads", "1",
-             "--deflate", policy, "--data-dir", data],
+             "--deflate", policy, "--data-dir", data,
+             # thousands of connections from one loopback address
+             "--max-connections-per-ip", "0", "--handshake-rate-per-ip", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             port = None

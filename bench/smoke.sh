@@ -24,7 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server" --port 0 --history off --data-dir "$work" --log-level warn >"$work/server.out" 2>&1 &
+# Every client comes from 127.0.0.1: no per-address limits (docs/SECURITY.md).
+"$server" --port 0 --history off --data-dir "$work" --log-level warn --max-connections-per-ip 0 \
+  --handshake-rate-per-ip 0 --rate-per-ip 0 >"$work/server.out" 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 50); do  # up to 5 s for "parley listening on http://127.0.0.1:PORT"

@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libutf8proc-dev)
+  libutf8proc-dev libhiredis-dev)
 test_pkgs=(clang libclang-rt-14-dev clang-format chromium python3 python3-websockets
-  python3-pytest nginx-light openssl fonts-wqy-microhei fonts-noto-color-emoji)
+  python3-pytest nginx-light libnginx-mod-stream openssl fonts-wqy-microhei fonts-noto-color-emoji
+  redis-server)
 
 # The peers bench/compare.sh runs Parley against, all from Debian.
 bench_pkgs=(golang-go golang-github-gorilla-websocket-dev libwebsocketpp-dev libboost-dev

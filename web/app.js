@@ -25,6 +25,7 @@
 // - Every user-supplied string (names, texts, room names) reaches the page through
 //   textContent or as a text node. Nothing is ever parsed as HTML.
 
+import { uploadFile } from './attachments.js';
 import { Composer } from './composer.js';
 import { chatUrl } from './connection.js';
 import { DirectoryView } from './directory-view.js';
@@ -408,7 +409,7 @@ function drawOutbox(entry) {
       return;
     }
     const message = client.message(entry.room, entry.msg_id)
-      ?? { msg_id: entry.msg_id, ts: entry.ts, id: entry.id, text: entry.text, reply_to: entry.quote ?? null, own: true };
+      ?? { msg_id: entry.msg_id, ts: entry.ts, id: entry.id, text: entry.text, reply_to: entry.quote ?? null, attachment: entry.attachment ?? null, own: true };
     keepingScroll(view, () => {
       if (el) {
         el.remove();
@@ -422,7 +423,7 @@ function drawOutbox(entry) {
     return;
   }
   if (!el) {
-    el = messageElement(entry.room, { id: entry.id, text: entry.text, ts: entry.created, reply_to: entry.quote ?? null }, true);
+    el = messageElement(entry.room, { id: entry.id, text: entry.text, ts: entry.created, reply_to: entry.quote ?? null, attachment: entry.attachment ?? null }, true);
     view.pending.set(entry.id, el);
     messageView.setOwnState(el, entry.state, entry.reason, link.connected);
     keepingScroll(view, () => view.log.append(el), true);
@@ -1164,6 +1165,71 @@ function toggleTheme() {
   window.parleyTheme.set(next === system ? null : next);
 }
 
+// ---- Files (attachments.js): the attach button, paste and drop ----
+
+function wireUploads() {
+  const picker = $('fileInput');
+  $('attachButton').addEventListener('click', () => picker.click());
+  picker.addEventListener('change', () => {
+    const files = [...picker.files];
+    picker.value = '';
+    sendFiles(files);
+  });
+  ui.input.addEventListener('paste', (event) => {
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0) return;
+    event.preventDefault();
+    sendFiles(files);
+  });
+  const area = ui.form.closest('main');
+  const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+  area.addEventListener('dragover', (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    area.classList.add('dropping');
+  });
+  area.addEventListener('dragleave', (event) => {
+    if (!area.contains(event.relatedTarget)) area.classList.remove('dropping');
+  });
+  area.addEventListener('drop', (event) => {
+    area.classList.remove('dropping');
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    sendFiles([...event.dataTransfer.files]);
+  });
+}
+
+const UPLOAD_ERRORS = { too_big: 'uploadTooBig', full: 'uploadFull', busy: 'uploadBusy' };
+
+/** Uploads each file in turn and sends it to the room shown, as its own message. */
+async function sendFiles(files) {
+  const room = current;
+  const progress = $('uploadProgress');
+  for (const file of files) {
+    const token = client.uploadToken;
+    if (!room || !token || !client.isReady) {
+      showInputError(t('uploadNotReady'));
+      return;
+    }
+    const show = (fraction) => { progress.textContent = t('uploading', file.name, Math.round(fraction * 100)); };
+    progress.hidden = false;
+    show(0);
+    const result = await uploadFile(file, token, { onProgress: show });
+    progress.hidden = true;
+    progress.textContent = '';
+    if (result.error) {
+      showInputError(t(UPLOAD_ERRORS[result.error] ?? 'uploadFailed'));
+      continue;
+    }
+    if (client.rooms.includes(room)) drawOutbox(client.send(room, '', { attachment: result.attachment }));
+  }
+}
+
+function showInputError(text) {
+  ui.inputError.textContent = text;
+  ui.inputError.hidden = false;
+}
+
 function wireInput() {
   composer = new Composer({
     form: ui.form,
@@ -1195,6 +1261,7 @@ function wireInput() {
     ui.input.focus();
   });
   wireMessageKeys();
+  wireUploads();
   picker = new EmojiPicker($('emojiPicker'), t);
 }
 

@@ -12,6 +12,7 @@
 // message is the active one (app.js: arrow keys move through the list, and focus in
 // a message makes its controls tabbable), so a long list costs one tab stop.
 
+import { attachmentElement } from './attachments.js';
 import { parseMarkdown, plainText } from './markdown.js';
 
 export function element(tag, className, text) {
@@ -189,7 +190,8 @@ export class MessageView {
       text.append(element('em', 'message-deleted', t('deletedMessage')));
       parts.push(text);
     } else {
-      parts.push(textElement(view.text ?? '', ctx.names ?? [], ctx.me));
+      if (view.text || !view.attachment) parts.push(textElement(view.text ?? '', ctx.names ?? [], ctx.me));
+      if (view.attachment) parts.push(attachmentElement(view.attachment, t));
     }
     const marker = deleting ? t('deleting') : view.pending?.edit ? t('saving') : (view.edited && !deleted ? t('edited') : '');
     if (marker) {

@@ -5,7 +5,8 @@
 // recognises (PROTOCOL.md, "No-loss delivery", point 2). No DOM, no socket.
 //
 // Entries: { kind, room, id, created, ...fields } where kind is
-//   'send'     text, reply_to?, quote? (the quoted message as shown when typed)
+//   'send'     text, reply_to?, quote? (the quoted message as shown when typed),
+//              attachment? (an uploaded file: { file, name, size, type, width, height })
 //   'edit'     target, text
 //   'delete'   target
 //   'react'    target, emoji
@@ -51,14 +52,18 @@ export function frameOf(entry) {
     case 'delete': return { type: 'delete', room, id, target: entry.target };
     case 'react':
     case 'unreact': return { type: entry.kind, room, id, target: entry.target, emoji: entry.emoji };
-    default: return { type: 'send', room, id, text: entry.text, ...(isId(entry.reply_to) ? { reply_to: entry.reply_to } : {}) };
+    default: return {
+      type: 'send', room, id, text: entry.text,
+      ...(isId(entry.reply_to) ? { reply_to: entry.reply_to } : {}),
+      ...(entry.attachment ? { file: entry.attachment.file, file_name: entry.attachment.name } : {}),
+    };
   }
 }
 
 /** What is kept in storage of an entry. */
 function savedForm(entry) {
   const saved = { kind: entry.kind, room: entry.room, id: entry.id, created: entry.created };
-  for (const field of ['text', 'target', 'emoji', 'reply_to', 'quote', 'rejected']) {
+  for (const field of ['text', 'target', 'emoji', 'reply_to', 'quote', 'attachment', 'rejected']) {
     if (entry[field] !== undefined && entry[field] !== null) saved[field] = entry[field];
   }
   return saved;
@@ -88,6 +93,7 @@ export function overlay(message, changes) {
           view.text = '';
           view.reactions = [];
           view.reply_to = null;
+          view.attachment = null;
         }
         break;
       case 'react':

@@ -272,6 +272,15 @@ export class ParleyClient {
   get isReady() { return this.#ready; }
   get rooms() { return [...this.#rooms.keys()]; }
   get tokenMode() { return this.#token !== null; }
+  /**
+   * What proves this session to POST /upload (PROTOCOL.md, "Attachments"): the
+   * sign-in token in token mode, else the resume token of the last welcome; null
+   * before the first welcome.
+   */
+  get uploadToken() {
+    if (this.#token) return this.#token;
+    return this.#user ? this.#storage.getItem(STORAGE_KEYS.resume) : null;
+  }
   hasRoom(room) { return this.#rooms.has(room); }
 
   /** Own messages not yet acked in `room`, oldest first (to draw after a reload). */
@@ -421,10 +430,11 @@ export class ParleyClient {
    * msg_id of the room) it answers that message; the entry's `quote` is the quoted
    * message as it looks now, for the page to show until the server's quote arrives.
    */
-  send(room, text, { replyTo = null } = {}) {
+  send(room, text, { replyTo = null, attachment = null } = {}) {
     const state = this.#rooms.get(room);
     if (!state) throw new Error(`not in room ${room}`);
     const fields = { text };
+    if (attachment) fields.attachment = attachment;
     if (isId(replyTo)) {
       fields.reply_to = replyTo;
       fields.quote = this.#quoteOf(state, replyTo);
@@ -851,7 +861,7 @@ export class ParleyClient {
     if (state && isId(event.msg_id) && !state.log.has(event.msg_id)) {
       state.log.put({
         msg_id: event.msg_id, ts: event.ts, user: this.#user, from: state.you ?? this.#name, id: entry.id,
-        text: entry.text, reply_to: entry.quote ?? null,
+        text: entry.text, reply_to: entry.quote ?? null, attachment: entry.attachment ?? null,
       });
     }
     this.#settle(entry, event.msg_id, event.ts);
@@ -1506,6 +1516,7 @@ export class ParleyClient {
       shown.reply_to = entry.reply_to;
       shown.quote = entry.quote ?? null;
     }
+    if (entry.attachment) shown.attachment = entry.attachment;
     return shown;
   }
 

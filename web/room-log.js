@@ -46,6 +46,20 @@ function quoteOf(reply) {
   };
 }
 
+/** A message's file (PROTOCOL.md, "Attachments"), or null; storage and server are not trusted. */
+export function attachmentOf(a) {
+  if (!a || typeof a !== 'object' || typeof a.file !== 'string' || !/^[0-9a-f]{64}$/.test(a.file)) return null;
+  const dim = (v) => (Number.isSafeInteger(v) && v > 0 ? v : 0);
+  return {
+    file: a.file,
+    name: typeof a.name === 'string' ? a.name : '',
+    size: Number.isSafeInteger(a.size) && a.size >= 0 ? a.size : 0,
+    type: typeof a.type === 'string' ? a.type : 'application/octet-stream',
+    width: dim(a.width),
+    height: dim(a.height),
+  };
+}
+
 function reactionsOf(list) {
   if (!Array.isArray(list)) return [];
   return list
@@ -67,6 +81,7 @@ export function messageState(message) {
     edited: Number.isFinite(message.edited) ? message.edited : null,
     deleted,
     reactions: deleted ? [] : reactionsOf(message.reactions),
+    attachment: deleted ? null : attachmentOf(message.attachment),
     rev: revOf(message),
   };
 }
@@ -75,7 +90,8 @@ export function messageState(message) {
 function sameLook(a, b) {
   return a.text === b.text && a.edited === b.edited && a.deleted === b.deleted && a.from === b.from
     && JSON.stringify(a.reply_to) === JSON.stringify(b.reply_to)
-    && JSON.stringify(a.reactions) === JSON.stringify(b.reactions);
+    && JSON.stringify(a.reactions) === JSON.stringify(b.reactions)
+    && JSON.stringify(a.attachment) === JSON.stringify(b.attachment);
 }
 
 export class RoomLog {
@@ -155,6 +171,7 @@ export class RoomLog {
     target.text = '';
     target.reactions = [];
     target.reply_to = null;
+    target.attachment = null;
     const changed = [target.msg_id];
     for (const message of this.#messages.values()) {
       const quote = message.reply_to;

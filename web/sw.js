@@ -12,7 +12,7 @@
 // Served from / (GET /sw.js), so its scope is the whole site without any
 // Service-Worker-Allowed header. WebSocket connections never pass through here.
 
-const SHELL_VERSION = 'parley-shell-v2';
+const SHELL_VERSION = 'parley-shell-v3';
 const SHELL = [
   '/',
   '/app.js',
@@ -23,6 +23,7 @@ const SHELL = [
   '/token.js',
   '/message-view.js',
   '/composer.js',
+  '/attachments.js',
   '/emoji-picker.js',
   '/search-view.js',
   '/directory-view.js',

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/client_address.h"
 #include "app/connection.h"
 #include "app/server_context.h"
 #include "chat/api_codec.h"
@@ -109,7 +110,13 @@ bool ApiExchange::authorized(const http::Request& request) {
     if (auto token = bearer_token(*header)) name = api.keys->match(*token);
   }
   if (!name) {
-    if (long wait = api.limiter.take_failure(conn_.peer_address(), now)) {
+    // Counted per client address (after --trusted-proxies), keyed as edge's
+    // limits are: an IPv4 address, an IPv6 /64.
+    const Peer& peer = conn_.peer();
+    net::IpAddress client = peer.trusted_proxy ? client_address(peer.address, request,
+                                                                conn_.ctx().config.trusted_proxies)
+                                               : peer.client;
+    if (long wait = api.limiter.take_failure(net::limit_key(client).to_string(), now)) {
       fail(api_error(ApiErrorCode::RateLimited, "too many requests without a valid key"), {}, wait);
       return false;
     }

@@ -1,11 +1,15 @@
 #include "app/config.h"
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "app/api_keys.h"
+#include "app/redis_engine.h"
 #include "auth/jwt_verifier.h"
+#include "base/strings.h"
+#include "store/redis/url.h"
 
 namespace parley::app {
 namespace {
@@ -149,6 +153,34 @@ std::optional<std::string> check_identity_options(Config& c) {
   return std::nullopt;
 }
 
+// Scale-out on Redis (issue 11, docs/SCALING.md).
+void add_redis_options(CLI::App& cli, Config& c) {
+  cli.add_option("--redis", c.redis,
+                 "Share rooms with other nodes through Redis: redis://[[user]:password@]host"
+                 "[:port][/db] or unix:///path[?db=N] (rediss:// is not supported)")
+      ->envname("PARLEY_REDIS");
+  cli.add_option("--node-id", c.node_id, "This node's name in the cluster (default: host-pid)")
+      ->envname("PARLEY_NODE_ID");
+  cli.add_option("--secret-file", c.secret_file,
+                 "File with the resume-token secret (default: data-dir/secret.key; with "
+                 "--redis, kept in Redis and shared by every node)")
+      ->envname("PARLEY_SECRET_FILE");
+}
+
+std::optional<std::string> check_redis_options(const Config& c) {
+  if (c.redis.empty()) {
+    if (!c.node_id.empty()) return "parley: --node-id needs --redis\n";
+    return std::nullopt;
+  }
+  if (Result<redis::Endpoint> e = redis::parse_url(c.redis); !e) {
+    return "parley: " + e.error().message + "\n";
+  }
+  if (!c.node_id.empty()) {
+    if (Status s = check_node_id(c.node_id); !s) return "parley: " + s.error().message + "\n";
+  }
+  return std::nullopt;
+}
+
 // permessage-deflate (RFC 7692), docs/SECURITY.md "Compression".
 void add_deflate_options(CLI::App& cli, Config& c) {
   flag(cli, "--deflate", c.deflate,
@@ -182,6 +214,153 @@ std::optional<std::string> check_api_options(Config& c) {
   return std::nullopt;
 }
 
+// Edge: connection caps, rates per address, trusted proxies, allowed origins,
+// metrics protection (docs/SECURITY.md, a section each). The two lists are
+// parsed after CLI11 is done, into `c`, by check_edge_options.
+struct EdgeLists {
+  std::string trusted_proxies;
+  std::string allowed_origins;
+};
+
+void add_edge_options(CLI::App& cli, Config& c, EdgeLists& lists) {
+  auto at_least_one = CLI::Range(1.0, 1e9);
+  flag(cli, "--max-connections", c.max_connections,
+       "Connections open at once; more are answered 503 (0 = no limit)", "PARLEY_MAX_CONNECTIONS");
+  flag(cli, "--max-connections-per-ip", c.max_connections_per_ip,
+       "Connections open at once per client address, IPv6 per /64; more are answered 429 "
+       "(0 = no limit)",
+       "PARLEY_MAX_CONNECTIONS_PER_IP");
+  flag(cli, "--handshake-rate-per-ip", c.handshake_rate_per_ip,
+       "WebSocket handshakes per client address per second; more are answered 429 (0 = no limit)",
+       "PARLEY_HANDSHAKE_RATE_PER_IP")
+      ->check(CLI::NonNegativeNumber);
+  flag(cli, "--handshake-burst-per-ip", c.handshake_burst_per_ip,
+       "Handshakes an address may make at once above --handshake-rate-per-ip",
+       "PARLEY_HANDSHAKE_BURST_PER_IP")
+      ->check(at_least_one);
+  flag(cli, "--rate-per-ip", c.rate_per_ip,
+       "Chat messages per client address per second, shared by all its connections "
+       "(0 = no limit)",
+       "PARLEY_RATE_PER_IP")
+      ->check(CLI::NonNegativeNumber);
+  flag(cli, "--rate-burst-per-ip", c.rate_burst_per_ip,
+       "Burst of chat messages an address may send above --rate-per-ip", "PARLEY_RATE_BURST_PER_IP")
+      ->check(at_least_one);
+  flag(cli, "--trusted-proxies", lists.trusted_proxies,
+       "Comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For and "
+       "X-Real-IP name the client (e.g. 127.0.0.1,::1)",
+       "PARLEY_TRUSTED_PROXIES");
+  flag(cli, "--allowed-origins", lists.allowed_origins,
+       "Web pages, besides our own host's, that may open a WebSocket: comma-separated origins "
+       "(https://example.com:8443), null (a page opened from a file) or * (any)",
+       "PARLEY_ALLOWED_ORIGINS");
+  flag(cli, "--metrics-address", c.metrics_address,
+       "host:port of a separate listener that serves /metrics (e.g. 127.0.0.1:9090); "
+       "otherwise /metrics is served only with --metrics-token-file",
+       "PARLEY_METRICS_ADDRESS");
+  flag(cli, "--metrics-token-file", c.metrics_token_file,
+       "File holding a token that /metrics requires as \"Authorization: Bearer <token>\"",
+       "PARLEY_METRICS_TOKEN_FILE");
+}
+
+// Parses the lists and reads the metrics token; an error line otherwise.
+std::optional<std::string> check_edge_options(Config& c, const EdgeLists& lists) {
+  std::string_view rest = lists.trusted_proxies;
+  while (!rest.empty()) {
+    std::size_t comma = rest.find(',');
+    std::string_view entry = trim_ows(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (entry.empty()) continue;
+    Result<net::Cidr> block = net::Cidr::parse(entry);
+    if (!block) return "parley: --trusted-proxies: " + block.error().message + "\n";
+    c.trusted_proxies.push_back(*block);
+  }
+  Result<http::OriginPolicy> origins = http::OriginPolicy::parse(lists.allowed_origins);
+  if (!origins) return "parley: --allowed-origins: " + origins.error().message + "\n";
+  c.allowed_origins = *std::move(origins);
+  if (!c.metrics_address.empty()) {
+    Result<http::HostPort> where = http::parse_host_header(c.metrics_address);
+    if (!where || !where->port) {
+      return "parley: --metrics-address: expected host:port, e.g. 127.0.0.1:9090\n";
+    }
+    c.metrics_host = where->host;
+    if (c.metrics_host.front() == '[')
+      c.metrics_host = c.metrics_host.substr(1, c.metrics_host.size() - 2);
+    c.metrics_port = *where->port;
+  }
+  if (!c.metrics_token_file.empty()) {
+    std::ifstream in(c.metrics_token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return "parley: --metrics-token-file: cannot read " + c.metrics_token_file + "\n";
+    std::string token = text.str();
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || is_ows(token.back()))) {
+      token.pop_back();
+    }
+    if (token.size() < 16) {
+      return "parley: --metrics-token-file: the token must be at least 16 characters\n";
+    }
+    c.metrics_token = std::move(token);
+  }
+  return std::nullopt;
+}
+
+// Uploads: files and images (docs/SECURITY.md, "Uploads").
+void add_upload_options(CLI::App& cli, Config& c) {
+  auto positive = CLI::PositiveNumber;
+  flag(cli, "--max-upload-bytes", c.max_upload_bytes, "Largest file one upload may carry",
+       "PARLEY_MAX_UPLOAD_BYTES")
+      ->check(positive);
+  flag(cli, "--uploads-max-bytes", c.uploads_max_bytes,
+       "Disk budget for all uploaded files together (0 = no limit)", "PARLEY_UPLOADS_MAX_BYTES");
+  flag(cli, "--upload-timeout", c.upload_timeout, "Seconds one upload's body may take",
+       "PARLEY_UPLOAD_TIMEOUT")
+      ->check(positive);
+  flag(cli, "--upload-concurrency", c.upload_concurrency, "Uploads in flight at once, server-wide",
+       "PARLEY_UPLOAD_CONCURRENCY")
+      ->check(positive);
+  flag(cli, "--upload-rate", c.upload_rate, "Uploads per minute per user", "PARLEY_UPLOAD_RATE")
+      ->check(positive);
+  flag(cli, "--upload-burst", c.upload_burst, "Burst of uploads allowed above --upload-rate",
+       "PARLEY_UPLOAD_BURST")
+      ->check(CLI::Range(1.0, 10000.0));
+  flag(cli, "--upload-unattached-ttl", c.upload_unattached_ttl,
+       "Seconds an uploaded file waits to be attached to a message before it is removed",
+       "PARLEY_UPLOAD_UNATTACHED_TTL")
+      ->check(positive);
+}
+
+// Storage (docs/SECURITY.md "Storage"): the cap on the SQLite history.
+void add_storage_options(CLI::App& cli, Config& c) {
+  cli.add_option("--history-max-bytes", c.history_max_bytes,
+                 "Cap on the history database (bytes, or 512MiB, 4GiB ...); past it the largest "
+                 "rooms lose their oldest messages (0 = no cap)")
+      ->envname("PARLEY_HISTORY_MAX_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
+      ->capture_default_str();
+}
+
+// Native TLS (docs/DEPLOY.md): the files are loaded by the server at start.
+void add_tls_options(CLI::App& cli, Config& c) {
+  flag(cli, "--tls-cert", c.tls_cert_file,
+       "PEM certificate chain: --port speaks TLS (reloaded on SIGHUP)", "PARLEY_TLS_CERT");
+  flag(cli, "--tls-key", c.tls_key_file, "PEM private key of --tls-cert", "PARLEY_TLS_KEY");
+  flag(cli, "--plain-port", c.plain_port,
+       "With TLS: also serve plain HTTP on this port (-1 = no, 0 picks a free one)",
+       "PARLEY_PLAIN_PORT")
+      ->check(CLI::Range(-1, 65535));
+}
+
+std::string check_tls_options(const Config& c) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return "--tls-cert and --tls-key go together";
+  }
+  if (!c.tls() && c.plain_port != -1) return "--plain-port needs --tls-cert and --tls-key";
+  return {};
+}
+
 // Rules between flags; the message, or empty when the configuration holds.
 std::string check_consistency(const Config& c) {
   if (c.soft_pending_output > c.max_pending_output) {
@@ -189,7 +368,10 @@ std::string check_consistency(const Config& c) {
   }
   if (c.idle_timeout <= c.ping_interval)
     return "--idle-timeout must be longer than --ping-interval";
-  return {};
+  if (c.history_max_bytes != 0 && c.history_max_bytes < (uint64_t{1} << 20)) {
+    return "--history-max-bytes must be 0 (no cap) or at least 1MiB";
+  }
+  return check_tls_options(c);
 }
 
 }  // namespace
@@ -204,6 +386,12 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_identity_options(cli, c);
   add_deflate_options(cli, c);
   add_api_options(cli, c);
+  EdgeLists edge_lists;
+  add_edge_options(cli, c, edge_lists);
+  add_upload_options(cli, c);
+  add_redis_options(cli, c);
+  add_storage_options(cli, c);
+  add_tls_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -219,6 +407,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   }
   if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
   if (auto error = check_api_options(c)) return {std::nullopt, 2, *error};
+  if (auto error = check_edge_options(c, edge_lists)) return {std::nullopt, 2, *error};
+  if (auto error = check_redis_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};
 }
 

@@ -7,6 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "http/origin_policy.h"
+#include "net/ip_address.h"
 
 namespace parley::auth {
 class JwtVerifier;
@@ -46,7 +50,10 @@ struct Config {
   std::size_t history_retain = 10000;  // messages kept per room; 0 = all
   double history_retain_days = 0;      // 0 = forever
   std::string sync = "normal";         // "normal": survives a crash; "full": power loss too
-  std::size_t join_history = 50;       // messages sent on join
+  // Storage (docs/SECURITY.md "Storage"): the SQLite history's pages in use, in bytes; past it
+  // the largest rooms lose their oldest entries. 0 = no cap.
+  uint64_t history_max_bytes = uint64_t{1} << 30;
+  std::size_t join_history = 50;  // messages sent on join
   // Recent messages kept in memory per room to answer joins without the
   // store: at most this many, this many bytes per room, and this many bytes
   // across all rooms (least recently used rooms give theirs up first).
@@ -91,6 +98,44 @@ struct Config {
   double api_rate = 20;    // requests per second per key...
   double api_burst = 100;  // ...and the burst above it
   std::shared_ptr<const ApiKeys> api_keys;
+  // Edge: connection caps, rates per address, trusted proxies, allowed
+  // origins, metrics protection (docs/SECURITY.md, one section each).
+  // For every cap and rate, 0 means no limit. Defaults suit a site some of
+  // whose users share one address behind NAT.
+  std::size_t max_connections = 10000;       // open at once; more get 503
+  std::size_t max_connections_per_ip = 256;  // per address (IPv6: per /64); more get 429
+  double handshake_rate_per_ip = 20;         // WebSocket handshakes per address per second
+  double handshake_burst_per_ip = 100;
+  double rate_per_ip = 200;  // chat requests per address per second, all its connections
+  double rate_burst_per_ip = 2000;
+  std::vector<net::Cidr> trusted_proxies;  // peers whose X-Forwarded-For / X-Real-IP we believe
+  http::OriginPolicy allowed_origins;      // beyond "no Origin" and "same host"
+  std::string metrics_address;             // "host:port" of a listener for /metrics only
+  std::string metrics_host;                // metrics_address, parsed
+  uint16_t metrics_port = 0;
+  std::string metrics_token_file;  // /metrics needs "Authorization: Bearer <its text>"
+  std::string metrics_token;       // read from metrics_token_file at start
+  // Uploads: files and images (docs/SECURITY.md, "Uploads").
+  uint64_t max_upload_bytes = 10 << 20;            // one file
+  uint64_t uploads_max_bytes = uint64_t{1} << 30;  // all files together (the disk budget)
+  double upload_timeout = 120;                     // seconds for one upload's body
+  std::size_t upload_concurrency = 16;             // uploads in flight, server-wide
+  double upload_rate = 10;                         // uploads per minute per user...
+  double upload_burst = 20;                        // ...with this burst
+  uint64_t upload_unattached_ttl = 3600;           // seconds an upload waits to be attached
+  // Scale-out on Redis (docs/SCALING.md): with a URL, history, fan-out,
+  // presence and names are shared by every node using the same Redis.
+  std::string redis;        // redis://[[user]:password@]host[:port][/db]; "" = one node
+  std::string node_id;      // this node in the cluster; "" = hostname-pid
+  std::string secret_file;  // resume-token secret; "" = data-dir/secret.key, or in Redis
+  // Native TLS (docs/DEPLOY.md, "Native TLS"): with a certificate chain and
+  // its key, --port speaks TLS (reloaded on SIGHUP); --plain-port adds a
+  // plain HTTP listener beside it (off by default: no cleartext port next to
+  // the TLS one unless asked for).
+  std::string tls_cert_file;  // PEM: the certificate, then its chain
+  std::string tls_key_file;   // PEM private key
+  int plain_port = -1;        // -1: none; 0 picks a free one
+  bool tls() const { return !tls_cert_file.empty(); }
 };
 
 struct ConfigResult {

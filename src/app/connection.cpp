@@ -6,13 +6,14 @@
 
 namespace parley::app {
 
-Connection::Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream)
-    : ctx_(ctx), stream_(std::move(stream)) {}
+Connection::Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream, Peer peer)
+    : ctx_(ctx), peer_(std::move(peer)), stream_(std::move(stream)) {}
 
 Connection::~Connection() {
   PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
   // The phase goes before the stream it uses.
   phase_.emplace<std::monostate>();
+  if (refused_) --ctx_.refusing;
 }
 
 Status Connection::start() {
@@ -23,6 +24,21 @@ Status Connection::start() {
     spdlog::warn("dropping a new connection: {}", started.error().message);
     abort();
   }
+  return started;
+}
+
+Status Connection::start_refused(std::string_view response) {
+  PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
+  refused_ = true;
+  refused_until_ = ctx_.loop.now() + seconds(ctx_.config.handshake_timeout);
+  ++ctx_.refusing;
+  Status started = stream_->start(*this);
+  if (!started) {
+    abort();
+    return started;
+  }
+  stream_->send(response);
+  stream_->close_after_flush();
   return started;
 }
 
@@ -62,12 +78,15 @@ void Connection::after_http(std::optional<HttpUpgrade> upgrade) {
   // The HTTP phase is over: it is destroyed here, after it returned.
   HttpUpgrade up = std::move(*upgrade);
   enter_websocket(up.service, std::move(up.room),
-                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()), up.deflate);
+                  std::span<char>(up.early_bytes.data(), up.early_bytes.size()), up.deflate,
+                  std::move(up.claims));
 }
 
 void Connection::enter_websocket(WebSocketService service, std::string room, std::span<char> early,
-                                 const std::optional<ws::DeflateParams>& deflate) {
-  phase_.emplace<WebSocketPhase>(*this, service, std::move(room), deflate).start(early);
+                                 const std::optional<ws::DeflateParams>& deflate,
+                                 std::optional<auth::Claims> claims) {
+  phase_.emplace<WebSocketPhase>(*this, service, std::move(room), deflate, std::move(claims))
+      .start(early);
 }
 
 bool Connection::output_over_limit() const {
@@ -114,6 +133,10 @@ void Connection::on_disconnect() {
 void Connection::tick(net::Clock::time_point now) {
   PARLEY_ASSERT_LOOP_THREAD(ctx_.loop);
   if (ended_) return;
+  if (refused_ && now >= refused_until_) {
+    abort();  // a client that does not even read its refusal
+    return;
+  }
   if (!output_over_limit()) over_limit_since_ = {};
   if (auto* http = std::get_if<HttpPhase>(&phase_)) {
     http->tick(now);

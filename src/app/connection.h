@@ -30,6 +30,7 @@
 
 #include "app/connection_list.h"
 #include "app/http_phase.h"
+#include "app/peer.h"
 #include "app/websocket_phase.h"
 #include "net/stream.h"
 
@@ -39,7 +40,9 @@ struct LoopContext;
 
 class Connection final : public ConnectionList::Node, private net::Stream::Handler {
  public:
-  Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream);
+  // `peer`: who connected (tests and benchmarks may leave it empty: no
+  // limits are counted for them).
+  Connection(LoopContext& ctx, std::unique_ptr<net::Stream> stream, Peer peer = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -47,6 +50,11 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
   // Starts reading, in the HTTP phase. On failure the connection has ended
   // (and is retired) already.
   Status start();
+  // Refused at accept (docs/SECURITY.md, "Connection caps"): sends
+  // `response` without reading the request, then closes gracefully (the
+  // stream discards the input meanwhile, so the client is not reset before
+  // it read the answer). The connection never enters a phase.
+  Status start_refused(std::string_view response);
   // Starts straight in the WebSocket phase, as if the upgrade had just been
   // answered: for tests and benchmarks that need no handshake.
   Status start_websocket(WebSocketService service, std::string room);
@@ -61,16 +69,13 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
   // For the phases.
   LoopContext& ctx() { return ctx_; }
   net::Stream& stream() { return *stream_; }
+  Peer& peer() { return peer_; }
   bool output_over_limit() const;
   // Stops reading while output is over the limit; called after input was
   // handled and after output was queued from elsewhere (chat).
   void apply_backpressure();
   // How long output has been over the limit at `now` (zero when it is not).
   net::Clock::duration behind_for(net::Clock::time_point now) const;
-
-  // The peer's address ("" when unknown: in-memory streams).
-  const std::string& peer_address() const { return peer_address_; }
-  void set_peer_address(std::string address) { peer_address_ = std::move(address); }
 
   // The WebSocket phase, or null before the upgrade (tests and benchmarks).
   WebSocketPhase* websocket() { return std::get_if<WebSocketPhase>(&phase_); }
@@ -83,14 +88,17 @@ class Connection final : public ConnectionList::Node, private net::Stream::Handl
 
   void after_http(std::optional<HttpUpgrade> upgrade);
   void enter_websocket(WebSocketService service, std::string room, std::span<char> early,
-                       const std::optional<ws::DeflateParams>& deflate);
+                       const std::optional<ws::DeflateParams>& deflate,
+                       std::optional<auth::Claims> claims = std::nullopt);
 
   LoopContext& ctx_;
+  Peer peer_;  // before the phases, which use its slot's rates
   std::unique_ptr<net::Stream> stream_;
   std::variant<std::monostate, HttpPhase, WebSocketPhase> phase_;
   net::Clock::time_point over_limit_since_{};
   bool ended_ = false;
-  std::string peer_address_;
+  bool refused_ = false;  // started by start_refused
+  net::Clock::time_point refused_until_{};
 };
 
 }  // namespace parley::app

@@ -4,8 +4,11 @@
 
 #include "app/api.h"
 #include "app/connection.h"
+#include "app/edge_policy.h"
 #include "app/metrics.h"
 #include "app/server_context.h"
+#include "app/upgrade_auth.h"
+#include "app/uploads.h"
 #include "chat/json_protocol.h"
 #include "http/response.h"
 #include "ws/handshake.h"
@@ -17,6 +20,7 @@ HttpPhase::HttpPhase(Connection& conn)
       deadline_(conn.ctx().loop.now() + seconds(conn.ctx().config.handshake_timeout)) {}
 
 HttpPhase::~HttpPhase() = default;
+HttpPhase::HttpPhase(HttpPhase&&) noexcept = default;
 
 bool HttpPhase::awaiting_api() const {
   return api_ && api_->waiting();
@@ -53,6 +57,10 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
       return std::nullopt;
     }
     // --- end backend API
+    if (upload_) {
+      bytes = feed_upload(bytes);
+      continue;
+    }
     if (conn_.output_over_limit()) {
       unread_.assign(bytes.data(), bytes.size());
       return std::nullopt;
@@ -79,6 +87,9 @@ HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgr
   LoopContext& ctx = conn_.ctx();
   ctx.stats.http_requests.add();
   if (is_api_path(request.path())) return answer_api(request);
+  if (request.method == "POST" && request.path() == "/upload" && ctx.services.uploads) {
+    return start_upload(request);  // uploads (app/uploads.h)
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     // The method is what is wrong, whatever the body.
     http::Response r = http::make_error_response(405, "use GET or HEAD");
@@ -110,10 +121,19 @@ void HttpPhase::respond(const http::Request& request) {
   bool close = !request.keep_alive();
   const SharedServices& services = conn_.ctx().services;
   net::Stream& out = conn_.stream();
-  if (request.path() == "/healthz") {
-    out.send(health_response(head, close));
+  if (conn_.peer().metrics_only && !served_on_metrics_listener(request.path())) {
+    // Edge: the metrics listener serves nothing else.
+    out.send(http::serialize(
+        http::make_error_response(404, "this listener serves /metrics and /healthz only", !close),
+        head));
+  } else if (request.path() == "/healthz") {
+    out.send(health_response(services, head, close));
   } else if (request.path() == "/metrics") {
-    out.send(metrics_response(services, head, close));
+    out.send(metrics_answer(conn_, request, head, close));  // edge: token or listener
+  } else if (request.path().starts_with("/files/") && services.uploads) {
+    http::StaticFiles::Parts parts = services.uploads->serve(request, close);  // uploads
+    out.send(parts.head);
+    if (parts.body) out.send(std::move(parts.body));
   } else {
     // The file goes out by reference: a thousand pipelined GETs queue a
     // thousand heads, not a thousand copies (they still count as output).
@@ -126,8 +146,13 @@ void HttpPhase::respond(const http::Request& request) {
 std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   LoopContext& ctx = conn_.ctx();
   std::optional<WebSocketRoute> route = websocket_route(request.path(), ctx.config.echo);
-  if (!route) {
+  if (!route || conn_.peer().metrics_only) {
     reject(http::error_response(404, "no WebSocket endpoint at this path"));
+    return std::nullopt;
+  }
+  // Edge: proxied client address, handshake rate, origin policy.
+  if (std::optional<std::string> refused = check_upgrade(conn_, request)) {
+    reject(*refused);
     return std::nullopt;
   }
   ws::HandshakeOptions options;
@@ -141,8 +166,6 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
     reject(result.response);
     return std::nullopt;
   }
-  conn_.stream().send(result.response);
-  ctx.stats.websocket_upgrades.add();
   HttpUpgrade up;
   up.room = std::move(route->room);
   up.deflate = result.deflate;
@@ -153,6 +176,19 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   } else {
     up.service = WebSocketService::PlainChat;
   }
+  // ?token= under --auth jwt: 401/403 instead of the 101 (app/upgrade_auth.h).
+  if (route->chat) {
+    UpgradeAuth checked =
+        check_upgrade_token(ctx.config.jwt.get(), request.target,
+                            up.service == WebSocketService::PlainChat, up.room, auth::Clock::now());
+    if (!checked.refusal.empty()) {
+      reject(checked.refusal);
+      return std::nullopt;
+    }
+    up.claims = std::move(checked.claims);
+  }
+  conn_.stream().send(result.response);
+  ctx.stats.websocket_upgrades.add();
   return up;
 }
 
@@ -167,6 +203,49 @@ HttpPhase::Next HttpPhase::answer_api(const http::Request& request) {
 void HttpPhase::reject(const std::string& response) {
   conn_.stream().send(response);
   conn_.stream().close_after_flush();
+}
+
+// ---- Uploads (app/uploads.h) ----
+
+HttpPhase::Next HttpPhase::start_upload(const http::Request& request) {
+  LoopContext& ctx = conn_.ctx();
+  Uploads::Start start =
+      ctx.services.uploads->begin(request, parser_.content_length(), parser_.chunked());
+  if (!start.receiver) {
+    // Refused on its head: the body is never read (the stream discards it
+    // while our answer leaves and the connection closes).
+    reject(start.refusal);
+    return Next::Stop;
+  }
+  upload_ = std::move(start.receiver);
+  upload_close_ = !request.keep_alive() || ++requests_ >= ctx.config.http_max_requests;
+  deadline_ = ctx.loop.now() + seconds(ctx.config.upload_timeout);
+  if (auto expect = request.header("Expect"); expect && http::iequals(*expect, "100-continue")) {
+    conn_.stream().send("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  parser_.reset();
+  return Next::Read;
+}
+
+std::span<char> HttpPhase::feed_upload(std::span<char> bytes) {
+  std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(bytes.size(), upload_->remaining()));
+  if (Status fed = upload_->feed(std::string_view(bytes.data(), n)); !fed) {
+    spdlog::warn("upload: {}", fed.error().message);
+    upload_.reset();
+    reject(http::error_response(500, "the file could not be stored"));
+    return {};
+  }
+  bytes = bytes.subspan(n);
+  if (upload_->remaining() > 0) return bytes;
+  std::string answer = upload_->finish(upload_close_);
+  upload_.reset();
+  conn_.stream().send(answer);
+  if (upload_close_) {
+    conn_.stream().close_after_flush();
+    return {};
+  }
+  deadline_ = conn_.ctx().loop.now() + seconds(conn_.ctx().config.handshake_timeout);
+  return bytes;
 }
 
 void HttpPhase::tick(net::Clock::time_point now) {

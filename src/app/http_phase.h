@@ -11,9 +11,17 @@
 // - requests are answered only while the connection's output is under its
 //   limit: past it the rest of the input waits, unparsed, until the client
 //   has read (Connection::apply_backpressure pauses the socket meanwhile).
+// Before a 101 the edge decides (app/edge_policy.h, check_upgrade): the
+// client's address behind a trusted proxy, its handshake rate, the origin.
+// /metrics is answered by edge_policy's metrics_answer (token or listener).
 //
 // Steps: on_data / on_drained -> read_requests -> answer (respond | upgrade
-// | reject).
+// | reject | start_upload -> feed_upload ...).
+//
+// Uploads (docs/SECURITY.md, "Uploads"): a POST /upload that passes its
+// checks gets --upload-timeout seconds for its body instead of the phase's
+// budget; once answered, what follows on the connection gets a fresh
+// --handshake-timeout (and still counts against --http-max-requests).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +31,7 @@
 #include <string>
 
 #include "app/routes.h"
+#include "auth/jwt_claims.h"
 #include "http/request.h"
 #include "http/request_parser.h"
 #include "net/clock.h"
@@ -32,6 +41,7 @@ namespace parley::app {
 
 class Connection;
 class ApiExchange;
+class UploadReceiver;
 
 // A handshake answered with 101: what the WebSocket phase starts with.
 struct HttpUpgrade {
@@ -39,6 +49,7 @@ struct HttpUpgrade {
   std::string room;
   std::string early_bytes;                   // frames that came right behind the request
   std::optional<ws::DeflateParams> deflate;  // permessage-deflate, when agreed
+  std::optional<auth::Claims> claims;        // a verified `?token=` (app/upgrade_auth.h)
 };
 
 class HttpPhase {
@@ -47,6 +58,7 @@ class HttpPhase {
   ~HttpPhase();
   HttpPhase(const HttpPhase&) = delete;
   HttpPhase& operator=(const HttpPhase&) = delete;
+  HttpPhase(HttpPhase&&) noexcept;
 
   std::optional<HttpUpgrade> on_data(std::span<char> bytes);
   // The output has drained: answers the requests that were waiting.
@@ -65,6 +77,13 @@ class HttpPhase {
   void reject(const std::string& response);
   // Backend API (app/api.h): the request under /api/, and its body.
   Next answer_api(const http::Request& request);
+
+  // Uploads (app/uploads.h): POST /upload's body streams into a receiver,
+  // under its own budget (--upload-timeout from the end of the head).
+  Next start_upload(const http::Request& request);
+  std::span<char> feed_upload(std::span<char> bytes);
+  std::unique_ptr<UploadReceiver> upload_;
+  bool upload_close_ = false;  // the answer ends the connection
 
   Connection& conn_;
   http::RequestParser parser_;

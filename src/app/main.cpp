@@ -28,10 +28,19 @@ int main(int argc, char** argv) {
     std::cerr << "parley: " << started.error().message << "\n";
     return 1;
   }
+  if (server.metrics_port() != 0) {  // before the line tests wait for
+    std::printf("parley metrics on http://%s:%u/metrics\n", config.metrics_host.c_str(),
+                static_cast<unsigned>(server.metrics_port()));
+  }
   // Tests and scripts wait for this exact line (and read the port from it).
   bool v6 = config.host.find(':') != std::string::npos;
-  std::printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", config.host.c_str(),
-              v6 ? "]" : "", static_cast<unsigned>(server.port()));
+  std::printf("parley listening on %s://%s%s%s:%u\n", config.tls() ? "https" : "http",
+              v6 ? "[" : "", config.host.c_str(), v6 ? "]" : "",
+              static_cast<unsigned>(server.port()));
+  if (server.plain_port() != 0) {
+    std::printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", config.host.c_str(),
+                v6 ? "]" : "", static_cast<unsigned>(server.plain_port()));
+  }
   std::fflush(stdout);
   return server.run();
 }

@@ -1,7 +1,9 @@
 #include "app/metrics.h"
 
 #include "app/server_context.h"
+#include "chat/history.h"
 #include "http/response.h"
+#include "store/history_store.h"
 
 namespace parley::app {
 namespace {
@@ -49,13 +51,129 @@ constexpr Metric kMetrics[] = {
      "Times a connection stopped being read because its output was over "
      "--soft-pending-output.",
      "counter", &LoopStats::reading_paused},
+    // Edge (docs/SECURITY.md).
+    {"parley_refused_server_full_total",
+     "Connections answered 503 at accept: --max-connections were open.", "counter",
+     &LoopStats::refused_server_full},
+    {"parley_refused_address_full_total",
+     "Connections answered 429: their address had --max-connections-per-ip open.", "counter",
+     &LoopStats::refused_address_full},
+    {"parley_refused_handshake_rate_total",
+     "WebSocket handshakes answered 429: over --handshake-rate-per-ip.", "counter",
+     &LoopStats::refused_handshake_rate},
+    {"parley_refused_origin_total",
+     "WebSocket handshakes answered 403: Origin not allowed (--allowed-origins).", "counter",
+     &LoopStats::refused_origin},
+    {"parley_refused_metrics_total", "/metrics requests refused (404 or 401).", "counter",
+     &LoopStats::refused_metrics},
 };
+
+// A JSON string's contents: quotes, backslashes and control characters escaped.
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The SQLite store's counters (store/history_store.h Stats).
+void store_metrics(std::string& out, const store::HistoryStore& store) {
+  const store::HistoryStore::Stats s = store.stats();
+  const std::pair<const char*, uint64_t> gauges[] = {
+      {"parley_store_database_bytes", s.database_bytes},
+      {"parley_store_used_bytes", s.used_bytes},
+      {"parley_store_wal_bytes", s.wal_bytes},
+      {"parley_store_pending_appends", s.pending_appends},
+  };
+  const char* gauge_help[] = {
+      "History database size: pages x page size.",
+      "History database bytes in use (what --history-max-bytes caps).",
+      "History write-ahead log size after the last commit.",
+      "Appends queued for the history writer.",
+  };
+  for (std::size_t i = 0; i < std::size(gauges); ++i) {
+    metric(out, gauges[i].first, gauge_help[i], "gauge", gauges[i].second);
+  }
+  const std::tuple<const char*, const char*, uint64_t> counters[] = {
+      {"parley_store_appends_committed_total", "Entries committed to the history.",
+       s.appends_committed},
+      {"parley_store_appends_duplicate_total", "Resends answered with the original entry.",
+       s.appends_duplicate},
+      {"parley_store_append_errors_total", "Appends that failed (nothing stored, not acked).",
+       s.append_errors},
+      {"parley_store_appends_refused_total", "Appends refused: writer queue full or closed.",
+       s.appends_refused},
+      {"parley_store_transactions_total", "History transactions committed.", s.transactions},
+      {"parley_store_reads_total", "History reads answered.", s.reads},
+      {"parley_store_read_errors_total", "History reads that failed.", s.read_errors},
+      {"parley_store_deleted_by_retention_total", "Entries deleted by retention.",
+       s.deleted_by_retention},
+      {"parley_store_deleted_by_cap_total", "Entries deleted by --history-max-bytes.",
+       s.deleted_by_cap},
+      {"parley_store_checkpoints_total", "WAL checkpoints completed.", s.checkpoints},
+      {"parley_store_checkpoint_errors_total", "WAL checkpoints that failed.", s.checkpoint_errors},
+  };
+  for (const auto& [name, help, value] : counters) metric(out, name, help, "counter", value);
+}
+
+// The chat core's bounded resources (docs/SECURITY.md, "Chat").
+void chat_metrics(std::string& out, const chat::ChatHub& chat) {
+  metric(out, "parley_chat_rooms", "Rooms open (someone in them, or work in flight).", "gauge",
+         chat.live_rooms());
+  metric(out, "parley_chat_rooms_refused_total",
+         "Joins refused because --max-rooms rooms were open.", "counter", chat.rooms_refused());
+  metric(out, "parley_chat_cache_bytes", "Bytes of messages cached in memory (--cache-bytes).",
+         "gauge", chat.cache_bytes());
+  metric(out, "parley_chat_cache_evicted_messages_total",
+         "Cached messages dropped from memory to stay within --cache-bytes.", "counter",
+         chat.cache_evicted_messages());
+}
+
+// Native TLS: handshakes done and failed, by cause (net/tls_stream.h).
+void append_tls_metrics(std::string& out, const SharedServices& services) {
+  uint64_t done = 0, not_tls = 0, protocol = 0, incomplete = 0;
+  for (const LoopContext* loop : services.loops) {
+    done += loop->tls_stats.handshakes.load(std::memory_order_relaxed);
+    not_tls += loop->tls_stats.failed_not_tls.load(std::memory_order_relaxed);
+    protocol += loop->tls_stats.failed_protocol.load(std::memory_order_relaxed);
+    incomplete += loop->tls_stats.failed_incomplete.load(std::memory_order_relaxed);
+  }
+  metric(out, "parley_tls_handshakes_total", "TLS handshakes completed.", "counter", done);
+  const char* name = "parley_tls_handshake_failures_total";
+  out.append("# HELP ").append(name).append(
+      " TLS handshakes that failed: not_tls (plaintext on the TLS port), protocol (refused by "
+      "OpenSSL: version, cipher, ALPN, bad records), incomplete (closed or timed out first).\n");
+  out.append("# TYPE ").append(name).append(" counter\n");
+  for (auto [reason, n] : {std::pair{"not_tls", not_tls}, std::pair{"protocol", protocol},
+                           std::pair{"incomplete", incomplete}}) {
+    out.append(name).append("{reason=\"").append(reason).append("\"} ");
+    out.append(std::to_string(n)).append("\n");
+  }
+}
 
 }  // namespace
 
-std::string health_response(bool head_only, bool close) {
+std::string health_response(const SharedServices& services, bool head_only, bool close) {
   http::Response r = no_store("application/json", close);
-  r.body = "{\"status\":\"ok\"}\n";
+  const Status health = services.history != nullptr ? services.history->health() : Status{};
+  if (health) {
+    r.body = "{\"status\":\"ok\"}\n";
+  } else {
+    r.status = 503;
+    r.body = "{\"status\":\"unavailable\",\"reason\":\"" + json_escaped(health.error().message) +
+             "\"}\n";
+  }
   return http::serialize(r, head_only);
 }
 
@@ -66,8 +184,26 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
     for (const LoopContext* loop : services.loops) sum += (loop->stats.*m.counter).get();
     metric(r.body, m.name, m.help, m.type, sum);
   }
+  chat_metrics(r.body, services.chat);
   metric(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
          services.loops.size());
+  if (services.history != nullptr) {
+    metric(r.body, "parley_history_healthy",
+           "1 while the history serves; 0 while it cannot (see /healthz for why).", "gauge",
+           services.history->health() ? 1 : 0);
+  }
+  if (services.store != nullptr) store_metrics(r.body, *services.store);
+  if (const AddressTable* table = services.addresses) {  // edge
+    metric(r.body, "parley_connections_open", "Connections counted against --max-connections.",
+           "gauge", table->open_connections());
+    metric(r.body, "parley_addresses_tracked",
+           "Client addresses with a connection or a rate still remembered.", "gauge",
+           table->addresses());
+    metric(r.body, "parley_rate_per_ip_refused_total",
+           "Chat messages refused by --rate-per-ip (the address's shared rate).", "counter",
+           table->messages_refused());
+  }
+  if (services.config.tls()) append_tls_metrics(r.body, services);
   return http::serialize(r, head_only);
 }
 

@@ -9,7 +9,9 @@ namespace parley::app {
 struct SharedServices;
 
 // `head_only`: a HEAD request; `close`: the response ends the connection.
-std::string health_response(bool head_only, bool close);
+// 200 {"status":"ok"}, or 503 {"status":"unavailable","reason":...} while the history cannot
+// serve (a store write failed, its files were removed or replaced).
+std::string health_response(const SharedServices& services, bool head_only, bool close);
 std::string metrics_response(const SharedServices& services, bool head_only, bool close);
 
 }  // namespace parley::app

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -13,11 +14,16 @@
 
 #include "app/api.h"
 #include "app/connection.h"
+#include "app/edge_policy.h"
 #include "app/event_loop_port.h"
+#include "app/redis_engine.h"
+#include "app/uploads.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
+#include "net/tls_stream.h"
+#include "store/file_store.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -29,12 +35,17 @@ namespace {
 // purpose: one pass over the session list instead of a timer per connection.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr auto kTrimInterval = std::chrono::seconds(5);
+// Connections answering a refusal at accept, per loop: past this, a refused
+// connection is closed unanswered (docs/SECURITY.md, "Connection caps").
+constexpr std::size_t kMaxRefusing = 256;
 
-sigset_t termination_signals() {
+// SIGINT and SIGTERM stop the server; SIGHUP reloads the TLS certificate.
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -42,21 +53,20 @@ sigset_t termination_signals() {
 
 void install_signal_policy() {
   signal(SIGPIPE, SIG_IGN);
-  sigset_t set = termination_signals();
+  sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 class Server::SignalWatcher final : public net::IoHandler {
  public:
-  SignalWatcher(net::EventLoop& loop, std::function<void()> on_signal)
+  SignalWatcher(net::EventLoop& loop, std::function<void(int)> on_signal)
       : loop_(loop), on_signal_(std::move(on_signal)) {
-    sigset_t set = termination_signals();
+    sigset_t set = handled_signals();
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     Status watching =
         fd_ < 0 ? Status(Error::from_errno("signalfd", errno)) : loop_.add(fd_, EPOLLIN, this);
     if (!watching) {
-      spdlog::warn("SIGINT/SIGTERM will not stop the server gracefully: {}",
-                   watching.error().message);
+      spdlog::warn("SIGINT/SIGTERM/SIGHUP will not be handled: {}", watching.error().message);
     }
   }
   ~SignalWatcher() {
@@ -67,15 +77,13 @@ class Server::SignalWatcher final : public net::IoHandler {
   }
   void on_io(uint32_t) override {
     signalfd_siginfo info;
-    while (read(fd_, &info, sizeof info) == sizeof info) {
-      spdlog::info("received {}, shutting down", strsignal(static_cast<int>(info.ssi_signo)));
-      on_signal_();
-    }
+    while (read(fd_, &info, sizeof info) == sizeof info)
+      on_signal_(static_cast<int>(info.ssi_signo));
   }
 
  private:
   net::EventLoop& loop_;
-  std::function<void()> on_signal_;
+  std::function<void(int)> on_signal_;
   int fd_ = -1;
 };
 
@@ -107,6 +115,7 @@ Server::Server(Config config)
 Server::~Server() {
   // Sessions reference the hub and the loops: they go first.
   for (auto& w : workers_) w->ctx.reset();
+  redis_.reset();
   // The store commits what is queued and runs its callbacks, which post
   // through the hub to the (stopped) loops: so before the hub goes.
   store_.reset();
@@ -124,32 +133,152 @@ Status Server::start() {
                  ec.value());
   }
   std::string error;
-  auto secret =
-      chat::Identity::load_or_create_secret((fs::path(config_.data_dir) / "secret.key"), error);
+  std::optional<std::string> secret;
+  if (!config_.redis.empty() && config_.secret_file.empty()) {
+    // Every node must accept every node's resume tokens (docs/SCALING.md).
+    Result<std::string> shared = RedisEngine::shared_secret(*redis::parse_url(config_.redis));
+    if (!shared) return shared.error();
+    secret = std::move(shared).value();
+  } else {
+    std::string file = config_.secret_file.empty()
+                           ? (fs::path(config_.data_dir) / "secret.key").string()
+                           : config_.secret_file;
+    secret = chat::Identity::load_or_create_secret(file, error);
+  }
   if (!secret) return Error(Errc::Io, error);
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
   if (Status opened = open_history(); !opened) return opened;
+  if (Status opened = open_uploads(); !opened) return opened;
   create_hub();
+
+  if (Status tls = load_tls(); !tls) return tls;
 
   Result<int> listening = net::listen_tcp(config_.host, config_.port);
   if (!listening) return std::move(listening).error();
   port_ = net::local_port(*listening);
+  bool tls = config_.tls();
   listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                              [this](int c) { on_accept(c); });
-  return listener_->start();
+                                              [this](int c) { on_accept(c, Door::Public); });
+  if (Status started = listener_->start(); !started) return started;
+  warn_about_descriptors();
+  if (Status started = start_metrics_listener(); !started) return started;
+  // Native TLS: plain HTTP beside it only when asked for (--plain-port).
+  if (!tls || config_.plain_port < 0) return {};
+  Result<int> plain = net::listen_tcp(config_.host, static_cast<uint16_t>(config_.plain_port));
+  if (!plain) return std::move(plain).error();
+  plain_port_ = net::local_port(*plain);
+  plain_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *plain,
+                                                    [this](int c) { on_accept(c, Door::Plain); });
+  return plain_listener_->start();
+}
+
+// Edge: --metrics-address, a listener on loop 0 that serves /metrics and
+// /healthz only, outside every connection cap.
+Status Server::start_metrics_listener() {
+  if (config_.metrics_address.empty()) return {};
+  Result<int> listening = net::listen_tcp(config_.metrics_host, config_.metrics_port);
+  if (!listening) return std::move(listening).error();
+  metrics_port_ = net::local_port(*listening);
+  metrics_listener_ = std::make_unique<net::Listener>(
+      workers_[0]->loop, *listening, [this](int c) { on_accept(c, Door::Metrics); });
+  return metrics_listener_->start();
+}
+
+// Edge: --max-connections is only as good as the descriptors to hold them.
+void Server::warn_about_descriptors() const {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  std::size_t wanted = config_.max_connections + 64;  // listeners, store, epoll, eventfds
+  if (config_.max_connections == 0) {
+    spdlog::info("no --max-connections: the {} descriptors allowed (ulimit -n) are the cap",
+                 static_cast<unsigned long long>(limit.rlim_cur));
+  } else if (wanted > limit.rlim_cur) {
+    spdlog::warn(
+        "{} descriptors allowed (ulimit -n) for --max-connections {}: past them new connections "
+        "are reset instead of answered 503; raise LimitNOFILE or lower --max-connections",
+        static_cast<unsigned long long>(limit.rlim_cur), config_.max_connections);
+  }
+}
+
+// Native TLS (docs/DEPLOY.md): a bad certificate or key at start is fatal...
+Status Server::load_tls() {
+  if (!config_.tls()) return {};
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) return std::move(loaded).error();
+  tls_ = *std::move(loaded);
+  spdlog::info("TLS certificate: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+  return {};
+}
+
+// ...and on SIGHUP only logged: the old context stays, and so do the clients.
+void Server::reload_tls() {
+  if (!config_.tls()) {
+    spdlog::info("SIGHUP: no TLS certificate to reload (no --tls-cert)");
+    return;
+  }
+  auto loaded = net::TlsContext::load(config_.tls_cert_file, config_.tls_key_file);
+  if (!loaded) {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, keeping the current one: {}",
+                  loaded.error().message);
+    return;
+  }
+  tls_ = *std::move(loaded);  // connections keep the context they started with
+  spdlog::info("SIGHUP: TLS certificate reloaded: {}", tls_->description());
+  if (tls_->expired()) spdlog::warn("the TLS certificate has expired: clients will refuse it");
+}
+
+void Server::on_signal(int signo) {
+  if (signo == SIGHUP) {
+    reload_tls();
+    return;
+  }
+  spdlog::info("received {}, shutting down", strsignal(signo));
+  begin_shutdown();
 }
 
 Status Server::open_history() {
+  if (!config_.redis.empty()) {
+    std::vector<net::EventLoop*> loops;
+    for (auto& w : workers_) loops.push_back(&w->loop);
+    Result<std::unique_ptr<RedisEngine>> engine = RedisEngine::create(config_, std::move(loops));
+    if (!engine) return engine.error();
+    redis_ = std::move(engine).value();
+    return {};
+  }
   if (config_.history != "sqlite") return {};
   store::HistoryStore::Options o;
   o.dir = config_.data_dir;
   o.retain_per_room = config_.history_retain;
   o.retain_age = std::chrono::seconds(static_cast<int64_t>(config_.history_retain_days * 86400));
+  // The room's log (issue 10): the store checks the chat's rules in its transactions.
+  const chat::ChangeRules rules{};
+  o.max_reaction_emoji = rules.max_reaction_emoji;
+  o.max_reactions = rules.max_reactions;
+  o.quote_chars = rules.quote_chars;
+  o.max_bytes = config_.history_max_bytes;
   o.sync_full = config_.sync == "full";
   auto opened = store::HistoryStore::open(o);
-  if (auto* err = std::get_if<std::string>(&opened)) return Error(Errc::Unavailable, *err);
-  store_ = std::move(std::get<std::unique_ptr<store::HistoryStore>>(opened));
+  if (!opened) return std::move(opened).error();
+  store_ = std::move(opened).value();
+  return {};
+}
+
+// Uploads (app/uploads.h): the file store under <data-dir>/files.
+Status Server::open_uploads() {
+  store::FileStore::Options o;
+  o.dir = std::filesystem::path(config_.data_dir) / "files";
+  o.max_bytes = config_.uploads_max_bytes;
+  o.unattached_ttl = std::chrono::seconds(static_cast<int64_t>(config_.upload_unattached_ttl));
+  // In-memory history forgets its messages at exit: their files go too.
+  o.forget_references = !store_;
+  Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::open(std::move(o));
+  if (!opened) return std::move(opened).error();
+  files_ = *std::move(opened);
+  uploads_ = std::make_unique<Uploads>(config_, *files_, *identity_);
+  chat_options_.attachments = uploads_.get();
+  json_options_.attachments = uploads_.get();
   return {};
 }
 
@@ -162,7 +291,9 @@ void Server::create_hub() {
   chat_options_.cache_bytes = config_.cache_bytes;
   chat_options_.max_rooms = config_.max_rooms;
   chat_options_.room.presence_batch_above = config_.presence_batch_above;
-  if (store_) {
+  if (redis_) {
+    chat_options_.room.cache.retain_per_room = config_.history_retain;
+  } else if (store_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
     history_ = std::make_unique<chat::SqliteHistory>(*store_);
   } else {
@@ -172,7 +303,13 @@ void Server::create_hub() {
         chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
     chat_options_.room.cache.max_messages = 0;
   }
-  hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  if (redis_) {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), redis_->history(), redis_->bus(),
+                                           chat_options_);
+    redis_->start();
+  } else {
+    hub_ = std::make_unique<chat::ChatHub>(std::move(ports), *history_, bus_, chat_options_);
+  }
 
   services_ =
       std::unique_ptr<SharedServices>(new SharedServices{config_,
@@ -189,34 +326,71 @@ void Server::create_hub() {
     api_ = std::make_unique<ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);
     services_->api = api_.get();
   }
+  // Edge: connection caps and rates per address, shared by the loops.
+  addresses_ = std::make_unique<AddressTable>(AddressTable::Limits{
+      config_.max_connections, config_.max_connections_per_ip, config_.handshake_rate_per_ip,
+      config_.handshake_burst_per_ip, config_.rate_per_ip, config_.rate_burst_per_ip});
+  services_->addresses = addresses_.get();
+  services_->uploads = uploads_.get();
+  services_->history = history_.get();
+  services_->store = store_.get();
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->ctx = std::make_unique<LoopContext>(*services_, workers_[i]->loop, i);
     services_->loops.push_back(workers_[i]->ctx.get());
   }
 }
 
-void Server::on_accept(int fd) {
+void Server::on_accept(int fd, Door door) {
   net::set_tcp_nodelay(fd);
+  Result<net::IpAddress> peer = net::peer_address(fd);
+  if (!peer) {  // gone already (ENOTCONN), or not IP
+    spdlog::debug("dropping a new connection: {}", peer.error().message);
+    ::close(fd);
+    return;
+  }
+  if (door == Door::Metrics) {
+    open_connection(*workers_[0], fd, *peer, door, nullptr);
+    return;
+  }
   // Round-robin: connections are long-lived and alike, so even counts give
   // even load without the SO_REUSEPORT pitfall of two servers sharing a port.
   Worker& w = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  auto create = [&w, fd] {
-    if (w.ctx->shutting_down) {
-      ::close(fd);
-      return;
-    }
-    w.ctx->stats.connections_accepted.add();
-    auto stream = std::make_unique<net::TcpConnection>(w.loop, fd);
-    Connection& c = w.ctx->connections.add(std::make_unique<Connection>(*w.ctx, std::move(stream)));
-    c.set_peer_address(net::peer_address(fd));  // backend API: failures limited per address
-    static_cast<void>(c.start());  // a connection that cannot start logs and retires itself
-  };
+  // The TLS context of the moment: a SIGHUP after this accept does not change it.
+  std::shared_ptr<const net::TlsContext> context = door == Door::Public ? tls_ : nullptr;
   if (&w == workers_[0].get()) {
-    create();
+    open_connection(w, fd, *peer, door, std::move(context));
   } else {
-    w.loop.post(create);
+    w.loop.post([this, &w, fd, address = *peer, door, context = std::move(context)] {
+      open_connection(w, fd, address, door, context);
+    });
   }
+}
+
+// On the connection's loop: admission (the caps, docs/SECURITY.md
+// "Connection caps"), then the connection, started or refused.
+void Server::open_connection(Worker& w, int fd, const net::IpAddress& peer, Door door,
+                             std::shared_ptr<const net::TlsContext> tls) {
+  if (w.ctx->shutting_down) {
+    ::close(fd);
+    return;
+  }
+  w.ctx->stats.connections_accepted.add();
+  Admission admitted = admit(*w.ctx, peer, door == Door::Metrics);
+  bool refused = !admitted.refusal.empty();
+  if (refused && w.ctx->refusing >= kMaxRefusing) {
+    ::close(fd);
+    return;
+  }
+  std::unique_ptr<net::Stream> stream = std::make_unique<net::TcpConnection>(w.loop, fd);
+  if (tls) {  // native TLS: a refusal, too, leaves after the handshake, encrypted
+    stream = std::make_unique<net::TlsStream>(w.loop, std::move(tls), std::move(stream),
+                                              w.ctx->tls_stats);
+  }
+  Connection& c = w.ctx->connections.add(
+      std::make_unique<Connection>(*w.ctx, std::move(stream), std::move(admitted.peer)));
+  // A connection that cannot start logs and retires itself.
+  static_cast<void>(refused ? c.start_refused(admitted.refusal) : c.start());
 }
 
 void Server::sweep(Worker& w) {
@@ -227,6 +401,7 @@ void Server::sweep(Worker& w) {
     // free pages back now and then; it costs a walk of the free lists.
     last_trim_ = now;
     malloc_trim(0);
+    addresses_->prune(SharedRate::Clock::now());  // edge: forget idle addresses
   }
   w.ctx->connections.for_each([now](Connection& c) { c.tick(now); });
   if (w.ctx->shutting_down && w.ctx->connections.empty() && !w.drained.load()) {
@@ -239,6 +414,8 @@ void Server::sweep(Worker& w) {
 void Server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
   if (listener_) listener_->close();
+  if (metrics_listener_) metrics_listener_->close();
+  if (plain_listener_) plain_listener_->close();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.post([worker] {
@@ -260,7 +437,7 @@ void Server::stop_all() {
 }
 
 int Server::run() {
-  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this] { begin_shutdown(); });
+  signals_ = std::make_unique<SignalWatcher>(workers_[0]->loop, [this](int s) { on_signal(s); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop.run_after(kSweepInterval, [this, worker] { sweep(*worker); });

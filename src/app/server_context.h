@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/address_table.h"
 #include "app/config.h"
 #include "app/connection_list.h"
 #include "chat/chat_hub.h"
@@ -15,6 +16,11 @@
 #include "chat/json_session.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
+#include "net/tls_stream.h"
+
+namespace parley::store {
+class HistoryStore;
+}  // namespace parley::store
 
 namespace parley::app {
 
@@ -33,6 +39,13 @@ struct SharedServices {
   std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
   ApiService* api = nullptr;              // backend API; null when it is off
+  class Uploads* uploads = nullptr;       // POST /upload, GET /files/ (app/uploads.h)
+  // Store health (issue 7): /healthz answers 503 while the history cannot serve, and /metrics
+  // shows the SQLite store's counters (null with --history off).
+  const chat::History* history = nullptr;
+  const store::HistoryStore* store = nullptr;
+  // Edge: connection caps and rates per address (null in tests: no limits).
+  AddressTable* addresses = nullptr;
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).
@@ -62,6 +75,12 @@ struct LoopStats {
   Counter http_requests;
   Counter http_timeouts;
   Counter reading_paused;
+  // Edge (docs/SECURITY.md): refusals at accept and at the upgrade.
+  Counter refused_server_full;
+  Counter refused_address_full;
+  Counter refused_handshake_rate;
+  Counter refused_origin;
+  Counter refused_metrics;
 };
 
 // One per event loop; touched only from that loop's thread.
@@ -74,7 +93,10 @@ struct LoopContext {
   net::EventLoop& loop;
   uint32_t index;
   LoopStats stats;
+  net::TlsStats tls_stats;  // native TLS: handshakes and their failures
   bool shutting_down = false;
+  std::size_t refusing =
+      0;  // connections answering a refusal at accept (Connection::start_refused)
   ConnectionList connections;  // last: connections use the fields above while they go
 };
 

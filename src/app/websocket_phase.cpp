@@ -20,17 +20,18 @@ constexpr std::size_t kShedEphemeralAbove = 64 * 1024;
 constexpr auto kTrimAfterSilence = std::chrono::seconds(1);
 
 std::unique_ptr<chat::ChatSession> make_chat(LoopContext& ctx, WebSocketService service,
-                                             ChatLink& link, std::string room) {
+                                             ChatLink& link, std::string room,
+                                             std::optional<auth::Claims> claims) {
   SharedServices& s = ctx.services;
   if (service == WebSocketService::PlainChat) {
     uint64_t guest = s.next_guest.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<chat::PlainTextSession>(s.chat, ctx.index, link, std::move(room), guest,
-                                                    s.run_tag, s.json_options);
+                                                    s.run_tag, s.json_options, std::move(claims));
   }
   if (service == WebSocketService::JsonChat) {
     uint64_t id = s.next_connection_id.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<chat::JsonSession>(s.chat, ctx.index, link, s.identity, s.json_options,
-                                               "s" + std::to_string(id));
+                                               "s" + std::to_string(id), std::move(claims));
   }
   return nullptr;
 }
@@ -42,7 +43,8 @@ ws::MessageEncoder::Options encoder_options(const Config& c) {
 }  // namespace
 
 WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
-                               const std::optional<ws::DeflateParams>& deflate)
+                               const std::optional<ws::DeflateParams>& deflate,
+                               std::optional<auth::Claims> claims)
     : conn_(conn),
       endpoint_(ws::Endpoint::Role::Server,
                 ws::Endpoint::Limits{.max_message_size = conn.ctx().config.max_message_size},
@@ -51,9 +53,11 @@ WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::
                        : ws::MessageEncoder()),
       service_(service),
       link_(*this),
-      chat_(make_chat(conn.ctx(), service, link_, std::move(room))),
+      chat_(make_chat(conn.ctx(), service, link_, std::move(room), std::move(claims))),
       last_input_(conn.ctx().loop.now()) {
   if (deflate) endpoint_.enable_deflate(*deflate);
+  // Edge: the chat rate this client's address shares with its other connections.
+  if (chat_ && conn.peer().slot) chat_->share_rate_with_address(&conn.peer().slot->message_rate());
   conn_.ctx().stats.websocket_open.add();
 }
 

@@ -26,6 +26,7 @@
 
 #include "app/chat_link.h"
 #include "app/routes.h"
+#include "auth/jwt_claims.h"
 #include "base/shared_text.h"
 #include "chat/chat_session.h"
 #include "net/clock.h"
@@ -40,8 +41,10 @@ class Connection;
 class WebSocketPhase final : public ws::Endpoint::Handler {
  public:
   // `deflate`: the permessage-deflate the handshake agreed on, if any.
+  // `claims`: a token verified at the upgrade (`?token=`), for the chat session.
   WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
-                 const std::optional<ws::DeflateParams>& deflate);
+                 const std::optional<ws::DeflateParams>& deflate,
+                 std::optional<auth::Claims> claims = std::nullopt);
   ~WebSocketPhase() override;
   WebSocketPhase(const WebSocketPhase&) = delete;
   WebSocketPhase& operator=(const WebSocketPhase&) = delete;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,9 +43,12 @@ struct ChatOptions {
   // Rooms with someone in them (or work in flight), across all loops; a join
   // that would open one more is refused (Member::join_refused). 0 = no limit.
   std::size_t max_rooms = 10000;
+  // Uploads: the file store that attachments are claimed from and released
+  // to (chat/attachment.h); null: sends with a file are refused.
+  Attachments* attachments = nullptr;
 };
 
-class ChatHub final : private RoomHost {
+class ChatHub final : private RoomHost, private BusListener {
  public:
   // One port per event loop; they outlive the hub.
   ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatOptions options);
@@ -89,6 +93,8 @@ class ChatHub final : private RoomHost {
   std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
   std::size_t cache_bytes() const;
   uint64_t cache_evicted_messages() const;
+  // Joins refused because --max-rooms rooms were open.
+  uint64_t rooms_refused() const { return rooms_refused_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard;
@@ -105,6 +111,17 @@ class ChatHub final : private RoomHost {
   RoomHome* home_on_this_loop(uint32_t loop, const std::string& room, Open open);
   void flush_presence_at_home(uint32_t loop, const std::string& room);
   void join_refused_on_loop(MemberRef who, const std::string& room);
+  // Rooms of a shared History (several nodes): a room opens once its last id
+  // is read, and what is asked of it meanwhile waits .
+  void open_shared(uint32_t loop, const std::string& room,
+                   const std::function<void(RoomHome&)>& step, MemberRef joiner,
+                   std::optional<ApiCallRef> caller = std::nullopt);
+  // A backend API post to a room not open on this node: `step` waits for the
+  // room's opening (true), or the room is open and nothing waits (false).
+  bool wait_for_shared_open(uint32_t loop, const std::string& room,
+                            const std::function<void(RoomHome&)>& step, ApiCallRef caller);
+  void on_room_position(uint32_t loop, const std::string& room, Result<uint64_t> last_id);
+  void join_unavailable_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
 
   // Store answers, from the History's threads to the room's home.
@@ -153,6 +170,14 @@ class ChatHub final : private RoomHost {
   void publish(const RoomHome& room, const Message& message) override;
   void api_answer(ApiCallRef caller, ApiAnswer answer) override;
   void kicked(MemberRef who, const RoomHome& room) override;
+  void file_referenced(const RoomHome& room, const Message& message) override;
+  void file_released(const RoomHome& room, uint64_t msg_id) override;
+  void read_gap(const RoomHome& room, const PageQuery& query) override;
+  void fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+
+  // BusListener, from the bus' thread to the room's home.
+  void on_bus_message(const std::string& room, Message message) override;
+  void on_bus_subscribed(const std::string& room) override;
 
   // Debug builds check that every entry point runs on the loop that owns
   // what it touches (the member's loop, or the room's home).
@@ -163,7 +188,9 @@ class ChatHub final : private RoomHost {
   History& history_;
   Bus& bus_;
   ChatOptions options_;
+  const bool shared_;  // history_.shared(), asked once
   std::atomic<std::size_t> live_rooms_{0};
+  std::atomic<uint64_t> rooms_refused_{0};
   RoomDirectory directory_;
   std::vector<ApiCallerTable> callers_;  // per loop
 };

@@ -6,6 +6,7 @@
 // room that is not open goes to the History directly, and is answered from
 // the History's thread.
 #include <cassert>
+#include <memory>
 
 #include "chat/api_codec.h"
 #include "chat/chat_hub.h"
@@ -73,6 +74,14 @@ void ChatHub::api_kick(ApiCallRef caller, std::string room, std::string user) {
 
 void ChatHub::api_post_at_home(uint32_t loop, ApiCallRef caller, ApiPost& post) {
   assert_on(loop);
+  if (shared_) {
+    // Several nodes: a room opens once its last id is read (open_shared); the
+    // post waits for it as a join does.
+    auto waiting = std::make_shared<ApiPost>(std::move(post));
+    auto step = [caller, waiting](RoomHome& home) { home.api_post(caller, std::move(*waiting)); };
+    if (wait_for_shared_open(loop, waiting->room, step, caller)) return;
+    post = std::move(*waiting);
+  }
   RoomHome* home = home_on_this_loop(loop, post.room, Open::IfMissing);
   if (home == nullptr) {
     api_answer(caller, api_error(ApiErrorCode::RoomLimit,

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/shared_rate.h"
 #include "chat/chat_hub.h"
 #include "chat/member.h"
 
@@ -44,6 +45,11 @@ class ChatSession : public Member {
   // rather than at destruction) and cancels work queued for it.
   void leave_all();
 
+  // The request rate shared by every connection from this client's address
+  // (docs/SECURITY.md, "Rates per address"); unset: no such limit. Must
+  // outlive the session (the connection holds it).
+  void share_rate_with_address(SharedRate* rate) { address_rate_ = rate; }
+
   void deliver(const SharedText& text, bool ephemeral = false) override {
     transport_.send_text(text, ephemeral);
   }
@@ -53,6 +59,10 @@ class ChatSession : public Member {
   void add_room(const std::string& room) { rooms_.push_back(room); }
   void remove_room(std::string_view room);
   const std::vector<std::string>& rooms() const { return rooms_; }
+  // A token from the address's shared rate (after the connection's own).
+  bool address_allows(SharedRate::Clock::time_point now) {
+    return address_rate_ == nullptr || address_rate_->take(now);
+  }
 
   ChatHub& hub_;
   ChatTransport& transport_;
@@ -60,6 +70,7 @@ class ChatSession : public Member {
 
  private:
   std::vector<std::string> rooms_;
+  SharedRate* address_rate_ = nullptr;
 };
 
 }  // namespace parley::chat

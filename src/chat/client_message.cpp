@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/padded_json.h"
+#include "chat/attachment.h"
 #include "chat/emoji.h"
 #include "chat/room.h"
 #include "chat/unicode_text.h"
@@ -90,14 +91,27 @@ class FieldReader {
     return {};
   }
 
-  // A message's text (send, edit).
-  Failure text(std::string_view& out, const ParseLimits& limits) const {
-    if (auto failure = required_string("text", out)) return failure;
-    if (out.empty()) return fail(ErrorCode::TextEmpty, "`text` is empty");
+  // A message's text (send, edit); a send with a file may leave it empty.
+  Failure text(std::string_view& out, const ParseLimits& limits, bool may_be_empty = false) const {
+    auto failure = may_be_empty ? optional_string("text", out) : required_string("text", out);
+    if (failure) return failure;
+    if (out.empty() && !may_be_empty) return fail(ErrorCode::TextEmpty, "`text` is empty");
     if (out.size() > limits.max_text_bytes) {
       return fail(ErrorCode::TextTooLong, "`text` is " + std::to_string(out.size()) +
                                               " bytes, the limit is " +
                                               std::to_string(limits.max_text_bytes));
+    }
+    return {};
+  }
+
+  // A send's attachment: `file` (an upload's id) and `file_name` (chat/attachment.h).
+  Failure file(std::string_view& id, std::string_view& name) const {
+    if (auto failure = optional_string("file", id)) return failure;
+    if (id.empty()) return {};
+    if (!is_file_id(id)) return fail(ErrorCode::FileInvalid, "`file` must be an upload's id");
+    if (auto failure = required_string("file_name", name)) return failure;
+    if (Status ok = check_file_name(name); !ok) {
+      return fail(ErrorCode::FileInvalid, ok.error().message);
     }
     return {};
   }
@@ -217,16 +231,17 @@ ParseResult parse_leave(FieldReader& r) {
 ParseResult parse_send(FieldReader& r, const ParseLimits& limits) {
   std::string_view id;
   std::string_view room;
-  std::string_view text;
+  std::string_view text, file, file_name;
   std::optional<uint64_t> reply_to;
   if (auto failure = r.client_id(id)) return *std::move(failure);
   if (auto failure = r.room(room)) return *std::move(failure);
-  if (auto failure = r.text(text, limits)) return *std::move(failure);
+  if (auto failure = r.file(file, file_name)) return *std::move(failure);
+  if (auto failure = r.text(text, limits, !file.empty())) return *std::move(failure);
   if (auto failure = r.optional_uint("reply_to", 1, kMaxSafeInteger, reply_to)) {
     return *std::move(failure);
   }
-  return ClientMessage{
-      Send{std::string(room), std::string(id), std::string(text), reply_to.value_or(0)}};
+  return ClientMessage{Send{std::string(room), std::string(id), std::string(text),
+                            reply_to.value_or(0), std::string(file), std::string(file_name)}};
 }
 
 // The fields every change of a message has: its client id, room and target.

@@ -66,8 +66,10 @@ struct Send {
   static constexpr std::string_view kType = "send";
   std::string room;
   std::string id;         // client-chosen; a resend with the same id is stored once
-  std::string text;       // non-empty, at most ParseLimits::max_text_bytes
+  std::string text;       // at most ParseLimits::max_text_bytes; empty only with a file
   uint64_t reply_to = 0;  // the msg_id of the message it answers; 0: not a reply
+  std::string file;       // an uploaded file's id (chat/attachment.h); "" for none
+  std::string file_name;  // its name, valid per check_file_name, when `file` is set
 };
 
 // Changes of an earlier message (`target`) of a room: each has a client id

@@ -18,8 +18,13 @@ RoomEvent message_event(std::string_view room, const Message& m, Protocol sender
   RoomEvent e;
   if (for_json) e.json = make_shared_text(encode_message(room, m));
   if (for_plain) {
-    e.plain =
-        make_shared_text(sender_protocol == Protocol::PlainText ? m.text : m.from + ": " + m.text);
+    std::string line = sender_protocol == Protocol::PlainText ? m.text : m.from + ": " + m.text;
+    if (!m.attachment.empty()) {
+      // The seed page shows text only: the file becomes a line a reader can follow.
+      line +=
+          (m.text.empty() ? "[" : " [") + m.attachment.name + ": /files/" + m.attachment.file + "]";
+    }
+    e.plain = make_shared_text(std::move(line));
   }
   return e;
 }
@@ -84,6 +89,13 @@ SharedText search_results_text(const SearchResultsView& results) {
 
 SharedText left_text(std::string_view room) {
   return make_shared_text(encode_left(room));
+}
+
+SharedText unavailable_notice() {
+  // "System notice: the service is unavailable for now, the message was not sent".
+  static const SharedText notice =
+      make_shared_text(std::string("系统通知: 服务暂时不可用,消息未发送"));
+  return notice;
 }
 
 bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::size_t budget,

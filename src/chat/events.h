@@ -59,6 +59,8 @@ SharedText history_text(std::string_view room, std::span<const Message> messages
 SharedText history_text(const HistoryView& history);
 SharedText search_results_text(const SearchResultsView& results);
 SharedText left_text(std::string_view room);
+// To a plain-text sender whose message could not be relayed (the engine is down).
+SharedText unavailable_notice();
 
 // Cuts `messages` to what fits in an answer of `budget` bytes (at least one
 // message, so paging always moves on): from the front when `keep_newest`,

@@ -3,7 +3,8 @@
 // A room's home (RoomHome) asks its History to store a message or read a page
 // and carries on; the answer comes back later, on any thread, and the hub posts
 // it to the room's home loop. Implementations: SqliteHistory (durable, the
-// default), MemoryHistory (--history off, tests), and later a Redis one.
+// default), MemoryHistory (--history off, tests), and RedisHistory (--redis,
+// shared by the nodes of a deployment).
 //
 // A room's history is a log of entries (chat/message.h): messages and the
 // changes of earlier messages, in one id sequence, plus the current state of
@@ -89,6 +90,7 @@ class History {
  public:
   using AppendDone = std::function<void(Result<Appended>)>;
   using PageDone = std::function<void(Result<Page>)>;
+  using LastIdDone = std::function<void(Result<uint64_t>)>;
   using SearchDone = std::function<void(Result<SearchPage>)>;
 
   virtual ~History() = default;
@@ -107,6 +109,18 @@ class History {
   virtual std::vector<std::pair<std::string, uint64_t>> last_ids() const = 0;
   // Whether the history can serve now; the reason when it cannot.
   virtual Status health() const = 0;
+
+  // Shared by several processes (the Redis engine): other nodes append to
+  // the same rooms, so a room's last id is known only by asking (last_id),
+  // and the hub opens a room once it has the answer. A local history knows
+  // every last id from last_ids() and is never asked.
+  virtual bool shared() const { return false; }
+  // Thread-safe; `done` as for append.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): overriders keep `done`
+  virtual void last_id(const std::string& room, LastIdDone done) {
+    (void)room;
+    done(Error{Errc::Internal, "last_id is only asked of a shared history"});
+  }
 };
 
 }  // namespace parley::chat

@@ -42,6 +42,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "history_unavailable";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::Unavailable:
+      return "unavailable";
     case ErrorCode::NotFound:
       return "not_found";
     case ErrorCode::NotAuthor:
@@ -52,6 +54,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "limit_reached";
     case ErrorCode::EmojiInvalid:
       return "emoji_invalid";
+    case ErrorCode::FileInvalid:
+      return "file_invalid";
+    case ErrorCode::FileNotFound:
+      return "file_not_found";
+    case ErrorCode::Unsupported:
+      return "unsupported";
   }
   return "internal";  // unreachable for valid enumerators; keeps -Wreturn-type quiet
 }

@@ -40,11 +40,15 @@ enum class ErrorCode {
   RateLimited,         // the connection's token bucket is empty
   HistoryUnavailable,  // the history store cannot answer
   Internal,            // the server failed; the request may be retried
+  Unavailable,         // the message engine (Redis) cannot be reached now; retry later
   NotFound,            // edit/delete/react/unreact target or reply_to: no such message in the room
   NotAuthor,           // edit/delete of another user's message
   Deleted,             // edit/react/unreact/delete of a deleted message
   LimitReached,        // react past the reactions a message may hold
   EmojiInvalid,        // react/unreact with an emoji breaking the emoji rule
+  FileInvalid,         // send with a `file` that is no file id, or a name breaking the rule
+  FileNotFound,        // send with a file this user never uploaded (or that is gone)
+  Unsupported,         // a request this deployment's engine does not serve (docs/SCALING.md)
 };
 
 // Close codes of the application (RFC 6455 §7.4.2 leaves 4000-4999 to it).

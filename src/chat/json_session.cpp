@@ -77,9 +77,13 @@ void JsonSession::on_text(std::string_view text) {
     fail(ErrorCode::HelloRequired, "send hello first", type_name(msg), ref.id, ref.room);
     return;
   }
-  // Every request costs a token (docs/PROTOCOL.md, rate limits); a refused
-  // one is neither processed nor acknowledged, and the client retries it.
-  if (!request_rate_.take(now_)) {
+  // Every request costs a token, from the connection's bucket and from the
+  // one its address shares (docs/PROTOCOL.md, rate limits; docs/SECURITY.md,
+  // "Rates per address"); a refused one is neither processed nor
+  // acknowledged, and the client retries it. Refusals count towards the
+  // abuse guard either way: a connection that keeps sending into a full
+  // address is closed, which bounds what the flood costs us to parse.
+  if (!request_rate_.take(now_) || !address_allows(now_)) {
     fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
     return;
   }
@@ -215,7 +219,21 @@ void JsonSession::on_request(Send& m) {
     fail(ErrorCode::NotInRoom, "join the room first", Send::kType, m.id, m.room);
     return;
   }
-  hub_.send(ref_, SendRequest{m.room, std::move(m.id), std::move(m.text), m.reply_to});
+  SendRequest request{m.room, std::move(m.id), std::move(m.text), m.reply_to};
+  if (!m.file.empty()) {
+    // The store says what the file is; the client only names it.
+    Result<Attachment> claimed = options_.attachments != nullptr
+                                     ? options_.attachments->claim(user_, m.file)
+                                     : Error{Errc::NotFound, "this server takes no files"};
+    if (!claimed) {
+      fail(ErrorCode::FileNotFound, claimed.error().message, Send::kType, request.client_id,
+           m.room);
+      return;
+    }
+    request.attachment = *std::move(claimed);
+    request.attachment.name = std::move(m.file_name);
+  }
+  hub_.send(ref_, std::move(request));
 }
 
 void JsonSession::on_request(Typing& m) {
@@ -321,6 +339,13 @@ void JsonSession::kicked(std::string_view room) {
   // this leave takes us out again (the home ignores it otherwise).
   hub_.leave(ref_, std::string(room));
   deliver(make_shared_text(encode_kicked(room)));
+}
+
+void JsonSession::join_unavailable(std::string_view room) {
+  remove_room(room);
+  // The server's trouble, not the client's: not counted toward the abuse limit.
+  deliver(error_text(ErrorCode::Unavailable, "the room cannot be opened now; retry later",
+                     Join::kType, {}, room));
 }
 
 void JsonSession::on_request(Rename& m) {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <string>
 
+#include "chat/attachment.h"
 #include "chat/chat_session.h"
 #include "chat/client_message.h"
 #include "chat/identity.h"
@@ -34,6 +35,8 @@ struct JsonSessionOptions {
   // --auth jwt: every connection needs a token (null: guests, as the seed).
   const auth::JwtVerifier* jwt = nullptr;
   std::chrono::seconds token_warning{60};  // token_expiring this long before the end
+  // Uploads: where a send's `file` is claimed (null: files are refused).
+  Attachments* attachments = nullptr;
 };
 
 class JsonSession final : public ChatSession {
@@ -76,6 +79,7 @@ class JsonSession final : public ChatSession {
   void refuse(const SessionAuth::Refusal& refusal, std::string_view ref);
   void join_refused(std::string_view room) override;
   void kicked(std::string_view room) override;
+  void join_unavailable(std::string_view room) override;
 
   // Answers an error; too many of them close the connection (abuse).
   void fail(ErrorCode code, std::string_view message, std::string_view ref,

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace parley::chat::json {
 
@@ -33,54 +34,81 @@ struct ByteCounter {
   void reserve(std::size_t) {}
 };
 
-template <class Out>
-void append_escaped(Out& out, unsigned char c) {
-  switch (c) {
-    case '"':
-      out += "\\\"";
-      return;
-    case '\\':
-      out += "\\\\";
-      return;
-    case '\b':
-      out += "\\b";
-      return;
-    case '\f':
-      out += "\\f";
-      return;
-    case '\n':
-      out += "\\n";
-      return;
-    case '\r':
-      out += "\\r";
-      return;
-    case '\t':
-      out += "\\t";
-      return;
-    default: {
-      constexpr char kHex[] = "0123456789abcdef";
-      const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out.append(escape, sizeof escape);
+// The length of `s` as a JSON string's contents: 2 for the short escapes,
+// 6 for \u00XX, 1 for the rest.
+inline std::size_t escaped_size(std::string_view s) {
+  std::size_t n = s.size();
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    const bool short_form =
+        c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
+    n += short_form ? 1 : 5;
+  }
+  return n;
+}
+
+// Writes the contents of `s` as a JSON string into `dst`, which has room for
+// escaped_size(s) bytes: one pass and no reallocation, so that a text made
+// of control characters (6 bytes each) costs no more than copying it.
+inline void write_escaped(char* dst, std::string_view s) {
+  constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      *dst++ = ch;
+      continue;
+    }
+    *dst++ = '\\';
+    switch (c) {
+      case '"':
+        *dst++ = '"';
+        break;
+      case '\\':
+        *dst++ = '\\';
+        break;
+      case '\b':
+        *dst++ = 'b';
+        break;
+      case '\f':
+        *dst++ = 'f';
+        break;
+      case '\n':
+        *dst++ = 'n';
+        break;
+      case '\r':
+        *dst++ = 'r';
+        break;
+      case '\t':
+        *dst++ = 't';
+        break;
+      default:
+        *dst++ = 'u';
+        *dst++ = '0';
+        *dst++ = '0';
+        *dst++ = kHex[c >> 4];
+        *dst++ = kHex[c & 0xf];
     }
   }
 }
 
-// Appends `s` as a JSON string: quote, backslash and control characters are
-// escaped; other bytes pass through (so `s` must be valid UTF-8). Bytes that
-// need no escape (nearly all) are copied in runs rather than one at a time.
 template <class Out>
 void append_string(Out& out, std::string_view s) {
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.substr(run, i - run));
-    append_escaped(out, c);
-    run = i + 1;
+  const std::size_t n = escaped_size(s);
+  if constexpr (std::is_same_v<Out, std::string>) {
+    const std::size_t at = out.size() + 1;
+    out.resize(at + n + 1);
+    out[at - 1] = '"';
+    if (n == s.size()) {
+      s.copy(out.data() + at, n);
+    } else {
+      write_escaped(out.data() + at, s);
+    }
+    out.back() = '"';
+  } else {
+    static_assert(std::is_same_v<Out, ByteCounter>);
+    out.size += n + 2;
   }
-  out.append(s.substr(run));
-  out += '"';
 }
 
 template <class Out, typename Number>

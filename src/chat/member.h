@@ -53,6 +53,9 @@ class Member {
   // The backend API removed this connection from `room` (docs/API.md): the
   // room's home no longer counts it, and its loop no longer delivers to it.
   virtual void kicked(std::string_view /*room*/) {}
+  // A join failed because the message engine (Redis) cannot be reached: the
+  // room could not be opened. The member is not in the room.
+  virtual void join_unavailable(std::string_view /*room*/) {}
 
  protected:
   ~Member() = default;

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "chat/attachment.h"
+
 namespace parley::chat {
 
 enum class EntryKind : uint8_t { Message, Edit, Delete, React, Unreact };
@@ -49,8 +51,9 @@ struct Message {
   uint64_t target = 0;  // a change: the message it changes
 
   // A message's state.
-  Quote reply{};          // reply.id != 0: a reply (the history fills the rest)
-  int64_t edited_ms = 0;  // when last edited; 0: never
+  Quote reply{};            // reply.id != 0: a reply (the history fills the rest)
+  Attachment attachment{};  // a file sent with the message (uploads); gone once deleted
+  int64_t edited_ms = 0;    // when last edited; 0: never
   bool deleted = false;
   uint64_t rev = 0;  // id of the last change applied; 0: never changed
   std::vector<Reaction> reactions{};
@@ -67,7 +70,8 @@ struct Message {
   std::size_t bytes() const {
     std::size_t n = sizeof(Message) + user.capacity() + from.capacity() + client_id.capacity() +
                     text.capacity() + reply.user.capacity() + reply.from.capacity() +
-                    reply.text.capacity() + reactions.capacity() * sizeof(Reaction);
+                    reply.text.capacity() + attachment.bytes() +
+                    reactions.capacity() * sizeof(Reaction);
     for (const Reaction& r : reactions) {
       n += r.emoji.capacity() + r.users.capacity() * sizeof(std::string);
       for (const std::string& u : r.users) n += u.capacity();

@@ -124,6 +124,7 @@ void apply_change(Message& target, Message& change) {
       target.reactions.clear();
       target.reactions.shrink_to_fit();
       target.reply = Quote{};
+      target.attachment = Attachment{};
       target.edited_ms = 0;
       break;
     case EntryKind::React: {

@@ -3,7 +3,8 @@
 // state applies them identically: MemoryHistory when it stores a change, the
 // RoomCache when it learns of one, and a page patched with changes stored
 // while it was read. (SQLite applies the same rules in SQL, in the writer's
-// transaction: store/message_changes.cpp; a differential test holds them
+// transaction: store/message_log_writer.cpp; a differential test,
+// tests/unit/chat_sqlite_history_test.cpp, holds them
 // together.)
 //
 // The rules, checked in the step that stores a change so that two tabs or

@@ -1,6 +1,7 @@
 #include "chat/plain_text_session.h"
 
 #include "auth/jwt_verifier.h"
+#include "chat/events.h"
 #include "ws/close_code.h"
 
 namespace parley::chat {
@@ -58,9 +59,19 @@ void PlainTextSession::kicked(std::string_view room) {
   transport_.close(kCloseKicked, "removed from the room");
 }
 
+void PlainTextSession::join_unavailable(std::string_view room) {
+  // Told in the seed's style, then closed so that its page reconnects (and
+  // rejoins) once the engine is back.
+  remove_room(room);
+  deliver(unavailable_notice());
+  transport_.close(ws::close_code::TryAgainLater, "unavailable");
+}
+
 void PlainTextSession::on_text(std::string_view text) {
   auto now = std::chrono::steady_clock::now();
-  if (!rate_.take(now)) {
+  // The connection's rate, then the one its address shares (docs/SECURITY.md,
+  // "Rates per address").
+  if (!rate_.take(now) || !address_allows(now)) {
     // The seed's protocol has no error message: a flood is dropped, and a
     // client that keeps flooding is closed (1008) like a JSON one.
     recent_drops_.push_back(now);

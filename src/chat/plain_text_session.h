@@ -35,6 +35,7 @@ class PlainTextSession final : public ChatSession {
   // (kKickedNotice) and closed with kCloseKicked.
   void kicked(std::string_view room) override;
   static constexpr std::string_view kKickedNotice = "系统通知: 你已被移出房间";
+  void join_unavailable(std::string_view room) override;
   void tick() override;
   // What a client whose room cannot be opened is told before it is closed
   // (1013, try again later): "the server has reached its room limit".

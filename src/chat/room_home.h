@@ -39,6 +39,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -79,6 +80,10 @@ class RoomHost {
   virtual void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) = 0;
   // A message this room stored, for the members on other nodes (chat/bus.h).
   virtual void publish(const RoomHome& room, const Message& message) = 0;
+  // Uploads (chat/attachment.h): a stored message references its file; a
+  // stored delete releases the file of its target.
+  virtual void file_referenced(const RoomHome& room, const Message& message) = 0;
+  virtual void file_released(const RoomHome& room, uint64_t msg_id) = 0;
   // Calls room.flush_presence() after `delay`, on the room's home loop.
   virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
   // Backend API: the answer of a call, delivered on the caller's loop.
@@ -86,6 +91,16 @@ class RoomHost {
   // `who` was removed from the room (api_kick): its loop stops delivering
   // the room's events to it, and tells it.
   virtual void kicked(MemberRef who, const RoomHome& room) = 0;
+  // Multi-node rooms only (RoomOptions::multi_node): a read of messages other
+  // nodes stored, answered as room.on_gap_page; room.fill_gap() after `delay`.
+  virtual void read_gap(const RoomHome& room, const PageQuery& query) {
+    (void)room;
+    (void)query;
+  }
+  virtual void fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) {
+    (void)room;
+    (void)delay;
+  }
 
  protected:
   ~RoomHost() = default;
@@ -103,6 +118,11 @@ struct RoomOptions {
   std::chrono::milliseconds presence_interval{100};
   std::size_t presence_batch_names = 20;
   RoomCache::Limits cache{};
+  // Other nodes store messages into the same rooms (the Redis engine): ids
+  // may reach the home out of order and are delivered in order, gaps filled
+  // from the History (room_home_remote.cpp).
+  bool multi_node = false;
+  std::chrono::milliseconds gap_grace{50};  // a gap waits this long for its fill
 };
 
 struct JoinRequest {
@@ -117,7 +137,8 @@ struct SendRequest {
   std::string room;
   std::string client_id;  // empty: no dedup, no ack (plain text)
   std::string text;
-  uint64_t reply_to = 0;  // the message it answers; 0: none
+  uint64_t reply_to = 0;    // the message it answers; 0: none
+  Attachment attachment{};  // claimed by the session (chat/attachment.h); empty: none
 };
 
 // An edit, delete, react or unreact of message `target`.
@@ -182,6 +203,15 @@ class RoomHome {
   void on_page(uint64_t ticket, Result<Page> result);
   void on_searched(uint64_t ticket, Result<SearchPage> result);
 
+  // Multi-node rooms (room_home_remote.cpp), on the home loop.
+  // A message another node stored.
+  void on_remote_message(Message message);
+  // This node listens to the room (again): read what it may have missed.
+  void catch_up();
+  // A gap in the ids is still open after the grace time: read it.
+  void fill_gap();
+  void on_gap_page(Result<Page> page);
+
  private:
   // Store work in flight, by ticket.
   // An entry of the log on its way to the History.
@@ -243,6 +273,11 @@ class RoomHome {
   void refused(uint64_t ticket, const PendingSend& send, const Error& error);
   void stored(uint64_t ticket, PendingSend send, const Appended& result);
   // Steps of a read (a join's history, a `history` or `search` request).
+  // Multi-node: messages in msg_id order, whatever node stored them.
+  void sequence_local(uint64_t ticket, Message message, RoomEvent event, MemberRef sender);
+  void release_in_order();
+  void acknowledge(uint64_t ticket, const Message& message, MemberRef sender);
+  void start_gap_read();
   void start_read(AnswerSlot& slot);
   void finish_read(uint64_t ticket, Result<Page> page);
   void finish_search(uint64_t ticket, Result<SearchPage> page);
@@ -284,6 +319,19 @@ class RoomHome {
   } batch_;
   uint64_t next_ticket_ = 1;
   bool draining_room_ = false;
+  // Multi-node: messages stored but not yet delivered, because one before
+  // them has not reached this node yet. A local one (ticket != 0) still holds
+  // its place in the outbox; a remote one is encoded when released.
+  struct Held {
+    Message message;
+    uint64_t ticket = 0;
+    RoomEvent event;
+    MemberRef sender;
+  };
+  std::map<uint64_t, Held> held_;
+  bool gap_reading_ = false;
+  bool gap_scheduled_ = false;
+  bool catch_up_again_ = false;  // a catch-up asked for while a read was in flight
 };
 
 }  // namespace parley::chat

@@ -64,6 +64,7 @@ void RoomHome::send(MemberRef who, SendRequest request) {
                 std::move(request.client_id),
                 std::move(request.text)};
   entry.reply.id = request.reply_to;  // the History checks it and fills the quote
+  entry.attachment = std::move(request.attachment);
   store_entry(who, std::move(entry), m->protocol);
 }
 
@@ -136,18 +137,38 @@ void RoomHome::finish_store(uint64_t ticket, PendingSend send, Result<Appended> 
 void RoomHome::refused(uint64_t ticket, const PendingSend& send, const Error& error) {
   const Message& entry = send.message;
   fill_room_slot(ticket, {}, send.who, 0);
-  if (entry.client_id.empty()) return;
   const Refusal refusal = refusal_of(error);
+  // The shared engine (Redis) is down: `unavailable`, which the client may
+  // retry without it counting as abuse (docs/PROTOCOL.md, "Several nodes").
+  // A single node's store failure stays `internal`.
+  const bool unavailable =
+      options_.multi_node && refusal == Refusal::None && error.code == Errc::Unavailable;
+  if (entry.client_id.empty()) {
+    // The seed's protocol has no errors: a notice in its style, not silence.
+    if (unavailable) {
+      queue_answer(send.who, AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(),
+                                        AnswerSlot::Counted::None, false});
+      drain_answers(send.who);
+    }
+    return;
+  }
+  ErrorCode code = error_code_of(refusal);
+  std::string_view message = error.message;
   if (refusal == Refusal::None) {
     // Not stored, so not acknowledged: the client keeps it pending and may
-    // retry (docs/PROTOCOL.md, `internal`).
+    // retry (docs/PROTOCOL.md, `unavailable` and `internal`), or, for what
+    // this engine does not keep (Errc::Invalid, docs/SCALING.md), give up.
     spdlog::warn("room {}: an entry could not be stored: {}", name_, error.message);
+    if (unavailable) {
+      code = ErrorCode::Unavailable;
+    } else if (error.code == Errc::Invalid) {
+      code = ErrorCode::Unsupported;
+    } else {
+      message = "could not be stored";
+    }
   }
-  std::string_view message =
-      refusal == Refusal::None ? std::string_view("could not be stored") : error.message;
   fill_answer(send.who, ticket,
-              error_text(error_code_of(refusal), message, request_type(entry.kind), entry.client_id,
-                         name_));
+              error_text(code, message, request_type(entry.kind), entry.client_id, name_));
 }
 
 void RoomHome::stored(uint64_t ticket, PendingSend send, const Appended& result) {
@@ -166,11 +187,23 @@ void RoomHome::stored(uint64_t ticket, PendingSend send, const Appended& result)
     event = change_event(name_, entry, json, plain);
     except = kNobody;  // its author's connections see the change too
   }
+  const uint64_t id = entry.id;
+  // Uploads: the file store counts which entries show a file.
+  if (entry.is_message() && !entry.attachment.empty()) {
+    host_.file_referenced(*this, entry);
+  } else if (entry.kind == EntryKind::Delete) {
+    host_.file_released(*this, entry.target);
+  }
+  host_.publish(*this, entry);
+  if (options_.multi_node) {
+    // Several nodes: the entry (and its ack) waits until every entry before
+    // it was delivered here (room_home_remote.cpp).
+    sequence_local(ticket, std::move(entry), std::move(event), send.who);
+    return;
+  }
   if (!entry.client_id.empty()) {
     fill_answer(send.who, ticket, ack_text(name_, entry.client_id, entry.id, entry.ts_ms, false));
   }
-  const uint64_t id = entry.id;
-  host_.publish(*this, entry);
   cache_.append(std::move(entry));
   fill_room_slot(ticket, std::move(event), except, id);
 }

@@ -45,7 +45,7 @@ std::string_view entry_type(EntryKind kind) {
 std::size_t entry_bytes(std::string_view room, const Message& m) {
   std::size_t n = kEntryOverhead + room.size() + m.user.size() + m.from.size() + m.text.size() +
                   m.client_id.size() + m.reply.user.size() + m.reply.from.size() +
-                  m.reply.text.size();
+                  m.reply.text.size() + m.attachment.bytes();
   for (const Reaction& r : m.reactions) n += kReactionOverhead + r.emoji.size();
   return n;
 }
@@ -62,6 +62,17 @@ void write_quote(Out& out, const Quote& q) {
   object.unsigned_int("msg_id", q.id).string("user", q.user).string("from", q.from);
   object.string("text", q.text);
   if (q.deleted) object.boolean("deleted", true);
+  object.close();
+}
+
+template <class Out>
+void write_attachment(Out& out, const Attachment& a) {
+  json::Object<Out> object(out);
+  object.string("file", a.file).string("name", a.name).unsigned_int("size", a.size);
+  object.string("type", a.type);
+  if (a.width != 0 && a.height != 0) {
+    object.unsigned_int("width", a.width).unsigned_int("height", a.height);
+  }
   object.close();
 }
 
@@ -85,6 +96,7 @@ void write_reactions(Out& out, const std::vector<Reaction>& reactions, std::stri
 template <class Out>
 void write_state(json::Object<Out>& object, const Message& m, std::string_view viewer) {
   if (m.reply.id != 0) write_quote(object.start("reply_to"), m.reply);
+  if (!m.attachment.empty()) write_attachment(object.start("attachment"), m.attachment);
   if (m.edited_ms != 0) object.signed_int("edited", m.edited_ms);
   if (m.deleted) object.boolean("deleted", true);
   if (!m.reactions.empty()) write_reactions(object.start("reactions"), m.reactions, viewer);

@@ -1,12 +1,16 @@
 // History in SQLite (store::HistoryStore): the durable default. This file is
-// the store boundary: chat::Message in, store rows out, and back.
+// the store boundary: chat::Message in, store rows out, and back. Every
+// promise of chat/history.h is kept in the store's writer transaction
+// (store/message_log_writer.h: changes, replies, dedup) and reader
+// (store/message_log_reader.h: pages, FTS5 search); the answers are those of
+// MemoryHistory for the same log (tests/unit/chat_sqlite_history_test.cpp).
+// `around` is two reads of the reader thread, the older half then the newer.
 #pragma once
 
 #include "chat/history.h"
 
 namespace parley::store {
 class HistoryStore;
-struct HistoryPage;
 }  // namespace parley::store
 
 namespace parley::chat {
@@ -22,7 +26,6 @@ class SqliteHistory final : public History {
   Status health() const override;
 
  private:
-  static Page to_page(store::HistoryPage&& rows);
   void read_around(const std::string& room, const PageQuery& query, PageDone done);
 
   store::HistoryStore& store_;

@@ -84,6 +84,7 @@ std::string_view reason_phrase(int status) {
       {503, "Service Unavailable"},
       {504, "Gateway Timeout"},
       {505, "HTTP Version Not Supported"},
+      {507, "Insufficient Storage"},  // RFC 4918 §11.5: the uploads' disk budget
   };
   static_assert(
       std::is_sorted(std::begin(kReasons), std::end(kReasons),

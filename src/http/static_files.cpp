@@ -9,8 +9,12 @@
 namespace parley::http {
 namespace {
 
+// docs/SECURITY.md, "Security headers": our own scripts and styles only, a
+// WebSocket to any host (the page may be told to use another), no framing
+// by other sites (clickjacking), no <base> rewriting every relative URL.
 constexpr std::string_view kContentSecurityPolicy =
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:";
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'self'";
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -184,6 +188,9 @@ StaticFiles::Parts StaticFiles::respond_parts(const Request& request) const {
   headers.push_back({"Content-Type", std::string(file.content_type)});
   headers.push_back({"X-Content-Type-Options", "nosniff"});
   headers.push_back({"Content-Security-Policy", std::string(kContentSecurityPolicy)});
+  // A link followed from a message must not tell the other site which chat
+  // server it was found on.
+  headers.push_back({"Referrer-Policy", "no-referrer"});
   append_head(out, 200, headers, file.body.size());
   return Parts{std::move(out), head ? nullptr : file.shared_body};
 }

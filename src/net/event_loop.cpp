@@ -131,13 +131,18 @@ void EventLoop::run_deferred() {
 
 void EventLoop::flush_corked() {
   // flush() may close a connection whose destruction is deferred, never
-  // immediate, so the pointers stay valid while we walk the list.
-  std::vector<Corked*> batch;
-  batch.swap(corked_);
-  for (Corked* c : batch) c->flush();
-  if (corked_.empty()) {  // reuse the array: no allocation per iteration
-    batch.clear();
-    corked_.swap(batch);
+  // immediate, so the pointers stay valid while we walk the list. A flush
+  // may cork another (a TLS stream encrypts into the TCP stream under it):
+  // rounds until none is left, so that output too leaves before we sleep.
+  // Two rounds with TLS, one without; the bound only guards against a bug.
+  for (int round = 0; round < 4 && !corked_.empty(); ++round) {
+    std::vector<Corked*> batch;
+    batch.swap(corked_);
+    for (Corked* c : batch) c->flush();
+    if (corked_.empty()) {  // reuse the array: no allocation per iteration
+      batch.clear();
+      corked_.swap(batch);
+    }
   }
 }
 

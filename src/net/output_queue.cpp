@@ -43,6 +43,14 @@ void OutputQueue::consume(std::size_t n) {
   }
 }
 
+void OutputQueue::take(std::size_t n) {
+  consume(n);
+  if (pending_ == 0) {
+    segments_.clear();
+    head_ = 0;
+  }
+}
+
 OutputQueue::FlushResult OutputQueue::flush(int fd) {
   constexpr std::size_t kMaxIov = 64;
   while (pending_ > 0) {

@@ -28,6 +28,14 @@ class OutputQueue {
   // Writes as much as the socket takes.
   FlushResult flush(int fd);
 
+  // For a transport that is not a socket (TLS encrypts from here): the first
+  // bytes not yet taken (empty when none), and taking `n` of them.
+  std::string_view front() const {
+    return pending_ == 0 ? std::string_view()
+                         : segments_[head_].bytes().substr(segments_[head_].offset);
+  }
+  void take(std::size_t n);
+
   bool empty() const { return pending_ == 0; }
   std::size_t pending_bytes() const { return pending_; }
 

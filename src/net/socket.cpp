@@ -1,6 +1,5 @@
 #include "net/socket.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -51,26 +50,18 @@ uint16_t local_port(int fd) {
   return 0;
 }
 
+Result<IpAddress> peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return Error::from_errno("getpeername", errno);
+  }
+  return IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+}
+
 void set_tcp_nodelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-std::string peer_address(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return {};
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* where = nullptr;
-  if (addr.ss_family == AF_INET) {
-    where = &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr;
-  } else if (addr.ss_family == AF_INET6) {
-    where = &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr;
-  } else {
-    return {};
-  }
-  if (inet_ntop(addr.ss_family, where, text, sizeof text) == nullptr) return {};
-  return text;
 }
 
 }  // namespace parley::net

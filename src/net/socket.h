@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/ip_address.h"
 
 namespace parley::net {
 
@@ -18,11 +19,10 @@ Result<int> listen_tcp(const std::string& host, uint16_t port, int backlog = 409
 // The port a bound socket ended up on.
 uint16_t local_port(int fd);
 
+// The address of a connected socket's peer.
+Result<IpAddress> peer_address(int fd);
+
 // Low latency for chat: small frames must not wait for Nagle.
 void set_tcp_nodelay(int fd);
-
-// The numeric address of a connected socket's peer ("192.0.2.1", "2001:db8::1"),
-// or "" when it cannot be had.
-std::string peer_address(int fd);
 
 }  // namespace parley::net

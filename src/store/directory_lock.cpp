@@ -1,29 +1,32 @@
 #include "store/directory_lock.h"
 
-#include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "store/store_files.h"
 
 namespace parley::store {
 
-std::variant<std::unique_ptr<DirectoryLock>, std::string> DirectoryLock::acquire(
+Result<std::unique_ptr<DirectoryLock>> DirectoryLock::acquire(
     const std::filesystem::path& lock_file) {
-  // CLOEXEC: a child exec'd by the server must not inherit (and so keep alive) the lock.
-  int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot create " + lock_file.string() + ": " + std::strerror(errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) {
-      return lock_file.parent_path().string() +
-             " is already in use by another history store (lock file " + lock_file.string() + ")";
+  // Close-on-exec (open_private_file): a child exec'd by the server must not inherit, and so
+  // keep alive, the lock.
+  Result<int> fd = open_private_file(lock_file);
+  if (!fd) return std::move(fd).error();
+  if (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(*fd);
+    if (err == EWOULDBLOCK) {
+      return Error(Errc::Unavailable, lock_file.parent_path().string() +
+                                          " is already in use by another history store (lock "
+                                          "file " +
+                                          lock_file.string() + ")");
     }
-    return "cannot lock " + lock_file.string() + ": " + std::strerror(error);
+    return Error::from_errno("cannot lock " + lock_file.string(), err);
   }
-  return std::unique_ptr<DirectoryLock>(new DirectoryLock(fd));
+  return std::unique_ptr<DirectoryLock>(new DirectoryLock(*fd));
 }
 
 DirectoryLock::~DirectoryLock() {

@@ -5,17 +5,17 @@
 
 #include <filesystem>
 #include <memory>
-#include <string>
-#include <variant>
+
+#include "base/result.h"
 
 namespace parley::store {
 
 class DirectoryLock {
  public:
   // Fails at once (no waiting) when another open file description holds the lock: another
-  // process, or another HistoryStore on the same directory in this one.
-  static std::variant<std::unique_ptr<DirectoryLock>, std::string> acquire(
-      const std::filesystem::path& lock_file);
+  // process, or another HistoryStore on the same directory in this one (Unavailable). The lock
+  // file is created 0600 (store_files.h).
+  static Result<std::unique_ptr<DirectoryLock>> acquire(const std::filesystem::path& lock_file);
 
   DirectoryLock(const DirectoryLock&) = delete;
   DirectoryLock& operator=(const DirectoryLock&) = delete;

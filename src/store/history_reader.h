@@ -1,5 +1,7 @@
 // The thread that answers history page queries, on its own read-only connection. In WAL mode a
 // reader sees the last committed state and neither waits for the writer nor holds it up.
+// A failed read reaches its caller as an Error (never as an empty page), is logged and counted,
+// and makes the store unhealthy until a read succeeds again.
 #pragma once
 
 #include <chrono>
@@ -11,17 +13,20 @@
 #include <thread>
 #include <variant>
 
+#include "base/result.h"
 #include "store/history_store.h"
+#include "store/message_log_reader.h"
 #include "store/sqlite_database.h"
 #include "store/sqlite_statement.h"
+#include "store/store_health.h"
 #include "store/work_queue.h"
 
 namespace parley::store {
 
 class HistoryReader {
  public:
-  // At most `limit` messages of `room` with after_id < id < before_id: the newest of them, or
-  // the oldest when `oldest_first` (paging forward).
+  // At most `limit` rows of `room` with after_id < id < before_id: the newest of them, or
+  // the oldest when `oldest_first` (paging forward); every entry, or messages only.
   struct PageQuery {
     std::string room{};
     uint64_t after_id = 0;
@@ -29,11 +34,21 @@ class HistoryReader {
     std::size_t limit = 0;
     bool oldest_first = false;
     HistoryStore::PageDone done{};
+    bool messages_only = false;
+  };
+  // A search (message_log_reader.h).
+  struct SearchQuery {
+    std::string room{};
+    std::string query{};
+    uint64_t before = 0;
+    std::size_t limit = 0;
+    HistoryStore::SearchDone done{};
   };
 
   // `file` must already exist in WAL mode (the writer opens it first).
-  static std::variant<std::unique_ptr<HistoryReader>, std::string> start(
-      const std::filesystem::path& file, std::chrono::milliseconds busy_timeout);
+  static Result<std::unique_ptr<HistoryReader>> start(const std::filesystem::path& file,
+                                                      std::chrono::milliseconds busy_timeout,
+                                                      StoreHealth& health, StoreCounters& counters);
 
   HistoryReader(const HistoryReader&) = delete;
   HistoryReader& operator=(const HistoryReader&) = delete;
@@ -42,16 +57,23 @@ class HistoryReader {
 
   // Answered in FIFO order on the reader thread.
   void query(PageQuery query);
+  void search(SearchQuery query);
 
  private:
-  explicit HistoryReader(SqliteDatabase db) : db_(std::move(db)) {}
+  HistoryReader(SqliteDatabase db, StoreHealth& health, StoreCounters& counters)
+      : db_(std::move(db)), health_(health), counters_(counters) {}
+  using Task = std::variant<PageQuery, SearchQuery>;
   void run();
-  HistoryPage read_page(const PageQuery& query);
+  void answer(PageQuery& query);
+  void answer(SearchQuery& query);
+  template <class T>
+  void count(const Result<T>& result);
 
   SqliteDatabase db_;
-  SqliteStatement newest_page_;
-  SqliteStatement oldest_page_;
-  WorkQueue<PageQuery> queue_;
+  StoreHealth& health_;
+  StoreCounters& counters_;
+  LogReader log_;
+  WorkQueue<Task> queue_;
   std::thread thread_;
 };
 

@@ -1,5 +1,7 @@
 #include "store/history_writer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -13,99 +15,98 @@ int64_t wall_clock_ms() {
 }
 
 // IMMEDIATE: take the write lock when the batch starts, not halfway through it, so a busy
-// database (another process' checkpoint or backup) is waited for by busy_timeout up front.
+// database (another process' backup) is waited for by busy_timeout up front.
 constexpr const char* kBeginSql = "BEGIN IMMEDIATE";
 constexpr const char* kInsertSql =
     "INSERT INTO messages (room, id, ts_ms, user_id, sender_name, client_id, text) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 // The `client_id <> ''` term repeats the index's WHERE clause; without it SQLite may not use
 // the partial index.
-constexpr const char* kFindOriginalSql =
-    "SELECT id, ts_ms FROM messages "
-    "WHERE room = ?1 AND user_id = ?2 AND client_id = ?3 AND client_id <> ''";
-constexpr const char* kSaveLastIdSql =
-    "INSERT INTO rooms (room, last_id) VALUES (?1, ?2) "
-    "ON CONFLICT (room) DO UPDATE SET last_id = excluded.last_id";
-// Retention only ever removes the oldest messages of a room (a prefix in id order), so what
-// remains is contiguous and `truncated` keeps its meaning. Ids are gap-free, so "keep the
-// newest N" is one range delete on the primary key.
-constexpr const char* kTrimRoomSql = "DELETE FROM messages WHERE room = ?1 AND id <= ?2";
-// Age: the oldest message left after the count cut, and, when that one has expired, the first
-// one that has not. Timestamps rise with ids, so this reads only rows about to be deleted.
-constexpr const char* kOldestSql =
-    "SELECT ts_ms FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT 1";
-constexpr const char* kFirstFreshSql =
-    "SELECT id FROM messages WHERE room = ?1 AND id > ?2 AND ts_ms >= ?3 ORDER BY id LIMIT 1";
+
+// Without a cap the database's size (two PRAGMAs that read page 1) is measured for stats() at
+// most this often; with one, after every transaction.
+constexpr auto kMeasureEvery = std::chrono::milliseconds(10);
+// After a failed trimming step, the next one waits this long (no loop of failing deletes).
+constexpr auto kMaintenanceBackoff = std::chrono::seconds(1);
+// How stale the rooms table may get (room_ledger.h, "Persistence").
+constexpr auto kRoomSaveEvery = std::chrono::seconds(1);
 
 }  // namespace
 
-std::variant<std::unique_ptr<HistoryWriter>, std::string> HistoryWriter::start(
-    SqliteDatabase db, const HistoryStore::Options& options) {
-  std::unique_ptr<HistoryWriter> writer(new HistoryWriter(std::move(db), options));
-  if (auto error = writer->prepare_statements()) return *error;
-  if (auto error = writer->load_last_ids()) return *error;
+Result<std::unique_ptr<HistoryWriter>> HistoryWriter::start(SqliteDatabase db,
+                                                            const HistoryStore::Options& options,
+                                                            Shared shared, FileWatch files) {
+  std::unique_ptr<HistoryWriter> writer(
+      new HistoryWriter(std::move(db), options, shared, std::move(files)));
+  if (Status prepared = writer->prepare(); !prepared) return prepared.error();
+  writer->measure();
   writer->thread_ = std::thread(&HistoryWriter::run, writer.get());
+  // Named for top -H, perf and gdb.
+  pthread_setname_np(writer->thread_.native_handle(), "store-writer");
   return writer;
 }
 
-HistoryWriter::HistoryWriter(SqliteDatabase db, const HistoryStore::Options& options)
+HistoryWriter::HistoryWriter(SqliteDatabase db, const HistoryStore::Options& options, Shared shared,
+                             FileWatch files)
     : db_(std::move(db)),
       options_(options),
+      health_(shared.health),
+      counters_(shared.counters),
+      gate_(shared.gate),
+      files_(std::move(files)),
+      trimmer_(options, ledger_),
+      log_(options_),
       queue_(options.max_pending_appends),
-      last_retention_(Clock::now()) {}
+      next_file_check_(Clock::now() + options.file_check_interval) {}
 
 HistoryWriter::~HistoryWriter() {
-  queue_.close();
-  if (thread_.joinable()) thread_.join();
+  stop();
 }
 
-std::optional<std::string> HistoryWriter::prepare_statements() {
+void HistoryWriter::stop() {
+  queue_.close();
+  if (thread_.joinable()) thread_.join();
+  sqlite3_wal_hook(db_.handle(), nullptr, nullptr);
+}
+
+Status HistoryWriter::prepare() {
   const std::pair<SqliteStatement*, const char*> statements[] = {
       {&begin_, kBeginSql},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
       {&insert_, kInsertSql},
-      {&find_original_, kFindOriginalSql},
-      {&save_last_id_, kSaveLastIdSql},
-      {&trim_room_, kTrimRoomSql},
-      {&oldest_, kOldestSql},
-      {&first_fresh_, kFirstFreshSql},
+      {&page_count_, "PRAGMA page_count"},
+      {&freelist_count_, "PRAGMA freelist_count"},
   };
   for (auto [statement, sql] : statements) {
-    if (auto error = statement->prepare(db_.handle(), sql)) return "cannot prepare: " + *error;
+    if (Status prepared = statement->prepare(db_.handle(), sql); !prepared) return prepared;
   }
-  return std::nullopt;
-}
-
-std::optional<std::string> HistoryWriter::load_last_ids() {
-  SqliteStatement select;
-  if (auto error = select.prepare(db_.handle(), "SELECT room, last_id FROM rooms")) return error;
-  int rc;
-  while ((rc = select.step()) == SQLITE_ROW) {
-    std::string room = select.column_text(0);
-    committed_ids_[room] = static_cast<uint64_t>(select.column_int64(1));
-    rooms_to_trim_.insert(std::move(room));
-  }
-  if (rc != SQLITE_DONE) return "cannot load the rooms' last ids: " + select.last_error();
-  return std::nullopt;
+  Result<int64_t> page_size = db_.query_int64("PRAGMA page_size");
+  if (!page_size) return with_context("cannot read the page size", page_size.error());
+  page_size_ = static_cast<uint64_t>(*page_size);
+  if (Status prepared = trimmer_.prepare(db_); !prepared) return prepared;
+  if (Status prepared = log_.prepare(db_.handle()); !prepared) return prepared;
+  return ledger_.load(db_);
 }
 
 void HistoryWriter::append(AppendRequest request, HistoryStore::AppendDone done) {
   PendingAppend pending{std::move(request), std::move(done)};
+  Error refused;
   switch (queue_.push(std::move(pending))) {
     case WorkQueue<PendingAppend>::PushResult::kQueued:
       return;
     case WorkQueue<PendingAppend>::PushResult::kFull:
-      if (pending.done) {
-        pending.done(AppendResult{.error = "history store: overloaded (" +
-                                           std::to_string(options_.max_pending_appends) +
-                                           " appends already waiting for the disk)"});
-      }
-      return;
+      refused = Error(Errc::Overloaded, "history store: overloaded (" +
+                                            std::to_string(options_.max_pending_appends) +
+                                            " appends already waiting for the disk)");
+      break;
     case WorkQueue<PendingAppend>::PushResult::kClosed:
-      if (pending.done) pending.done(AppendResult{.error = "history store: closed"});
-      return;
+      refused = Error(Errc::Closed, "history store: closed");
+      break;
   }
+  StoreCounters::add(counters_.appends_refused, 1);
+  health_.refused(refused);
+  if (pending.done) pending.done(std::move(refused));
 }
 
 void HistoryWriter::flush() {
@@ -116,76 +117,74 @@ void HistoryWriter::flush() {
   processed_changed_.wait(lock, [&] { return processed_ >= target; });
 }
 
-std::vector<std::pair<std::string, uint64_t>> HistoryWriter::last_ids() const {
-  std::vector<std::pair<std::string, uint64_t>> ids;
-  {
-    std::lock_guard lock(ids_mutex_);
-    ids.assign(committed_ids_.begin(), committed_ids_.end());
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 void HistoryWriter::run() {
   std::vector<PendingAppend> batch;
-  std::vector<AppendResult> results;
   // Taking everything that queued up while the previous transaction committed is the group
   // commit: the busier the store, the bigger the batches, the fewer commits per message.
-  while (queue_.pop_batch(batch, options_.max_batch, idle_retention_deadline())) {
-    if (batch.empty() && Clock::now() < idle_retention_deadline()) continue;
-    write_batch(batch, results);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].done) batch[i].done(results[i]);
+  Clock::time_point last_batch = Clock::time_point::min();
+  while (queue_.pop_batch(batch, options_.max_batch, next_wakeup(),
+                          last_batch + options_.commit_interval)) {
+    if (!batch.empty()) {
+      last_batch = Clock::now();
+      commit_batch(batch);
     }
+    // One step of upkeep between batches; more while nothing waits. Counted as processed
+    // after it, so flush() also sees the retention due after its appends (tests rely on it).
+    maintain();
+    while (maintenance_due(Clock::now()) && queue_.idle()) maintain();
     {
       std::lock_guard lock(processed_mutex_);
       processed_ += batch.size();
     }
     processed_changed_.notify_all();
   }
+  // Closing: the rooms table catches up, so the next open has nothing to count.
+  if (files_ok_ && ledger_.has_unsaved()) {
+    (void)in_transaction(RoomLedger::Save::kEverything, [] { return Status(); });
+  }
 }
 
-void HistoryWriter::write_batch(const std::vector<PendingAppend>& batch,
-                                std::vector<AppendResult>& results) {
-  results.assign(batch.size(), AppendResult{});
-  batch_ids_.clear();
-  const Clock::time_point now = Clock::now();
-  const bool trim = retention_due(now) || batch.empty();
-
-  std::optional<std::string> error = begin_.run();
-  for (std::size_t i = 0; i < batch.size() && !error; ++i) {
-    error = insert(batch[i].request, results[i]);
+void HistoryWriter::commit_batch(const std::vector<PendingAppend>& batch) {
+  // While a watched file is wrong nothing is written: the reason goes to every append.
+  Status status = file_status_;
+  if (files_ok_ || check_files()) {
+    status = in_transaction(rooms_to_save(), [&] { return write_batch(batch); });
   }
-  if (!error) error = save_last_ids();
-  if (!error && trim) {
-    last_retention_ = now;
-    error = apply_retention();
-  }
-  if (!error) error = commit_.run();
-
-  if (error) {
-    // Fails harmlessly when SQLite already rolled back (e.g. after SQLITE_FULL).
-    rollback_.run();
-    for (AppendResult& result : results) {
-      result = AppendResult{.error = "history store: write failed: " + *error};
+  if (status) {
+    uint64_t duplicates = 0;
+    for (const AppendResult& r : results_) duplicates += r.duplicate ? 1 : 0;
+    StoreCounters::add(counters_.appends_committed, batch.size() - duplicates);
+    StoreCounters::add(counters_.appends_duplicate, duplicates);
+    // A retention pass that starts now takes its first step before these acks go out, so a
+    // client that reads right after its ack sees the room within its bound (as when retention
+    // ran inside the batch's transaction). Once per retention_interval, one bounded step.
+    if (trimmer_.batch_committed(Clock::now())) maintain();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) batch[i].done(results_[i]);
     }
     return;
   }
-  {
-    std::lock_guard lock(ids_mutex_);
-    for (const auto& [room, id] : batch_ids_) committed_ids_[room] = id;
-  }
-  if (trim) {
-    rooms_to_trim_.clear();
-  } else {
-    for (const auto& [room, id] : batch_ids_) rooms_to_trim_.insert(room);
+  StoreCounters::add(counters_.append_errors, batch.size());
+  for (const PendingAppend& pending : batch) {
+    if (pending.done) pending.done(status.error());
   }
 }
 
-std::optional<std::string> HistoryWriter::insert(const AppendRequest& request,
-                                                 AppendResult& result) {
+Status HistoryWriter::write_batch(const std::vector<PendingAppend>& batch) {
+  results_.clear();
+  for (const PendingAppend& pending : batch) {
+    Result<AppendResult> result = insert(pending.request);
+    if (!result) return std::move(result).error();
+    results_.push_back(*result);
+  }
+  return {};
+}
+
+Result<AppendResult> HistoryWriter::insert(const AppendRequest& request) {
   const int64_t ts_ms = request.ts_ms != 0 ? request.ts_ms : wall_clock_ms();
-  const uint64_t id = last_id(request.room) + 1;
+  // Changes of a message and replies: checked and applied in this transaction (issue 10).
+  if (LogWriter::handles(request)) return log_.insert(request, ts_ms, ledger_);
+  const uint64_t id = ledger_.get(request.room).last_id + 1;
   insert_.bind(1, request.room);
   insert_.bind(2, static_cast<int64_t>(id));
   insert_.bind(3, ts_ms);
@@ -196,136 +195,129 @@ std::optional<std::string> HistoryWriter::insert(const AppendRequest& request,
   const int rc = insert_.step();
   if (rc == SQLITE_DONE) {
     insert_.reset();
-    batch_ids_[request.room] = id;
-    result = AppendResult{.ok = true, .id = id, .ts_ms = ts_ms};
-    return std::nullopt;
+    RoomState& room = ledger_.change(request.room);
+    room.last_id = id;
+    room.messages += 1;
+    room.bytes += stored_bytes(request);
+    return AppendResult{.id = id, .ts_ms = ts_ms};
   }
-  std::string error = insert_.last_error();
+  Error error = insert_.error(rc);
   // Only this statement is undone (ON CONFLICT ABORT); the batch's transaction goes on.
   insert_.reset();
   if (rc == SQLITE_CONSTRAINT_UNIQUE && !request.client_id.empty()) {
-    return find_original(request, result);
+    // The original may be a reply or a change: answered with its quote or count.
+    Result<std::optional<AppendResult>> original = log_.find_original(request);
+    if (!original) return std::move(original).error();
+    if (*original) return **original;
+    return Error(Errc::Internal, "duplicate client_id but no original message found");
   }
   return error;
 }
 
-std::optional<std::string> HistoryWriter::find_original(const AppendRequest& request,
-                                                        AppendResult& result) {
-  find_original_.bind(1, request.room);
-  find_original_.bind(2, request.user_id);
-  find_original_.bind(3, request.client_id);
-  const int rc = find_original_.step();
-  std::optional<std::string> error;
-  if (rc == SQLITE_ROW) {
-    result = AppendResult{.ok = true,
-                          .id = static_cast<uint64_t>(find_original_.column_int64(0)),
-                          .ts_ms = find_original_.column_int64(1),
-                          .duplicate = true};
-  } else if (rc == SQLITE_DONE) {
-    error = "duplicate client_id but no original message found";
+RoomLedger::Save HistoryWriter::rooms_to_save() const {
+  return Clock::now() >= next_room_save_ ? RoomLedger::Save::kEverything
+                                         : RoomLedger::Save::kNewRooms;
+}
+
+template <typename Body>
+Status HistoryWriter::in_transaction(RoomLedger::Save rooms, Body&& body) {
+  gate_.enter();
+  Status status = begin_.run();
+  if (status) status = body();
+  if (status) status = ledger_.save(rooms);
+  if (status) status = commit_.run();
+  if (status) {
+    ledger_.commit();
   } else {
-    error = find_original_.last_error();
+    // Fails harmlessly when SQLite already rolled back (e.g. after SQLITE_FULL).
+    (void)rollback_.run();
+    ledger_.rollback();
   }
-  find_original_.reset();
+  gate_.leave();
+  if (status) {
+    if (rooms == RoomLedger::Save::kEverything) next_room_save_ = Clock::now() + kRoomSaveEvery;
+    StoreCounters::add(counters_.transactions, 1);
+    health_.succeeded(StoreHealth::Source::kWrite);
+    // With a cap, after every transaction: the cap must see each batch's growth. Without one
+    // the size is only for stats().
+    if (options_.max_bytes > 0 || Clock::now() - last_measure_ >= kMeasureEvery) measure();
+    return status;
+  }
+  Error error = with_context("history store: write failed", status.error());
+  health_.failed(StoreHealth::Source::kWrite, error);
+  check_files();
   return error;
 }
 
-std::optional<std::string> HistoryWriter::save_last_ids() {
-  for (const auto& [room, id] : batch_ids_) {
-    save_last_id_.bind(1, room);
-    save_last_id_.bind(2, static_cast<int64_t>(id));
-    if (auto error = save_last_id_.run()) return error;
+void HistoryWriter::maintain() {
+  const Clock::time_point now = Clock::now();
+  if (now >= next_file_check_) check_files();
+  if (now - last_measure_ >= kMeasureEvery) measure();
+  if (!files_ok_) return;
+  if (now >= next_room_save_ && ledger_.has_unsaved() && now >= maintenance_backoff_until_) {
+    if (!in_transaction(RoomLedger::Save::kEverything, [] { return Status(); })) {
+      maintenance_backoff_until_ = now + kMaintenanceBackoff;
+    }
   }
-  return std::nullopt;
+  if (!maintenance_due(now)) return;
+  HistoryTrimmer::Deleted deleted;
+  Status status = in_transaction(RoomLedger::Save::kEverything, [&]() -> Status {
+    Result<HistoryTrimmer::Deleted> step = trimmer_.step(now);
+    if (!step) return std::move(step).error();
+    deleted = *step;
+    return {};
+  });
+  if (!status) {
+    maintenance_backoff_until_ = now + kMaintenanceBackoff;
+    return;
+  }
+  StoreCounters::add(counters_.deleted_by_retention, deleted.by_retention);
+  StoreCounters::add(counters_.deleted_by_cap, deleted.by_cap);
+  // The search index gives back the space of what was deleted (message_log_writer.h).
+  if (deleted.by_retention + deleted.by_cap > 0 &&
+      !in_transaction(RoomLedger::Save::kNewRooms, [&] { return log_.compact_index(); })) {
+    maintenance_backoff_until_ = now + kMaintenanceBackoff;
+  }
 }
 
-std::optional<std::string> HistoryWriter::apply_retention() {
-  const bool by_age = options_.retain_age.count() > 0;
-  const int64_t expired_before =
-      wall_clock_ms() -
-      std::chrono::duration_cast<std::chrono::milliseconds>(options_.retain_age).count();
-  auto grew = [&](const std::string& room) {
-    return rooms_to_trim_.contains(room) || batch_ids_.contains(room);
-  };
-  // Messages age in every room; only rooms that grew can exceed the count.
-  if (by_age) {
-    for (const auto& [room, id] : committed_ids_) {
-      if (auto error = trim_room(room, grew(room), expired_before)) return error;
-    }
-    for (const auto& [room, id] : batch_ids_) {
-      if (committed_ids_.contains(room)) continue;
-      if (auto error = trim_room(room, true, expired_before)) return error;
-    }
-  } else if (options_.retain_per_room > 0) {
-    for (const std::string& room : rooms_to_trim_) {
-      if (auto error = trim_room(room, true, 0)) return error;
-    }
-    for (const auto& [room, id] : batch_ids_) {
-      if (rooms_to_trim_.contains(room)) continue;
-      if (auto error = trim_room(room, true, 0)) return error;
-    }
-  }
-  return std::nullopt;
+bool HistoryWriter::maintenance_due(Clock::time_point now) const {
+  return now >= maintenance_backoff_until_ && trimmer_.has_work(now);
 }
 
-std::optional<std::string> HistoryWriter::trim_room(const std::string& room, bool grew,
-                                                    int64_t expired_before) {
-  const uint64_t last = last_id(room);
-  uint64_t cut = 0;  // delete ids <= cut
-  if (grew && options_.retain_per_room > 0 && last > options_.retain_per_room) {
-    cut = last - options_.retain_per_room;
-  }
-  if (options_.retain_age.count() > 0) {
-    if (auto error = find_age_cut(room, last, expired_before, cut)) return error;
-  }
-  if (cut == 0) return std::nullopt;
-  trim_room_.bind(1, room);
-  trim_room_.bind(2, static_cast<int64_t>(cut));
-  return trim_room_.run();
+HistoryWriter::Clock::time_point HistoryWriter::next_wakeup() const {
+  Clock::time_point next = std::min(next_file_check_, trimmer_.next_due());
+  if (ledger_.has_unsaved()) next = std::min(next, next_room_save_);
+  return std::max(next, maintenance_backoff_until_);
 }
 
-std::optional<std::string> HistoryWriter::find_age_cut(const std::string& room, uint64_t last,
-                                                       int64_t expired_before, uint64_t& cut) {
-  oldest_.bind(1, room);
-  oldest_.bind(2, static_cast<int64_t>(cut));
-  int rc = oldest_.step();
-  const bool oldest_expired = rc == SQLITE_ROW && oldest_.column_int64(0) < expired_before;
-  std::optional<std::string> error;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) error = oldest_.last_error();
-  oldest_.reset();
-  if (error || !oldest_expired) return error;  // the common case: one seek, nothing to do
-
-  first_fresh_.bind(1, room);
-  first_fresh_.bind(2, static_cast<int64_t>(cut));
-  first_fresh_.bind(3, expired_before);
-  rc = first_fresh_.step();
-  if (rc == SQLITE_ROW) {
-    cut = static_cast<uint64_t>(first_fresh_.column_int64(0)) - 1;
-  } else if (rc == SQLITE_DONE) {
-    cut = last;  // every message of the room has expired
+bool HistoryWriter::check_files() {
+  next_file_check_ = Clock::now() + options_.file_check_interval;
+  Status status = files_.check();
+  files_ok_ = status.ok();
+  if (files_ok_) {
+    file_status_ = Status();
+    health_.succeeded(StoreHealth::Source::kFile);
   } else {
-    error = first_fresh_.last_error();
+    file_status_ = with_context("history store", status.error());
+    health_.failed(StoreHealth::Source::kFile, file_status_.error());
   }
-  first_fresh_.reset();
-  return error;
+  return files_ok_;
 }
 
-uint64_t HistoryWriter::last_id(const std::string& room) const {
-  if (auto it = batch_ids_.find(room); it != batch_ids_.end()) return it->second;
-  if (auto it = committed_ids_.find(room); it != committed_ids_.end()) return it->second;
-  return 0;
-}
-
-bool HistoryWriter::retention_due(Clock::time_point now) const {
-  return now - last_retention_ >= options_.retention_interval;
-}
-
-HistoryWriter::Clock::time_point HistoryWriter::idle_retention_deadline() const {
-  // Only age retention has work to do while nobody appends. At least a second apart, so
-  // retention_interval = 0 does not spin.
-  if (options_.retain_age.count() == 0) return Clock::time_point::max();
-  return last_retention_ +
-         std::max<Clock::duration>(options_.retention_interval, std::chrono::seconds(1));
+void HistoryWriter::measure() {
+  last_measure_ = Clock::now();
+  Result<bool> pages = page_count_.next();
+  const auto page_count = static_cast<uint64_t>(pages && *pages ? page_count_.column_int64(0) : 0);
+  page_count_.reset();
+  Result<bool> free_pages = freelist_count_.next();
+  const auto freelist =
+      static_cast<uint64_t>(free_pages && *free_pages ? freelist_count_.column_int64(0) : 0);
+  freelist_count_.reset();
+  if (!pages || !free_pages) return;  // a read of page 1 failed: the next write will say why
+  const uint64_t used = (page_count - std::min(page_count, freelist)) * page_size_;
+  StoreCounters::set(counters_.database_bytes, page_count * page_size_);
+  StoreCounters::set(counters_.used_bytes, used);
+  trimmer_.measured(used);
 }
 
 }  // namespace parley::store

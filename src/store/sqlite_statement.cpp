@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "store/sqlite_database.h"
+
 namespace parley::store {
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
@@ -19,15 +21,17 @@ SqliteStatement::~SqliteStatement() {
   sqlite3_finalize(stmt_);
 }
 
-std::optional<std::string> SqliteStatement::prepare(sqlite3* db, std::string_view sql) {
+Status SqliteStatement::prepare(sqlite3* db, std::string_view sql) {
   sqlite3_finalize(stmt_);
   stmt_ = nullptr;
   // PERSISTENT: these statements live as long as the connection, so SQLite should not take
   // their memory from its small lookaside pool.
-  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-  if (rc != SQLITE_OK) return std::string(sqlite3_errmsg(db)) + " (in: " + std::string(sql) + ")";
-  return std::nullopt;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  if (rc != SQLITE_OK) {
+    return sqlite_error(rc, "cannot prepare " + std::string(sql), sqlite3_errmsg(db));
+  }
+  return {};
 }
 
 void SqliteStatement::bind(int index, int64_t value) {
@@ -44,11 +48,19 @@ int SqliteStatement::step() {
   return sqlite3_step(stmt_);
 }
 
-std::optional<std::string> SqliteStatement::run() {
-  std::optional<std::string> error;
-  if (step() != SQLITE_DONE) error = last_error();
+Result<bool> SqliteStatement::next() {
+  const int rc = step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return error(rc);
+}
+
+Status SqliteStatement::run() {
+  const int rc = step();
+  Status status;
+  if (rc != SQLITE_DONE) status = error(rc);
   reset();
-  return error;
+  return status;
 }
 
 int64_t SqliteStatement::column_int64(int column) const {
@@ -67,9 +79,10 @@ void SqliteStatement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::string SqliteStatement::last_error() const {
+Error SqliteStatement::error(int rc) const {
   sqlite3* db = stmt_ != nullptr ? sqlite3_db_handle(stmt_) : nullptr;
-  return db != nullptr ? sqlite3_errmsg(db) : "statement not prepared";
+  if (db == nullptr) return Error(Errc::Internal, "statement not prepared");
+  return sqlite_error(rc, "", sqlite3_errmsg(db));
 }
 
 }  // namespace parley::store

@@ -5,9 +5,10 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/result.h"
 
 namespace parley::store {
 
@@ -21,7 +22,7 @@ class SqliteStatement {
   ~SqliteStatement();
 
   // Compiles `sql` (a constant from our code) for `db`, replacing any earlier statement.
-  std::optional<std::string> prepare(sqlite3* db, std::string_view sql);
+  Status prepare(sqlite3* db, std::string_view sql);
 
   // Parameters are 1-based, as in SQL (?1, ?2 ...).
   void bind(int index, int64_t value);
@@ -29,17 +30,22 @@ class SqliteStatement {
   // must stay alive and unchanged until reset().
   void bind(int index, std::string_view text);
 
-  // SQLITE_ROW, SQLITE_DONE, or an (extended) error code.
+  // SQLite's own protocol: SQLITE_ROW, SQLITE_DONE, or an (extended) error code, for the one
+  // caller that must tell one failure from another (the insert's UNIQUE violation). error(rc)
+  // turns the code into an Error.
   int step();
-  // step() for statements that return no rows, followed by reset(). Returns the error message.
-  std::optional<std::string> run();
+  // The next row: true, no more rows: false, or the failure as an Error.
+  Result<bool> next();
+  // step() for statements that return no rows, followed by reset().
+  Status run();
 
   int64_t column_int64(int column) const;
   std::string column_text(int column) const;
 
   // Makes the statement reusable and drops the bound values (see bind()).
   void reset();
-  std::string last_error() const;
+  // The failure `rc` (from step()) with the connection's message.
+  Error error(int rc) const;
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

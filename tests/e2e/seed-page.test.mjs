@@ -53,8 +53,12 @@ function seedPageFor(server) {
  * Serves the seed page from its own tiny HTTP server on 127.0.0.1, as the seed's nginx
  * would. (Not page.route().fulfill(): Chromium then treats the page as coming from the
  * public internet and its Local Network Access checks refuse the ws:// to 127.0.0.1.)
+ * Started before Parley: the page's origin (another port) must be allowed by Parley's
+ * --allowed-origins (docs/SECURITY.md, "Allowed origins"), and the page's HTML, which
+ * names Parley's port, is set once Parley runs.
  */
-async function startSeedHttpServer(html) {
+async function startSeedHttpServer() {
+  let html = '';
   const httpServer = createServer((request, response) => {
     if (request.url === '/' || request.url === '/index.html') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -67,7 +71,15 @@ async function startSeedHttpServer(html) {
   httpServer.listen(0, '127.0.0.1');
   await once(httpServer, 'listening');
   seedHttpServers.add(httpServer);
-  return `http://127.0.0.1:${httpServer.address().port}/`;
+  const origin = `http://127.0.0.1:${httpServer.address().port}`;
+  return { url: `${origin}/`, origin, serve: (page) => { html = page; } };
+}
+
+/** A Parley server that allows the seed page served by `seedHttp` (another origin). */
+async function startServerForSeed(seedHttp) {
+  const server = await startServer({ args: ['--allowed-origins', seedHttp.origin] });
+  seedHttp.serve(seedPageFor(server));
+  return server;
 }
 
 /**
@@ -75,8 +87,8 @@ async function startSeedHttpServer(html) {
  * machine has no internet and waiting on them would only slow the test. Without
  * Tailwind the page is unstyled, but its script (and so the chat) works.
  */
-async function openSeedPage(server) {
-  const seedUrl = await startSeedHttpServer(seedPageFor(server));
+async function openSeedPage(seedHttp) {
+  const seedUrl = seedHttp.url;
   const blocked = [];
   const opened = await openPage(browser, seedUrl, {
     locale: 'zh-CN',
@@ -112,11 +124,12 @@ function waitForSeedConnected(page) {
 }
 
 test('the seed page and the Parley page chat with each other through parley', async () => {
-  const server = await startServer();
+  const seedHttp = await startSeedHttpServer();
+  const server = await startServerForSeed(seedHttp);
   const parley = await openChat(browser, server, { locale: 'zh-CN', name: '小红' });
   assert.match(parley.page.url(), /#lobby$/);
 
-  const seed = await openSeedPage(server);
+  const seed = await openSeedPage(seedHttp);
   await waitForSeedConnected(seed.page);
   assert.equal(await seed.page.locator('#statusIndicator + span').textContent(), '已连接');
   await seedWaitForMessage(seed.page, 'system', '已成功连接到聊天服务器');
@@ -168,10 +181,11 @@ test('plain-text guests are named guest-1, guest-2… per server run', async () 
 });
 
 test('two seed pages chat with each other exactly as the seed intended', async () => {
-  const server = await startServer();
-  const first = await openSeedPage(server);
+  const seedHttp = await startSeedHttpServer();
+  await startServerForSeed(seedHttp);
+  const first = await openSeedPage(seedHttp);
   await waitForSeedConnected(first.page);
-  const second = await openSeedPage(server);
+  const second = await openSeedPage(seedHttp);
   await waitForSeedConnected(second.page);
   await seedWaitForMessage(first.page, 'received', '系统通知: 新用户加入,当前在线2人');
 

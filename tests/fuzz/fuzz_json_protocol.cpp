@@ -87,17 +87,25 @@ void check_message(const ClientMessage& message, const ParseLimits& limits) {
         } else if constexpr (std::is_same_v<T, Send>) {
           check(is_valid_room_name(m.room), "parsed room is valid");
           check(is_valid_client_id(m.id), "parsed id is valid");
-          check(!m.text.empty() && m.text.size() <= limits.max_text_bytes, "text within limits");
+          check((!m.text.empty() || !m.file.empty()) && m.text.size() <= limits.max_text_bytes,
+                "text within limits (empty only with a file)");
+          check(m.file.empty() || (is_file_id(m.file) && check_file_name(m.file_name)),
+                "a file is a file id with a valid name");
           check(parley::ws::is_valid_utf8(m.text), "text is UTF-8 (it goes out in a text frame)");
           check(m.reply_to <= kMaxSafeInteger, "reply_to <= 2^53");
           Message out{1, 2, "u", "f", m.id, m.text};
           out.reply = Quote{m.reply_to, "u", m.id, m.text, false};  // a quote of any text
+          if (!m.file.empty())
+            out.attachment = Attachment{m.file, m.file_name, 1, "image/png", 2, 1};
           const simdjson::dom::element root = decode(encode_message(m.room, out));
           check(field(root, "text") == m.text, "text round-trips");
           check(field(root, "id") == m.id, "id round-trips");
           check(field(root, "room") == m.room, "room round-trips");
           if (m.reply_to != 0) {
             check(field(root["reply_to"], "text") == m.text, "quote round-trips");
+          }
+          if (!m.file.empty()) {
+            check(field(root["attachment"], "name") == m.file_name, "file name round-trips");
           }
           check(encoded_message_size(m.room, out) == encode_message(m.room, out).size(),
                 "encoded size is exact");

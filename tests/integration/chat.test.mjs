@@ -90,11 +90,17 @@ test('rooms are isolated, and /wss is the room "lobby"', async () => {
   await Promise.all([a1, a2, b1, b2, l1, l2].map((x) => x.waitClose()));
 });
 
-test('room names: 64 chars of [A-Za-z0-9._-] accepted, anything else is 404', async () => {
+test('room names in the path: the room rules after percent-decoding (docs/PROTOCOL.md), anything else is 404', async () => {
   const ok = await connect(server.wsUrl(`/ws/${'aZ0._-'.repeat(10)}abcd`));
   ok.close(1000);
   await ok.waitClose();
-  for (const bad of ['/ws/', `/ws/${'a'.repeat(65)}`, '/ws/a%20b', '/ws/a/b', '/ws/caf%C3%A9', '/ws/a+b', '/ws/a~b', '/wss/x']) {
+  // Percent-encoded as browsers do, decoded into one room: "café" both ways.
+  const [c1, c2] = [await connect(server.wsUrl('/ws/caf%C3%A9')), await connect(server.wsUrl('/ws/caf%C3%A9'))];
+  assert.equal(await c1.nextText(), joinNotice(2));
+  c1.close(1000); c2.close(1000);
+  await Promise.all([c1.waitClose(), c2.waitClose()]);
+  for (const bad of ['/ws/', `/ws/${'a'.repeat(65)}`, '/ws/a%20b', '/ws/a/b', '/ws/a+b', '/ws/a~b', '/wss/x',
+    '/ws/%E6%88', '/ws/%zz', '/ws/%F0%9F%98%80', '/ws/..']) {
     await assert.rejects(connect(server.wsUrl(bad)), (e) => e.status === 404, `expected 404 for ${bad}`);
   }
 });

@@ -13,7 +13,7 @@ import { encodeFrame, OP } from './lib/raw.mjs';
 
 const FAST = ['--rate', '100000', '--rate-burst', '100000'];
 // The history backends every test runs on.
-const BACKENDS = { memory: ['--history', 'off'] };
+const BACKENDS = { sqlite: ['--history', 'sqlite'], memory: ['--history', 'off'] };
 const EMOJI = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗'];
 
 async function withServer(args, fn) {
@@ -278,4 +278,47 @@ backendTest('rooms: the directory of open rooms with counts, any script, by peop
   ]);
   seed.close(1000);
   await closeAll(a, b, c, c2);
+});
+
+test('sqlite: the room log survives a restart (edits, deletes, reactions, quotes, search)', async () => {
+  const dir = tempDir();
+  const args = ['--data-dir', dir, ...FAST, '--history', 'sqlite'];
+  let s = await startServer(args);
+  const room = uniqueRoom('durable');
+  let state;
+  try {
+    const [alice, bob] = await jsonRoom(s.wsUrl('/ws'), room, ['alice', 'bob']);
+    const first = await alice.say(room, 'a1', 'first words');
+    const second = await alice.say(room, 'a2', 'doomed words');
+    const reply = await sendReply(bob, room, 'b1', 'agreed', first.msg_id);
+    assert.equal((await request(alice, { type: 'edit', room, id: 'a3', target: first.msg_id, text: 'better words' })).type, 'ack');
+    assert.equal((await request(bob, { type: 'react', room, id: 'b2', target: first.msg_id, emoji: '🎉' })).type, 'ack');
+    assert.equal((await request(alice, { type: 'delete', room, id: 'a4', target: second.msg_id })).type, 'ack');
+    state = (await bob.history(room, { before: 1000 })).messages;
+    assert.equal(state.length, 3);
+    assert.equal(reply.type, 'ack');
+    await closeAll(alice, bob);
+  } finally {
+    await s.stopClean();
+  }
+  s = await startServer(args);
+  try {
+    const carol = await jsonUser(s.wsUrl('/ws'), 'carol', { rooms: room });
+    const after = (await carol.history(room, { before: 1000 })).messages;
+    // `me` differs: bob asked before, carol after.
+    const strip = (m) => ({ ...m, reactions: m.reactions?.map(({ emoji, count }) => ({ emoji, count })) });
+    assert.deepEqual(after.map(strip), state.map(strip), 'the same state after the restart');
+    assert.equal(after[0].text, 'better words');
+    assert.deepEqual(after[0].reactions.map((r) => [r.emoji, r.count]), [['🎉', 1]]);
+    assert.equal(after[1].deleted, true);
+    await carol.send({ type: 'search', room, query: 'BETTER' });
+    const found = await carol.take({ type: 'search_results' });
+    assert.deepEqual(found.messages.map((m) => m.msg_id), [after[0].msg_id]);
+    await carol.send({ type: 'search', room, query: 'doomed' });
+    assert.deepEqual((await carol.take({ type: 'search_results' })).messages, [], 'a deleted message is never found');
+    await closeAll(carol);
+  } finally {
+    await s.stopClean();
+    removeDir(dir);
+  }
 });

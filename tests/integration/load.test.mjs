@@ -19,8 +19,13 @@ const LEAVE = /^系统通知: 用户离开,当前在线(\d+)人$/;
 let server;
 let coalescing;
 before(async () => {
-  server = await startServer(['--presence-batch-above', '0']);
-  coalescing = await startServer();  // the default: rooms of 100+ coalesce
+  // 500 clients from one loopback address: no per-address limits.
+  server = await startServer(['--presence-batch-above', '0', '--max-connections-per-ip', '0',
+    '--handshake-rate-per-ip', '0', '--rate-per-ip', '0']);
+  // The default presence (rooms of 100+ coalesce); 500 clients from one
+  // loopback address: no per-address limits.
+  coalescing = await startServer(['--max-connections-per-ip', '0', '--handshake-rate-per-ip', '0',
+    '--rate-per-ip', '0']);
 });
 after(async () => {
   await server.stopClean({ timeoutMs: 20000 });

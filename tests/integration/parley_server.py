@@ -31,7 +31,9 @@ SOURCE_DIR = Path(os.environ.get("PARLEY_SOURCE_DIR", Path(__file__).resolve().p
 PARLEY_BIN = os.environ.get("PARLEY_BIN", str(SOURCE_DIR / "build/debug/src/app/parley"))
 ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS", "/tmp/parley-test-artifacts"))
 
-LISTENING = re.compile(r"^parley listening on http://127\.0\.0\.1:(\d+)\s*$")
+# The first line names the main port (https:// with --tls-cert); a second
+# http:// line the plain port beside it (--plain-port).
+LISTENING = re.compile(r"^parley listening on (https?)://127\.0\.0\.1:(\d+)\s*$")
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -56,8 +58,9 @@ def unique_room(prefix: str = "room") -> str:
 class ParleyServer:
     """A running parley process. Use as a context manager or call stop()."""
 
-    def __init__(self, args=(), env=None, ready_timeout=20.0, port=0):
-        """`port` 0 picks a free port; give one to restart on the same port."""
+    def __init__(self, args=(), env=None, ready_timeout=20.0, port=0, preexec_fn=None):
+        """`port` 0 picks a free port; give one to restart on the same port.
+        `preexec_fn` runs in the child before exec (resource limits)."""
         full_env = dict(os.environ)
         full_env.update(env or {})
         args = [str(a) for a in args]
@@ -67,12 +70,19 @@ class ParleyServer:
             args = ["--data-dir", tempfile.mkdtemp(prefix="parley-it-"), *args]
         self.args = [PARLEY_BIN, "--host", "127.0.0.1", "--port", str(port), *args]
         self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            preexec_fn=preexec_fn,
         )
         self._stderr = bytearray()
         self._stdout_lines: list[str] = []
         self._ready = threading.Event()
         self.port: int | None = None
+        self.plain_port: int | None = None
+        self.scheme = "http"
         threading.Thread(target=self._pump_stderr, daemon=True).start()
         threading.Thread(target=self._pump_stdout, daemon=True).start()
         if not self._ready.wait(ready_timeout) or self.port is None:
@@ -89,7 +99,13 @@ class ParleyServer:
             self._stdout_lines.append(line)
             m = LISTENING.match(line)
             if m and self.port is None:
-                self.port = int(m.group(1))
+                self.scheme = m.group(1)
+                self.port = int(m.group(2))
+                # With --plain-port, its line follows at once.
+                if not (self.scheme == "https" and "--plain-port" in self.args):
+                    self._ready.set()
+            elif m:
+                self.plain_port = int(m.group(2))
                 self._ready.set()
         self._ready.set()  # EOF: the process died before listening
 

@@ -382,6 +382,8 @@ before(async () => {
     '--soft-pending-output', String(SOFT),
     '--slow-consumer-seconds', String(SLOW_S),
     '--handshake-timeout', String(CLOSING_S),
+    // The swarm and its load come from one loopback address.
+    '--max-connections-per-ip', '0', '--handshake-rate-per-ip', '0', '--rate-per-ip', '0',
   ], { env: { ASAN_OPTIONS: asan } });
 });
 after(async () => {

@@ -1,12 +1,27 @@
-"""GET /metrics: Prometheus text with the server's counters, summed over loops."""
+"""GET /metrics: Prometheus text with the server's counters, summed over loops.
+Metrics are not public by default (docs/SECURITY.md, "Metrics protection"):
+these tests read them with the bearer token of --metrics-token-file."""
+import os
 import re
 import urllib.request
 
 from parley_server import ParleyServer, RawWS, join_notice
 
 
+TOKEN = "metrics-test-token-0123456789"
+
+
+def token_file(tmp_path):
+    path = tmp_path / "metrics-token"
+    path.write_text(TOKEN + "\n")
+    os.chmod(path, 0o600)
+    return str(path)
+
+
 def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = r.read().decode()
@@ -19,8 +34,8 @@ def scrape(port):
     return text, values
 
 
-def test_metrics_count_connections_and_messages():
-    with ParleyServer(["--threads", "2"]) as server:
+def test_metrics_count_connections_and_messages(tmp_path):
+    with ParleyServer(["--threads", "2", "--metrics-token-file", token_file(tmp_path)]) as server:
         text, before = scrape(server.port)
         assert "# TYPE parley_websocket_connections gauge" in text
         assert before["parley_event_loops"] == 2

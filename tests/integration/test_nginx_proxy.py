@@ -69,7 +69,14 @@ class Stack:
             check=True, capture_output=True, timeout=30,
         )
         # Large messages through the proxy: the chat's text limit raised to match.
-        self.parley = ParleyServer(["--max-text-bytes", "1048576"])
+        # As deploy/nginx/parley.conf says: nginx (127.0.0.1) is a trusted
+        # proxy. Metrics are served on Parley's port with a token here, to
+        # show that nginx does not pass /metrics on even to a client holding it.
+        self.metrics_token = "nginx-test-metrics-token"
+        token_file = tmp / "metrics-token"
+        token_file.write_text(self.metrics_token + "\n")
+        self.parley = ParleyServer(["--max-text-bytes", "1048576", "--trusted-proxies", "127.0.0.1",
+                                    "--metrics-token-file", str(token_file)])
         self.error_log = tmp / "error.log"
         self.conf = tmp / "nginx.conf"
         self.conf.write_text(self.render())
@@ -159,11 +166,11 @@ def stack():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def https_get(stack, path):
+def https_get(stack, path, extra=""):
     ctx = stack.ssl_context()
     with socket.create_connection(("127.0.0.1", stack.https_port), timeout=T) as raw:
         with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}\r\n".encode())
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
@@ -266,3 +273,50 @@ def test_close_code_passes_through_nginx(stack):
         assert ws.close_rcvd is not None and ws.close_rcvd.code == 4000
 
     asyncio.run(scenario())
+
+
+def test_web_client_endpoint_ws_upgrades_without_a_redirect(stack):
+    """The web client connects to /ws (exact): 101 through nginx, never the
+    301 a lone `location /ws/` would answer."""
+    async def scenario():
+        ctx = stack.ssl_context()
+        async with websockets.connect(stack.wss("/ws"), ssl=ctx, subprotocols=["parley.v1"]) as c:
+            assert c.subprotocol == "parley.v1"
+            await c.send('{"type":"hello","name":"через nginx"}')
+            welcome = await asyncio.wait_for(c.recv(), T)
+            assert '"type":"welcome"' in welcome
+
+    try:
+        asyncio.run(scenario())
+    except BaseException:
+        print(stack.logs())
+        raise
+    for path in ("/ws", "/wss", "/ws/room-1"):
+        status, headers, _ = https_get(stack, path)
+        assert status != 301 and "location" not in headers, (path, status, headers)
+
+
+def test_browser_origin_through_nginx(stack):
+    """nginx sends `Host $host` (no port); the browser's Origin keeps it. Our
+    own page's origin is allowed, another site's is refused before 101."""
+    async def scenario():
+        ctx = stack.ssl_context()
+        ours = f"https://127.0.0.1:{stack.https_port}"
+        async with websockets.connect(stack.wss("/ws/lobby"), ssl=ctx, origin=ours):
+            pass
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+            await websockets.connect(stack.wss("/ws/lobby"), ssl=ctx, origin="https://evil.example")
+        assert refused.value.status_code == 403
+
+    asyncio.run(scenario())
+
+
+def test_metrics_not_reachable_through_nginx(stack):
+    # Parley itself serves them to the token holder...
+    r = get(stack.parley.port, "/metrics", headers={"Authorization": f"Bearer {stack.metrics_token}"})
+    assert r.status == 200
+    # ...nginx does not pass /metrics on, however it is spelled.
+    for path in ("/metrics", "/metrics?x=1", "//metrics", "/%6detrics"):
+        status, _, body = https_get(stack, path, f"Authorization: Bearer {stack.metrics_token}\r\n")
+        assert status == 404, (path, status)
+        assert b"parley_" not in body, path

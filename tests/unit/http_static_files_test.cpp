@@ -182,7 +182,9 @@ TEST(HttpStaticFiles, GetServesTheFileWithSecurityHeaders) {
   EXPECT_EQ(p.get("cache-control"), "no-cache");
   EXPECT_EQ(p.get("x-content-type-options"), "nosniff");
   EXPECT_EQ(p.get("content-security-policy"),
-            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:");
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "frame-ancestors 'self'; base-uri 'none'; form-action 'self'");
+  EXPECT_EQ(p.get("referrer-policy"), "no-referrer");
   EXPECT_EQ(p.headers.count("connection"), 0u);
 }
 

@@ -19,8 +19,13 @@
 #include <semaphore>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "store/append_request.h"
 #include "store/history_store.h"
+#include "store/sqlite_database.h"
+#include "store_test_support.h"
 
 namespace parley::store {
 namespace {
@@ -28,21 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // What the child writes to the pipe per acknowledged append. 16 bytes < PIPE_BUF, so each
 // write(2) lands whole even though it comes from the store's writer thread.
@@ -63,8 +54,8 @@ std::string client_id_for(uint64_t seq) {
 // Runs in the forked child; never returns.
 [[noreturn]] void append_until_killed(const fs::path& dir, uint64_t first_seq, int ack_fd) {
   auto opened = HistoryStore::open({.dir = dir, .retain_per_room = 0});
-  if (!std::holds_alternative<std::unique_ptr<HistoryStore>>(opened)) _exit(3);
-  auto& store = *std::get<std::unique_ptr<HistoryStore>>(opened);
+  if (!opened) _exit(3);
+  HistoryStore& store = **opened;
   // Bounded in flight, so the child exercises group commit without tripping max_pending.
   std::counting_semaphore<4096> in_flight(4096);
   for (uint64_t seq = first_seq;; ++seq) {
@@ -74,9 +65,9 @@ std::string client_id_for(uint64_t seq) {
                   .sender_name = "crash test",
                   .client_id = client_id_for(seq),
                   .text = text_for(seq)},
-                 [&, seq](const AppendResult& result) {
-                   if (!result.ok || result.duplicate) _exit(4);
-                   AckRecord record{seq, result.id};
+                 [&, seq](const Result<AppendResult>& result) {
+                   if (!result || result->duplicate) _exit(4);
+                   AckRecord record{seq, result->id};
                    if (::write(ack_fd, &record, sizeof record) != sizeof record) _exit(5);
                    in_flight.release();
                  });
@@ -159,15 +150,16 @@ TEST(StoreCrash, EveryAcknowledgedAppendSurvivesSigkill) {
   }
 
   auto opened = HistoryStore::open({.dir = dir.path(), .retain_per_room = 0});
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<HistoryStore>>(opened))
-      << std::get<std::string>(opened);
-  auto& store = *std::get<std::unique_ptr<HistoryStore>>(opened);
-  std::promise<HistoryPage> read;
-  store.after(kRoom, 0, 100'000'000, [&](HistoryPage page) { read.set_value(std::move(page)); });
+  ASSERT_TRUE(opened) << opened.error().message;
+  HistoryStore& store = **opened;
+  std::promise<Result<HistoryPage>> read;
+  store.after(kRoom, 0, 100'000'000,
+              [&](Result<HistoryPage> page) { read.set_value(std::move(page)); });
   auto future = read.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(60)), std::future_status::ready);
-  HistoryPage page = future.get();
-  ASSERT_EQ(page.error, "");
+  Result<HistoryPage> read_page = future.get();
+  ASSERT_TRUE(read_page) << read_page.error().message;
+  const HistoryPage& page = *read_page;
 
   std::map<uint64_t, const StoredMessage*> by_id;
   std::set<std::string> client_ids;
@@ -184,6 +176,48 @@ TEST(StoreCrash, EveryAcknowledgedAppendSurvivesSigkill) {
     EXPECT_EQ(it->second->text, text_for(seq));
     EXPECT_EQ(it->second->client_id, client_id_for(seq));
   }
+}
+
+// The rooms table is written lazily (room_ledger.h, "Persistence"): after a crash the next open
+// counts what was appended since each room's row was written, so ids go on and sizes agree.
+TEST(StoreCrash, RoomsCatchUpWithAppendsTheirRowsMissed) {
+  TempDir dir;
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto opened = HistoryStore::open({.dir = dir.path(), .retain_per_room = 0});
+    if (!opened) _exit(3);
+    for (int i = 0; i < 300; ++i) {
+      (*opened)->append({.room = i % 3 == 0 ? "a" : "b", .user_id = "u", .text = "hello"}, nullptr);
+    }
+    (*opened)->flush();
+    _exit(0);  // no destructor: as if killed
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  {
+    auto opened = HistoryStore::open({.dir = dir.path(), .retain_per_room = 0});
+    ASSERT_TRUE(opened) << opened.error().message;
+    using LastIds = std::vector<std::pair<std::string, uint64_t>>;
+    EXPECT_EQ((*opened)->last_ids(), (LastIds{{"a", 100}, {"b", 200}}));
+    std::promise<uint64_t> id;
+    (*opened)->append({.room = "b", .user_id = "u", .text = "after"},
+                      [&](const Result<AppendResult>& r) { id.set_value(r ? r->id : 0); });
+    EXPECT_EQ(id.get_future().get(), 201u);
+  }  // closing writes every row
+  auto db = SqliteDatabase::open(dir.path() / "history.sqlite3", SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(db);
+  auto b_count = db->query_int64("SELECT messages FROM rooms WHERE room = 'b'");
+  ASSERT_TRUE(b_count) << b_count.error().message;
+  EXPECT_EQ(*b_count, 201);
+  auto b_bytes = db->query_int64("SELECT bytes FROM rooms WHERE room = 'b'");
+  ASSERT_TRUE(b_bytes);
+  EXPECT_EQ(
+      *b_bytes,
+      200 * static_cast<int64_t>(stored_bytes({.room = "b", .user_id = "u", .text = "hello"})) +
+          static_cast<int64_t>(stored_bytes({.room = "b", .user_id = "u", .text = "after"})));
 }
 
 }  // namespace

@@ -15,91 +15,23 @@
 #include <vector>
 
 #include "store/sqlite_database.h"
+#include "store_test_support.h"
 
 namespace parley::store {
 namespace {
 
-namespace fs = std::filesystem;
-constexpr auto kTimeout = std::chrono::seconds(20);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-store-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Starts an asynchronous store call and waits (bounded) for its callback.
-template <typename Result, typename Start>
-Result await(Start start) {
-  auto promise = std::make_shared<std::promise<Result>>();
-  auto future = promise->get_future();
-  start([promise](Result result) { promise->set_value(std::move(result)); });
-  if (future.wait_for(kTimeout) != std::future_status::ready) {
-    ADD_FAILURE() << "store did not answer within the timeout";
-    return Result{};
-  }
-  return future.get();
-}
-
-AppendRequest message(std::string room, std::string text, std::string client_id = "",
-                      std::string user_id = "u1", int64_t ts_ms = 0) {
-  return AppendRequest{.room = std::move(room),
-                       .user_id = std::move(user_id),
-                       .sender_name = "Ann",
-                       .client_id = std::move(client_id),
-                       .text = std::move(text),
-                       .ts_ms = ts_ms};
-}
+using namespace test_support;  // NOLINT(google-build-using-namespace): shared test helpers
 
 class HistoryStoreTest : public ::testing::Test {
  protected:
   HistoryStore::Options options() const { return {.dir = dir_.path()}; }
 
-  std::unique_ptr<HistoryStore> open(const HistoryStore::Options& options) {
-    auto opened = HistoryStore::open(options);
-    if (auto* error = std::get_if<std::string>(&opened)) {
-      ADD_FAILURE() << *error;
-      return nullptr;
-    }
-    return std::move(std::get<std::unique_ptr<HistoryStore>>(opened));
-  }
-
-  static AppendResult append(HistoryStore& store, AppendRequest request) {
-    return await<AppendResult>(
-        [&](auto done) { store.append(std::move(request), std::move(done)); });
-  }
-  static HistoryPage recent(HistoryStore& store, const std::string& room, std::size_t limit) {
-    return await<HistoryPage>([&](auto done) { store.recent(room, limit, std::move(done)); });
-  }
-  static HistoryPage before(HistoryStore& store, const std::string& room, uint64_t id,
-                            std::size_t limit) {
-    return await<HistoryPage>([&](auto done) { store.before(room, id, limit, std::move(done)); });
-  }
-  static HistoryPage after(HistoryStore& store, const std::string& room, uint64_t id,
-                           std::size_t limit) {
-    return await<HistoryPage>([&](auto done) { store.after(room, id, limit, std::move(done)); });
-  }
-  static std::vector<uint64_t> ids(const HistoryPage& page) {
-    EXPECT_EQ(page.error, "");
-    std::vector<uint64_t> ids;
-    for (const StoredMessage& m : page.messages) ids.push_back(m.id);
-    return ids;
+  static std::unique_ptr<HistoryStore> open(const HistoryStore::Options& options) {
+    return open_store(options);
   }
 
   TempDir dir_;
 };
-
-using Ids = std::vector<uint64_t>;
 
 TEST_F(HistoryStoreTest, IdsIncreasePerRoomWithoutGaps) {
   auto store = open(options());
@@ -108,23 +40,23 @@ TEST_F(HistoryStoreTest, IdsIncreasePerRoomWithoutGaps) {
   for (int i = 0; i < 5; ++i) {
     for (std::string room : {"a", "b"}) {
       if (room == "b" && i >= 3) continue;
-      AppendResult result = append(*store, message(room, room + std::to_string(i)));
-      ASSERT_TRUE(result.ok) << result.error;
-      EXPECT_FALSE(result.duplicate);
-      EXPECT_GT(result.ts_ms, 0) << "ts 0 means: stamp it";
-      assigned[room].push_back(result.id);
+      Appended result = append(*store, message(room, room + std::to_string(i)));
+      ASSERT_TRUE(result) << result.error().message;
+      EXPECT_FALSE(result->duplicate);
+      EXPECT_GT(result->ts_ms, 0) << "ts 0 means: stamp it";
+      assigned[room].push_back(result->id);
     }
   }
   EXPECT_EQ(assigned["a"], (Ids{1, 2, 3, 4, 5}));
   EXPECT_EQ(assigned["b"], (Ids{1, 2, 3}));
 
-  HistoryPage page = recent(*store, "a", 100);
+  Page page = recent(*store, "a", 100);
   ASSERT_EQ(ids(page), (Ids{1, 2, 3, 4, 5}));
-  EXPECT_FALSE(page.truncated);
-  EXPECT_EQ(page.messages[2].text, "a2");
-  EXPECT_EQ(page.messages[2].room, "a");
-  EXPECT_EQ(page.messages[2].user_id, "u1");
-  EXPECT_EQ(page.messages[2].sender_name, "Ann");
+  EXPECT_FALSE(page->truncated);
+  EXPECT_EQ(page->messages[2].text, "a2");
+  EXPECT_EQ(page->messages[2].room, "a");
+  EXPECT_EQ(page->messages[2].user_id, "u1");
+  EXPECT_EQ(page->messages[2].sender_name, "Ann");
 }
 
 TEST_F(HistoryStoreTest, StoresEveryFieldAsGiven) {
@@ -133,13 +65,13 @@ TEST_F(HistoryStoreTest, StoresEveryFieldAsGiven) {
   AppendRequest request = message("room", std::string("multi\nline \0 with nul", 22), "c-1",
                                   "user-7", 1'700'000'000'123);
   request.sender_name = "Zoë";
-  AppendResult result = append(*store, request);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.ts_ms, 1'700'000'000'123);
+  Appended result = append(*store, request);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->ts_ms, 1'700'000'000'123);
 
-  HistoryPage page = recent(*store, "room", 1);
-  ASSERT_EQ(page.messages.size(), 1u);
-  const StoredMessage& m = page.messages[0];
+  Page page = recent(*store, "room", 1);
+  ASSERT_EQ(page->messages.size(), 1u);
+  const StoredMessage& m = page->messages[0];
   EXPECT_EQ(m.id, 1u);
   EXPECT_EQ(m.ts_ms, 1'700'000'000'123);
   EXPECT_EQ(m.user_id, "user-7");
@@ -151,42 +83,42 @@ TEST_F(HistoryStoreTest, StoresEveryFieldAsGiven) {
 TEST_F(HistoryStoreTest, DuplicateClientIdReturnsTheOriginal) {
   auto store = open(options());
   ASSERT_TRUE(store);
-  AppendResult first = append(*store, message("a", "first", "c1", "u1", 1000));
-  ASSERT_TRUE(first.ok);
-  ASSERT_TRUE(append(*store, message("a", "second")).ok);
+  Appended first = append(*store, message("a", "first", "c1", "u1", 1000));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(append(*store, message("a", "second")));
 
-  AppendResult resend = append(*store, message("a", "resend", "c1", "u1", 2000));
-  ASSERT_TRUE(resend.ok) << resend.error;
-  EXPECT_TRUE(resend.duplicate);
-  EXPECT_EQ(resend.id, 1u);
-  EXPECT_EQ(resend.ts_ms, 1000);
+  Appended resend = append(*store, message("a", "resend", "c1", "u1", 2000));
+  ASSERT_TRUE(resend) << resend.error().message;
+  EXPECT_TRUE(resend->duplicate);
+  EXPECT_EQ(resend->id, 1u);
+  EXPECT_EQ(resend->ts_ms, 1000);
 
   // Dedup is per (room, user, client_id); empty client ids never collide.
-  EXPECT_FALSE(append(*store, message("a", "other user", "c1", "u2")).duplicate);
-  EXPECT_FALSE(append(*store, message("b", "other room", "c1", "u1")).duplicate);
-  EXPECT_FALSE(append(*store, message("a", "no id")).duplicate);
-  AppendResult again = append(*store, message("a", "no id"));
-  EXPECT_FALSE(again.duplicate);
-  EXPECT_EQ(again.id, 5u) << "a duplicate must not use up an id";
+  EXPECT_FALSE(append(*store, message("a", "other user", "c1", "u2"))->duplicate);
+  EXPECT_FALSE(append(*store, message("b", "other room", "c1", "u1"))->duplicate);
+  EXPECT_FALSE(append(*store, message("a", "no id"))->duplicate);
+  Appended again = append(*store, message("a", "no id"));
+  EXPECT_FALSE(again->duplicate);
+  EXPECT_EQ(again->id, 5u) << "a duplicate must not use up an id";
 
-  HistoryPage page = recent(*store, "a", 100);
+  Page page = recent(*store, "a", 100);
   ASSERT_EQ(ids(page), (Ids{1, 2, 3, 4, 5}));
-  EXPECT_EQ(page.messages[0].text, "first");
+  EXPECT_EQ(page->messages[0].text, "first");
 }
 
 TEST_F(HistoryStoreTest, DuplicateWithinOneBatchReturnsTheOriginal) {
   auto store = open(options());
   ASSERT_TRUE(store);
   // Queued back to back, so they usually share a transaction; either way the answer is the same.
-  std::promise<AppendResult> first, second;
-  store->append(message("a", "one", "same"), [&](const AppendResult& r) { first.set_value(r); });
-  store->append(message("a", "two", "same"), [&](const AppendResult& r) { second.set_value(r); });
+  std::promise<Appended> first, second;
+  store->append(message("a", "one", "same"), [&](Appended r) { first.set_value(std::move(r)); });
+  store->append(message("a", "two", "same"), [&](Appended r) { second.set_value(std::move(r)); });
   store->flush();
-  AppendResult a = first.get_future().get(), b = second.get_future().get();
-  ASSERT_TRUE(a.ok && b.ok);
-  EXPECT_FALSE(a.duplicate);
-  EXPECT_TRUE(b.duplicate);
-  EXPECT_EQ(b.id, a.id);
+  Appended a = first.get_future().get(), b = second.get_future().get();
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(a->duplicate);
+  EXPECT_TRUE(b->duplicate);
+  EXPECT_EQ(b->id, a->id);
   EXPECT_EQ(ids(recent(*store, "a", 10)), (Ids{1}));
 }
 
@@ -196,43 +128,43 @@ TEST_F(HistoryStoreTest, PagesAndTruncation) {
   for (int i = 1; i <= 10; ++i) store->append(message("a", "m" + std::to_string(i)), nullptr);
   store->flush();
 
-  HistoryPage page = recent(*store, "a", 3);
+  Page page = recent(*store, "a", 3);
   EXPECT_EQ(ids(page), (Ids{8, 9, 10}));
-  EXPECT_TRUE(page.truncated);
-  EXPECT_EQ(page.messages.back().text, "m10");
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->messages.back().text, "m10");
   page = recent(*store, "a", 10);
   EXPECT_EQ(ids(page).size(), 10u);
-  EXPECT_FALSE(page.truncated);
-  EXPECT_FALSE(recent(*store, "a", 50).truncated);
+  EXPECT_FALSE(page->truncated);
+  EXPECT_FALSE(recent(*store, "a", 50)->truncated);
 
   page = before(*store, "a", 8, 3);
   EXPECT_EQ(ids(page), (Ids{5, 6, 7}));
-  EXPECT_TRUE(page.truncated);
+  EXPECT_TRUE(page->truncated);
   page = before(*store, "a", 4, 3);
   EXPECT_EQ(ids(page), (Ids{1, 2, 3}));
-  EXPECT_FALSE(page.truncated);
+  EXPECT_FALSE(page->truncated);
   page = before(*store, "a", 2, 5);
   EXPECT_EQ(ids(page), (Ids{1}));
-  EXPECT_FALSE(page.truncated);
+  EXPECT_FALSE(page->truncated);
 
   // after(): what a reconnecting client missed, paging forward; truncated when more than
   // `limit` are missing.
   page = after(*store, "a", 7, 5);
   EXPECT_EQ(ids(page), (Ids{8, 9, 10}));
-  EXPECT_FALSE(page.truncated);
+  EXPECT_FALSE(page->truncated);
   page = after(*store, "a", 2, 3);
   EXPECT_EQ(ids(page), (Ids{3, 4, 5}));
-  EXPECT_TRUE(page.truncated);
+  EXPECT_TRUE(page->truncated);
   page = after(*store, "a", 5, 5);
   EXPECT_EQ(ids(page), (Ids{6, 7, 8, 9, 10}));
-  EXPECT_FALSE(page.truncated) << "exactly `limit` missing is not truncated";
+  EXPECT_FALSE(page->truncated) << "exactly `limit` missing is not truncated";
   page = after(*store, "a", 10, 5);
-  EXPECT_TRUE(page.messages.empty());
-  EXPECT_FALSE(page.truncated);
+  EXPECT_TRUE(page->messages.empty());
+  EXPECT_FALSE(page->truncated);
 
   page = recent(*store, "nobody-here", 5);
-  EXPECT_TRUE(page.messages.empty());
-  EXPECT_FALSE(page.truncated);
+  EXPECT_TRUE(page->messages.empty());
+  EXPECT_FALSE(page->truncated);
 }
 
 TEST_F(HistoryStoreTest, RestartContinuesIds) {
@@ -246,8 +178,8 @@ TEST_F(HistoryStoreTest, RestartContinuesIds) {
   ASSERT_TRUE(store);
   using LastIds = std::vector<std::pair<std::string, uint64_t>>;
   EXPECT_EQ(store->last_ids(), (LastIds{{"a", 3}, {"b", 1}}));
-  EXPECT_EQ(append(*store, message("a", "after restart")).id, 4u);
-  EXPECT_EQ(append(*store, message("c", "new room")).id, 1u);
+  EXPECT_EQ(append(*store, message("a", "after restart"))->id, 4u);
+  EXPECT_EQ(append(*store, message("c", "new room"))->id, 1u);
   EXPECT_EQ(ids(recent(*store, "a", 10)), (Ids{1, 2, 3, 4}));
   EXPECT_EQ(store->last_ids(), (LastIds{{"a", 4}, {"b", 1}, {"c", 1}}));
 }
@@ -262,7 +194,7 @@ TEST_F(HistoryStoreTest, ConcurrentAppendsKeepEachSendersOrder) {
   struct Ack {
     int thread, seq;
     std::string room;
-    AppendResult result;
+    Appended result;
   };
   std::mutex mutex;
   std::vector<Ack> acks;
@@ -271,11 +203,10 @@ TEST_F(HistoryStoreTest, ConcurrentAppendsKeepEachSendersOrder) {
     producers.emplace_back([&, t] {
       for (int seq = 0; seq < kPerThread; ++seq) {
         std::string room = seq % 2 == 0 ? "even" : "odd";
-        store->append(message(room, "t" + std::to_string(t)),
-                      [&, t, seq, room](const AppendResult& r) {
-                        std::lock_guard lock(mutex);
-                        acks.push_back({t, seq, room, r});
-                      });
+        store->append(message(room, "t" + std::to_string(t)), [&, t, seq, room](Appended r) {
+          std::lock_guard lock(mutex);
+          acks.push_back({t, seq, room, r});
+        });
       }
     });
   }
@@ -287,17 +218,17 @@ TEST_F(HistoryStoreTest, ConcurrentAppendsKeepEachSendersOrder) {
   std::map<std::string, std::vector<uint64_t>> ids_by_room;
   std::map<std::pair<int, std::string>, uint64_t> last_id_of_sender;
   for (const Ack& ack : acks) {  // callbacks run in commit (= id) order
-    ASSERT_TRUE(ack.result.ok) << ack.result.error;
-    ids_by_room[ack.room].push_back(ack.result.id);
+    ASSERT_TRUE(ack.result) << ack.result.error().message;
+    ids_by_room[ack.room].push_back(ack.result->id);
     uint64_t& last = last_id_of_sender[{ack.thread, ack.room}];
-    EXPECT_GT(ack.result.id, last) << "thread " << ack.thread << " seq " << ack.seq;
-    last = ack.result.id;
+    EXPECT_GT(ack.result->id, last) << "thread " << ack.thread << " seq " << ack.seq;
+    last = ack.result->id;
   }
   for (auto& [room, room_ids] : ids_by_room) {
     ASSERT_EQ(room_ids.size(), std::size_t{kThreads * kPerThread / 2});
     for (std::size_t i = 0; i < room_ids.size(); ++i) EXPECT_EQ(room_ids[i], i + 1) << room;
   }
-  EXPECT_EQ(recent(*store, "odd", 1).messages.at(0).id, uint64_t{kThreads * kPerThread / 2});
+  EXPECT_EQ(recent(*store, "odd", 1)->messages.at(0).id, uint64_t{kThreads * kPerThread / 2});
 }
 
 TEST_F(HistoryStoreTest, FlushWaitsForEveryQueuedAppendAndItsCallback) {
@@ -305,8 +236,8 @@ TEST_F(HistoryStoreTest, FlushWaitsForEveryQueuedAppendAndItsCallback) {
   ASSERT_TRUE(store);
   std::atomic<int> acknowledged{0};
   for (int i = 0; i < 500; ++i) {
-    store->append(message("a", "x"), [&](const AppendResult& r) {
-      if (r.ok) acknowledged.fetch_add(1);
+    store->append(message("a", "x"), [&](const Appended& r) {
+      if (r) acknowledged.fetch_add(1);
     });
   }
   store->flush();
@@ -321,8 +252,8 @@ TEST_F(HistoryStoreTest, DestructorCommitsWhatIsQueued) {
     auto store = open(options());
     ASSERT_TRUE(store);
     for (int i = 0; i < 300; ++i) {
-      store->append(message("a", "x"), [&](const AppendResult& r) {
-        if (r.ok) acknowledged.fetch_add(1);
+      store->append(message("a", "x"), [&](const Appended& r) {
+        if (r) acknowledged.fetch_add(1);
       });
     }
   }
@@ -342,11 +273,14 @@ TEST_F(HistoryStoreTest, RetentionByCountKeepsTheNewestPerRoom) {
   for (int i = 0; i < 3; ++i) store->append(message("b", "x"), nullptr);
   store->flush();
 
-  HistoryPage page = recent(*store, "a", 100);
+  Page page = recent(*store, "a", 100);
   EXPECT_EQ(ids(page), (Ids{8, 9, 10, 11, 12}));
-  EXPECT_FALSE(page.truncated);
+  EXPECT_FALSE(page->truncated);
   EXPECT_EQ(ids(recent(*store, "b", 100)), (Ids{1, 2, 3}));
-  EXPECT_EQ(append(*store, message("a", "x")).id, 13u);
+  EXPECT_EQ(append(*store, message("a", "x"))->id, 13u);
+  // Retention runs after the batch's acknowledgements, in a step of its own: flush() waits
+  // for it.
+  store->flush();
   EXPECT_EQ(ids(recent(*store, "a", 100)), (Ids{9, 10, 11, 12, 13}));
 }
 
@@ -379,17 +313,17 @@ TEST_F(HistoryStoreTest, RetentionByAgeNeverReusesIds) {
     store->append(message("b", "old", "", "u1", two_hours_ago), nullptr);
     store->flush();
 
-    HistoryPage page = recent(*store, "a", 100);
+    Page page = recent(*store, "a", 100);
     EXPECT_EQ(ids(page), (Ids{3}));
-    EXPECT_FALSE(page.truncated);
-    EXPECT_TRUE(recent(*store, "b", 100).messages.empty());
-    EXPECT_EQ(append(*store, message("b", "new")).id, 2u);
-    EXPECT_EQ(append(*store, message("c", "old", "", "u1", two_hours_ago)).id, 1u);
+    EXPECT_FALSE(page->truncated);
+    EXPECT_TRUE(recent(*store, "b", 100)->messages.empty());
+    EXPECT_EQ(append(*store, message("b", "new"))->id, 2u);
+    EXPECT_EQ(append(*store, message("c", "old", "", "u1", two_hours_ago))->id, 1u);
   }
   // Room c has no message left at all; its next id still continues after a restart.
   auto store = open(o);
   ASSERT_TRUE(store);
-  EXPECT_EQ(append(*store, message("c", "new")).id, 2u);
+  EXPECT_EQ(append(*store, message("c", "new"))->id, 2u);
 }
 
 TEST_F(HistoryStoreTest, RetentionByAgeRemovesOnlyTheOldestPrefix) {
@@ -419,25 +353,26 @@ TEST_F(HistoryStoreTest, RefusesAppendsBeyondMaxPendingInsteadOfGrowing) {
   // Park the writer thread inside a callback so the queue cannot drain.
   std::promise<void> writer_parked, release;
   auto released = release.get_future().share();
-  store->append(message("a", "x"), [&, released](const AppendResult&) {
+  store->append(message("a", "x"), [&, released](const Appended&) {
     writer_parked.set_value();
     released.wait_for(kTimeout);
   });
   ASSERT_EQ(writer_parked.get_future().wait_for(kTimeout), std::future_status::ready);
 
-  std::vector<AppendResult> refused;
+  std::vector<Error> refused;
   std::atomic<int> stored{0};
   for (int i = 0; i < 6; ++i) {
-    store->append(message("a", "x"), [&](const AppendResult& r) {
-      if (r.ok) {
+    store->append(message("a", "x"), [&](const Appended& r) {
+      if (r) {
         stored.fetch_add(1);
       } else {
-        refused.push_back(r);  // runs right here, on this thread
+        refused.push_back(r.error());  // runs right here, on this thread
       }
     });
   }
   ASSERT_EQ(refused.size(), 2u);
-  EXPECT_NE(refused[0].error.find("overloaded"), std::string::npos) << refused[0].error;
+  EXPECT_EQ(refused[0].code, Errc::Overloaded);
+  EXPECT_NE(refused[0].message.find("overloaded"), std::string::npos) << refused[0].message;
   release.set_value();
   store->flush();
   EXPECT_EQ(stored.load(), 4);
@@ -448,30 +383,40 @@ TEST_F(HistoryStoreTest, FailedBatchReportsTheErrorAndLeavesNoGap) {
   o.busy_timeout = std::chrono::milliseconds(50);
   auto store = open(o);
   ASSERT_TRUE(store);
-  ASSERT_EQ(append(*store, message("a", "one")).id, 1u);
+  ASSERT_EQ(append(*store, message("a", "one"))->id, 1u);
 
   // Another connection (say, a backup tool) holds the write lock past busy_timeout.
   auto other = SqliteDatabase::open(dir_.path() / "history.sqlite3", SQLITE_OPEN_READWRITE);
-  ASSERT_TRUE(std::holds_alternative<SqliteDatabase>(other));
-  SqliteDatabase& blocker = std::get<SqliteDatabase>(other);
-  ASSERT_EQ(blocker.exec("BEGIN IMMEDIATE"), std::nullopt);
-  AppendResult failed = append(*store, message("a", "two"));
-  EXPECT_FALSE(failed.ok);
-  EXPECT_NE(failed.error.find("locked"), std::string::npos) << failed.error;
-  ASSERT_EQ(blocker.exec("ROLLBACK"), std::nullopt);
+  ASSERT_TRUE(other) << other.error().message;
+  SqliteDatabase& blocker = *other;
+  ASSERT_TRUE(blocker.exec("BEGIN IMMEDIATE"));
+  Appended failed = append(*store, message("a", "two"));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::Unavailable);
+  EXPECT_NE(failed.error().message.find("locked"), std::string::npos) << failed.error().message;
+  // Unhealthy, with the reason, until a write succeeds.
+  Status health = store->health();
+  ASSERT_FALSE(health);
+  EXPECT_NE(health.error().message.find("locked"), std::string::npos) << health.error().message;
+  ASSERT_TRUE(blocker.exec("ROLLBACK"));
 
   // The failed append used up no id; the client's resend gets the next one.
-  EXPECT_EQ(append(*store, message("a", "two")).id, 2u);
+  EXPECT_EQ(append(*store, message("a", "two"))->id, 2u);
   EXPECT_EQ(ids(recent(*store, "a", 10)), (Ids{1, 2}));
+  EXPECT_TRUE(store->health());
+  HistoryStore::Stats stats = store->stats();
+  EXPECT_EQ(stats.appends_committed, 2u);
+  EXPECT_EQ(stats.append_errors, 1u);
 }
 
 TEST_F(HistoryStoreTest, OneStorePerDirectory) {
   auto store = open(options());
   ASSERT_TRUE(store);
   auto second = HistoryStore::open(options());
-  ASSERT_TRUE(std::holds_alternative<std::string>(second));
-  EXPECT_NE(std::get<std::string>(second).find("already in use"), std::string::npos)
-      << std::get<std::string>(second);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::Unavailable);
+  EXPECT_NE(second.error().message.find("already in use"), std::string::npos)
+      << second.error().message;
   store.reset();
   EXPECT_TRUE(open(options()));
 }

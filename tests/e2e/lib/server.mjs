@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-const LISTENING = /^parley listening on http:\/\/([^\s/]+):(\d+)\s*$/;
+const LISTENING = /^parley listening on (https?):\/\/([^\s/]+):(\d+)\s*$/;
 const KEEP_OUTPUT_CHARS = 8192; // tail of stderr kept for failure messages
 
 /** Path of the binary under test, from PARLEY_BIN (set by ctest). */
@@ -98,12 +98,12 @@ export class ParleyServer {
 
   /** http://127.0.0.1:PORT */
   get url() {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme ?? 'http'}://${this.host}:${this.port}`;
   }
 
   /** ws://127.0.0.1:PORT + path (default: the seed's /wss). */
   wsUrl(path = '/wss') {
-    return `ws://${this.host}:${this.port}${path}`;
+    return `${this.scheme === 'https' ? 'wss' : 'ws'}://${this.host}:${this.port}${path}`;
   }
 
   /** Recent stderr, for failure messages. */
@@ -124,7 +124,8 @@ export class ParleyServer {
       timer = setTimeout(() => reject(this.#error(`printed no listening line in ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const [, host, port] = await found;
+      const [, scheme, host, port] = await found;
+      this.scheme = scheme;
       this.host = host;
       this.port = Number(port);
     } finally {

@@ -116,10 +116,12 @@ export function startAttacker(mode, port, urlPath, seconds) {
 // every `intervalMs`, `b` measures each line's delivery latency. Both must
 // stay connected and every line must arrive, in order.
 export class HonestPair {
-  static async open(server, intervalMs = 20) {
+  // `options` go to both connections (e.g. { localAddress: '127.0.0.2' }: an
+  // honest pair at another address than the attacker's).
+  static async open(server, intervalMs = 20, options = {}) {
     const url = server.wsUrl(`/ws/${uniqueRoom('honest')}`);
-    const a = await connect(url);
-    const b = await connect(url);
+    const a = await connect(url, options);
+    const b = await connect(url, options);
     await a.nextText();  // b's join notice: both are in the room
     return new HonestPair(a, b, intervalMs);
   }
@@ -143,6 +145,7 @@ export class HonestPair {
       if (a.isClosed) return;
       a.ws.send(`honest|${this.sent++}|${performance.now()}`);
     }, intervalMs);
+    this.timer.unref();  // a failed test must not hang on it
   }
 
   // The latencies so far become the baseline; later ones are measured.
@@ -243,4 +246,108 @@ export async function measureAttack(server, control, { mode, path: urlPath, seco
     attacker?.kill();
     rss.stop();
   }
+}
+
+// Runs lib/chat_attacker.mjs (see there for the modes) against `server`.
+// `next(event)` resolves with the attacker's next line of that event;
+// `go()` starts the hostile part; `stop()` asks for the outcome and the end.
+export function startChatAttacker(server, config) {
+  const child = spawn(process.execPath, [path.join(here, 'chat_attacker.mjs'),
+    JSON.stringify({ port: server.port, ...config })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const lines = [];
+  const waiters = [];
+  const wake = () => { for (const w of waiters.splice(0)) w(); };
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    out += d;
+    let i;
+    while ((i = out.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(out.slice(0, i)));
+      out = out.slice(i + 1);
+      wake();
+    }
+  });
+  child.stderr.on('data', (d) => { err += d; });
+  child.stdin.on('error', () => {});
+  const exited = new Promise((resolve) => child.on('exit', (code) => { wake(); resolve(code); }));
+  return {
+    pid: child.pid,
+    async next(event, ms = 30000) {
+      const t0 = performance.now();
+      for (;;) {
+        const i = lines.findIndex((l) => l.event === event);
+        if (i >= 0) return lines.splice(i, 1)[0];
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`chat attacker exited (${child.exitCode ?? child.signalCode}) before "${event}": ${err}`);
+        }
+        const left = ms - (performance.now() - t0);
+        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for the attacker's "${event}"`);
+        await withTimeout(new Promise((r) => waiters.push(r)), left, `the attacker's "${event}"`)
+          .catch(() => {});
+      }
+    },
+    go: () => { child.stdin.write('go\n'); },
+    stop: () => { child.stdin.write('stop\n'); },
+    exited,
+    kill: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
+  };
+}
+
+// The CPU time (user + system) a process has used so far, in seconds.
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;  // utime, stime in clock ticks (USER_HZ 100)
+}
+
+// One value of the server's GET /metrics, or undefined.
+export async function metric(server, name) {
+  const res = await fetch(`${server.httpUrl}/metrics`);
+  const body = await res.text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+// Resolves with the value once `check(await read())` holds (polled every
+// 50 ms), or rejects after `ms`.
+export async function eventually(read, check, ms, label) {
+  const t0 = performance.now();
+  let last;
+  for (;;) {
+    last = await read();
+    if (check(last)) return last;
+    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${label} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Pairs of honest clients in a room of their own on `server` and on an
+// unattacked `control` (see latencyBound): open, mark the baseline, stop.
+export async function honestPairs(server, control) {
+  const pair = await HonestPair.open(server);
+  const controlPair = await HonestPair.open(control);
+  await new Promise((r) => setTimeout(r, 1000));  // warm-up: buffers, allocator
+  pair.markBaseline();
+  controlPair.markBaseline();
+  return {
+    pair,
+    async stop() {
+      const honest = await pair.stop();
+      honest.controlP99 = (await controlPair.stop()).p99;
+      await pair.close();
+      await controlPair.close();
+      return honest;
+    },
+  };
+}
+
+// The assertions every attack test makes about its honest pair.
+export function assertHonest(assert, honest) {
+  assert.ok(honest.open, 'an honest client was disconnected');
+  assert.equal(honest.received, honest.sent, 'an honest line was lost');
+  assert.equal(honest.outOfOrder, 0);
+  assert.ok(honest.p99 < latencyBound(honest),
+    `honest p99 ${honest.p99.toFixed(1)} ms (control: ${honest.controlP99.toFixed(1)} ms)`);
 }

@@ -19,7 +19,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const SOURCE_DIR = process.env.PARLEY_SOURCE_DIR ?? path.resolve(here, '../../..');
 export const PARLEY_BIN = process.env.PARLEY_BIN ?? path.join(SOURCE_DIR, 'build/debug/src/app/parley');
 
-const LISTENING = /^parley listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
+// The first line names the main port: https:// when it speaks TLS (--tls-cert).
+const LISTENING = /^parley listening on (https?):\/\/127\.0\.0\.1:(\d+)\s*$/;
 
 // Rejects with `label` if `promise` hasn't settled within `ms`.
 export function withTimeout(promise, ms, label = 'operation') {
@@ -36,9 +37,10 @@ process.on('exit', () => {
 });
 
 export class Server {
-  constructor(child, port) {
+  constructor(child, port, scheme = 'http') {
     this.child = child;
     this.port = port;
+    this.tls = scheme === 'https';
     this.stderr = '';
     this.exited = once(child, 'exit').then(([code, signal]) => {
       live.delete(child);
@@ -46,8 +48,8 @@ export class Server {
     });
   }
 
-  get httpUrl() { return `http://127.0.0.1:${this.port}`; }
-  wsUrl(p = '/wss') { return `ws://127.0.0.1:${this.port}${p}`; }
+  get httpUrl() { return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`; }
+  wsUrl(p = '/wss') { return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}${p}`; }
 
   // Sends `signal` and waits for the process to exit. Returns {code, signal}.
   async stop({ signal = 'SIGTERM', timeoutMs = 10000 } = {}) {
@@ -104,7 +106,7 @@ export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000,
       stdout += d;
       for (const line of stdout.split('\n')) {
         const m = LISTENING.exec(line);
-        if (m) return resolve(Number(m[1]));
+        if (m) return resolve({ scheme: m[1], port: Number(m[2]) });
       }
     });
     child.on('exit', (code, signal) =>
@@ -112,9 +114,10 @@ export async function startServer(args = [], { env = {}, readyTimeoutMs = 20000,
     child.on('error', reject);
   });
   try {
-    const port = await withTimeout(ready, readyTimeoutMs, 'parley to print its listening line');
-    server = new Server(child, port);
+    const { scheme, port } = await withTimeout(ready, readyTimeoutMs, 'parley to print its listening line');
+    server = new Server(child, port, scheme);
     server.stderr = stderr;
+    server.stdout = stdout;  // what came before the listening line (e.g. the metrics port)
     return server;
   } catch (err) {
     child.kill('SIGKILL');
