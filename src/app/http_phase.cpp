@@ -86,7 +86,8 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
 HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgrade>& upgraded) {
   LoopContext& ctx = conn_.ctx();
   ctx.stats.http_requests.add();
-  if (is_api_path(request.path())) return answer_api(request);
+  // Backend API; not on the metrics listener (edge: /metrics and /healthz only).
+  if (is_api_path(request.path()) && !conn_.peer().metrics_only) return answer_api(request);
   if (request.method == "POST" && request.path() == "/upload" && ctx.services.uploads) {
     return start_upload(request);  // uploads (app/uploads.h)
   }
