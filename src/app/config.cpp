@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "app/api_keys.h"
 #include "app/redis_engine.h"
 #include "auth/jwt_verifier.h"
 #include "base/strings.h"
@@ -191,6 +192,28 @@ void add_deflate_options(CLI::App& cli, Config& c) {
        "Messages shorter than this many bytes are sent uncompressed", "PARLEY_DEFLATE_THRESHOLD");
 }
 
+// Backend HTTP API (docs/API.md).
+void add_api_options(CLI::App& cli, Config& c) {
+  cli.add_option("--api-key-file", c.api_key_file,
+                 "File of backend API keys, one per line (`KEY` or `NAME KEY`); "
+                 "without it the API is off")
+      ->envname("PARLEY_API_KEY_FILE");
+  flag(cli, "--api-rate", c.api_rate, "Backend API requests per second per key", "PARLEY_API_RATE")
+      ->check(CLI::PositiveNumber);
+  flag(cli, "--api-burst", c.api_burst, "Burst of backend API requests allowed above --api-rate",
+       "PARLEY_API_BURST")
+      ->check(CLI::Range(1.0, 1e9));
+}
+
+// Loads the API keys when a file is given; an error line otherwise.
+std::optional<std::string> check_api_options(Config& c) {
+  if (c.api_key_file.empty()) return std::nullopt;
+  Result<ApiKeys> keys = ApiKeys::load(c.api_key_file);
+  if (!keys) return "parley: --api-key-file " + keys.error().message + "\n";
+  c.api_keys = std::make_shared<const ApiKeys>(*std::move(keys));
+  return std::nullopt;
+}
+
 // Edge: connection caps, rates per address, trusted proxies, allowed origins,
 // metrics protection (docs/SECURITY.md, a section each). The two lists are
 // parsed after CLI11 is done, into `c`, by check_edge_options.
@@ -362,6 +385,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_chat_options(cli, c);
   add_identity_options(cli, c);
   add_deflate_options(cli, c);
+  add_api_options(cli, c);
   EdgeLists edge_lists;
   add_edge_options(cli, c, edge_lists);
   add_upload_options(cli, c);
@@ -382,6 +406,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
     return {std::nullopt, 2, "parley: " + problem + "\n"};
   }
   if (auto error = check_identity_options(c)) return {std::nullopt, 2, *error};
+  if (auto error = check_api_options(c)) return {std::nullopt, 2, *error};
   if (auto error = check_edge_options(c, edge_lists)) return {std::nullopt, 2, *error};
   if (auto error = check_redis_options(c)) return {std::nullopt, 2, *error};
   return {c, 0, {}};

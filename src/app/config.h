@@ -18,6 +18,8 @@ class JwtVerifier;
 
 namespace parley::app {
 
+class ApiKeys;
+
 struct Config {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
@@ -89,6 +91,13 @@ struct Config {
   std::string deflate = "on";
   std::size_t deflate_threshold = 128;  // shorter messages are sent uncompressed
 
+  // Backend HTTP API (docs/API.md). Without a key file the API is off and
+  // its paths answer 404 `api_disabled`; the keys are loaded and checked at
+  // start, and kept here so the server uses exactly what was validated.
+  std::string api_key_file;
+  double api_rate = 20;    // requests per second per key...
+  double api_burst = 100;  // ...and the burst above it
+  std::shared_ptr<const ApiKeys> api_keys;
   // Edge: connection caps, rates per address, trusted proxies, allowed
   // origins, metrics protection (docs/SECURITY.md, one section each).
   // For every cap and rate, 0 means no limit. Defaults suit a site some of

@@ -64,6 +64,10 @@ void Connection::on_data(std::span<char> bytes) {
 
 void Connection::on_drained() {
   over_limit_since_ = {};
+  // Backend API: input stays paused while a request waits for its answer.
+  if (auto* http = std::get_if<HttpPhase>(&phase_); http != nullptr && http->awaiting_api()) {
+    return;
+  }
   stream_->resume_reading();
   if (auto* http = std::get_if<HttpPhase>(&phase_)) after_http(http->on_drained());
   apply_backpressure();

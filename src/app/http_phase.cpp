@@ -2,12 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/api.h"
 #include "app/connection.h"
 #include "app/edge_policy.h"
 #include "app/metrics.h"
 #include "app/server_context.h"
-#include "app/uploads.h"
 #include "app/upgrade_auth.h"
+#include "app/uploads.h"
 #include "chat/json_protocol.h"
 #include "http/response.h"
 #include "ws/handshake.h"
@@ -21,8 +22,12 @@ HttpPhase::HttpPhase(Connection& conn)
 HttpPhase::~HttpPhase() = default;
 HttpPhase::HttpPhase(HttpPhase&&) noexcept = default;
 
+bool HttpPhase::awaiting_api() const {
+  return api_ && api_->waiting();
+}
+
 std::optional<HttpUpgrade> HttpPhase::on_data(std::span<char> bytes) {
-  if (!unread_.empty()) {
+  if (!unread_.empty() || awaiting_api()) {
     // Reading was paused, so this can only be input that was already on its
     // way; it queues up behind what waits.
     unread_.append(bytes.data(), bytes.size());
@@ -32,6 +37,7 @@ std::optional<HttpUpgrade> HttpPhase::on_data(std::span<char> bytes) {
 }
 
 std::optional<HttpUpgrade> HttpPhase::on_drained() {
+  if (awaiting_api()) return std::nullopt;
   std::string waiting = std::move(unread_);
   unread_.clear();
   return read_requests(std::span<char>(waiting.data(), waiting.size()));
@@ -41,6 +47,16 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
   // Pipelined requests are answered in order; an upgrade takes the rest of
   // the bytes with it.
   while (!bytes.empty() && conn_.stream().is_open()) {
+    // --- backend API: a request's body, then nothing until its answer.
+    if (api_ && api_->reading_body()) {
+      bytes = bytes.subspan(api_->feed_body(bytes));
+      continue;
+    }
+    if (awaiting_api()) {
+      unread_.assign(bytes.data(), bytes.size());
+      return std::nullopt;
+    }
+    // --- end backend API
     if (upload_) {
       bytes = feed_upload(bytes);
       continue;
@@ -70,6 +86,8 @@ std::optional<HttpUpgrade> HttpPhase::read_requests(std::span<char> bytes) {
 HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgrade>& upgraded) {
   LoopContext& ctx = conn_.ctx();
   ctx.stats.http_requests.add();
+  // Backend API; not on the metrics listener (edge: /metrics and /healthz only).
+  if (is_api_path(request.path()) && !conn_.peer().metrics_only) return answer_api(request);
   if (request.method == "POST" && request.path() == "/upload" && ctx.services.uploads) {
     return start_upload(request);  // uploads (app/uploads.h)
   }
@@ -175,6 +193,14 @@ std::optional<HttpUpgrade> HttpPhase::upgrade(const http::Request& request) {
   return up;
 }
 
+HttpPhase::Next HttpPhase::answer_api(const http::Request& request) {
+  bool last = !request.keep_alive() || ++requests_ >= conn_.ctx().config.http_max_requests;
+  if (!api_) api_ = std::make_unique<ApiExchange>(conn_);
+  api_->begin(request, parser_.content_length(), parser_.chunked(), last);
+  // The exchange closes the connection after its answer when it is the last.
+  return Next::Read;
+}
+
 void HttpPhase::reject(const std::string& response) {
   conn_.stream().send(response);
   conn_.stream().close_after_flush();
@@ -230,6 +256,14 @@ void HttpPhase::tick(net::Clock::time_point now) {
   // that, and for a lingering close, the connection is aborted.
   if (now < deadline_) return;
   net::Stream& stream = conn_.stream();
+  if (awaiting_api() && !api_overtime_) {
+    // An API answer is on its way (the store may be slow): it gets one more
+    // budget, and the connection closes after it.
+    api_overtime_ = true;
+    api_->close_after_answer();
+    deadline_ = now + seconds(conn_.ctx().config.handshake_timeout);
+    return;
+  }
   if (stream.is_open()) {
     conn_.ctx().stats.http_timeouts.add();
     if (stream.pending_bytes() > 0) {

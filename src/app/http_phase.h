@@ -40,6 +40,7 @@
 namespace parley::app {
 
 class Connection;
+class ApiExchange;
 class UploadReceiver;
 
 // A handshake answered with 101: what the WebSocket phase starts with.
@@ -55,12 +56,16 @@ class HttpPhase {
  public:
   explicit HttpPhase(Connection& conn);
   ~HttpPhase();
+  HttpPhase(const HttpPhase&) = delete;
+  HttpPhase& operator=(const HttpPhase&) = delete;
   HttpPhase(HttpPhase&&) noexcept;
 
   std::optional<HttpUpgrade> on_data(std::span<char> bytes);
   // The output has drained: answers the requests that were waiting.
   std::optional<HttpUpgrade> on_drained();
   void tick(net::Clock::time_point now);
+  // Backend API: a request is waiting for its answer (input stays paused).
+  bool awaiting_api() const;
 
  private:
   enum class Next { Read, Stop };
@@ -70,6 +75,8 @@ class HttpPhase {
   void respond(const http::Request& request);
   std::optional<HttpUpgrade> upgrade(const http::Request& request);
   void reject(const std::string& response);
+  // Backend API (app/api.h): the request under /api/, and its body.
+  Next answer_api(const http::Request& request);
 
   // Uploads (app/uploads.h): POST /upload's body streams into a receiver,
   // under its own budget (--upload-timeout from the end of the head).
@@ -83,6 +90,8 @@ class HttpPhase {
   std::string unread_;  // input waiting while output is over the limit
   net::Clock::time_point deadline_;
   std::size_t requests_ = 0;
+  std::unique_ptr<ApiExchange> api_;  // made at the first API request
+  bool api_overtime_ = false;
 };
 
 }  // namespace parley::app

@@ -12,17 +12,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/api.h"
 #include "app/connection.h"
 #include "app/edge_policy.h"
 #include "app/event_loop_port.h"
-#include "app/uploads.h"
 #include "app/redis_engine.h"
+#include "app/uploads.h"
 #include "chat/memory_history.h"
 #include "chat/sqlite_history.h"
 #include "net/socket.h"
 #include "net/tcp_connection.h"
-#include "store/file_store.h"
 #include "net/tls_stream.h"
+#include "store/file_store.h"
 #include "store/history_store.h"
 #include "web_assets.h"
 #include "ws/close_code.h"
@@ -179,8 +180,8 @@ Status Server::start_metrics_listener() {
   Result<int> listening = net::listen_tcp(config_.metrics_host, config_.metrics_port);
   if (!listening) return std::move(listening).error();
   metrics_port_ = net::local_port(*listening);
-  metrics_listener_ = std::make_unique<net::Listener>(workers_[0]->loop, *listening,
-                                                      [this](int c) { on_accept(c, Door::Metrics); });
+  metrics_listener_ = std::make_unique<net::Listener>(
+      workers_[0]->loop, *listening, [this](int c) { on_accept(c, Door::Metrics); });
   return metrics_listener_->start();
 }
 
@@ -320,6 +321,11 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  // Backend API (docs/API.md): on with a key file.
+  if (config_.api_keys) {
+    api_ = std::make_unique<ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);
+    services_->api = api_.get();
+  }
   // Edge: connection caps and rates per address, shared by the loops.
   addresses_ = std::make_unique<AddressTable>(AddressTable::Limits{
       config_.max_connections, config_.max_connections_per_ip, config_.handshake_rate_per_ip,

@@ -27,6 +27,7 @@ class FileStore;
 
 namespace parley::app {
 
+struct ApiService;
 class RedisEngine;
 
 class Server {
@@ -84,6 +85,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<chat::ChatHub> hub_;
   std::unique_ptr<SharedServices> services_;
+  std::unique_ptr<ApiService> api_;  // backend API, with --api-key-file
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<AddressTable> addresses_;          // edge: caps and rates per address
   std::unique_ptr<net::Listener> metrics_listener_;  // edge: --metrics-address

@@ -25,6 +25,7 @@ class HistoryStore;
 namespace parley::app {
 
 struct LoopContext;
+struct ApiService;
 
 // Server-wide, shared by all loops.
 struct SharedServices {
@@ -37,6 +38,7 @@ struct SharedServices {
   std::atomic<uint64_t> next_guest{1};    // plain-text clients are guest-1, guest-2, ...
   std::string run_tag;                    // random per start: guests' user ids stay unique
   std::vector<const LoopContext*> loops;  // for /metrics
+  ApiService* api = nullptr;              // backend API; null when it is off
   class Uploads* uploads = nullptr;       // POST /upload, GET /files/ (app/uploads.h)
   // Store health (issue 7): /healthz answers 503 while the history cannot serve, and /metrics
   // shows the SQLite store's counters (null with --history off).

@@ -32,7 +32,8 @@ struct ChatHub::Shard {
   // Shared history: rooms being opened, and the steps waiting for them.
   struct Waiting {
     std::function<void(RoomHome&)> step;
-    MemberRef joiner;  // a join's member (loop UINT32_MAX: not a join)
+    MemberRef joiner;                       // a join's member (loop UINT32_MAX: not a join)
+    std::optional<ApiCallRef> caller = {};  // an API post's caller (told if the room cannot open)
   };
   std::unordered_map<std::string, std::vector<Waiting>> opening;
 
@@ -49,7 +50,8 @@ ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatO
       bus_(bus),
       options_(options),
       shared_(history.shared()),
-      directory_(loops_.size()) {
+      directory_(loops_.size()),
+      callers_(loops_.size()) {
   options_.room.multi_node = shared_;
   bus_.listen(*this);
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
@@ -261,6 +263,14 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   shard.homes.erase(home.name());
 }
 
+bool ChatHub::has_history(uint32_t loop, const std::string& room) const {
+  return shards_[loop]->last_ids.contains(room);
+}
+
+void ChatHub::release_if_idle(uint32_t loop, RoomHome& home) {
+  release_if_idle(*shards_[loop], home);
+}
+
 // --- store answers: History thread -> home ---------------------------------------
 
 void ChatHub::append(const RoomHome& room, uint64_t ticket, const Message& message) {
@@ -409,6 +419,23 @@ void ChatHub::search_done_on_loop(MemberRef who) {
   if (Member* m = shards_[who.loop]->find(who)) m->search_answered();
 }
 
+void ChatHub::kicked(MemberRef who, const RoomHome& room) {
+  loops_[who.loop]->post([this, who, name = room.name()] { kicked_on_loop(who, name); });
+}
+
+void ChatHub::kicked_on_loop(MemberRef who, const std::string& room) {
+  assert_on(who.loop);
+  Shard& shard = *shards_[who.loop];
+  Member* member = shard.find(who);
+  if (member == nullptr) return;
+  // As a leave does: no event of the room reaches it from now on.
+  if (auto it = shard.local_rooms.find(room); it != shard.local_rooms.end()) {
+    it->second.remove(member);
+    if (it->second.empty()) shard.local_rooms.erase(it);
+  }
+  member->kicked(room);
+}
+
 // --- metrics ----------------------------------------------------------------------
 
 std::size_t ChatHub::cache_bytes() const {
@@ -429,13 +456,19 @@ uint64_t ChatHub::cache_evicted_messages() const {
 // stored. Unused with a local History (shared_ is false).
 
 void ChatHub::open_shared(uint32_t loop, const std::string& room,
-                          const std::function<void(RoomHome&)>& step, MemberRef joiner) {
+                          const std::function<void(RoomHome&)>& step, MemberRef joiner,
+                          std::optional<ApiCallRef> caller) {
   if (options_.max_rooms > 0 && live_rooms() >= options_.max_rooms) {
-    loops_[joiner.loop]->post([this, joiner, room] { join_refused_on_loop(joiner, room); });
+    if (caller) {
+      api_answer(*caller, api_error(ApiErrorCode::RoomLimit,
+                                    "the server has as many rooms open as it allows; retry later"));
+    } else {
+      loops_[joiner.loop]->post([this, joiner, room] { join_refused_on_loop(joiner, room); });
+    }
     return;
   }
   live_rooms_.fetch_add(1, std::memory_order_relaxed);
-  shards_[loop]->opening[room].push_back({step, joiner});
+  shards_[loop]->opening[room].push_back({step, joiner, caller});
   // Listening first: what is stored after the last id read below arrives on
   // the bus, or is read when the subscription is confirmed (catch_up).
   bus_.subscribe(room);
@@ -444,6 +477,19 @@ void ChatHub::open_shared(uint32_t loop, const std::string& room,
       on_room_position(loop, room, std::move(last_id));
     });
   });
+}
+
+bool ChatHub::wait_for_shared_open(uint32_t loop, const std::string& room,
+                                   const std::function<void(RoomHome&)>& step, ApiCallRef caller) {
+  assert_on(loop);
+  Shard& shard = *shards_[loop];
+  if (shard.homes.contains(room)) return false;
+  if (auto w = shard.opening.find(room); w != shard.opening.end()) {
+    w->second.push_back({step, MemberRef{UINT32_MAX, 0, 0}, caller});
+  } else {
+    open_shared(loop, room, step, MemberRef{UINT32_MAX, 0, 0}, caller);
+  }
+  return true;
 }
 
 void ChatHub::on_room_position(uint32_t loop, const std::string& room, Result<uint64_t> last_id) {
@@ -457,6 +503,11 @@ void ChatHub::on_room_position(uint32_t loop, const std::string& room, Result<ui
     live_rooms_.fetch_sub(1, std::memory_order_relaxed);
     bus_.unsubscribe(room);
     for (const Shard::Waiting& w : waiting) {
+      if (w.caller) {
+        api_answer(*w.caller,
+                   api_error(ApiErrorCode::Unavailable, "the room cannot be opened now; retry"));
+        continue;
+      }
       if (w.joiner.loop == UINT32_MAX) continue;
       loops_[w.joiner.loop]->post(
           [this, who = w.joiner, room] { join_unavailable_on_loop(who, room); });

@@ -19,10 +19,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "chat/api_call.h"
 #include "chat/bus.h"
 #include "chat/history.h"
 #include "chat/loop_port.h"
@@ -73,6 +75,20 @@ class ChatHub final : private RoomHost, private BusListener {
   void rename(MemberRef who, const std::string& room, std::string name);
   void members(MemberRef who, const std::string& room, std::string after, std::size_t limit);
 
+  // Backend API (docs/API.md, chat/api_call.h; chat_hub_api.cpp). Called on
+  // the caller's loop; each call is answered once, on that loop, through
+  // ApiCaller::api_answered, unless its caller was detached first.
+  ApiCallRef attach_caller(uint32_t loop, ApiCaller* caller);
+  void detach_caller(ApiCallRef ref);
+  // Opens the room if needed (RoomLimit when it cannot be opened).
+  void api_post(ApiCallRef caller, ApiPost post);
+  // RoomNotFound for a room that is not open and has no history.
+  void api_history(ApiCallRef caller, std::string room, PageQuery query);
+  void api_members(ApiCallRef caller, std::string room, std::string after, std::size_t limit);
+  void api_kick(ApiCallRef caller, std::string room, std::string user);
+  // Any thread: a page of the directory of open rooms.
+  RoomsPage rooms_page(const RoomsRequest& request) const { return directory_.page(request); }
+
   // Any thread (GET /metrics).
   std::size_t live_rooms() const { return live_rooms_.load(std::memory_order_relaxed); }
   std::size_t cache_bytes() const;
@@ -98,7 +114,12 @@ class ChatHub final : private RoomHost, private BusListener {
   // Rooms of a shared History (several nodes): a room opens once its last id
   // is read, and what is asked of it meanwhile waits .
   void open_shared(uint32_t loop, const std::string& room,
-                   const std::function<void(RoomHome&)>& step, MemberRef joiner);
+                   const std::function<void(RoomHome&)>& step, MemberRef joiner,
+                   std::optional<ApiCallRef> caller = std::nullopt);
+  // A backend API post to a room not open on this node: `step` waits for the
+  // room's opening (true), or the room is open and nothing waits (false).
+  bool wait_for_shared_open(uint32_t loop, const std::string& room,
+                            const std::function<void(RoomHome&)>& step, ApiCallRef caller);
   void on_room_position(uint32_t loop, const std::string& room, Result<uint64_t> last_id);
   void join_unavailable_on_loop(MemberRef who, const std::string& room);
   void release_if_idle(Shard& shard, RoomHome& home);
@@ -110,6 +131,21 @@ class ChatHub final : private RoomHost, private BusListener {
   void on_searched(uint32_t loop, const std::string& room, uint64_t ticket,
                    Result<SearchPage> page);
 
+  // Backend API steps on the room's home loop, and the answer's hop back.
+  void api_post_at_home(uint32_t loop, ApiCallRef caller, ApiPost& post);
+  void api_history_at_home(uint32_t loop, ApiCallRef caller, const std::string& room,
+                           const PageQuery& query);
+  void api_members_at_home(uint32_t loop, ApiCallRef caller, const std::string& room,
+                           const std::string& after, std::size_t limit);
+  void api_kick_at_home(uint32_t loop, ApiCallRef caller, const std::string& room,
+                        const std::string& user);
+  // A page of a room with history but no open home, on the History's thread.
+  void api_page_read(ApiCallRef caller, const std::string& room, bool after, Result<Page> page);
+  void api_answer_on_loop(ApiCallRef caller, ApiAnswer& answer);
+  // Whether the home loop `loop` knows `room` has history (it is not open).
+  bool has_history(uint32_t loop, const std::string& room) const;
+  void release_if_idle(uint32_t loop, RoomHome& home);
+
   // On a member's loop.
   void deliver_on_loop(uint32_t loop, const std::string& room, const RoomEvent& event,
                        MemberRef except, const std::vector<MemberRef>& skip);
@@ -117,6 +153,7 @@ class ChatHub final : private RoomHost, private BusListener {
   void answer_on_loop(MemberRef who, const SharedText& text);
   void history_done_on_loop(MemberRef who);
   void search_done_on_loop(MemberRef who);
+  void kicked_on_loop(MemberRef who, const std::string& room);
 
   // RoomHost, called by RoomHome on the home loop.
   void answer(MemberRef who, SharedText text) override;
@@ -131,6 +168,8 @@ class ChatHub final : private RoomHost, private BusListener {
   void search(const RoomHome& room, uint64_t ticket, const SearchQuery& query) override;
   void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
   void publish(const RoomHome& room, const Message& message) override;
+  void api_answer(ApiCallRef caller, ApiAnswer answer) override;
+  void kicked(MemberRef who, const RoomHome& room) override;
   void file_referenced(const RoomHome& room, const Message& message) override;
   void file_released(const RoomHome& room, uint64_t msg_id) override;
   void read_gap(const RoomHome& room, const PageQuery& query) override;
@@ -153,6 +192,7 @@ class ChatHub final : private RoomHost, private BusListener {
   std::atomic<std::size_t> live_rooms_{0};
   std::atomic<uint64_t> rooms_refused_{0};
   RoomDirectory directory_;
+  std::vector<ApiCallerTable> callers_;  // per loop
 };
 
 }  // namespace parley::chat

@@ -55,6 +55,9 @@ enum class ErrorCode {
 inline constexpr uint16_t kCloseUnauthorized = 4001;  // no token, or a refused one
 inline constexpr uint16_t kCloseForbidden = 4003;     // a room the token does not allow
 inline constexpr uint16_t kCloseTokenExpired = 4004;  // the token expired without a refresh
+// A plain-text connection removed from its room by the backend API (JSON
+// connections get a `kicked` event instead and stay connected).
+inline constexpr uint16_t kCloseKicked = 4008;
 
 // "bad_json", "bad_message", ... (snake_case of the enumerator).
 std::string_view error_code_name(ErrorCode code);

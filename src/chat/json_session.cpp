@@ -332,6 +332,15 @@ void JsonSession::join_refused(std::string_view room) {
        Join::kType, {}, room);
 }
 
+void JsonSession::kicked(std::string_view room) {
+  if (!in_room(room)) return;
+  remove_room(room);
+  // A join of ours that reached the home after the kick put us back there:
+  // this leave takes us out again (the home ignores it otherwise).
+  hub_.leave(ref_, std::string(room));
+  deliver(make_shared_text(encode_kicked(room)));
+}
+
 void JsonSession::join_unavailable(std::string_view room) {
   remove_room(room);
   // The server's trouble, not the client's: not counted toward the abuse limit.

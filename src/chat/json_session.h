@@ -78,6 +78,7 @@ class JsonSession final : public ChatSession {
   bool identify(Hello& m);
   void refuse(const SessionAuth::Refusal& refusal, std::string_view ref);
   void join_refused(std::string_view room) override;
+  void kicked(std::string_view room) override;
   void join_unavailable(std::string_view room) override;
 
   // Answers an error; too many of them close the connection (abuse).

@@ -50,6 +50,9 @@ class Member {
   // A join was refused: the server is at its room limit and this room is not
   // open. The member is not in the room.
   virtual void join_refused(std::string_view /*room*/) {}
+  // The backend API removed this connection from `room` (docs/API.md): the
+  // room's home no longer counts it, and its loop no longer delivers to it.
+  virtual void kicked(std::string_view /*room*/) {}
   // A join failed because the message engine (Redis) cannot be reached: the
   // room could not be opened. The member is not in the room.
   virtual void join_unavailable(std::string_view /*room*/) {}

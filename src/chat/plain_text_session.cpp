@@ -51,6 +51,14 @@ void PlainTextSession::join_refused(std::string_view room) {
   transport_.close(ws::close_code::TryAgainLater, "room limit");
 }
 
+void PlainTextSession::kicked(std::string_view room) {
+  if (!in_room(room)) return;
+  remove_room(room);
+  hub_.leave(ref_, std::string(room));
+  deliver(make_shared_text(std::string(kKickedNotice)));
+  transport_.close(kCloseKicked, "removed from the room");
+}
+
 void PlainTextSession::join_unavailable(std::string_view room) {
   // Told in the seed's style, then closed so that its page reconnects (and
   // rejoins) once the engine is back.

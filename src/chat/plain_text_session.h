@@ -31,6 +31,10 @@ class PlainTextSession final : public ChatSession {
   void start() override;
   void on_text(std::string_view text) override;
   void join_refused(std::string_view room) override;
+  // Removed from its one room by the backend API: told in the seed's style
+  // (kKickedNotice) and closed with kCloseKicked.
+  void kicked(std::string_view room) override;
+  static constexpr std::string_view kKickedNotice = "系统通知: 你已被移出房间";
   void join_unavailable(std::string_view room) override;
   void tick() override;
   // What a client whose room cannot be opened is told before it is closed

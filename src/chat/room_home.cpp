@@ -151,12 +151,23 @@ void RoomHome::leave(MemberRef who, bool disconnected) {
 }
 
 void RoomHome::complete_leave(MemberRef who) {
+  Protocol protocol = Protocol::Json;
+  if (!remove_member(who, &protocol)) return;
+  // `left` after every answer still waiting for the store (acks).
+  if (protocol == Protocol::Json) {
+    queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, left_text(name_),
+                                 AnswerSlot::Counted::None, false});
+    drain_answers(who);
+  }
+}
+
+bool RoomHome::remove_member(MemberRef who, Protocol* protocol) {
   RoomMember* m = members_.find(who);
-  if (m == nullptr) return;
+  if (m == nullptr) return false;
   const std::string user = m->user;
   const std::string name = members_.name_of(user);
   const bool was_active = m->active;
-  const Protocol protocol = m->protocol;
+  if (protocol != nullptr) *protocol = m->protocol;
   members_.remove(who);
   host_.counts_changed(*this);
   if (was_active) {
@@ -170,12 +181,7 @@ void RoomHome::complete_leave(MemberRef who) {
                             user_left},
              who);
   }
-  // `left` after every answer still waiting for the store (acks).
-  if (protocol == Protocol::Json) {
-    queue_answer(who, AnswerSlot{AnswerSlot::State::Ready, 0, left_text(name_),
-                                 AnswerSlot::Counted::None, false});
-    drain_answers(who);
-  }
+  return true;
 }
 
 // --- typing, rename -----------------------------------------------------

@@ -45,6 +45,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "chat/api_call.h"
 #include "chat/events.h"
 #include "chat/history.h"
 #include "chat/member.h"
@@ -85,6 +86,11 @@ class RoomHost {
   virtual void file_released(const RoomHome& room, uint64_t msg_id) = 0;
   // Calls room.flush_presence() after `delay`, on the room's home loop.
   virtual void flush_presence_after(const RoomHome& room, std::chrono::milliseconds delay) = 0;
+  // Backend API: the answer of a call, delivered on the caller's loop.
+  virtual void api_answer(ApiCallRef caller, ApiAnswer answer) = 0;
+  // `who` was removed from the room (api_kick): its loop stops delivering
+  // the room's events to it, and tells it.
+  virtual void kicked(MemberRef who, const RoomHome& room) = 0;
   // Multi-node rooms only (RoomOptions::multi_node): a read of messages other
   // nodes stored, answered as room.on_gap_page; room.fill_gap() after `delay`.
   virtual void read_gap(const RoomHome& room, const PageQuery& query) {
@@ -184,6 +190,14 @@ class RoomHome {
   void members(MemberRef who, std::string_view after, std::size_t limit);
   // The presence coalesced since the last flush goes out (large rooms).
   void flush_presence();
+  // Backend API steps (room_home_api.cpp), each answered through
+  // RoomHost::api_answer. A post is an entry of the log like a send, from a
+  // user that is not a member; a read is a `history` page without a member;
+  // a kick removes every connection of `user` from the room.
+  void api_post(ApiCallRef caller, ApiPost post);
+  void api_read(ApiCallRef caller, const PageQuery& query);
+  void api_members(ApiCallRef caller, std::string_view after, std::size_t limit);
+  void api_kick(ApiCallRef caller, const std::string& user);
   // Store answers, on the home loop.
   void on_appended(uint64_t ticket, Result<Appended> result);
   void on_page(uint64_t ticket, Result<Page> result);
@@ -205,13 +219,15 @@ class RoomHome {
     MemberRef who;
     Message message;
     Protocol protocol;
+    std::optional<ApiCallRef> caller{};  // posted by the backend API: answered to it
   };
   struct PendingRead {
     MemberRef who;
     bool for_join;                  // a join's history, else a `history` request
     std::optional<uint64_t> since;  // for a join
     PageQuery query;
-    std::string viewer;  // the member's user (reactions' `me`)
+    std::string viewer;                  // the member's user (reactions' `me`)
+    std::optional<ApiCallRef> caller{};  // a read of the backend API: answered to it
   };
   struct PendingSearch {
     MemberRef who;
@@ -245,6 +261,8 @@ class RoomHome {
   void announce_join(const RoomMember& m);
   // Steps of a leave.
   void complete_leave(MemberRef who);
+  // Takes a connection out of the room (presence told); returns whether it was there.
+  bool remove_member(MemberRef who, Protocol* protocol = nullptr);
   // Presence: one event now, or into the batch of a large room.
   void announce(const PresenceChange& change, MemberRef except);
   bool batching_presence() const;
@@ -263,6 +281,9 @@ class RoomHome {
   void start_read(AnswerSlot& slot);
   void finish_read(uint64_t ticket, Result<Page> page);
   void finish_search(uint64_t ticket, Result<SearchPage> page);
+  // The backend API's side of a store answer.
+  void answer_api_post(ApiCallRef caller, const Message& entry, const Result<Appended>& result);
+  void finish_api_read(ApiCallRef caller, const PageQuery& query, Result<Page> page);
   void counted_done(MemberRef who, AnswerSlot::Counted counted);
 
   // The room's outbox.

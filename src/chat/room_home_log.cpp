@@ -117,7 +117,8 @@ void RoomHome::on_appended(uint64_t ticket, Result<Appended> result) {
 
 void RoomHome::finish_store(uint64_t ticket, PendingSend send, Result<Appended> result) {
   const MemberRef who = send.who;
-  const bool acked = !send.message.client_id.empty();
+  const bool acked = !send.message.client_id.empty() && !send.caller;
+  if (send.caller) answer_api_post(*send.caller, send.message, result);
   if (!result) {
     refused(ticket, send, result.error());
   } else if (result->duplicate) {

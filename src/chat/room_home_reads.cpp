@@ -71,6 +71,10 @@ void RoomHome::finish_read(uint64_t ticket, Result<Page> page) {
     // wait in the outbox): the page must not be older than them.
     cache_.refresh(page->messages);
   }
+  if (read.caller) {
+    finish_api_read(*read.caller, read.query, std::move(page));
+    return;
+  }
   if (read.for_join) {
     // Without its history a join still succeeds: `truncated` sends the client
     // paging, and that page reports the store's trouble.

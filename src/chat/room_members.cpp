@@ -50,6 +50,14 @@ std::optional<RoomMember> RoomMembers::remove(MemberRef ref) {
   return gone;
 }
 
+std::vector<MemberRef> RoomMembers::connections_of_user(std::string_view user) const {
+  std::vector<MemberRef> refs;
+  for (const auto& [ref, member] : members_) {
+    if (member.user == user) refs.push_back(ref);
+  }
+  return refs;
+}
+
 std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::string_view wanted) {
   auto it = users_.find(std::string(user_id));
   if (it == users_.end()) return std::nullopt;

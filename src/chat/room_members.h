@@ -65,6 +65,10 @@ class RoomMembers {
   // Active members other than `except` that already hold message `id`.
   std::vector<MemberRef> holding(uint64_t id, MemberRef except) const;
 
+  // The connections of `user` in the room. O(connections in the room): for
+  // the backend API's kick, which is rare and rate limited.
+  std::vector<MemberRef> connections_of_user(std::string_view user) const;
+
   // Users by name: the first `limit` whose name sorts after `after`.
   std::vector<MemberView> page(std::string_view after, std::size_t limit) const;
 

@@ -328,6 +328,12 @@ std::string encode_token_expiring(int64_t expires_at, int64_t in) {
   return out;
 }
 
+std::string encode_kicked(std::string_view room) {
+  std::string out;
+  event(out, "kicked", room.size()).string("room", room).close();
+  return out;
+}
+
 std::string encode_refreshed(int64_t expires_at) {
   std::string out;
   event(out, "refreshed", 0).signed_int("expires_at", expires_at).close();

@@ -169,6 +169,9 @@ std::string encode_error(ErrorCode code, std::string_view message, std::string_v
 // `expires_at` (Unix seconds); and the answer to a successful `refresh`.
 std::string encode_token_expiring(int64_t expires_at, int64_t in);
 std::string encode_refreshed(int64_t expires_at);
+// The connection was removed from `room` by the backend API (docs/API.md,
+// DELETE /api/v1/rooms/{room}/members/{user}): {"type": "kicked", "room"}.
+std::string encode_kicked(std::string_view room);
 std::string encode_error(const ParseError& error);
 
 }  // namespace parley::chat

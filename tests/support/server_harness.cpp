@@ -33,6 +33,10 @@ ServerHarness::ServerHarness(app::Config config, bool web)
                                          chat_options);
   services_ = std::unique_ptr<app::SharedServices>(new app::SharedServices{
       config_, static_files_, *hub_, identity_, json_options_, {1}, {1}, "test", {}});
+  if (config_.api_keys) {  // the backend API, as with --api-key-file
+    api_ = std::make_unique<app::ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);
+    services_->api = api_.get();
+  }
   ctx_ = std::make_unique<app::LoopContext>(*services_, loop_, 0);
   services_->loops.push_back(ctx_.get());
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "app/api.h"
 #include "app/config.h"
 #include "app/connection.h"
 #include "app/event_loop_port.h"
@@ -60,6 +61,7 @@ class ServerHarness {
   chat::LocalBus bus_;
   std::unique_ptr<chat::ChatHub> hub_;
   std::unique_ptr<app::SharedServices> services_;
+  std::unique_ptr<app::ApiService> api_;  // with config.api_keys
   std::unique_ptr<app::LoopContext> ctx_;
 };
 
