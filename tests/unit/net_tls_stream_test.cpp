@@ -13,8 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-
-#include <unistd.h>
 #include <string>
 
 #include <unistd.h>
