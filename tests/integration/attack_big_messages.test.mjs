@@ -24,6 +24,7 @@ import assert from 'node:assert/strict';
 import { startServer, uniqueRoom } from './lib/server.mjs';
 import {
   MiB, SMALL_ASAN_QUARANTINE, RssWatch, assertHonest, honestPairs, metric, rssBytes, startChatAttacker,
+  METRICS_ARGS,
 } from './lib/attack.mjs';
 
 const CONNS = 4;
@@ -84,8 +85,8 @@ for (const history of ['off', 'sqlite']) {
   test(`4 connections × ${COUNT} × 1 MiB to their own rooms, text limit raised (--history ${history}): RSS bounded by the cache budget`, { todo: gap }, async () => {
     const args = ['--threads', '2', '--history', history, '--max-text-bytes', String(MiB),
       '--cache-bytes', String(CACHE), '--cache-room-bytes', '0'];
-    const server = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
-    const control = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
+    const server = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
+    const control = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
     try {
       const { figures, pair, outcome, growth, held, attacked } =
         await flood(server, control, { count: COUNT, bytes: MiB, deflate: false });
@@ -115,8 +116,8 @@ for (const history of ['off', 'sqlite']) {
 
 test('4 connections × 1 MiB messages with the default text limit: refused with a notice, connections kept', async () => {
   const args = ['--threads', '2'];
-  const server = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
-  const control = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
+  const server = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
+  const control = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
   try {
     // Uncompressed: with permessage-deflate each refused 1 KiB frame is still
     // inflated to 1 MiB before the limit is seen (docs/SECURITY.md,

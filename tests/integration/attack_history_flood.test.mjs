@@ -29,6 +29,7 @@ import { jsonUser } from './lib/json_client.mjs';
 import {
   MiB, SMALL_ASAN_QUARANTINE, RssWatch, cpuSeconds, eventually, latencyBound, metric,
   startChatAttacker,
+  METRICS_ARGS,
 } from './lib/attack.mjs';
 
 const FLOODERS = 50;
@@ -102,8 +103,8 @@ let latencies = null;
 
 test('50 connections × 500 history requests, then close: honest send and history unharmed, CPU stops', async () => {
   const args = ['--threads', '2'];
-  const server = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
-  const control = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
+  const server = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
+  const control = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
   const rss = new RssWatch(server.child.pid);
   const room = uniqueRoom('history-flood');
   const attacker = startChatAttacker(server,

@@ -24,6 +24,7 @@ import { connect, startServer, uniqueRoom } from './lib/server.mjs';
 import { jsonUser } from './lib/json_client.mjs';
 import {
   SMALL_ASAN_QUARANTINE, assertHonest, eventually, honestPairs, metric, startChatAttacker,
+  METRICS_ARGS,
 } from './lib/attack.mjs';
 
 const MAX_ROOMS = 100;
@@ -31,8 +32,8 @@ const LOOPS = 2;
 
 test('rooms flood past --max-rooms: refused with room_limit, pruned when empty, honest pair unharmed', async () => {
   const args = ['--threads', String(LOOPS), '--max-rooms', String(MAX_ROOMS)];
-  const server = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
-  const control = await startServer(args, { env: SMALL_ASAN_QUARANTINE });
+  const server = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
+  const control = await startServer([...args, ...METRICS_ARGS], { env: SMALL_ASAN_QUARANTINE });
   const attacker = startChatAttacker(server, { mode: 'rooms-flood', conns: 10, rooms: 20, prefix: uniqueRoom('flood') });
   try {
     const honest = await honestPairs(server, control);

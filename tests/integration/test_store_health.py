@@ -24,7 +24,14 @@ import websockets
 from parley_server import ParleyServer, get, unique_room
 
 T = 10  # seconds for any single wait
-FAST = ["--rate", "100000", "--rate-burst", "100000", "--history", "sqlite"]
+# /metrics is not public by default (docs/SECURITY.md "Metrics protection"):
+# these servers take a token file and metrics() presents the token.
+METRICS_TOKEN = "store-health-metrics-token"
+_token_dir = tempfile.mkdtemp(prefix="parley-metrics-")
+with open(os.path.join(_token_dir, "token"), "w") as _f:
+    _f.write(METRICS_TOKEN)
+FAST = ["--rate", "100000", "--rate-burst", "100000", "--history", "sqlite",
+        "--metrics-token-file", os.path.join(_token_dir, "token")]
 FSIZE_LIMIT = 2 << 20  # bytes any file of the server may grow to
 
 
@@ -60,7 +67,8 @@ async def answer(ws, client_id):
 
 def metrics(server):
     values = {}
-    for line in get(server.port, "/metrics").body.decode().splitlines():
+    answer = get(server.port, "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    for line in answer.body.decode().splitlines():
         if line and not line.startswith("#"):
             name, value = line.split(" ")
             values[name] = int(value)

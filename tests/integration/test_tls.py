@@ -9,6 +9,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -31,7 +32,8 @@ def pki():
 @pytest.fixture(scope="module")
 def tls_server(pki):
     chain, key = pki.server_cert(1001)
-    srv = ParleyServer(["--tls-cert", chain, "--tls-key", key, "--history", "off", "--threads", "2"])
+    srv = ParleyServer(["--tls-cert", chain, "--tls-key", key, "--history", "off", "--threads", "2",
+                        "--metrics-token-file", metrics_token_file()])
     assert srv.scheme == "https"
     yield srv
     srv.save_log("test_tls")
@@ -43,9 +45,9 @@ def handshake(port, ctx, server_hostname="127.0.0.1"):
     return ctx.wrap_socket(raw, server_hostname=server_hostname)
 
 
-def https_get(port, ctx, path):
+def https_get(port, ctx, path, headers=""):
     with handshake(port, ctx) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(65536):
             data += chunk
@@ -53,8 +55,19 @@ def https_get(port, ctx, path):
     return head.decode("latin-1"), body
 
 
+# /metrics is not public by default (docs/SECURITY.md "Metrics protection").
+METRICS_TOKEN = "tls-tests-metrics-token"
+
+
+def metrics_token_file():
+    path = os.path.join(tempfile.mkdtemp(prefix="parley-metrics-"), "token")
+    with open(path, "w") as f:
+        f.write(METRICS_TOKEN)
+    return path
+
+
 def metrics(port, ctx):
-    _, body = https_get(port, ctx, "/metrics")
+    _, body = https_get(port, ctx, "/metrics", f"Authorization: Bearer {METRICS_TOKEN}\r\n")
     values = {}
     for line in body.decode().splitlines():
         if line and not line.startswith("#"):

@@ -4,7 +4,8 @@
 // error"): the server's RSS from /proc, a hostile client in its own process
 // (lib/attacker.py), and an honest pair chatting beside the attack.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -302,9 +303,18 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;  // utime, stime in clock ticks (USER_HZ 100)
 }
 
+// /metrics is not public by default (docs/SECURITY.md "Metrics protection"):
+// servers whose metrics a test reads get these flags, and metric() the token.
+const METRICS_TOKEN = 'attack-tests-metrics-token';
+const metricsTokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'parley-metrics-')), 'token');
+writeFileSync(metricsTokenFile, METRICS_TOKEN);
+export const METRICS_ARGS = ['--metrics-token-file', metricsTokenFile];
+
 // One value of the server's GET /metrics, or undefined.
 export async function metric(server, name) {
-  const res = await fetch(`${server.httpUrl}/metrics`);
+  const res = await fetch(`${server.httpUrl}/metrics`, {
+    headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+  });
   const body = await res.text();
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(body);
   return m ? Number(m[1]) : undefined;
