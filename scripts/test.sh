@@ -3,7 +3,7 @@
 # integration (real binary + npm ws + python3-websockets + nginx), e2e
 # (Chromium) under the debug preset (ASan + UBSan, -Werror); the unit and
 # integration tiers again under the tsan preset (ThreadSanitizer); then each
-# fuzz target for a bounded time (PARLEY_FUZZ_SECONDS, default 60).
+# fuzz target for a bounded time (PARLEY_FUZZ_SECONDS, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -23,6 +23,6 @@ TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/ts
   build/tsan/tests/unit/parley_unit_tests --gtest_brief=1
 ctest --preset tsan -j"$jobs" --no-tests=error -R '^integration/'
 
-cmake --preset fuzz -DPARLEY_FUZZ_SECONDS="${PARLEY_FUZZ_SECONDS:-60}" >/dev/null
+cmake --preset fuzz -DPARLEY_FUZZ_SECONDS="${PARLEY_FUZZ_SECONDS:-30}" >/dev/null
 cmake --build --preset fuzz -j"$jobs"
 ctest --preset fuzz -j"$jobs" --no-tests=error
