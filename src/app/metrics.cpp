@@ -2,6 +2,7 @@
 
 #include "app/server_context.h"
 #include "chat/history.h"
+#include "chat/json_writer.h"
 #include "http/response.h"
 #include "store/history_store.h"
 
@@ -67,25 +68,6 @@ constexpr Metric kMetrics[] = {
     {"parley_refused_metrics_total", "/metrics requests refused (404 or 401).", "counter",
      &LoopStats::refused_metrics},
 };
-
-// A JSON string's contents: quotes, backslashes and control characters escaped.
-std::string json_escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(c >> 4) & 0xf];
-      out += kHex[c & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // The SQLite store's counters (store/history_store.h Stats).
 void store_metrics(std::string& out, const store::HistoryStore& store) {
@@ -171,8 +153,9 @@ std::string health_response(const SharedServices& services, bool head_only, bool
     r.body = "{\"status\":\"ok\"}\n";
   } else {
     r.status = 503;
-    r.body = "{\"status\":\"unavailable\",\"reason\":\"" + json_escaped(health.error().message) +
-             "\"}\n";
+    r.body = "{\"status\":\"unavailable\",\"reason\":";
+    chat::json::append_string(r.body, health.error().message);
+    r.body += "}\n";
   }
   return http::serialize(r, head_only);
 }
