@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, withTimeout } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 import { JsonClient } from './lib/json_client.mjs';
-import { HonestPair, RssWatch, latencyBound, MiB, SMALL_ASAN_QUARANTINE } from './lib/attack.mjs';
+import { HonestPair, RssWatch, jsonLines, latencyBound, MiB, SMALL_ASAN_QUARANTINE } from './lib/attack.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RATE = 20;
@@ -30,31 +30,8 @@ const ARGS = ['--threads', '2', '--history', 'off', '--rate-per-ip', String(RATE
 function flood(port) {
   const child = spawn(process.execPath, [path.join(here, 'lib/address_flood.mjs'), String(port), '127.0.0.1',
     String(FLOODERS), String(FLOOD_SECONDS), '1', String(ROUND_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const lines = [];
-  const waiters = [];
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
-    out += d;
-    let i;
-    while ((i = out.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(out.slice(0, i)));
-      out = out.slice(i + 1);
-      for (const w of waiters.splice(0)) w();
-    }
-  });
-  child.stderr.on('data', (d) => { err += d; });
-  const line = (n, ms) => withTimeout(new Promise((resolve, reject) => {
-    const check = () => {
-      if (lines.length > n) return resolve(lines[n]);
-      if (child.exitCode !== null) return reject(new Error(`flooder exited: ${err}`));
-      waiters.push(check);
-    };
-    child.on('exit', check);
-    check();
-  }), ms, 'the flooder');
-  return { ready: line(0, 60000), result: () => line(1, 60000), kill: () => child.kill('SIGKILL') };
+  const { line } = jsonLines(child, 'flooder');
+  return { ready: line(0, 60000, 'the flood to start'), result: () => line(1, 60000, 'the flood\'s counts'), kill: () => child.kill('SIGKILL') };
 }
 
 test('100 connections from one address share its rate; another address is unaffected', async () => {

@@ -73,11 +73,11 @@ export class RssWatch {
   stop() { clearInterval(this.timer); }
 }
 
-// Runs lib/attacker.py (see there for the modes). `started` resolves when the
-// attack begins, `outcome` with its final JSON report.
-export function startAttacker(mode, port, urlPath, seconds) {
-  const child = spawn('/usr/bin/python3', [path.join(here, 'attacker.py'), mode, String(port), urlPath,
-    String(seconds)], { stdio: ['pipe', 'pipe', 'pipe'] });
+// The JSON lines a child process prints on stdout, one object per line:
+// `line(n, ms, label)` resolves with the n-th (from 0), waiting at most `ms`,
+// and fails at once if the child exits first (with its stderr); `exited`
+// resolves with its exit code.
+export function jsonLines(child, who) {
   let out = '';
   let err = '';
   const lines = [];
@@ -93,17 +93,26 @@ export function startAttacker(mode, port, urlPath, seconds) {
     }
   });
   child.stderr.on('data', (d) => { err += d; });
-  child.stdin.on('error', () => {});  // stop() after the attacker ended on its own
   const exited = new Promise((resolve) => child.on('exit', (code) => { for (const w of waiters.splice(0)) w(); resolve(code); }));
   const line = async (n, ms, label) => {
     while (lines.length <= n) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`attacker exited (${child.exitCode ?? child.signalCode}) before ${label}: ${err}`);
+        throw new Error(`${who} exited (${child.exitCode ?? child.signalCode}) before ${label}: ${err}`);
       }
       await withTimeout(new Promise((r) => waiters.push(r)), ms, label);
     }
     return lines[n];
   };
+  return { line, exited };
+}
+
+// Runs lib/attacker.py (see there for the modes). `started` resolves when the
+// attack begins, `outcome` with its final JSON report.
+export function startAttacker(mode, port, urlPath, seconds) {
+  const child = spawn('/usr/bin/python3', [path.join(here, 'attacker.py'), mode, String(port), urlPath,
+    String(seconds)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => {});  // stop() after the attacker ended on its own
+  const { line, exited } = jsonLines(child, 'attacker');
   return {
     started: line(0, 10000, 'the attack to start'),
     outcome: (ms) => line(1, ms, 'the attacker\'s outcome').finally(() => exited),
