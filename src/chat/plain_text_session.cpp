@@ -26,7 +26,7 @@ PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& t
       name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
       rate_(limits.rate_per_sec, limits.rate_burst),
-      claims_(std::move(claims)) {
+      claims_(claims ? std::make_unique<const auth::Claims>(std::move(*claims)) : nullptr) {
   if (!claims_) return;
   user_ = claims_->subject;
   if (claims_->name) {

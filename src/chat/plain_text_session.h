@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include "auth/jwt_claims.h"
 #include "chat/chat_session.h"
@@ -48,7 +49,9 @@ class PlainTextSession final : public ChatSession {
   const JsonSessionOptions& limits_;
   TokenBucket rate_;
   RecentEvents<std::chrono::steady_clock::time_point> recent_drops_;
-  std::optional<auth::Claims> claims_;
+  // Under --auth jwt only: on the heap, so that a guest's session does not
+  // carry ~180 bytes of empty claims (docs/BENCHMARKS.md, memory per connection).
+  std::unique_ptr<const auth::Claims> claims_;
   auth::Clock::time_point deadline_{};
 };
 
