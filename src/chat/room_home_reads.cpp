@@ -81,6 +81,10 @@ void RoomHome::on_page(uint64_t ticket, Result<Page> page) {
 void RoomHome::finish_read(uint64_t ticket, Result<Page> page) {
   auto node = work_.extract(ticket);
   const PendingRead read = std::get<PendingRead>(std::move(node.mapped()));
+  if (was_cancelled(read.cancelled) && !read.for_join) {
+    fill_answer(read.who, ticket, nullptr);  // its connection is gone: nothing to encode
+    return;
+  }
   if (!page) {
     if (!was_cancelled(read.cancelled)) {
       spdlog::warn("room {}: history could not be read: {}", name_, page.error().message);
@@ -138,6 +142,10 @@ void RoomHome::on_searched(uint64_t ticket, Result<SearchPage> page) {
 void RoomHome::finish_search(uint64_t ticket, Result<SearchPage> page) {
   auto node = work_.extract(ticket);
   const PendingSearch search = std::get<PendingSearch>(std::move(node.mapped()));
+  if (was_cancelled(search.cancelled)) {
+    fill_answer(search.who, ticket, nullptr);
+    return;
+  }
   if (!page) {
     if (!was_cancelled(search.cancelled)) {
       spdlog::warn("room {}: history could not be searched: {}", name_, page.error().message);

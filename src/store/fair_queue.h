@@ -44,6 +44,12 @@ class FairQueue {
   // How many items were ever pushed (the next item's seq).
   uint64_t pushed() const { return next_seq_; }
 
+  // The item whose turn it is, left in place. Precondition: !empty().
+  const T& front() const {
+    const Key& entry = keys_.find(ring_.front())->second;
+    return entry.lanes.find(entry.ring.front())->second.front().item;
+  }
+
   // The item whose turn it is, and the key it was pushed under. Precondition: !empty().
   std::pair<Entry, std::string> pop() {
     std::string key = std::move(ring_.front());

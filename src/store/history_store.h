@@ -140,7 +140,7 @@ class HistoryStore {
     uint64_t max_pending_bytes = 0;
     // A batch stops once its appends weigh this much (stored_bytes()), so that a room's large
     // messages hold the other rooms' acks up by one such batch at most. 0 = no limit.
-    uint64_t max_batch_bytes = 256 << 10;
+    uint64_t max_batch_bytes = 16 << 10;
     // How long a transaction waits for a lock held by another connection (a backup, the sqlite3
     // shell) before its appends fail.
     std::chrono::milliseconds busy_timeout{5000};

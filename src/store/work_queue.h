@@ -82,9 +82,9 @@ class WorkQueue {
   // Waits until something is queued, the queue is closed, or `deadline` passes. Then, while
   // fewer than `max_items` wait and `fill_until` is ahead, waits for more (up to fill_until), so
   // that a busy consumer takes fewer, bigger batches. Moves up to `max_items` into `out`
-  // (cleared first; it may come back empty on a timeout), in turn, and stops after the item
-  // that makes their `weight` reach `max_weight` (0 = no limit). Returns false once the queue
-  // is closed and empty: the consumer is done.
+  // (cleared first; it may come back empty on a timeout), in turn, and stops before an item
+  // that would take their `weight` past `max_weight` (0 = no limit); the first item is taken
+  // whatever it weighs. Returns false once the queue is closed and empty: the consumer is done.
   template <typename Weight>
   bool pop_batch(std::vector<T>& out, std::size_t max_items, uint64_t max_weight, Weight&& weight,
                  Clock::time_point deadline = Clock::time_point::max(),
@@ -105,9 +105,11 @@ class WorkQueue {
     wanted_ = 0;
     if (closed_ && items_.empty()) return false;
     uint64_t taken = 0;
-    while (!items_.empty() && out.size() < max_items && (max_weight == 0 || taken < max_weight)) {
+    while (!items_.empty() && out.size() < max_items) {
+      const uint64_t next = weight(items_.front());
+      if (max_weight != 0 && !out.empty() && taken + next > max_weight) break;
       out.push_back(std::move(items_.pop().first.item));
-      taken += weight(out.back());
+      taken += next;
     }
     return true;
   }

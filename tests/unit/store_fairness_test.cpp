@@ -88,9 +88,14 @@ TEST(StoreWorkQueue, BatchStopsAtItsWeight) {
   for (int i = 0; i < 10; ++i) q.push(i % 2 == 0 ? "a" : "b", 0, 0, int{i});
   std::vector<int> batch;
   ASSERT_TRUE(q.pop_batch(batch, 100, 3, [](int) { return uint64_t{1}; }));
-  EXPECT_EQ(batch.size(), 3u);
-  ASSERT_TRUE(q.pop_batch(batch, 100, 1000, [](int) { return uint64_t{1000}; }));
-  EXPECT_EQ(batch.size(), 1u);  // one item at least, whatever it weighs
+  EXPECT_EQ(batch, (std::vector<int>{0, 1, 2}));
+  ASSERT_TRUE(q.pop_batch(batch, 100, 10, [](int) { return uint64_t{1000}; }));
+  EXPECT_EQ(batch, (std::vector<int>{3}));  // one item at least, whatever it weighs
+  // A heavy item is not added to a batch it would take past the limit: it goes alone next.
+  ASSERT_TRUE(q.pop_batch(batch, 100, 10, [](int i) { return uint64_t(i == 5 ? 1000 : 1); }));
+  EXPECT_EQ(batch, (std::vector<int>{4}));
+  ASSERT_TRUE(q.pop_batch(batch, 100, 10, [](int i) { return uint64_t(i == 5 ? 1000 : 1); }));
+  EXPECT_EQ(batch, (std::vector<int>{5}));
 }
 
 // Holds the store's writer (or reader) inside a callback until release().
