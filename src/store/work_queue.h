@@ -58,7 +58,7 @@ class WorkQueue {
         charged += bytes;
         charged_total_ += bytes;
       }
-      items_.push(key, lane, std::move(item));
+      items_.push(key, lane, std::move(item), bytes);
       // Only the push the consumer waits for wakes it: no wake-up per item while it fills a
       // batch or is busy.
       wake = wanted_ != 0 && items_.size() == wanted_;
@@ -106,7 +106,7 @@ class WorkQueue {
     if (closed_ && items_.empty()) return false;
     uint64_t taken = 0;
     while (!items_.empty() && out.size() < max_items) {
-      const uint64_t next = weight(items_.front());
+      const uint64_t next = weight(items_.front().item);
       if (max_weight != 0 && !out.empty() && taken + next > max_weight) break;
       out.push_back(std::move(items_.pop().first.item));
       taken += next;

@@ -43,6 +43,16 @@ TEST(StoreFairQueue, WithinAKeyTakesLanesInTurn) {
   EXPECT_EQ(drain(q), (std::vector<std::string>{"flood0", "other", "honest", "flood1", "flood2"}));
 }
 
+TEST(StoreFairQueue, TurnsAreWeighted) {
+  // Quantum 4096: a 10,000-byte item is served on its key's third visit (credit 12,288), the
+  // next on the second after it (2,288 left over + 8,192); light items once per visit.
+  FairQueue<std::string> q(4096);
+  q.push("heavy", 0, "h0", 10000);
+  q.push("heavy", 0, "h1", 10000);
+  for (int i = 0; i < 6; ++i) q.push("light", 0, "l" + std::to_string(i), 100);
+  EXPECT_EQ(drain(q), (std::vector<std::string>{"l0", "l1", "h0", "l2", "l3", "h1", "l4", "l5"}));
+}
+
 TEST(StoreFairQueue, OldestSeqIsTheOldestStillQueued) {
   FairQueue<std::string> q;
   EXPECT_EQ(q.oldest_seq(), 0u);
@@ -50,6 +60,7 @@ TEST(StoreFairQueue, OldestSeqIsTheOldestStillQueued) {
   q.push("a", 0, "a1");  // seq 1
   q.push("b", 0, "b0");  // seq 2
   EXPECT_EQ(q.oldest_seq(), 0u);
+  EXPECT_EQ(q.front().item, "a0");
   EXPECT_EQ(q.pop().first.item, "a0");
   EXPECT_EQ(q.oldest_seq(), 1u);
   EXPECT_EQ(q.pop().first.item, "b0");  // b's turn: a1 (seq 1) still waits
