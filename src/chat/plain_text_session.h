@@ -4,11 +4,11 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 
 #include "auth/jwt_claims.h"
 #include "chat/chat_session.h"
 #include "chat/json_session.h"
+#include "chat/recent_events.h"
 #include "chat/token_bucket.h"
 
 namespace parley::chat {
@@ -47,8 +47,7 @@ class PlainTextSession final : public ChatSession {
   std::string name_;
   const JsonSessionOptions& limits_;
   TokenBucket rate_;
-  std::deque<std::chrono::steady_clock::time_point> recent_drops_;
-  SharedText too_long_notice_;
+  RecentEvents<std::chrono::steady_clock::time_point> recent_drops_;
   std::optional<auth::Claims> claims_;
   auth::Clock::time_point deadline_{};
 };
