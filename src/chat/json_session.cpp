@@ -55,6 +55,9 @@ void JsonSession::fail(ErrorCode code, std::string_view message, std::string_vie
   // Abuse guard: too many errors in the window and the client is closed.
   if (recent_errors_.note(now_, options_.abuse_window) > options_.abuse_errors) {
     transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
+    // Out of its rooms now, not when the closing handshake ends: the reads
+    // it asked for are cancelled before the store runs them.
+    leave_all();
   }
 }
 
