@@ -175,7 +175,9 @@ TEST_P(EndpointLimitsTest, FeedStopsWhenTheInflateAllowanceIsSpentAndResumes) {
       const std::size_t used = endpoint().feed(piece);
       // feed() stops short only when the allowance is spent; the caller
       // also checks after a piece that was used up.
-      if (used < piece.size()) EXPECT_TRUE(endpoint().inflate_allowance_spent());
+      if (used < piece.size()) {
+        EXPECT_TRUE(endpoint().inflate_allowance_spent());
+      }
       if (endpoint().inflate_allowance_spent()) {
         // Spent by at most one piece's inflation.
         ++stops;
