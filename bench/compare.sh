@@ -193,12 +193,14 @@ server_command() {
   case "$name" in
     parley-t1 | parley-t2)
       # --rate: the peers have no per-client rate limit, so Parley's is lifted;
-      # the load comes from one loopback address: no per-address limits either.
+      # the load comes from one loopback address: no per-address limits either;
+      # nor byte or inflate rates (the peers have none).
       # --join-history 0: the peers replay nothing on join.
       SERVER_CMD=("$PARLEY" --host 127.0.0.1 --port "$port" --history off
         --threads "${name#parley-t}" --echo --log-level warn --data-dir "$WORK/parley-data"
         --rate 1000000000 --rate-burst 1000000000 --join-history 0 --shutdown-timeout 1
-        --max-connections 0 --max-connections-per-ip 0 --handshake-rate-per-ip 0 --rate-per-ip 0)
+        --max-connections 0 --max-connections-per-ip 0 --handshake-rate-per-ip 0 --rate-per-ip 0
+        --byte-rate 0 --byte-rate-per-ip 0 --inflate-rate 0)
       CHAT_PATH=/wss SELF_COPY=0 ;;
     websocketpp)
       SERVER_CMD=("$PEERS/websocketpp-server" --host 127.0.0.1 --port "$port")

@@ -26,7 +26,8 @@ trap cleanup EXIT
 
 # Every client comes from 127.0.0.1: no per-address limits (docs/SECURITY.md).
 "$server" --port 0 --history off --data-dir "$work" --log-level warn --max-connections-per-ip 0 \
-  --handshake-rate-per-ip 0 --rate-per-ip 0 >"$work/server.out" 2>&1 &
+  --handshake-rate-per-ip 0 --rate-per-ip 0 --byte-rate 0 --byte-rate-per-ip 0 \
+  >"$work/server.out" 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 50); do  # up to 5 s for "parley listening on http://127.0.0.1:PORT"

@@ -54,7 +54,7 @@ Result<AddressTable::Slot> AddressTable::hold(const net::IpAddress& address) {
     if (shard.entries.size() >= kMaxEntries / kShards) {
       prune_locked(shard, Clock::now(), /*force=*/true);
     }
-    auto entry = std::make_unique<Entry>(key, limits_, &message_refusals_);
+    auto entry = std::make_unique<Entry>(key, limits_, &message_refusals_, &byte_refusals_);
     it = shard.entries.emplace(key, std::move(entry)).first;
     entries_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -70,8 +70,7 @@ Result<AddressTable::Slot> AddressTable::hold(const net::IpAddress& address) {
 void AddressTable::prune_locked(Shard& shard, Clock::time_point now, bool force) {
   for (auto it = shard.entries.begin(); it != shard.entries.end();) {
     const Entry& e = *it->second;
-    bool idle = e.connections.load(std::memory_order_acquire) == 0 &&
-                (force || (e.handshakes.full(now) && e.messages.full(now)));
+    bool idle = e.connections.load(std::memory_order_acquire) == 0 && (force || e.idle(now));
     if (idle) {
       it = shard.entries.erase(it);
       entries_.fetch_sub(1, std::memory_order_relaxed);

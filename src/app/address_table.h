@@ -53,6 +53,8 @@ class AddressTable {
     double handshake_burst = 1;
     double message_rate = 0;  // chat requests per address per second
     double message_burst = 1;
+    double byte_rate = 0;  // bytes of chat messages per address per second
+    double byte_burst = 1;
   };
 
   static constexpr std::size_t kShards = 16;
@@ -60,14 +62,20 @@ class AddressTable {
 
  private:
   struct Entry {
-    Entry(const net::AddressKey& k, const Limits& l, std::atomic<uint64_t>* message_refusals)
+    Entry(const net::AddressKey& k, const Limits& l, std::atomic<uint64_t>* message_refusals,
+          std::atomic<uint64_t>* byte_refusals)
         : key(k),
           handshakes(l.handshake_rate, l.handshake_burst),
-          messages(l.message_rate, l.message_burst, message_refusals) {}
+          messages(l.message_rate, l.message_burst, message_refusals),
+          bytes(l.byte_rate, l.byte_burst, byte_refusals) {}
+    bool idle(Clock::time_point now) const {
+      return handshakes.full(now) && messages.full(now) && bytes.full(now);
+    }
     const net::AddressKey key;
     std::atomic<std::size_t> connections{0};
     SharedRate handshakes;
     SharedRate messages;
+    SharedRate bytes;
   };
 
  public:
@@ -105,6 +113,8 @@ class AddressTable {
     // The chat-request rate this address's connections share; valid while
     // the slot is held.
     SharedRate& message_rate() { return entry_->messages; }
+    // The byte rate of chat messages they share, likewise.
+    SharedRate& byte_rate() { return entry_->bytes; }
 
    private:
     friend class AddressTable;
@@ -132,6 +142,8 @@ class AddressTable {
   std::size_t addresses() const { return entries_.load(std::memory_order_relaxed); }
   // Chat requests refused by a per-address rate, server-wide.
   uint64_t messages_refused() const { return message_refusals_.load(std::memory_order_relaxed); }
+  // Chat messages refused by a per-address byte rate, server-wide.
+  uint64_t bytes_refused() const { return byte_refusals_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard {
@@ -147,6 +159,7 @@ class AddressTable {
   std::atomic<std::size_t> open_{0};
   std::atomic<std::size_t> entries_{0};
   std::atomic<uint64_t> message_refusals_{0};
+  std::atomic<uint64_t> byte_refusals_{0};
   std::array<Shard, kShards> shards_;
 };
 

@@ -21,6 +21,7 @@ class ChatLink final : public chat::ChatTransport {
 
   void send_text(const SharedText& text, bool ephemeral) override;
   void close(uint16_t code, std::string_view reason) override;
+  void refused(chat::Refused what) override;
 
  private:
   WebSocketPhase& phase_;

@@ -376,6 +376,45 @@ std::string check_tls_options(const Config& c) {
   return {};
 }
 
+// Inflate and byte rates (docs/SECURITY.md, "Message bytes and inflation").
+void add_byte_rate_options(CLI::App& cli, Config& c) {
+  auto size = [&](const std::string& name, uint64_t& value, const std::string& help,
+                  const std::string& env) {
+    cli.add_option(name, value, help)
+        ->envname(env)
+        ->transform(CLI::AsSizeValue(false))
+        ->capture_default_str();
+  };
+  size("--inflate-rate", c.inflate_rate,
+       "Bytes a connection may inflate per second (permessage-deflate); past it its input waits "
+       "(0 = no limit)",
+       "PARLEY_INFLATE_RATE");
+  size("--byte-rate", c.byte_rate,
+       "Bytes of chat messages per connection per second (0 = no limit)", "PARLEY_BYTE_RATE");
+  size("--byte-burst", c.byte_burst, "Burst of bytes a connection may send above --byte-rate",
+       "PARLEY_BYTE_BURST");
+  size("--byte-rate-per-ip", c.byte_rate_per_ip,
+       "Bytes of chat messages per client address per second, shared by all its connections "
+       "(0 = no limit)",
+       "PARLEY_BYTE_RATE_PER_IP");
+  size("--byte-burst-per-ip", c.byte_burst_per_ip,
+       "Burst of bytes an address may send above --byte-rate-per-ip", "PARLEY_BYTE_BURST_PER_IP");
+}
+
+// A burst must hold the largest chat message, or such a message could never pass.
+std::string check_byte_rates(const Config& c) {
+  const uint64_t largest = std::max(c.json_message_bytes(), c.max_text_bytes);
+  if (c.byte_rate != 0 && c.byte_burst < largest) {
+    return "--byte-burst must be at least the largest chat message (" + std::to_string(largest) +
+           " bytes: 6 x --max-text-bytes + 4096)";
+  }
+  if (c.byte_rate_per_ip != 0 && c.byte_burst_per_ip < largest) {
+    return "--byte-burst-per-ip must be at least the largest chat message (" +
+           std::to_string(largest) + " bytes: 6 x --max-text-bytes + 4096)";
+  }
+  return {};
+}
+
 // Rules between flags; the message, or empty when the configuration holds.
 std::string check_consistency(const Config& c) {
   if (c.soft_pending_output > c.max_pending_output) {
@@ -386,6 +425,7 @@ std::string check_consistency(const Config& c) {
   if (c.history_max_bytes != 0 && c.history_max_bytes < (uint64_t{1} << 20)) {
     return "--history-max-bytes must be 0 (no cap) or at least 1MiB";
   }
+  if (std::string problem = check_byte_rates(c); !problem.empty()) return problem;
   return check_tls_options(c);
 }
 
@@ -408,6 +448,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_storage_options(cli, c);
   add_store_budget_options(cli, c);
   add_tls_options(cli, c);
+  add_byte_rate_options(cli, c);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

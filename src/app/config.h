@@ -2,6 +2,7 @@
 // variable equivalent (flags win). Invalid values fail at start with one line.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -141,6 +142,22 @@ struct Config {
   std::string tls_key_file;   // PEM private key
   int plain_port = -1;        // -1: none; 0 picks a free one
   bool tls() const { return !tls_cert_file.empty(); }
+  // Inflate and byte rates (docs/SECURITY.md, "Message bytes and
+  // inflation"). 0 means no limit, for each rate. The byte rates are above
+  // what --rate allows of texts of the default --max-text-bytes (50 x 4000
+  // bytes a second): they bind when the text limit is raised, or for
+  // escape-heavy JSON, and leave room for an office behind one address.
+  uint64_t inflate_rate = 16 << 20;     // bytes a connection may inflate per second
+  uint64_t byte_rate = 256 << 10;       // bytes of chat messages per connection per second...
+  uint64_t byte_burst = 2 << 20;        // ...with this burst
+  uint64_t byte_rate_per_ip = 1 << 20;  // the same per client address, all its connections
+  uint64_t byte_burst_per_ip = 8 << 20;
+  // The largest message a parley.v1 connection reads: the largest valid
+  // request, a text of max_text_bytes all escaped as \u00XX (6 bytes each)
+  // plus its envelope (the API's body limit, app/api.h, is the same).
+  std::size_t json_message_bytes() const {
+    return std::min(max_message_size, 6 * max_text_bytes + 4096);
+  }
 };
 
 struct ConfigResult {

@@ -68,6 +68,10 @@ void Connection::on_drained() {
   if (auto* http = std::get_if<HttpPhase>(&phase_); http != nullptr && http->awaiting_api()) {
     return;
   }
+  // WebSocket input held for the inflate budget: the phase resumes it.
+  if (auto* ws = std::get_if<WebSocketPhase>(&phase_); ws != nullptr && ws->input_waiting()) {
+    return;
+  }
   stream_->resume_reading();
   if (auto* http = std::get_if<HttpPhase>(&phase_)) after_http(http->on_drained());
   apply_backpressure();

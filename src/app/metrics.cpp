@@ -67,7 +67,44 @@ constexpr Metric kMetrics[] = {
      &LoopStats::refused_origin},
     {"parley_refused_metrics_total", "/metrics requests refused (404 or 401).", "counter",
      &LoopStats::refused_metrics},
+    // Inflate and byte rates, refusals (docs/SECURITY.md, "What is logged and counted").
+    {"parley_policy_closes_total",
+     "WebSocket connections closed 1008 by the chat's abuse guard (too many errors or drops).",
+     "counter", &LoopStats::policy_closes},
+    {"parley_messages_too_big_total",
+     "WebSocket connections closed 1009: a message over the connection's limit (inflated size "
+     "for compressed ones).",
+     "counter", &LoopStats::messages_too_big},
+    {"parley_inflated_bytes_total", "Bytes inflated (permessage-deflate).", "counter",
+     &LoopStats::inflated_bytes},
+    {"parley_inflate_waits_total",
+     "Times a connection's input waited because it had inflated --inflate-rate bytes.", "counter",
+     &LoopStats::inflate_waits},
 };
+
+// The chat's refusals by reason, one labelled counter.
+void refusal_metrics(std::string& out, const SharedServices& services) {
+  const char* name = "parley_chat_refusals_total";
+  out.append("# HELP ").append(name).append(
+      " Chat messages and requests refused: rate_limited (--rate, --rate-per-ip, history and "
+      "search in flight), byte_rate (--byte-rate, --byte-rate-per-ip), text_too_long "
+      "(--max-text-bytes), room_limit (--max-rooms).\n");
+  out.append("# TYPE ").append(name).append(" counter\n");
+  constexpr std::pair<chat::Refused, const char*> kReasons[] = {
+      {chat::Refused::RateLimited, "rate_limited"},
+      {chat::Refused::ByteRate, "byte_rate"},
+      {chat::Refused::TextTooLong, "text_too_long"},
+      {chat::Refused::RoomLimit, "room_limit"},
+  };
+  for (const auto& [reason, label] : kReasons) {
+    uint64_t sum = 0;
+    for (const LoopContext* loop : services.loops) {
+      sum += loop->stats.chat_refusals[static_cast<std::size_t>(reason)].get();
+    }
+    out.append(name).append("{reason=\"").append(label).append("\"} ");
+    out.append(std::to_string(sum)).append("\n");
+  }
+}
 
 // The SQLite store's counters (store/history_store.h Stats).
 void store_metrics(std::string& out, const store::HistoryStore& store) {
@@ -175,6 +212,7 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
     metric(r.body, m.name, m.help, m.type, sum);
   }
   chat_metrics(r.body, services.chat);
+  refusal_metrics(r.body, services);
   metric(r.body, "parley_event_loops", "Event loops (threads serving connections).", "gauge",
          services.loops.size());
   if (services.history != nullptr) {
@@ -192,6 +230,9 @@ std::string metrics_response(const SharedServices& services, bool head_only, boo
     metric(r.body, "parley_rate_per_ip_refused_total",
            "Chat messages refused by --rate-per-ip (the address's shared rate).", "counter",
            table->messages_refused());
+    metric(r.body, "parley_byte_rate_per_ip_refused_total",
+           "Chat messages refused by --byte-rate-per-ip (the address's shared byte rate).",
+           "counter", table->bytes_refused());
   }
   if (services.config.tls()) append_tls_metrics(r.body, services);
   return http::serialize(r, head_only);

@@ -103,10 +103,13 @@ Server::Server(Config config)
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
 
-  json_options_.max_message_bytes = config_.max_message_size;
+  // A parley.v1 connection reads at most its largest valid request.
+  json_options_.max_message_bytes = config_.json_message_bytes();
   json_options_.max_text_bytes = config_.max_text_bytes;
   json_options_.rate_per_sec = config_.rate_per_sec;
   json_options_.rate_burst = config_.rate_burst;
+  json_options_.byte_rate = static_cast<double>(config_.byte_rate);
+  json_options_.byte_burst = static_cast<double>(config_.byte_burst);
   json_options_.server = std::string("parley/") + PARLEY_VERSION;
   json_options_.jwt = config_.jwt.get();
   json_options_.token_warning = std::chrono::seconds(config_.jwt_refresh_warning);
@@ -331,7 +334,9 @@ void Server::create_hub() {
   // Edge: connection caps and rates per address, shared by the loops.
   addresses_ = std::make_unique<AddressTable>(AddressTable::Limits{
       config_.max_connections, config_.max_connections_per_ip, config_.handshake_rate_per_ip,
-      config_.handshake_burst_per_ip, config_.rate_per_ip, config_.rate_burst_per_ip});
+      config_.handshake_burst_per_ip, config_.rate_per_ip, config_.rate_burst_per_ip,
+      static_cast<double>(config_.byte_rate_per_ip),
+      static_cast<double>(config_.byte_burst_per_ip)});
   services_->addresses = addresses_.get();
   services_->uploads = uploads_.get();
   services_->history = history_.get();

@@ -3,6 +3,7 @@
 // rooms, identities), which are either immutable or safe to call from any loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 #include "app/address_table.h"
 #include "app/config.h"
 #include "app/connection_list.h"
+#include "app/refusal_log.h"
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
@@ -81,6 +83,13 @@ struct LoopStats {
   Counter refused_handshake_rate;
   Counter refused_origin;
   Counter refused_metrics;
+  // Inflate and byte rates, and the chat's refusals (docs/SECURITY.md,
+  // "What is logged and counted").
+  std::array<Counter, static_cast<std::size_t>(chat::Refused::kCount)> chat_refusals;  // by reason
+  Counter policy_closes;     // 1008: the chat closed an abusive client
+  Counter messages_too_big;  // 1009: a message over the connection's limit
+  Counter inflated_bytes;    // bytes inflated (permessage-deflate)
+  Counter inflate_waits;     // times a connection's input waited for --inflate-rate
 };
 
 // One per event loop; touched only from that loop's thread.
@@ -93,6 +102,7 @@ struct LoopContext {
   net::EventLoop& loop;
   uint32_t index;
   LoopStats stats;
+  RefusalLog refusal_log;   // log lines about refused clients, rate limited
   net::TlsStats tls_stats;  // native TLS: handshakes and their failures
   bool shutting_down = false;
   std::size_t refusing =

@@ -40,24 +40,54 @@ ws::MessageEncoder::Options encoder_options(const Config& c) {
   return {.threshold = c.deflate_threshold};
 }
 
+const char* refusal_name(chat::Refused what) {
+  switch (what) {
+    case chat::Refused::RateLimited:
+      return "rate limited";
+    case chat::Refused::ByteRate:
+      return "over its byte rate";
+    case chat::Refused::TextTooLong:
+      return "text too long";
+    case chat::Refused::RoomLimit:
+      return "room limit";
+    case chat::Refused::kCount:
+      break;
+  }
+  return "refused";
+}
+
 }  // namespace
+
+ws::Endpoint::Limits message_limits(const Config& c, WebSocketService service) {
+  switch (service) {
+    case WebSocketService::JsonChat:
+      return {.max_message_size = c.json_message_bytes()};
+    case WebSocketService::PlainChat:
+      return {.max_message_size = c.max_message_size,
+              .refuse_above = std::min(c.max_text_bytes, c.max_message_size)};
+    default:
+      return {.max_message_size = c.max_message_size};
+  }
+}
 
 WebSocketPhase::WebSocketPhase(Connection& conn, WebSocketService service, std::string room,
                                const std::optional<ws::DeflateParams>& deflate,
                                std::optional<auth::Claims> claims)
     : conn_(conn),
-      endpoint_(ws::Endpoint::Role::Server,
-                ws::Endpoint::Limits{.max_message_size = conn.ctx().config.max_message_size},
-                *this),
+      endpoint_(ws::Endpoint::Role::Server, message_limits(conn.ctx().config, service), *this),
       encoder_(deflate ? ws::MessageEncoder(*deflate, encoder_options(conn.ctx().config))
                        : ws::MessageEncoder()),
       service_(service),
       link_(*this),
       chat_(make_chat(conn.ctx(), service, link_, std::move(room), std::move(claims))),
-      last_input_(conn.ctx().loop.now()) {
+      last_input_(conn.ctx().loop.now()),
+      inflate_budget_(conn.ctx().config.inflate_rate) {
   if (deflate) endpoint_.enable_deflate(*deflate);
-  // Edge: the chat rate this client's address shares with its other connections.
-  if (chat_ && conn.peer().slot) chat_->share_rate_with_address(&conn.peer().slot->message_rate());
+  // Edge: the chat rates this client's address shares with its other connections.
+  if (chat_ && conn.peer().slot) {
+    AddressTable::Slot& slot = *conn.peer().slot;
+    chat_->share_rate_with_address(&slot.message_rate(), &slot.byte_rate());
+  }
   conn_.ctx().stats.websocket_open.add();
 }
 
@@ -77,7 +107,51 @@ bool WebSocketPhase::open() const {
 void WebSocketPhase::on_data(std::span<char> bytes) {
   last_input_ = conn_.ctx().loop.now();
   ping_outstanding_ = false;
-  endpoint_.feed(bytes);
+  if (input_waiting_) {
+    // Not expected (reading is paused), but keep the order if it happens.
+    held_input_.append(bytes.data(), bytes.size());
+    conn_.stream().pause_reading();
+    return;
+  }
+  feed(bytes);
+}
+
+void WebSocketPhase::feed(std::span<char> bytes) {
+  if (inflate_budget_.unlimited()) {
+    endpoint_.feed(bytes);
+    return;
+  }
+  const net::Clock::time_point now = conn_.ctx().loop.now();
+  const uint64_t before = endpoint_.inflated_bytes();
+  const uint64_t available = inflate_budget_.available(now);
+  std::size_t used = 0;
+  if (available > 0) {
+    endpoint_.set_inflate_allowance(before + available);
+    used = endpoint_.feed(bytes);
+  }
+  const uint64_t inflated = endpoint_.inflated_bytes() - before;
+  inflate_budget_.spend(inflated);
+  conn_.ctx().stats.inflated_bytes.add(inflated);
+  if (used == bytes.size() && !endpoint_.inflate_allowance_spent()) return;
+  if (endpoint_.state() == ws::Endpoint::State::Closed) return;
+  // Over budget: the rest waits (at most one read), and so does the socket.
+  held_input_.assign(bytes.data() + used, bytes.size() - used);
+  if (!input_waiting_) conn_.ctx().stats.inflate_waits.add();
+  input_waiting_ = true;
+  conn_.stream().pause_reading();
+}
+
+void WebSocketPhase::resume_held_input(net::Clock::time_point now) {
+  if (inflate_budget_.available(now) == 0) return;
+  input_waiting_ = false;
+  std::string held = std::move(held_input_);
+  held_input_.clear();
+  if (!held.empty()) feed(std::span<char>(held.data(), held.size()));
+  if (input_waiting_ || !conn_.stream().is_open()) return;
+  // Reading resumes unless the output is what holds it back (it resumes
+  // when that drains).
+  if (!conn_.output_over_limit()) conn_.stream().resume_reading();
+  conn_.apply_backpressure();
 }
 
 void WebSocketPhase::on_message(ws::Opcode op, std::string_view payload) {
@@ -88,6 +162,34 @@ void WebSocketPhase::on_message(ws::Opcode op, std::string_view payload) {
     endpoint_.close(ws::close_code::UnsupportedData, "this chat takes text messages only");
   } else {
     chat_->on_text(payload);
+  }
+}
+
+void WebSocketPhase::on_refused(ws::Opcode op) {
+  // Only plain-text chat connections refuse messages (message_limits).
+  if (op != ws::Opcode::Text || !chat_) {
+    endpoint_.close(ws::close_code::UnsupportedData, "this chat takes text messages only");
+    return;
+  }
+  chat_->on_text_too_long();
+}
+
+void WebSocketPhase::on_chat_refusal(chat::Refused what) {
+  const auto i = static_cast<std::size_t>(what);
+  if (i < conn_.ctx().stats.chat_refusals.size()) conn_.ctx().stats.chat_refusals[i].add();
+  log_refusal(refusal_name(what));
+}
+
+void WebSocketPhase::log_refusal(std::string_view what) {
+  LoopContext& ctx = conn_.ctx();
+  const std::optional<uint64_t> skipped = ctx.refusal_log.admit(ctx.loop.now());
+  if (!skipped) return;
+  const Peer& peer = conn_.peer();
+  const std::string who = peer.client.to_string();
+  if (*skipped == 0) {
+    spdlog::info("{}: refused, {}", who, what);
+  } else {
+    spdlog::info("{}: refused, {} ({} refusal lines skipped)", who, what, *skipped);
   }
 }
 
@@ -105,6 +207,10 @@ void WebSocketPhase::send(std::string_view frame_bytes) {
 
 void WebSocketPhase::on_close(uint16_t code, std::string_view reason) {
   spdlog::debug("websocket closed: {} {}", code, reason);
+  if (endpoint_.failed_with() == ws::close_code::MessageTooBig) {
+    conn_.ctx().stats.messages_too_big.add();
+    log_refusal("message too big, closed 1009");
+  }
   // Leave now, so the others hear of it without waiting for the TCP close.
   if (chat_) chat_->leave_all();
   conn_.stream().close_after_flush();
@@ -115,6 +221,10 @@ void WebSocketPhase::on_disconnect() {
 }
 
 void WebSocketPhase::close(uint16_t code, std::string_view reason) {
+  if (code == ws::close_code::PolicyViolation && open()) {
+    conn_.ctx().stats.policy_closes.add();
+    log_refusal(std::string("closed 1008, ") + std::string(reason));
+  }
   endpoint_.close(code, reason);
 }
 
@@ -152,6 +262,7 @@ void WebSocketPhase::drop_slow_consumer(const char* why) {
 
 void WebSocketPhase::tick(net::Clock::time_point now) {
   if (chat_ && endpoint_.state() == ws::Endpoint::State::Open) chat_->tick();
+  if (input_waiting_) resume_held_input(now);
   if (check_closing(now) || check_slow_consumer(now)) return;
   keep_alive(now);
 }

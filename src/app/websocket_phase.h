@@ -16,6 +16,13 @@
 // - the Connection stops reading while the queue is over the soft limit, so
 //   output produced in answer to the client's input (pongs, echoes) cannot
 //   grow past one read's worth beyond it.
+//
+// Input limits (docs/SECURITY.md, "Message bytes and inflation"): the
+// endpoint reads at most what the service takes (message_limits below), and
+// inflates at most --inflate-rate bytes a second: past it the rest of the
+// read is held here, reading stops, and the sweep resumes it when the budget
+// has refilled. Refusals (the chat's, and 1009 closes) are counted in the
+// loop's stats and logged through the loop's rate-limited RefusalLog.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +32,7 @@
 #include <string_view>
 
 #include "app/chat_link.h"
+#include "app/inflate_budget.h"
 #include "app/routes.h"
 #include "auth/jwt_claims.h"
 #include "base/shared_text.h"
@@ -37,6 +45,13 @@
 namespace parley::app {
 
 class Connection;
+struct Config;
+
+// What a connection of `service` reads: /echo, --max-message-size; parley.v1,
+// its largest valid request (Config::json_message_bytes; more closes 1009);
+// plain text, --max-message-size, but a text over --max-text-bytes is
+// skipped unread and answered with the seed's notice.
+ws::Endpoint::Limits message_limits(const Config& config, WebSocketService service);
 
 class WebSocketPhase final : public ws::Endpoint::Handler {
  public:
@@ -66,8 +81,14 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
 
   // ws::Endpoint::Handler
   void on_message(ws::Opcode op, std::string_view payload) override;
+  void on_refused(ws::Opcode op) override;
   void send(std::string_view frame_bytes) override;
   void on_close(uint16_t code, std::string_view reason) override;
+
+  // From the chat (through ChatLink): counted and logged.
+  void on_chat_refusal(chat::Refused what);
+  // Input is held until the inflate budget refills: reading stays paused.
+  bool input_waiting() const { return input_waiting_; }
 
  private:
   bool open() const;
@@ -77,6 +98,10 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
   bool check_closing(net::Clock::time_point now);
   bool check_slow_consumer(net::Clock::time_point now);
   void keep_alive(net::Clock::time_point now);
+  // Feeds the endpoint within the inflate budget; holds what it could not.
+  void feed(std::span<char> bytes);
+  void resume_held_input(net::Clock::time_point now);
+  void log_refusal(std::string_view what);
 
   Connection& conn_;
   ws::Endpoint endpoint_;
@@ -88,6 +113,9 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
   net::Clock::time_point closing_since_{};
   bool ping_outstanding_ = false;
   bool dropping_ = false;  // slow consumer: close 1013 queued, nothing more
+  InflateBudget inflate_budget_;
+  std::string held_input_;  // the rest of a read, waiting for the inflate budget
+  bool input_waiting_ = false;
 };
 
 }  // namespace parley::app

@@ -4,8 +4,12 @@
 // arrival time" (TAT) updated by compare-and-swap; it behaves exactly like a
 // bucket of `burst` tokens refilled at `rate` per second:
 //
-//   take(now):  next = max(TAT, now) + 1/rate
-//               refuse when next - now > burst/rate, else TAT = next
+//   take(now, n):  next = max(TAT, now) + n/rate
+//                  refuse when next - now > burst/rate, else TAT = next
+//
+// A take may cost more than one token (n): a byte rate charges each message
+// its size. A cost above `burst` can never be paid; the configuration keeps
+// burst at least the largest message.
 //
 // Used for limits shared by the connections of one client address, which may
 // live on different event loops (docs/SECURITY.md, "Rates per address"). A
@@ -27,7 +31,7 @@ class SharedRate {
   // `burst` is at least 1 when `rate` > 0 (the configuration checks it).
   // `refusals`, when given, counts refused takes (for /metrics).
   SharedRate(double rate, double burst, std::atomic<uint64_t>* refusals = nullptr)
-      : interval_ns_(rate > 0 ? static_cast<int64_t>(1e9 / rate) : 0),
+      : interval_ns_(rate > 0 ? std::max<int64_t>(1, static_cast<int64_t>(1e9 / rate)) : 0),
         tolerance_ns_(rate > 0 ? static_cast<int64_t>(burst * 1e9 / rate) : 0),
         refusals_(refusals) {}
   SharedRate(const SharedRate&) = delete;
@@ -35,13 +39,19 @@ class SharedRate {
 
   bool unlimited() const { return interval_ns_ == 0; }
 
-  // Takes one token at `now`; false (nothing taken) when none is left.
-  bool take(Clock::time_point now) {
+  // Takes `cost` tokens at `now`; false (nothing taken) when fewer are left.
+  bool take(Clock::time_point now, uint64_t cost = 1) {
     if (unlimited()) return true;
     const int64_t t = ns(now);
+    // A cost beyond the burst can never be paid (and must not overflow).
+    if (cost > static_cast<uint64_t>(tolerance_ns_ / interval_ns_) + 1) {
+      if (refusals_ != nullptr) refusals_->fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    const int64_t charge = static_cast<int64_t>(cost) * interval_ns_;
     int64_t tat = tat_.load(std::memory_order_relaxed);
     for (;;) {
-      const int64_t next = std::max(tat, t) + interval_ns_;
+      const int64_t next = std::max(tat, t) + charge;
       if (next - t > tolerance_ns_) {
         if (refusals_ != nullptr) refusals_->fetch_add(1, std::memory_order_relaxed);
         return false;

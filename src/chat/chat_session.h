@@ -14,6 +14,16 @@
 
 namespace parley::chat {
 
+// What a session refused, for the connection to count and log
+// (docs/SECURITY.md, "What is logged and counted").
+enum class Refused : uint8_t {
+  RateLimited,  // the connection's or its address's request rate
+  ByteRate,     // the connection's or its address's byte rate
+  TextTooLong,  // a text over --max-text-bytes
+  RoomLimit,    // a room that could not be opened: --max-rooms
+  kCount
+};
+
 // Implemented by the connection that owns the chat session.
 class ChatTransport {
  public:
@@ -22,6 +32,8 @@ class ChatTransport {
   virtual void send_text(const SharedText& text, bool ephemeral) = 0;
   // Close the connection with a WebSocket close code (ws/close_code.h).
   virtual void close(uint16_t code, std::string_view reason) = 0;
+  // The session refused something of the client's (it has answered it).
+  virtual void refused(Refused /*what*/) {}
 
  protected:
   ~ChatTransport() = default;
@@ -38,6 +50,10 @@ class ChatSession : public Member {
   virtual void start() = 0;
   // A complete, UTF-8-valid text message from the client.
   virtual void on_text(std::string_view text) = 0;
+  // A text message over the limit the connection reads (e.g. a plain-text
+  // one over --max-text-bytes), skipped unread (and not inflated) by the
+  // WebSocket layer: answered as a text over the limit would be.
+  virtual void on_text_too_long() {}
   // Called periodically (the connection's sweep, a few times a second):
   // deadlines of the session itself, such as a token's expiry.
   virtual void tick() {}
@@ -45,10 +61,13 @@ class ChatSession : public Member {
   // rather than at destruction) and cancels work queued for it.
   void leave_all();
 
-  // The request rate shared by every connection from this client's address
-  // (docs/SECURITY.md, "Rates per address"); unset: no such limit. Must
-  // outlive the session (the connection holds it).
-  void share_rate_with_address(SharedRate* rate) { address_rate_ = rate; }
+  // The request rate and the byte rate shared by every connection from this
+  // client's address (docs/SECURITY.md, "Rates per address"); unset: no such
+  // limit. They must outlive the session (the connection holds them).
+  void share_rate_with_address(SharedRate* rate, SharedRate* bytes = nullptr) {
+    address_rate_ = rate;
+    address_bytes_ = bytes;
+  }
 
   void deliver(const SharedText& text, bool ephemeral = false) override {
     transport_.send_text(text, ephemeral);
@@ -63,6 +82,10 @@ class ChatSession : public Member {
   bool address_allows(SharedRate::Clock::time_point now) {
     return address_rate_ == nullptr || address_rate_->take(now);
   }
+  // `bytes` from the address's shared byte rate.
+  bool address_allows_bytes(SharedRate::Clock::time_point now, std::size_t bytes) {
+    return address_bytes_ == nullptr || address_bytes_->take(now, bytes);
+  }
 
   ChatHub& hub_;
   ChatTransport& transport_;
@@ -71,6 +94,7 @@ class ChatSession : public Member {
  private:
   std::vector<std::string> rooms_;
   SharedRate* address_rate_ = nullptr;
+  SharedRate* address_bytes_ = nullptr;
 };
 
 }  // namespace parley::chat

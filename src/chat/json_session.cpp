@@ -18,6 +18,7 @@ JsonSession::JsonSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
       request_rate_(options.rate_per_sec, options.rate_burst),
       // Typing indicators are ephemeral: a couple per second is plenty.
       typing_rate_(2, 4),
+      byte_rate_(options.byte_rate, options.byte_burst),
       upgrade_claims_(std::move(upgrade_claims)) {
   if (options_.jwt != nullptr) auth_.emplace(*options_.jwt, options_.token_warning);
 }
@@ -52,6 +53,9 @@ RequestRef ref_of(const ClientMessage& msg) {
 void JsonSession::fail(ErrorCode code, std::string_view message, std::string_view ref,
                        std::string_view id, std::string_view room) {
   deliver(error_text(code, message, ref, id, room));
+  // Counted and logged by the connection (the byte rate reports itself).
+  if (code == ErrorCode::TextTooLong) transport_.refused(Refused::TextTooLong);
+  if (code == ErrorCode::RoomLimit) transport_.refused(Refused::RoomLimit);
   // Abuse guard: too many errors in the window and the client is closed.
   if (recent_errors_.note(now_, options_.abuse_window) > options_.abuse_errors) {
     transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
@@ -82,11 +86,21 @@ void JsonSession::on_text(std::string_view text) {
   // acknowledged, and the client retries it. Refusals count towards the
   // abuse guard either way: a connection that keeps sending into a full
   // address is closed, which bounds what the flood costs us to parse.
-  if (!request_rate_.take(now_) || !address_allows(now_)) {
+  // Bytes are charged in the same way (docs/SECURITY.md, "Message bytes").
+  if (std::optional<Refused> refusal = over_rate(text.size())) {
+    transport_.refused(*refusal);
     fail(ErrorCode::RateLimited, "slow down", type_name(msg), ref.id, ref.room);
     return;
   }
   std::visit([this](auto& m) { on_request(m); }, msg);
+}
+
+std::optional<Refused> JsonSession::over_rate(std::size_t bytes) {
+  if (!request_rate_.take(now_) || !address_allows(now_)) return Refused::RateLimited;
+  if (!byte_rate_.take(now_, static_cast<double>(bytes)) || !address_allows_bytes(now_, bytes)) {
+    return Refused::ByteRate;
+  }
+  return std::nullopt;
 }
 
 void JsonSession::on_request(Hello& m) {
@@ -250,6 +264,7 @@ void JsonSession::on_request(HistoryRequest& m) {
   }
   // History reads are the expensive request: a few at a time per connection.
   if (history_in_flight_ >= options_.history_in_flight) {
+    transport_.refused(Refused::RateLimited);
     fail(ErrorCode::RateLimited, "wait for the history pages already asked for",
          HistoryRequest::kType, {}, m.room);
     return;
@@ -296,6 +311,7 @@ void JsonSession::on_request(SearchRequest& m) {
   if (!in_room_for(m.room, SearchRequest::kType, {})) return;
   // A search reads the store like a history page: a few at a time.
   if (search_in_flight_ >= options_.search_in_flight) {
+    transport_.refused(Refused::RateLimited);
     fail(ErrorCode::RateLimited, "wait for the searches already asked for", SearchRequest::kType,
          {}, m.room);
     return;

@@ -29,6 +29,10 @@ struct JsonSessionOptions {
   ChangeRules rules{};               // what the History enforces, for welcome.limits
   double rate_per_sec = 50;          // requests
   double rate_burst = 500;
+  // Bytes of messages (as received, inflated) per connection per second,
+  // with a burst of at least the largest message; 0 = no limit.
+  double byte_rate = 0;
+  double byte_burst = 0;
   std::size_t abuse_errors = 20;  // errors within abuse_window close the connection
   std::chrono::seconds abuse_window{10};
   std::string server = "parley";
@@ -84,6 +88,9 @@ class JsonSession final : public ChatSession {
   // Answers an error; too many of them close the connection (abuse).
   void fail(ErrorCode code, std::string_view message, std::string_view ref,
             std::string_view id = {}, std::string_view room = {});
+  // The rates a request must pass: its connection's and its address's,
+  // for requests and for bytes. The refusal, if any.
+  std::optional<Refused> over_rate(std::size_t bytes);
 
   const Identity& identity_;
   const JsonSessionOptions& options_;
@@ -92,6 +99,7 @@ class JsonSession final : public ChatSession {
   std::string name_;
   TokenBucket request_rate_;
   TokenBucket typing_rate_;
+  TokenBucket byte_rate_;
   RecentEvents<Clock::time_point> recent_errors_;
   std::size_t history_in_flight_ = 0;
   std::size_t search_in_flight_ = 0;

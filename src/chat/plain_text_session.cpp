@@ -26,6 +26,7 @@ PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& t
       name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
       rate_(limits.rate_per_sec, limits.rate_burst),
+      byte_rate_(limits.byte_rate, limits.byte_burst),
       claims_(claims ? std::make_unique<const auth::Claims>(std::move(*claims)) : nullptr) {
   if (!claims_) return;
   user_ = claims_->subject;
@@ -56,6 +57,7 @@ void PlainTextSession::tick() {
 
 void PlainTextSession::join_refused(std::string_view room) {
   remove_room(room);
+  transport_.refused(Refused::RoomLimit);
   deliver(make_shared_text(std::string(kRoomLimitNotice)));
   transport_.close(ws::close_code::TryAgainLater, "room limit");
 }
@@ -76,27 +78,47 @@ void PlainTextSession::join_unavailable(std::string_view room) {
   transport_.close(ws::close_code::TryAgainLater, "unavailable");
 }
 
-void PlainTextSession::on_text(std::string_view text) {
+bool PlainTextSession::within_rates(std::size_t bytes) {
   auto now = std::chrono::steady_clock::now();
   // The connection's rate, then the one its address shares (docs/SECURITY.md,
-  // "Rates per address").
+  // "Rates per address"); for messages, then for bytes.
+  std::optional<Refused> refusal;
   if (!rate_.take(now) || !address_allows(now)) {
-    // The seed's protocol has no error message: a flood is dropped, and a
-    // client that keeps flooding is closed (1008) like a JSON one.
-    if (recent_drops_.note(now, limits_.abuse_window) > limits_.abuse_errors) {
-      transport_.close(ws::close_code::PolicyViolation, "too many messages");
-    }
-    return;
+    refusal = Refused::RateLimited;
+  } else if (!byte_rate_.take(now, static_cast<double>(bytes)) ||
+             !address_allows_bytes(now, bytes)) {
+    refusal = Refused::ByteRate;
   }
+  if (!refusal) return true;
+  transport_.refused(*refusal);
+  // The seed's protocol has no error message: a flood is dropped, and a
+  // client that keeps flooding is closed (1008) like a JSON one.
+  if (recent_drops_.note(now, limits_.abuse_window) > limits_.abuse_errors) {
+    transport_.close(ws::close_code::PolicyViolation, "too many messages");
+  }
+  return false;
+}
+
+void PlainTextSession::on_text(std::string_view text) {
+  if (!within_rates(text.size())) return;
   // One text limit for both protocols: a longer message is neither relayed
   // nor stored, and the sender is told in the seed's own style.
   if (text.size() > limits_.max_text_bytes) {
+    transport_.refused(Refused::TextTooLong);
     deliver(too_long_notice());
     return;
   }
   // The seed has no notion of an ack or a client id: fire and forget. Any
   // text within the limit is relayed, empty text included, as the seed does.
   hub_.send(ref_, SendRequest{room_, {}, std::string(text)});
+}
+
+void PlainTextSession::on_text_too_long() {
+  // Skipped unread by the WebSocket layer: it costs a message of the rate
+  // (and the bytes that were read of it: the limit) and is answered as above.
+  if (!within_rates(limits_.max_text_bytes)) return;
+  transport_.refused(Refused::TextTooLong);
+  deliver(too_long_notice_);
 }
 
 }  // namespace parley::chat

@@ -31,6 +31,7 @@ class PlainTextSession final : public ChatSession {
   Protocol protocol() const override { return Protocol::PlainText; }
   void start() override;
   void on_text(std::string_view text) override;
+  void on_text_too_long() override;
   void join_refused(std::string_view room) override;
   // Removed from its one room by the backend API: told in the seed's style
   // (kKickedNotice) and closed with kCloseKicked.
@@ -47,7 +48,12 @@ class PlainTextSession final : public ChatSession {
   std::string user_;
   std::string name_;
   const JsonSessionOptions& limits_;
+  // The rates a message must pass (the connection's and its address's,
+  // messages and bytes): false when it is dropped (and counted as abuse).
+  bool within_rates(std::size_t bytes);
+
   TokenBucket rate_;
+  TokenBucket byte_rate_;
   RecentEvents<std::chrono::steady_clock::time_point> recent_drops_;
   // Under --auth jwt only: on the heap, so that a guest's session does not
   // carry ~180 bytes of empty claims (docs/BENCHMARKS.md, memory per connection).

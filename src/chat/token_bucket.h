@@ -1,4 +1,6 @@
-// Rate limit: `rate` tokens per second, at most `burst` saved up.
+// Rate limit: `rate` tokens per second, at most `burst` saved up. A take may
+// cost several tokens (a byte rate charges a message its size); a rate of 0
+// means no limit.
 #pragma once
 
 #include <algorithm>
@@ -11,14 +13,15 @@ class TokenBucket {
   using Clock = std::chrono::steady_clock;
   TokenBucket(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
 
-  bool take(Clock::time_point now) {
+  bool take(Clock::time_point now, double cost = 1.0) {
+    if (rate_ <= 0) return true;
     if (last_ != Clock::time_point{}) {
       double elapsed = std::chrono::duration<double>(now - last_).count();
       tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
     }
     last_ = now;
-    if (tokens_ < 1.0) return false;
-    tokens_ -= 1.0;
+    if (tokens_ < cost) return false;
+    tokens_ -= cost;
     return true;
   }
 

@@ -51,24 +51,29 @@ void Endpoint::trim() {
   if (!inflate_keeps_context_) inflater_.reset();
 }
 
-void Endpoint::feed(std::span<char> bytes) {
+std::size_t Endpoint::feed(std::span<char> bytes) {
+  const std::size_t total = bytes.size();
   while (state_ != State::Closed) {
     const FrameParser::Step step = parser_.next(bytes);
     bytes = bytes.subspan(step.consumed);
     switch (step.event) {
       case FrameParser::Event::NeedMore:
-        return;
+        return total;
       case FrameParser::Event::Error:
         fail(parser_.error_code(), parser_.error_reason());
-        return;
+        return total;
       case FrameParser::Event::Header:
-        if (!on_frame_header(parser_.header())) return;
+        if (!on_frame_header(parser_.header())) return total;
         break;
       case FrameParser::Event::Payload:
-        if (!on_frame_payload(step.payload, step.frame_complete)) return;
+        if (!on_frame_payload(step.payload, step.frame_complete)) return total;
+        // The inflate allowance is checked between pieces, where the parser
+        // can stop and resume anywhere.
+        if (inflate_allowance_spent()) return total - bytes.size();
         break;
     }
   }
+  return total;
 }
 
 void Endpoint::close(uint16_t code, std::string_view reason) {
@@ -111,6 +116,7 @@ bool Endpoint::on_frame_header(const FrameHeader& header) {
     message_opcode_ = header.opcode;
     message_size_ = 0;
     message_compressed_ = header.rsv1;
+    message_refused_ = false;
     utf8_.reset();
   }
   const std::size_t limit = message_compressed_ ? compressed_wire_limit(limits_.max_message_size)
@@ -120,6 +126,10 @@ bool Endpoint::on_frame_header(const FrameHeader& header) {
     return fail(close_code::MessageTooBig, "message too big");
   }
   message_size_ += static_cast<std::size_t>(header.payload_length);
+  // An uncompressed message is known to be too long from its headers alone.
+  if (!message_compressed_ && !message_refused_ && message_size_ > limits_.refuse_above) {
+    refuse_message();
+  }
   return true;
 }
 
@@ -138,6 +148,7 @@ bool Endpoint::on_frame_payload(std::span<char> piece, bool frame_complete) {
 }
 
 bool Endpoint::on_data_payload(std::string_view piece, bool frame_complete) {
+  if (message_refused_) return on_refused_payload(piece, frame_complete);
   if (message_compressed_) return on_compressed_payload(piece, frame_complete);
   const bool message_complete = frame_complete && frame_fin_;
   if (!check_text(piece, message_complete)) return false;
@@ -158,15 +169,22 @@ bool Endpoint::on_compressed_payload(std::string_view piece, bool frame_complete
   if (!inflater_) inflater_ = std::make_unique<Inflater>(inflate_window_bits_);
   const std::size_t before = message_buffer_.size();
   const bool message_complete = frame_complete && frame_fin_;
-  const std::size_t limit = limits_.max_message_size;
+  const std::size_t limit = std::min(limits_.max_message_size, limits_.refuse_above);
   Inflater::Status status = inflater_->inflate(piece, message_buffer_, limit);
   if (status == Inflater::Status::Ok && message_complete) {
     status = inflater_->finish_message(message_buffer_, limit, inflate_keeps_context_);
   }
+  inflated_bytes_ += message_buffer_.size() - before;
   switch (status) {
     case Inflater::Status::Ok:
       break;
     case Inflater::Status::TooBig:
+      // Past refuse_above the message is skipped, unless the peer's next
+      // message may refer back into the part we would not inflate.
+      if (limits_.refuse_above < limits_.max_message_size && !inflate_keeps_context_) {
+        refuse_message();
+        return on_refused_payload({}, frame_complete);
+      }
       return fail(close_code::MessageTooBig, "message too big");
     case Inflater::Status::Corrupt:
       return fail(close_code::InvalidPayload, "invalid compressed data");
@@ -177,6 +195,26 @@ bool Endpoint::on_compressed_payload(std::string_view piece, bool frame_complete
   if (!check_text(inflated, message_complete)) return false;
   if (!message_complete) return true;
   return deliver_buffered_message();
+}
+
+void Endpoint::refuse_message() {
+  message_refused_ = true;
+  release_message_buffer();
+  // Only reached without context takeover, where each compressed message
+  // starts a fresh DEFLATE stream: forget the part inflated.
+  if (message_compressed_ && inflater_) inflater_->reset();
+}
+
+bool Endpoint::on_refused_payload(std::string_view piece, bool frame_complete) {
+  const bool message_complete = frame_complete && frame_fin_;
+  // Uncompressed text is still checked (RFC 6455 §8.1: invalid UTF-8 fails
+  // the connection); it costs no memory. Compressed bytes are not inflated.
+  if (!message_compressed_ && !check_text(piece, message_complete)) return false;
+  if (!message_complete) return true;
+  in_message_ = false;
+  message_refused_ = false;
+  handler_.on_refused(message_opcode_);
+  return true;
 }
 
 bool Endpoint::check_text(std::string_view piece, bool message_complete) {
@@ -240,6 +278,7 @@ bool Endpoint::on_close_frame(std::string_view payload) {
 }
 
 bool Endpoint::fail(uint16_t code, std::string_view reason) {
+  failed_with_ = code;
   // In Closing our Close frame is already out; a second one is not allowed.
   if (state_ == State::Open) {
     state_ = State::Closing;

@@ -48,6 +48,22 @@
 // gathered (or inflated) in an internal buffer, which is released after a
 // large message so idle connections hold almost nothing.
 //
+// Refused messages (Limits::refuse_above, set by the owner, e.g. a chat's
+// text limit): a message over that size is not an error but is not read
+// either. Its payload is skipped as it arrives (nothing buffered; a compressed
+// one is inflated only until it passes the limit, the rest not at all;
+// uncompressed text is still UTF-8 checked, which costs no memory), and at its
+// end on_refused() is called instead of on_message(); the connection stays
+// open. With context takeover the peer's next message may refer back into
+// the skipped one, so there a compressed message past the limit closes 1009.
+//
+// Inflation budget (set_inflate_allowance): the owner may cap how many bytes
+// are inflated; feed() then stops after the payload piece that passed the
+// cap and returns how many input bytes it used. The caller feeds the rest
+// later (e.g. after its per-second budget refills): a read full of small
+// "zip bombs" is spread over time instead of holding the caller's loop. The
+// overshoot is at most one piece's inflation (bounded by the message limit).
+//
 // Handler callbacks may call close() (for instance on_message deciding to
 // close); they must not call feed() re-entrantly.
 #pragma once
@@ -79,6 +95,10 @@ class Endpoint {
   struct Limits {
     // Largest message (sum of its fragments) accepted; bigger fails with 1009.
     std::size_t max_message_size = 1 << 20;
+    // Larger messages (inflated size, for compressed ones) are refused and
+    // skipped: on_refused, the connection stays (see above). Only below
+    // max_message_size; SIZE_MAX: never.
+    std::size_t refuse_above = SIZE_MAX;
   };
 
   // Implemented by the connection/transport. Views passed to callbacks are
@@ -88,6 +108,8 @@ class Endpoint {
     virtual ~Handler() = default;
     // A complete Text (already UTF-8 validated) or Binary message.
     virtual void on_message(Opcode op, std::string_view payload) = 0;
+    // A message over Limits::refuse_above ended; none of it is kept.
+    virtual void on_refused(Opcode /*op*/) {}
     // The pong has already been sent through send().
     virtual void on_ping(std::string_view /*payload*/) {}
     virtual void on_pong(std::string_view /*payload*/) {}
@@ -105,8 +127,10 @@ class Endpoint {
   Endpoint& operator=(const Endpoint&) = delete;
 
   // Processes bytes read from the peer. Mutable so masked payload can be
-  // unmasked in place. Ignored once Closed.
-  void feed(std::span<char> bytes);
+  // unmasked in place. Ignored once Closed. Returns how many bytes were
+  // used: all of them, unless the inflate allowance ran out first (the
+  // caller then feeds the rest later, as they are: nothing of them was used).
+  std::size_t feed(std::span<char> bytes);
 
   // Starts the close handshake (e.g. 1001 on shutdown): sends a Close frame and
   // enters Closing. Codes that may not be sent (1005, 1006, 1015, ...) produce
@@ -118,6 +142,15 @@ class Endpoint {
   void enable_deflate(const DeflateParams& params);
 
   State state() const { return state_; }
+  // The code of the error we closed with (1002, 1007, 1009, ...), 0 if none:
+  // in on_close, tells our error from the peer's close.
+  uint16_t failed_with() const { return failed_with_; }
+
+  // feed() stops once inflated_bytes() passes `total` (see above); UINT64_MAX
+  // (the default): no cap. inflated_bytes() counts every byte inflated.
+  void set_inflate_allowance(uint64_t total) { inflate_allowance_ = total; }
+  uint64_t inflated_bytes() const { return inflated_bytes_; }
+  bool inflate_allowance_spent() const { return inflated_bytes_ > inflate_allowance_; }
 
   // Frees the reassembly buffer, and the Inflater when the peer does not
   // take over its context, when no message is in progress: called for idle
@@ -131,6 +164,8 @@ class Endpoint {
   bool on_frame_payload(std::span<char> piece, bool frame_complete);
   bool on_data_payload(std::string_view piece, bool frame_complete);
   bool on_compressed_payload(std::string_view piece, bool frame_complete);
+  bool on_refused_payload(std::string_view piece, bool frame_complete);
+  void refuse_message();
   bool check_text(std::string_view piece, bool message_complete);
   bool deliver_buffered_message();
   bool on_control_frame(std::string_view payload);
@@ -145,6 +180,7 @@ class Endpoint {
   Limits limits_;
   Role role_;
   State state_ = State::Open;
+  uint16_t failed_with_ = 0;
   FrameParser parser_;
 
   // Current frame.
@@ -157,6 +193,7 @@ class Endpoint {
   Opcode message_opcode_ = Opcode::Binary;
   std::size_t message_size_ = 0;     // sum of announced frame lengths so far
   bool message_compressed_ = false;  // RSV1 on its first frame
+  bool message_refused_ = false;     // over refuse_above: skipped to its end
   Utf8Validator utf8_;
   std::string message_buffer_;
 
@@ -164,6 +201,8 @@ class Endpoint {
   bool inflate_keeps_context_ = false;  // the peer takes over its context
   uint8_t inflate_window_bits_ = kMaxWindowBits;
   std::unique_ptr<Inflater> inflater_;  // created at the first compressed message
+  uint64_t inflated_bytes_ = 0;
+  uint64_t inflate_allowance_ = UINT64_MAX;
 
   // A control frame whose payload arrived in pieces (at most 125 bytes).
   std::array<char, kMaxControlPayload> control_buffer_{};

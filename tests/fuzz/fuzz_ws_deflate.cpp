@@ -2,7 +2,9 @@
 // the top two bits of byte 0:
 //   0, 1  an Endpoint (server) with deflate negotiated, fed the rest as
 //         client frames in pieces; bit 0 says whether the client takes over
-//         its context, bit 1 whether on_message calls close(). The promises
+//         its context, bit 1 whether on_message calls close(), bit 6 (mode 1)
+//         whether messages over 300 bytes are refused (Limits::refuse_above)
+//         and inflating is capped by a small allowance. The promises
 //         of ws_checking_handler.h hold, in particular no message (inflated)
 //         over the limit, whatever the compressed bytes;
 //   2     differential: the rest is a compressed payload, inflated by our
@@ -39,8 +41,13 @@ void fuzz_endpoint(uint8_t control, std::string_view stream) {
   const bool client_takeover = (control & 1) != 0;
   const bool close_on_message = (control & 2) != 0;
   CheckingHandler handler(Role::Server, close_on_message, kMaxMessageSize);
-  Endpoint endpoint(Role::Server, Endpoint::Limits{.max_message_size = kMaxMessageSize}, handler);
+  const bool limited = (control & 0x40) != 0;
+  Endpoint endpoint(Role::Server,
+                    Endpoint::Limits{.max_message_size = kMaxMessageSize,
+                                     .refuse_above = limited ? 300 : SIZE_MAX},
+                    handler);
   handler.endpoint = &endpoint;
+  if (limited) endpoint.set_inflate_allowance(100);
   endpoint.enable_deflate(
       DeflateParams{.server_no_context_takeover = true,
                     .client_no_context_takeover = !client_takeover,

@@ -121,7 +121,22 @@ inline void feed_in_pieces(Endpoint& endpoint, std::string_view stream, uint32_t
     std::size_t n = (rng >> 24) % 4 == 0 ? 1 + (rng >> 8) % 512 : 1 + (rng >> 8) % 9;
     n = std::min(n, stream.size() - pos);
     std::vector<char> piece(stream.begin() + pos, stream.begin() + pos + n);
-    endpoint.feed(piece);
+    // feed() may stop early when an inflate allowance is set: it must then
+    // be spent, and the rest is fed after the allowance is raised (by a
+    // step of 1 to 256 bytes, so that stops fall everywhere).
+    std::span<char> rest(piece);
+    for (;;) {
+      const std::size_t used = endpoint.feed(rest);
+      if (used > rest.size()) violated("feed() used more than it was given");
+      if (used < rest.size() && !endpoint.inflate_allowance_spent()) {
+        violated("feed() stopped with inflate allowance left");
+      }
+      if (endpoint.inflate_allowance_spent()) {
+        endpoint.set_inflate_allowance(endpoint.inflated_bytes() + 1 + (rng >> 16) % 256);
+      }
+      if (used == rest.size()) break;
+      rest = rest.subspan(used);
+    }
     pos += n;
   }
 }

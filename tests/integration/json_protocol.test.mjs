@@ -20,7 +20,8 @@ test('hello is answered with welcome: ids, trimmed name, version, limits', async
   for (const k of ['session', 'user', 'resume']) assert.ok(typeof w[k] === 'string' && w[k].length > 0, k);
   assert.equal(w.protocol, 1);
   assert.deepEqual(w.limits, {
-    max_message_bytes: 1048576, max_text_bytes: 4000, max_rooms: w.limits.max_rooms,
+    // The largest valid request: 6 x max_text_bytes (all escaped) + 4096.
+    max_message_bytes: 28096, max_text_bytes: 4000, max_rooms: w.limits.max_rooms,
     history_page_max: 200, rate_per_sec: 50, rate_burst: 500,
     search_page_max: 50, max_reaction_emoji: 20, max_reactions: 1000, quote_chars: 100,
   });
@@ -44,7 +45,8 @@ test('welcome.limits reflects the server configuration', async () => {
     assert.equal(w.limits.max_text_bytes, 123);
     assert.equal(w.limits.rate_per_sec, 2.5);
     assert.equal(w.limits.rate_burst, 7);
-    assert.equal(w.limits.max_message_bytes, 65536);
+    // The largest valid request (6 x 123 + 4096), under --max-message-size.
+    assert.equal(w.limits.max_message_bytes, 4834);
     await closeAll(c);
   } finally {
     await s.stopClean();

@@ -384,6 +384,7 @@ before(async () => {
     '--handshake-timeout', String(CLOSING_S),
     // The swarm and its load come from one loopback address.
     '--max-connections-per-ip', '0', '--handshake-rate-per-ip', '0', '--rate-per-ip', '0',
+    '--byte-rate-per-ip', '0',
   ], { env: { ASAN_OPTIONS: asan } });
 });
 after(async () => {

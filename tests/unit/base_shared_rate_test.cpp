@@ -30,6 +30,25 @@ TEST(SharedRate, ABurstThenTheRate) {
   EXPECT_EQ(takes(r, t0 + 10s, 100), 5);    // never more than the burst saved up
 }
 
+TEST(SharedRate, ATakeMayCostSeveralTokensAsAByteRateDoes) {
+  SharedRate r(1000, 4000);  // bytes: 1000 a second, 4000 at once
+  EXPECT_TRUE(r.take(t0, 4000));
+  EXPECT_FALSE(r.take(t0, 1));
+  EXPECT_FALSE(r.take(t0 + 1s, 1001));  // a refused take takes nothing
+  EXPECT_TRUE(r.take(t0 + 1s, 1000));
+  EXPECT_TRUE(r.take(t0 + 10s, 3000));
+  EXPECT_TRUE(r.take(t0 + 10s, 1000));
+  // More than the burst can never pass, and must not overflow.
+  EXPECT_FALSE(r.take(t0 + 100s, 4001));
+  EXPECT_FALSE(r.take(t0 + 100s, UINT64_MAX));
+  EXPECT_TRUE(r.take(t0 + 100s, 4000));
+}
+
+TEST(SharedRate, AVeryHighRateIsStillALimit) {
+  SharedRate r(4e9, 8e9);  // faster than a nanosecond per token
+  EXPECT_FALSE(r.unlimited());
+}
+
 TEST(SharedRate, TellsHowLongToWaitAndWhenItIsFullAgain) {
   SharedRate r(4, 2);
   EXPECT_EQ(r.wait_seconds(t0), 0);

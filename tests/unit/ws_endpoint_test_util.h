@@ -129,6 +129,10 @@ class Recorder : public Endpoint::Handler {
     last_message_data = payload.data();
     if (close_on_message) endpoint->close(close_code::Normal, "done");
   }
+  void on_refused(Opcode op) override {
+    check_open("on_refused");
+    events.push_back(op == Opcode::Text ? "refused:text" : "refused:binary");
+  }
   void on_ping(std::string_view payload) override {
     check_open("on_ping");
     events.push_back("ping:" + std::string(payload));

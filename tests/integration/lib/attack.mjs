@@ -325,7 +325,9 @@ export async function metric(server, name) {
     headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
   });
   const body = await res.text();
-  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(body);
+  // Labelled series too: metric(server, 'x_total{reason="y"}').
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${escaped} (\\d+)$`, 'm').exec(body);
   return m ? Number(m[1]) : undefined;
 }
 
