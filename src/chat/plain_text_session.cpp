@@ -118,7 +118,7 @@ void PlainTextSession::on_text_too_long() {
   // (and the bytes that were read of it: the limit) and is answered as above.
   if (!within_rates(limits_.max_text_bytes)) return;
   transport_.refused(Refused::TextTooLong);
-  deliver(too_long_notice_);
+  deliver(too_long_notice());
 }
 
 }  // namespace parley::chat
