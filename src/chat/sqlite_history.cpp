@@ -31,7 +31,7 @@ EntryKind kind_of(uint8_t kind) {
 
 Attachment attachment_of(store::StoredAttachment&& a) {
   return Attachment{std::move(a.file), std::move(a.name), a.size,
-                    std::move(a.type), a.width,          a.height};
+                    std::move(a.type), a.width,           a.height};
 }
 
 store::StoredAttachment stored_attachment(const Attachment& a) {

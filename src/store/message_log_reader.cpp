@@ -14,7 +14,7 @@ namespace {
 
 #define PARLEY_ROW_COLUMNS                                                                    \
   "id, ts_ms, user_id, sender_name, client_id, text, kind, target, edited_ms, deleted, rev, " \
-  "quote_user, quote_from, quote_text, quote_deleted, count, "                               \
+  "quote_user, quote_from, quote_text, quote_deleted, count, "                                \
   "file, file_name, file_size, file_type, file_width, file_height"
 
 // Every entry: the (room, id) index. Messages only: the partial messages_only index.
@@ -158,26 +158,26 @@ Status LogReader::prepare(sqlite3* db) {
 }
 
 StoredMessage LogReader::row(const SqliteStatement& s, const std::string& room) const {
-  return StoredMessage{.room = room,
-                       .id = static_cast<uint64_t>(s.column_int64(0)),
-                       .ts_ms = s.column_int64(1),
-                       .user_id = s.column_text(2),
-                       .sender_name = s.column_text(3),
-                       .client_id = s.column_text(4),
-                       .text = s.column_text(5),
-                       .kind = static_cast<uint8_t>(s.column_int64(6)),
-                       .target = static_cast<uint64_t>(s.column_int64(7)),
-                       .edited_ms = s.column_int64(8),
-                       .deleted = s.column_int64(9) != 0,
-                       .rev = static_cast<uint64_t>(s.column_int64(10)),
-                       .quote = StoredQuote{s.column_text(11), s.column_text(12), s.column_text(13),
-                                            s.column_int64(14) != 0},
-                       .count = static_cast<uint32_t>(s.column_int64(15)),
-                       .attachment = StoredAttachment{s.column_text(16), s.column_text(17),
-                                                      static_cast<uint64_t>(s.column_int64(18)),
-                                                      s.column_text(19),
-                                                      static_cast<uint32_t>(s.column_int64(20)),
-                                                      static_cast<uint32_t>(s.column_int64(21))}};
+  return StoredMessage{
+      .room = room,
+      .id = static_cast<uint64_t>(s.column_int64(0)),
+      .ts_ms = s.column_int64(1),
+      .user_id = s.column_text(2),
+      .sender_name = s.column_text(3),
+      .client_id = s.column_text(4),
+      .text = s.column_text(5),
+      .kind = static_cast<uint8_t>(s.column_int64(6)),
+      .target = static_cast<uint64_t>(s.column_int64(7)),
+      .edited_ms = s.column_int64(8),
+      .deleted = s.column_int64(9) != 0,
+      .rev = static_cast<uint64_t>(s.column_int64(10)),
+      .quote = StoredQuote{s.column_text(11), s.column_text(12), s.column_text(13),
+                           s.column_int64(14) != 0},
+      .count = static_cast<uint32_t>(s.column_int64(15)),
+      .attachment = StoredAttachment{s.column_text(16), s.column_text(17),
+                                     static_cast<uint64_t>(s.column_int64(18)), s.column_text(19),
+                                     static_cast<uint32_t>(s.column_int64(20)),
+                                     static_cast<uint32_t>(s.column_int64(21))}};
 }
 
 Status LogReader::collect(SqliteStatement& s, const std::string& room, std::size_t limit,
