@@ -36,7 +36,8 @@
 //
 // Retention and the cap delete the oldest messages of a room (never from its middle), on the
 // writer between batches, in bounded steps with transactions of their own, so acknowledgements
-// never wait for more than one step (history_trimmer.h). Retention: retain_per_room,
+// never wait for more than one step (history_trimmer.h); the messages with a file they delete
+// go to Options::files_dropped after the step commits. Retention: retain_per_room,
 // retain_age. The cap: when the database's pages in use pass max_bytes, the largest rooms lose
 // their oldest messages until it is back under 90% of it; freed pages are reused, so the file
 // stops growing at about max_bytes (plus the WAL).
