@@ -42,10 +42,12 @@
 // - rate_limited is not a failure: the message stays pending ("slow down", reason
 //   rate_limited) and everything queued waits: first the server's hint (1/rate_per_sec,
 //   PROTOCOL.md "Rate limiting and abuse"), then twice as long per refusal in a row
-//   (RATE_BACKOFF), back to nothing at the next ack. The server's limit may be lower than
-//   welcome.limits says (a per-address rate shared with other tabs): resending at the
-//   hint's pace would collect refusals until the abuse limit closes us (1008), the
-//   backoff keeps that under 6 in 10 s.
+//   (RATE_BACKOFF). While backing off, one frame goes per wait (a probe, not the whole
+//   queue at once); each ack halves the count of refusals, so the pace comes back in a
+//   few acks. The server's limit may be lower than welcome.limits says (a per-address
+//   rate shared with other tabs): resending at the hint's pace, or a queue of 30 at
+//   once, would collect refusals until the abuse limit (20 errors in 10 s) closes us
+//   with 1008; this keeps them at about a dozen in 10 s at worst.
 //   internal is retried 3 times (1, 2, 4 s), then shown as failed, will retry.
 // - kicked (PROTOCOL.md): the operator removed this user from a room. The room is
 //   forgotten (never rejoined by itself, not even after a reload) and the page told
@@ -188,7 +190,8 @@ export class ParleyClient {
   #tokensAt = 0;
   #pumpTimer = null;
   #quietUntil = 0;   // rate_limited: nothing is sent before this (#backOff)
-  #rateRefusals = 0; // rate_limited answers since the last ack
+  #rateRefusals = 0; // rate_limited answers in a row (halved by each ack)
+  #probeAt = 0;      // when the last frame went while backing off
   #token;                  // the sign-in token (JWT) of token mode, or null
   #refreshHook;
   #auth = { mode: null, expiresAt: null, refusal: null, failures: 0, refreshing: false, retry: null, stopped: false };
@@ -870,18 +873,33 @@ export class ParleyClient {
     this.#tokens = 0;
     this.#tokensAt = this.#now();
     this.#rateRefusals += 1;
-    const rate = Number(this.#limits.rate_per_sec) || DEFAULT_LIMITS.rate_per_sec;
-    const delay = Math.min(RATE_BACKOFF.maxMs,
-      Math.max(Math.ceil(1000 / rate), RATE_BACKOFF.firstMs * 2 ** (this.#rateRefusals - 1)));
-    this.#quietUntil = this.#now() + delay;
+    this.#quietUntil = this.#now() + this.#backoffDelay();
     if (this.#pumpTimer !== null) {
       this.#clearTimeout(this.#pumpTimer);
       this.#pumpTimer = null;
     }
   }
 
+  /** The server took something again: the next probe comes sooner (or the pace is back). */
+  #easeOff() {
+    this.#rateRefusals = Math.floor(this.#rateRefusals / 2);
+    this.#quietUntil = this.#rateRefusals > 0 ? this.#probeAt + this.#backoffDelay() : 0;
+    if (this.#pumpTimer !== null) {
+      this.#clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = null;
+    }
+    this.#pump();
+  }
+
+  /** How long to wait after the refusals in a row so far (RATE_BACKOFF). */
+  #backoffDelay() {
+    const rate = Number(this.#limits.rate_per_sec) || DEFAULT_LIMITS.rate_per_sec;
+    return Math.min(RATE_BACKOFF.maxMs,
+      Math.max(Math.ceil(1000 / rate), RATE_BACKOFF.firstMs * 2 ** (this.#rateRefusals - 1)));
+  }
+
   #onAck(event) {
-    this.#rateRefusals = 0; // the server took something again: the backoff starts over
+    if (this.#rateRefusals > 0) this.#easeOff();
     // The ack's msg_id does not move lastId: a message of another member stored just
     // before ours may still be on its way to us, and `since` must not skip it.
     const entry = this.#outbox.find((e) => e.room === event.room && e.id === event.id);
@@ -1674,6 +1692,13 @@ export class ParleyClient {
         if (!this.#transmit(frameOf(entry))) return;
         entry.needsSend = false;
         entry.inflight = true;
+      }
+      if (this.#rateRefusals > 0) {
+        // Backing off: one frame per wait, then see what the server says.
+        this.#probeAt = this.#now();
+        this.#quietUntil = this.#probeAt + this.#backoffDelay();
+        this.#pump();
+        return;
       }
     }
   }

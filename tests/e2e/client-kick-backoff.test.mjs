@@ -50,7 +50,7 @@ test('close 4008: the connection stops and says so, without a reconnect loop', (
   assert.deepEqual(t.clock.pending, []);
 });
 
-test('rate_limited backs off: the hint, then doubling up to the cap; the message shows "slow down" and goes once the server takes it', () => {
+test('rate_limited backs off: the hint, then doubling up to the cap, one probe per wait; "slow down" is shown; acks bring the pace back', () => {
   const t = setup();
   connected(t);
   t.socket().take();
@@ -60,44 +60,48 @@ test('rate_limited backs off: the hint, then doubling up to the cap; the message
   refuse(a.id);
   const shown = t.of('outbox').filter(([e]) => e.id === a.id).at(-1)[0];
   assert.deepEqual([shown.state, shown.reason], ['pending', 'rate_limited'], 'pending, "slow down"');
-  // Typed meanwhile: it waits behind the backoff too, and goes after "a".
-  const b = t.client.send('lobby', 'b');
+  // Typed meanwhile: they wait behind the backoff too, and go after "a".
+  const queued = ['b', 'c', 'd'].map((text) => t.client.send('lobby', text));
   assert.deepEqual(t.socket().take(), [], 'nothing is sent while backing off');
-  const waits = [];
-  let refusals = 1;
-  for (let i = 0; i < 8; ++i) {
+  // Until the server takes something: one frame per wait, the oldest, refused again.
+  const waitForFrames = () => {
     let waited = 0;
     while (t.socket().sent.length === 0 && waited < 20000) {
       t.clock.advance(10);
       waited += 10;
     }
+    return { waited, frames: t.socket().take() };
+  };
+  const waits = [];
+  for (let i = 0; i < 8; ++i) {
+    const { waited, frames } = waitForFrames();
     waits.push(waited);
-    const frames = t.socket().take();
-    assert.deepEqual(frames.map((f) => f.id), [a.id, b.id], 'in order, same ids');
-    for (const f of frames) refuse(f.id);
-    refusals += 2;
+    assert.deepEqual(frames.map((f) => f.id), [a.id], 'one probe, the oldest, same id');
+    refuse(a.id);
   }
-  const expected = [];
-  for (let n = 1; n < refusals; n += 2) expected.push(Math.min(RATE_BACKOFF.maxMs, RATE_BACKOFF.firstMs * 2 ** (n - 1)));
-  assert.deepEqual(waits, expected, 'doubling per refusal in a row, capped');
+  const delay = (n) => Math.min(RATE_BACKOFF.maxMs, RATE_BACKOFF.firstMs * 2 ** (n - 1));
+  assert.deepEqual(waits, [1, 2, 3, 4, 5, 6, 7, 8].map(delay), 'doubling per refusal in a row, capped');
   assert.equal(t.of('error').length, 0, 'rate_limited is not an error for the page');
   // Under the abuse limit (20 errors in 10 s), however long it lasts.
   assert.ok(waits.slice(-3).reduce((x, y) => x + y, 0) >= 10000);
 
-  // The server takes them: acked, and the next refusal starts over from the hint.
-  t.clock.advance(RATE_BACKOFF.maxMs);
-  const again = t.socket().take();
-  assert.deepEqual(again.map((f) => f.id), [a.id, b.id]);
+  // The server takes "a": each ack halves the refusals counted (9 → 4 → 2 → 1 → 0),
+  // so the next frames come after shorter and shorter waits, then at full pace.
+  let { frames } = waitForFrames();
+  assert.deepEqual(frames.map((f) => f.id), [a.id]);
   t.socket().receive({ type: 'ack', room: 'lobby', id: a.id, msg_id: 1, ts: 1 });
-  t.socket().receive({ type: 'ack', room: 'lobby', id: b.id, msg_id: 2, ts: 2 });
   assert.equal(t.of('outbox').filter(([e]) => e.id === a.id).at(-1)[0].state, 'sent');
-  const c = t.client.send('lobby', 'c');
-  assert.deepEqual(t.socket().take().map((f) => f.id), [c.id]);
-  refuse(c.id);
-  t.clock.advance(RATE_BACKOFF.firstMs - 1);
-  assert.deepEqual(t.socket().take(), []);
-  t.clock.advance(1);
-  assert.deepEqual(t.socket().take().map((f) => f.id), [c.id]);
+  const recovery = [];
+  for (let i = 0; i < 3; ++i) {
+    const next = waitForFrames();
+    recovery.push(next.waited);
+    assert.deepEqual(next.frames.map((f) => f.id), [queued[i].id]);
+    t.socket().receive({ type: 'ack', room: 'lobby', id: queued[i].id, msg_id: 2 + i, ts: 2 + i });
+  }
+  assert.deepEqual(recovery, [delay(4), delay(2), delay(1)]);
+  const e = t.client.send('lobby', 'e');
+  const f = t.client.send('lobby', 'f');
+  assert.deepEqual(t.socket().take().map((x) => x.id), [e.id, f.id], 'full pace again');
 });
 
 test('rate_limited: the server hint (1 / rate_per_sec) is waited for when it is longer than the first backoff', () => {
