@@ -78,8 +78,10 @@ test('kicked by the operator: the room goes, the page says so and stays connecte
   await waitForStatus(page, 'connected');
   await waitForJoined(page);
   assert.deepEqual(await roomList(page), ['#general'], 'not rejoined by a reload');
-  const after = await (await api('GET', '/rooms/random/members')).json();
-  assert.deepEqual(after.members, [], 'the server agrees: alice is not back in #random');
+  // The server agrees: alice is not back in #random (which, empty and without
+  // history, may be gone altogether).
+  const after = await api('GET', '/rooms/random/members');
+  if (after.status !== 404) assert.deepEqual((await after.json()).members, []);
   assert.deepEqual(problems, []);
 });
 
@@ -92,7 +94,7 @@ test('close 4008: the page says the operator removed it and does not reconnect b
     beforeGoto: async (p) => {
       await p.clock.install();
       // Every chat socket goes through the test, which can close it as the server would.
-      await p.routeWebSocket(/\/ws/, (ws) => {
+      await p.routeWebSocket(/\/ws$/, (ws) => {
         sockets += 1;
         toPage = ws;
         ws.connectToServer();
