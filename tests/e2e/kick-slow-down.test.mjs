@@ -48,6 +48,7 @@ function roomList(page) {
 test('kicked by the operator: the room goes, the page says so and stays connected; no rejoin, not even after a reload', async () => {
   const dataDir = freshDataDir();
   const keys = path.join(dataDir, 'api-keys');
+  fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(keys, `${KEY}\n`, { mode: 0o600 });
   const server = await startServer({ dataDir, args: ['--api-key-file', keys] });
   const { page, problems } = await openChat(browser, server, { name: 'alice', hash: '#general' });
