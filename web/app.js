@@ -27,7 +27,7 @@
 
 import { uploadFile } from './attachments.js';
 import { Composer } from './composer.js';
-import { chatUrl } from './connection.js';
+import { KICKED_CLOSE_CODE, chatUrl } from './connection.js';
 import { DirectoryView } from './directory-view.js';
 import { EmojiPicker } from './emoji-picker.js';
 import { pickLanguage, translatePage, translator } from './i18n.js';
@@ -935,7 +935,8 @@ function handleStatus(state, info) {
     }
     if (info.retryInMs == null) {
       stopCountdown();
-      showStatus(false, info.code && info.code !== 1000 ? t('closedBy', info.code) : '', true);
+      const why = info.code === KICKED_CLOSE_CODE ? t('kickedClosed') : t('closedBy', info.code);
+      showStatus(false, info.code && info.code !== 1000 ? why : '', true);
     } else {
       showStatus(false, '', true);
       link.retryAt = info.retryAt ?? Date.now() + info.retryInMs;
@@ -1109,6 +1110,16 @@ function handleRemoved(room) {
   if (next) addNotice(viewFor(next), t('removedFromRoom', room));
 }
 
+/** The operator removed this user from a room (PROTOCOL.md `kicked`): said once, not rejoined. */
+function handleKicked(room) {
+  const wasShown = room === current;
+  if (views.has(room)) dropRoom(room);
+  const next = wasShown ? client.rooms[0] : current;
+  // In the room now shown; with no room left, above the chat.
+  if (next) addNotice(viewFor(next), t('kickedFromRoom', room));
+  else showAuthBanner(t('kickedFromRoom', room));
+}
+
 function connect(token, storage) {
   client = new ParleyClient(chatUrl(location), {
     storage,
@@ -1148,6 +1159,7 @@ function connect(token, storage) {
       searchResults: (room, results) => search.show(room, results),
       rooms: (listing) => directory.show(listing),
       removed: handleRemoved,
+      kicked: handleKicked,
       auth: handleAuth,
       error: handleError,
     },

@@ -16,9 +16,12 @@ export const BACKOFF = Object.freeze({ initialMs: 500, maxMs: 5000 });
 
 /**
  * Close codes after which a client must not reconnect by itself (PROTOCOL.md,
- * "Close codes"): they say this client broke a rule, and would break it again.
+ * "Close codes"): they say this client broke a rule, and would break it again, or
+ * (4008) the server's operator removed it from its room, which reconnecting would
+ * undo. Only the user (Reconnect) starts again.
  */
-export const FATAL_CLOSE_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009]);
+export const KICKED_CLOSE_CODE = 4008;
+export const FATAL_CLOSE_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009, KICKED_CLOSE_CODE]);
 
 /**
  * Close codes of authentication (PROTOCOL.md, "Authentication"): 4001 (no token, or

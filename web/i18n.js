@@ -166,6 +166,9 @@ const STRINGS = {
     authRefreshFailed: (time) => `无法更新登录,将于 ${time} 失效`,
     nameFromToken: '你的名字来自登录信息',
     removedFromRoom: (room) => `你已被移出 #${room}`,
+    kickedFromRoom: (room) => `管理员已将你移出 #${room}。你可以重新加入。`,
+    kickedClosed: '管理员已将你移出聊天室,不会自动重连',
+    slowDown: '发送太快,稍后自动重发',
   },
   en: {
     htmlLang: 'en',
@@ -331,6 +334,9 @@ const STRINGS = {
     authRefreshFailed: (time) => `Could not renew the sign-in; it ends at ${time}`,
     nameFromToken: 'Your name comes from your sign-in',
     removedFromRoom: (room) => `You were removed from #${room}`,
+    kickedFromRoom: (room) => `An operator removed you from #${room}. You can join it again.`,
+    kickedClosed: 'An operator removed you from the chat; not reconnecting',
+    slowDown: 'slow down: sending again shortly',
   },
 };
 

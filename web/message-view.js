@@ -228,7 +228,9 @@ export class MessageView {
     el.classList.toggle('failed', state === 'failed');
     let look = 'sent';
     let label = '';
-    if (state === 'pending') {
+    if (state === 'pending' && reason === 'rate_limited' && connected) {
+      [look, label] = ['waiting', t('slowDown')];
+    } else if (state === 'pending') {
       [look, label] = connected ? ['sending', t('sending')] : ['waiting', t('waiting')];
     } else if (state === 'failed' && (reason === 'timeout' || reason === 'internal')) {
       [look, label] = ['waiting', connected ? t('retrying') : t('waiting')];

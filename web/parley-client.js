@@ -39,8 +39,19 @@
 // - "failed, rejected": the server refused it for good (text_too_long, id_invalid,
 //   not_in_room…). It is not resent by itself, since the server would refuse it again
 //   and every refusal counts towards the abuse limit (1008); Retry sends it once more.
-// - rate_limited is not a failure: the message is resent 1/rate_per_sec later.
+// - rate_limited is not a failure: the message stays pending ("slow down", reason
+//   rate_limited) and everything queued waits: first the server's hint (1/rate_per_sec,
+//   PROTOCOL.md "Rate limiting and abuse"), then twice as long per refusal in a row
+//   (RATE_BACKOFF). While backing off, one frame goes per wait (a probe, not the whole
+//   queue at once); each ack halves the count of refusals, so the pace comes back in a
+//   few acks. The server's limit may be lower than welcome.limits says (a per-address
+//   rate shared with other tabs): resending at the hint's pace, or a queue of 30 at
+//   once, would collect refusals until the abuse limit (20 errors in 10 s) closes us
+//   with 1008; this keeps them at about a dozen in 10 s at worst.
 //   internal is retried 3 times (1, 2, 4 s), then shown as failed, will retry.
+// - kicked (PROTOCOL.md): the operator removed this user from a room. The room is
+//   forgotten (never rejoined by itself, not even after a reload) and the page told
+//   (kicked); a close 4008 stops the connection like the other fatal codes.
 // A change the server refuses for good (not_author, deleted, not_found,
 // limit_reached…) is dropped: the message shows its real state again and the page
 // is told (refused).
@@ -70,6 +81,9 @@ export const MEMBERS_REFRESH_MS = 2000;
 // A refused `refresh` is tried again after this long, while the token still holds.
 export const REFRESH_RETRY_MS = 15000;
 const INTERNAL_RETRIES = 3;
+// After the n-th rate_limited in a row, nothing is sent for
+// max(1/rate_per_sec, firstMs * 2^(n-1)), at most maxMs.
+export const RATE_BACKOFF = Object.freeze({ firstMs: 250, maxMs: 8000 });
 // PROTOCOL.md, "Rate limiting": a third unanswered `history` is refused.
 const HISTORY_IN_FLIGHT = 2;
 
@@ -175,6 +189,9 @@ export class ParleyClient {
   #tokens = 0;
   #tokensAt = 0;
   #pumpTimer = null;
+  #quietUntil = 0;   // rate_limited: nothing is sent before this (#backOff)
+  #rateRefusals = 0; // rate_limited answers in a row (halved by each ack)
+  #probeAt = 0;      // when the last frame went while backing off
   #token;                  // the sign-in token (JWT) of token mode, or null
   #refreshHook;
   #auth = { mode: null, expiresAt: null, refusal: null, failures: 0, refreshing: false, retry: null, stopped: false };
@@ -220,6 +237,8 @@ export class ParleyClient {
    *     searchResults(room, { query, messages, truncated, more, error })
    *     rooms({ rooms, next, total, query, more, error })  the directory
    *     removed(room)                the server took this room away (a refresh's rooms)
+   *     kicked(room)                 the operator removed this user from the room
+   *                                  (PROTOCOL.md `kicked`); it is not rejoined
    *     name(name)                   this user's name changed
    *     auth({ state, reason, expiresAt })  token mode: 'expiring', 'refreshed',
    *                                  'refresh_failed', 'renewing', or the connection
@@ -713,6 +732,7 @@ export class ParleyClient {
       case 'search_results': return this.#onSearchResults(event);
       case 'rooms': return this.#onRooms(event);
       case 'left': return this.#onLeft(event);
+      case 'kicked': return this.#onKicked(event);
       case 'token_expiring': return this.#onTokenExpiring(event);
       case 'refreshed': return this.#onRefreshed(event);
       case 'error': return this.#onError(event);
@@ -848,7 +868,38 @@ export class ParleyClient {
     this.#emitChanged(state, [...changed]);
   }
 
+  /** A rate_limited answer: nothing more is sent until the backoff is over (see above). */
+  #backOff() {
+    this.#tokens = 0;
+    this.#tokensAt = this.#now();
+    this.#rateRefusals += 1;
+    this.#quietUntil = this.#now() + this.#backoffDelay();
+    if (this.#pumpTimer !== null) {
+      this.#clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = null;
+    }
+  }
+
+  /** The server took something again: the next probe comes sooner (or the pace is back). */
+  #easeOff() {
+    this.#rateRefusals = Math.floor(this.#rateRefusals / 2);
+    this.#quietUntil = this.#rateRefusals > 0 ? this.#probeAt + this.#backoffDelay() : 0;
+    if (this.#pumpTimer !== null) {
+      this.#clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = null;
+    }
+    this.#pump();
+  }
+
+  /** How long to wait after the refusals in a row so far (RATE_BACKOFF). */
+  #backoffDelay() {
+    const rate = Number(this.#limits.rate_per_sec) || DEFAULT_LIMITS.rate_per_sec;
+    return Math.min(RATE_BACKOFF.maxMs,
+      Math.max(Math.ceil(1000 / rate), RATE_BACKOFF.firstMs * 2 ** (this.#rateRefusals - 1)));
+  }
+
   #onAck(event) {
+    if (this.#rateRefusals > 0) this.#easeOff();
     // The ack's msg_id does not move lastId: a message of another member stored just
     // before ours may still be on its way to us, and `since` must not skip it.
     const entry = this.#outbox.find((e) => e.room === event.room && e.id === event.id);
@@ -1087,6 +1138,13 @@ export class ParleyClient {
     this.#on.removed(event.room);
   }
 
+  /** The operator took this user out of the room: forgotten, never rejoined by itself. */
+  #onKicked(event) {
+    if (typeof event.room !== 'string' || !this.#rooms.has(event.room)) return;
+    this.#forget(event.room);
+    this.#on.kicked(event.room);
+  }
+
   // ---- Search and the rooms directory: one at a time, the latest wins ----------
 
   #askSearch(state, frame) {
@@ -1277,10 +1335,7 @@ export class ParleyClient {
 
   #onError(event) {
     const { code, ref, room } = event;
-    if (code === 'rate_limited') {
-      this.#tokens = 0;
-      this.#tokensAt = this.#now();
-    }
+    if (code === 'rate_limited') this.#backOff();
     const state = typeof room === 'string' ? this.#rooms.get(room) : undefined;
     switch (ref) {
       case 'send':
@@ -1354,8 +1409,10 @@ export class ParleyClient {
     entry.inflight = false;
     if (code === 'rate_limited') {
       entry.needsSend = true;
-      this.#tokens = 0;
-      this.#tokensAt = this.#now();
+      if (entry.state === 'pending' && entry.reason !== 'rate_limited') {
+        entry.reason = 'rate_limited';
+        if (entry.kind === 'send') this.#on.outbox(this.#publicEntry(entry));
+      }
       this.#pump();
       return;
     }
@@ -1607,6 +1664,14 @@ export class ParleyClient {
   /** Sends control frames, then outbox entries, in order, while tokens last. */
   #pump() {
     if (!this.#ready || this.#pumpTimer !== null) return;
+    const quiet = this.#quietUntil - this.#now();
+    if (quiet > 0) {
+      this.#pumpTimer = this.#setTimeout(() => {
+        this.#pumpTimer = null;
+        this.#pump();
+      }, quiet);
+      return;
+    }
     for (;;) {
       const frame = this.#controlQueue[0];
       const entry = frame ? null : this.#outbox.find((e) => e.needsSend && this.#rooms.get(e.room)?.joinSent);
@@ -1627,6 +1692,13 @@ export class ParleyClient {
         if (!this.#transmit(frameOf(entry))) return;
         entry.needsSend = false;
         entry.inflight = true;
+      }
+      if (this.#rateRefusals > 0) {
+        // Backing off: one frame per wait, then see what the server says.
+        this.#probeAt = this.#now();
+        this.#quietUntil = this.#probeAt + this.#backoffDelay();
+        this.#pump();
+        return;
       }
     }
   }

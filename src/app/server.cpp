@@ -151,8 +151,11 @@ Status Server::start() {
   if (!secret) return Error(Errc::Io, error);
   identity_ = std::make_unique<chat::Identity>(
       std::move(*secret), std::chrono::seconds(static_cast<int64_t>(config_.resume_ttl)));
-  if (Status opened = open_history(); !opened) return opened;
+  // Uploads first: the history tells the file store of the messages its
+  // retention removes, and hands over which messages show a file.
   if (Status opened = open_uploads(); !opened) return opened;
+  if (Status opened = open_history(); !opened) return opened;
+  rebuild_file_references();
   create_hub();
 
   if (Status tls = load_tls(); !tls) return tls;
@@ -264,6 +267,10 @@ Status Server::open_history() {
   o.max_pending_room_bytes = config_.store_pending_room_bytes;
   o.max_pending_bytes = config_.store_pending_bytes;
   o.sync_full = config_.sync == "full";
+  // Uploads: a message that retention or the cap removes releases its file.
+  o.files_dropped = [files = files_.get()](std::vector<store::FileRef> dropped) {
+    files->released(dropped);
+  };
   auto opened = store::HistoryStore::open(o);
   if (!opened) return std::move(opened).error();
   store_ = std::move(opened).value();
@@ -276,8 +283,7 @@ Status Server::open_uploads() {
   o.dir = std::filesystem::path(config_.data_dir) / "files";
   o.max_bytes = config_.uploads_max_bytes;
   o.unattached_ttl = std::chrono::seconds(static_cast<int64_t>(config_.upload_unattached_ttl));
-  // In-memory history forgets its messages at exit: their files go too.
-  o.forget_references = !store_;
+  o.rebuild_references = true;  // rebuild_file_references(), once the history is open
   Result<std::unique_ptr<store::FileStore>> opened = store::FileStore::open(std::move(o));
   if (!opened) return std::move(opened).error();
   files_ = *std::move(opened);
@@ -285,6 +291,17 @@ Status Server::open_uploads() {
   chat_options_.attachments = uploads_.get();
   json_options_.attachments = uploads_.get();
   return {};
+}
+
+// The messages that show a file, as the history holds them (store/file_store.h).
+// SQLite keeps them; the in-memory history forgot its messages at exit, so
+// their files and the unattached uploads go (Redis refuses attachments).
+void Server::rebuild_file_references() {
+  if (store_) {
+    files_->rebuild_references(store_->take_files_at_open(), false);
+  } else {
+    files_->rebuild_references({}, true);
+  }
 }
 
 void Server::create_hub() {
@@ -304,8 +321,8 @@ void Server::create_hub() {
   } else {
     // Memory only: the history is the cache's size, and the cache itself
     // would only hold a second copy of the same messages.
-    history_ = std::make_unique<chat::MemoryHistory>(
-        chat::MemoryHistory::Options{config_.cache_per_room, config_.cache_bytes});
+    history_ = std::make_unique<chat::MemoryHistory>(chat::MemoryHistory::Options{
+        config_.cache_per_room, config_.cache_bytes, {}, uploads_.get()});
     chat_options_.room.cache.max_messages = 0;
   }
   if (redis_) {

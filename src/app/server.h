@@ -54,6 +54,7 @@ class Server {
 
   Status open_history();
   Status open_uploads();
+  void rebuild_file_references();
   void create_hub();
   // Which listener a connection came through: the public port (plain, or
   // TLS with --tls-cert), --plain-port beside TLS, or --metrics-address.

@@ -39,12 +39,17 @@ Message* MemoryHistory::find(Room& room, uint64_t id) {
 
 void MemoryHistory::append(const std::string& room_name, const Message& entry, AppendDone done) {
   Result<Appended> result = Appended{};
+  std::vector<std::pair<std::string, uint64_t>> dropped;
   {
     std::lock_guard lock(mutex_);
     Room& room = rooms_[room_name];
     if (room.name.empty()) room.name = room_name;
     result = store(room, entry);
+    dropped.swap(dropped_files_);
   }
+  // The files of messages retention dropped: released outside the lock (the
+  // file store has its own, and an unlink to make).
+  for (const auto& [name, id] : dropped) options_.attachments->released(name, id);
   done(std::move(result));
 }
 
@@ -110,6 +115,9 @@ void MemoryHistory::forget_quotes_of(Room& room, uint64_t id) {
 void MemoryHistory::drop_oldest(Room& room) {
   const Message& oldest = room.entries.front();
   if (!oldest.client_id.empty()) room.by_client_id.erase(dedup_key(oldest));
+  if (options_.attachments != nullptr && oldest.is_message() && !oldest.attachment.empty()) {
+    dropped_files_.emplace_back(room.name, oldest.id);
+  }
   std::size_t bytes = oldest.bytes();
   room.entries.pop_front();
   resize(room, room.bytes - bytes);

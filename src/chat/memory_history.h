@@ -7,6 +7,9 @@
 // `max_bytes` in all; past the byte budget the oldest entries of the largest
 // room go first (the same rule as --history-max-bytes for SQLite). A room's
 // last id is remembered after its entries are gone, so ids never repeat.
+// A message that either bound removes takes its file with it: its
+// attachment is released (chat/attachment.h) after the lock is let go, as
+// SQLite's retention does (store/history_trimmer.h) and as a delete does.
 //
 // One mutex guards everything: appends come from the rooms' home loops (a
 // few threads), each holding it for a deque push and a hash insert; a change
@@ -21,7 +24,10 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "chat/attachment.h"
 #include "chat/history.h"
 
 namespace parley::chat {
@@ -32,6 +38,7 @@ class MemoryHistory final : public History {
     std::size_t retain_per_room = 256;  // 0 = no count limit
     std::size_t max_bytes = 64 << 20;   // 0 = no byte limit
     ChangeRules rules{};
+    Attachments* attachments = nullptr;  // told of messages with a file that retention drops
   };
   explicit MemoryHistory(Options options) : options_(options) {}
 
@@ -70,6 +77,7 @@ class MemoryHistory final : public History {
   std::unordered_map<std::string, Room> rooms_;
   BySize by_size_;  // rooms holding entries, by bytes: the largest is evicted first
   std::size_t total_bytes_ = 0;
+  std::vector<std::pair<std::string, uint64_t>> dropped_files_;  // (room, id), to release
 };
 
 }  // namespace parley::chat

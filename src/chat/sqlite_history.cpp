@@ -29,6 +29,15 @@ EntryKind kind_of(uint8_t kind) {
                                                           : EntryKind::Message;
 }
 
+Attachment attachment_of(store::StoredAttachment&& a) {
+  return Attachment{std::move(a.file), std::move(a.name), a.size,
+                    std::move(a.type), a.width,           a.height};
+}
+
+store::StoredAttachment stored_attachment(const Attachment& a) {
+  return store::StoredAttachment{a.file, a.name, a.size, a.type, a.width, a.height};
+}
+
 Message from_row(store::StoredMessage&& row) {
   Message m{row.id,
             row.ts_ms,
@@ -48,6 +57,7 @@ Message from_row(store::StoredMessage&& row) {
   }
   m.edited_ms = row.edited_ms;
   m.deleted = row.deleted;
+  m.attachment = attachment_of(std::move(row.attachment));
   m.rev = row.rev;
   m.reactions.reserve(row.reactions.size());
   for (auto& r : row.reactions)
@@ -69,16 +79,10 @@ store::HistoryStore::ReadTag tag_of(const ReadFor& reader) {
 }  // namespace
 
 void SqliteHistory::append(const std::string& room, const Message& m, AppendDone done) {
-  if (!m.attachment.empty()) {
-    // TODO(uploads): an `attachment` column (file, name, size, type, width,
-    // height) in the message log; until then files need --history off or
-    // memory, and this engine answers `unsupported` (docs/PROTOCOL.md).
-    done(Error{Errc::Invalid, "this history store does not keep attachments yet"});
-    return;
-  }
   store::AppendRequest row{room, m.user, m.from, m.client_id, m.text, m.ts_ms};
   row.kind = static_cast<store::EntryKind>(m.kind);
   row.target = m.is_message() ? m.reply.id : m.target;
+  if (m.is_message()) row.attachment = stored_attachment(m.attachment);
   store_.append(std::move(row), [done = std::move(done)](Result<store::AppendResult> r) {
     if (!r) return done(std::move(r).error());
     if (r->refusal != store::Refusal::kNone) return done(refusal_error(refusal_of(r->refusal)));

@@ -21,6 +21,24 @@ struct StoredQuote {
   bool deleted = false;
 };
 
+// A file attached to a message (chat/attachment.h): its content hash and what the file store
+// said of it when the sender claimed it. `file` empty: no attachment.
+struct StoredAttachment {
+  std::string file{};  // SHA-256 of the file, lowercase hex
+  std::string name{};  // as the sender named it
+  uint64_t size = 0;
+  std::string type{};  // sniffed media type
+  uint32_t width = 0;  // images: pixels, when known
+  uint32_t height = 0;
+};
+
+// A message of a room that showed a file (store/file_store.h counts them).
+struct FileRef {
+  std::string room{};
+  uint64_t msg_id = 0;
+  std::string file{};
+};
+
 struct AppendRequest {
   std::string room{};
   std::string user_id{};
@@ -34,6 +52,7 @@ struct AppendRequest {
   EntryKind kind = EntryKind::kMessage;
   // A change: the message it changes. A message: the message it replies to (0: none).
   uint64_t target = 0;
+  StoredAttachment attachment{};  // a message's file (schema step 4)
 };
 
 // A committed append (failures are the Error of a Result<AppendResult>).
@@ -54,16 +73,19 @@ struct AppendResult {
 // What a message weighs in its room's size (rooms.bytes), which the cap on the database compares
 // rooms by: its strings plus a fixed share for the row's keys and b-tree cells. An estimate of
 // its disk use; the cap corrects it against the file's real size. kStoredBytesSql is the same
-// sum over a row of `messages`, and schema step 2 computed it for rows stored before it.
+// sum over a row of `messages`, and schema step 2 computed it for rows stored before it (an
+// attachment's strings, schema step 4, were all '' then).
 constexpr uint64_t kRowOverheadBytes = 32;
 inline uint64_t stored_bytes(const AppendRequest& m) {
   return kRowOverheadBytes + m.room.size() + m.user_id.size() + m.sender_name.size() +
-         m.client_id.size() + m.text.size();
+         m.client_id.size() + m.text.size() + m.attachment.file.size() + m.attachment.name.size() +
+         m.attachment.type.size();
 }
 // length(CAST(x AS BLOB)) counts bytes; length(x) on TEXT counts characters up to a NUL.
 inline constexpr const char* kStoredBytesSql =
     "(32 + length(CAST(room AS BLOB)) + length(CAST(user_id AS BLOB))"
     " + length(CAST(sender_name AS BLOB)) + length(CAST(client_id AS BLOB))"
-    " + length(CAST(text AS BLOB)))";
+    " + length(CAST(text AS BLOB)) + length(CAST(file AS BLOB))"
+    " + length(CAST(file_name AS BLOB)) + length(CAST(file_type AS BLOB)))";
 
 }  // namespace parley::store

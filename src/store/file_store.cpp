@@ -93,7 +93,8 @@ FileStore::FileStore(Options options, SqliteDatabase db)
     : options_(std::move(options)),
       dir_(options_.dir),
       db_(std::move(db)),
-      budget_(options_.max_bytes) {}
+      budget_(options_.max_bytes),
+      rebuilt_(!options_.rebuild_references) {}
 
 FileStore::~FileStore() = default;
 
@@ -109,7 +110,7 @@ Status FileStore::prepare() {
   Result<int64_t> total = db_.query_int64("SELECT COALESCE(SUM(size), 0) FROM files");
   int64_t used = total ? *total : 0;
   budget_.add(static_cast<uint64_t>(used));
-  sweep();
+  if (!options_.rebuild_references) sweep();
   return {};
 }
 
@@ -217,15 +218,51 @@ void FileStore::referenced(std::string_view room, uint64_t msg_id, std::string_v
 
 void FileStore::released(std::string_view room, uint64_t msg_id) {
   std::lock_guard lock(mutex_);
+  std::string id = drop_reference(room, msg_id);
+  if (!id.empty() && rebuilt_) remove_if_unused(id, now_ms());
+}
+
+void FileStore::released(const std::vector<FileRef>& messages) {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> files;
+  static_cast<void>(db_.exec("BEGIN"));
+  for (const FileRef& m : messages) {
+    std::string id = drop_reference(m.room, m.msg_id);
+    if (!id.empty()) files.insert(std::move(id));
+  }
+  static_cast<void>(db_.exec("COMMIT"));
+  if (!rebuilt_) return;  // the sweep after the rebuild removes what is unused
+  const int64_t now = now_ms();
+  for (const std::string& id : files) remove_if_unused(id, now);
+}
+
+std::string FileStore::drop_reference(std::string_view room, uint64_t msg_id) {
+  if (!rebuilt_) released_early_.emplace(room, msg_id);
   SqliteStatement st;
-  if (!st.prepare(db_.handle(), "SELECT id FROM refs WHERE room = ?1 AND msg_id = ?2")) return;
+  if (!st.prepare(db_.handle(), "SELECT id FROM refs WHERE room = ?1 AND msg_id = ?2")) return {};
   st.bind(1, room);
   st.bind(2, static_cast<int64_t>(msg_id));
-  if (st.step() != SQLITE_ROW) return;  // a message without a file
+  if (st.step() != SQLITE_ROW) return {};  // a message without a file
   std::string id = st.column_text(0);
   st.reset();
   run(db_, "DELETE FROM refs WHERE room = ?1 AND msg_id = ?2", room, static_cast<int64_t>(msg_id));
-  remove_if_unused(id, now_ms());
+  return id;
+}
+
+void FileStore::rebuild_references(const std::vector<FileRef>& messages, bool forget_pending) {
+  std::lock_guard lock(mutex_);
+  static_cast<void>(db_.exec("BEGIN"));
+  run(db_, "DELETE FROM refs");
+  for (const FileRef& m : messages) {
+    if (released_early_.contains({m.room, m.msg_id})) continue;
+    run(db_, "INSERT OR IGNORE INTO refs (room, msg_id, id) VALUES (?1, ?2, ?3)",
+        std::string_view(m.room), static_cast<int64_t>(m.msg_id), std::string_view(m.file));
+  }
+  if (forget_pending) run(db_, "UPDATE owners SET pending_until = 0");
+  static_cast<void>(db_.exec("COMMIT"));
+  rebuilt_ = true;
+  released_early_.clear();
+  sweep_locked();
 }
 
 void FileStore::remove_if_unused(const std::string& id, int64_t now) {

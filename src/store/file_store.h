@@ -10,10 +10,18 @@
 //   refs   (room, msg_id, id)                   the messages that show it
 // A file lives while a message references it or an upload of it waits to be
 // attached (pending_until, --upload-unattached-ttl after the upload or the
-// last claim). When the last reference goes (its message deleted) and no
-// upload is pending, the file is removed at once; unattached uploads are
-// removed by sweep() once their time is up (run before any upload that would
-// not fit, and at start).
+// last claim). When the last reference goes (its message deleted, or removed
+// by the history's retention or cap) and no upload is pending, the file is
+// removed at once; unattached uploads are removed by sweep() once their time
+// is up (run before any upload that would not fit, and at start).
+//
+// The history is the truth about which messages show a file; `refs` is this
+// store's copy of it, kept by referenced() and released() as the chat stores
+// and deletes messages. A crash between a history commit and that call would
+// leave the copy wrong (a file kept for a message that is gone, or removed
+// under one that was just stored), so at start the server hands over the
+// history's own list (rebuild_references: the messages with a file in
+// SQLite, none for the memory history) and only then are unused files swept.
 //
 // The budget counts the stored files plus what uploads in flight reserved
 // (their declared Content-Length), so concurrent uploads cannot overshoot it.
@@ -30,12 +38,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "store/append_request.h"
 #include "store/sqlite_database.h"
 
 namespace parley::store {
@@ -79,6 +89,9 @@ class FileStore {
     uint64_t max_bytes = 0;                     // the budget; 0 = no limit
     std::chrono::seconds unattached_ttl{3600};  // how long an upload waits to be attached
     bool forget_references = false;             // the messages did not survive (memory history)
+    // The history will hand over its references (rebuild_references): nothing
+    // is swept before, since `refs` may be stale until then.
+    bool rebuild_references = false;
   };
 
   static Result<std::unique_ptr<FileStore>> open(Options options);
@@ -104,6 +117,13 @@ class FileStore {
   void referenced(std::string_view room, uint64_t msg_id, std::string_view id,
                   std::string_view user);
   void released(std::string_view room, uint64_t msg_id);
+  // Messages removed by the history's retention or cap: each one's file is
+  // released as by released(), in one transaction of the index.
+  void released(const std::vector<FileRef>& messages);
+  // The messages that show a file, as the history holds them at start: they
+  // replace `refs` (less any released since open), then unused files are
+  // swept. `forget_pending`: unattached uploads go too (memory history).
+  void rebuild_references(const std::vector<FileRef>& messages, bool forget_pending);
   // Removes unattached uploads whose time is up and nobody references.
   void sweep();
 
@@ -115,6 +135,8 @@ class FileStore {
   std::optional<StoredFile> find_locked(std::string_view id);
   void sweep_locked();
   void remove_if_unused(const std::string& id, int64_t now_ms);
+  // Deletes one reference; the file it named ("" when there was none).
+  std::string drop_reference(std::string_view room, uint64_t msg_id);
   int64_t now_ms() const;
 
   Options options_;
@@ -122,6 +144,10 @@ class FileStore {
   std::mutex mutex_;
   SqliteDatabase db_;
   DiskBudget budget_;
+  // Until rebuild_references: the references released meanwhile, which the
+  // history's list (taken at its open) may still hold.
+  bool rebuilt_ = false;
+  std::set<std::pair<std::string, uint64_t>> released_early_;
 };
 
 }  // namespace parley::store

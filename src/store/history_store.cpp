@@ -9,6 +9,7 @@
 #include "store/history_writer.h"
 #include "store/schema_migrations.h"
 #include "store/sqlite_database.h"
+#include "store/sqlite_statement.h"
 #include "store/store_files.h"
 #include "store/store_health.h"
 #include "store/wal_checkpointer.h"
@@ -77,6 +78,25 @@ Result<SqliteDatabase> open_writer_connection(const std::filesystem::path& file,
   return opened;
 }
 
+// Every message that shows a file (the partial index messages_with_file), oldest first per room.
+Result<std::vector<FileRef>> files_shown(SqliteDatabase& db) {
+  SqliteStatement st;
+  if (Status prepared = st.prepare(db.handle(),
+                                   "SELECT room, id, file FROM messages WHERE file <> '' "
+                                   "ORDER BY room, id");
+      !prepared) {
+    return prepared.error();
+  }
+  std::vector<FileRef> out;
+  Result<bool> row = st.next();
+  for (; row && *row; row = st.next()) {
+    out.push_back(
+        FileRef{st.column_text(0), static_cast<uint64_t>(st.column_int64(1)), st.column_text(2)});
+  }
+  if (!row) return with_context("cannot list the messages with a file", row.error());
+  return out;
+}
+
 Status check_options(const HistoryStore::Options& options) {
   if (options.dir.empty()) return Error(Errc::Invalid, "no directory given");
   if (options.max_batch == 0) return Error(Errc::Invalid, "max_batch must be at least 1");
@@ -106,6 +126,9 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::open(const Options& options)
   if (Status created = create_database_file(file); !created) return failure(created.error());
   Result<SqliteDatabase> db = open_writer_connection(file, options);
   if (!db) return failure(std::move(db).error());
+  Result<std::vector<FileRef>> files_shown_now = files_shown(*db);
+  if (!files_shown_now) return failure(std::move(files_shown_now).error());
+  store->files_at_open_ = std::move(files_shown_now).value();
   // The -wal exists now (the migration's transaction opened it): both are watched.
   Result<FileWatch> files = FileWatch::capture({file, file.string() + "-wal"});
   if (!files) return failure(std::move(files).error());

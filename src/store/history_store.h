@@ -44,7 +44,8 @@
 //
 // Retention and the cap delete the oldest messages of a room (never from its middle), on the
 // writer between batches, in bounded steps with transactions of their own, so acknowledgements
-// never wait for more than one step (history_trimmer.h). Retention: retain_per_room,
+// never wait for more than one step (history_trimmer.h); the messages with a file they delete
+// go to Options::files_dropped after the step commits. Retention: retain_per_room,
 // retain_age. The cap: when the database's pages in use pass max_bytes, the largest rooms lose
 // their oldest messages until it is back under 90% of it; freed pages are reused, so the file
 // stops growing at about max_bytes (plus the WAL).
@@ -159,6 +160,10 @@ class HistoryStore {
     std::size_t max_reaction_emoji = 20;
     std::size_t max_reactions = 1000;
     std::size_t quote_chars = 100;
+    // Attachments (schema step 4): retention or the cap deleted these messages, which showed a
+    // file. Called on the writer thread after the deleting transaction committed; must not
+    // block for long (the file store's release is a few statements and an unlink).
+    std::function<void(std::vector<FileRef>)> files_dropped{};
   };
 
   // Counters for /metrics. Sizes are as last measured by the writer (at most 10 ms old while
@@ -233,6 +238,9 @@ class HistoryStore {
 
   // The last id handed out in every room, sorted by room; for start-up.
   std::vector<std::pair<std::string, uint64_t>> last_ids() const;
+  // The messages that showed a file when the store opened, before retention could run: the
+  // truth the file store rebuilds its references from (store/file_store.h). Once.
+  std::vector<FileRef> take_files_at_open() { return std::exchange(files_at_open_, {}); }
 
   // Blocks until every append queued before the call is committed and its callback has run
   // (and the retention or cap step due right after it).
@@ -257,6 +265,7 @@ class HistoryStore {
   std::unique_ptr<HistoryWriter> writer_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<HistoryReader> reader_;
+  std::vector<FileRef> files_at_open_;
 };
 
 }  // namespace parley::store

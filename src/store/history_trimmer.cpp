@@ -27,6 +27,9 @@ const std::string kWeighThroughSql = std::string("SELECT count(*), coalesce(sum(
                                      kStoredBytesSql +
                                      "), 0) FROM messages WHERE room = ?1 AND id <= ?2";
 constexpr const char* kDeleteThroughSql = "DELETE FROM messages WHERE room = ?1 AND id <= ?2";
+// The messages about to be deleted that show a file: the partial index messages_with_file.
+constexpr const char* kFilesThroughSql =
+    "SELECT id, file FROM messages WHERE room = ?1 AND id <= ?2 AND file <> ''";
 
 // A room the cap trims at least this much (by weight) at a time, so that leveling rooms of
 // nearly equal size does not take one statement per message; small enough that the leveling
@@ -44,6 +47,7 @@ Status HistoryTrimmer::prepare(SqliteDatabase& db) {
   if (Status s = first_id_.prepare(db.handle(), kFirstIdSql); !s) return s;
   if (Status s = first_fresh_.prepare(db.handle(), kFirstFreshSql); !s) return s;
   if (Status s = weigh_through_.prepare(db.handle(), kWeighThroughSql); !s) return s;
+  if (Status s = files_through_.prepare(db.handle(), kFilesThroughSql); !s) return s;
   return delete_through_.prepare(db.handle(), kDeleteThroughSql);
 }
 
@@ -236,6 +240,15 @@ Result<uint64_t> HistoryTrimmer::delete_through(const std::string& room, uint64_
   weigh_through_.reset();
   if (!row) return with_context("cannot weigh old messages", row.error());
   if (count == 0) return 0;
+  files_through_.bind(1, room);
+  files_through_.bind(2, static_cast<int64_t>(cut));
+  Result<bool> file = files_through_.next();
+  for (; file && *file; file = files_through_.next()) {
+    dropped_files_.push_back(FileRef{room, static_cast<uint64_t>(files_through_.column_int64(0)),
+                                     files_through_.column_text(1)});
+  }
+  files_through_.reset();
+  if (!file) return with_context("cannot find the files of old messages", file.error());
   delete_through_.bind(1, room);
   delete_through_.bind(2, static_cast<int64_t>(cut));
   if (Status deleted = delete_through_.run(); !deleted) {

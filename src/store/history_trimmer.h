@@ -4,7 +4,10 @@
 // (HistoryWriter::maintain): an append never waits behind more than one step.
 //
 // Every deletion removes a prefix of a room in id order (its oldest messages), so what remains
-// of a room is contiguous and `truncated` keeps its meaning.
+// of a room is contiguous and `truncated` keeps its meaning. The messages among them that show
+// a file are collected (take_dropped_files) for the writer to hand to Options::files_dropped
+// once the step's transaction has committed: the file store releases their files as it does
+// for a deleted message, one rule whatever removed the message.
 //
 // Retention: a pass every retention_interval walks the rooms that may be over a bound (more
 // than retain_per_room messages; with retain_age, every room that holds messages) and deletes
@@ -29,9 +32,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "store/append_request.h"
 #include "store/history_store.h"
 #include "store/room_ledger.h"
 #include "store/sqlite_database.h"
@@ -67,6 +72,9 @@ class HistoryTrimmer {
 
   // One bounded step, inside the caller's transaction.
   Result<Deleted> step(Clock::time_point now);
+  // The messages with a file that the steps since the last call deleted; the caller drops them
+  // when the transaction rolled back.
+  std::vector<FileRef> take_dropped_files() { return std::exchange(dropped_files_, {}); }
 
  private:
   bool retention_enabled() const;
@@ -96,6 +104,8 @@ class HistoryTrimmer {
   SqliteStatement first_fresh_;
   SqliteStatement weigh_through_;
   SqliteStatement delete_through_;
+  SqliteStatement files_through_;
+  std::vector<FileRef> dropped_files_;
 
   // Retention: the rooms of the pass in progress and the next one to look at.
   std::vector<std::string> pass_rooms_;

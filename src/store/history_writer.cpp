@@ -304,9 +304,14 @@ void HistoryWriter::maintain() {
     deleted = *step;
     return {};
   });
+  // Their files are released once the deletion is durable (history_trimmer.h).
+  std::vector<FileRef> dropped_files = trimmer_.take_dropped_files();
   if (!status) {
     maintenance_backoff_until_ = now + kMaintenanceBackoff;
     return;
+  }
+  if (!dropped_files.empty() && options_.files_dropped) {
+    options_.files_dropped(std::move(dropped_files));
   }
   StoreCounters::add(counters_.deleted_by_retention, deleted.by_retention);
   StoreCounters::add(counters_.deleted_by_cap, deleted.by_cap);

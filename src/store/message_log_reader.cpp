@@ -14,7 +14,8 @@ namespace {
 
 #define PARLEY_ROW_COLUMNS                                                                    \
   "id, ts_ms, user_id, sender_name, client_id, text, kind, target, edited_ms, deleted, rev, " \
-  "quote_user, quote_from, quote_text, quote_deleted, count"
+  "quote_user, quote_from, quote_text, quote_deleted, count, "                                \
+  "file, file_name, file_size, file_type, file_width, file_height"
 
 // Every entry: the (room, id) index. Messages only: the partial messages_only index.
 constexpr const char* kNewestSql = "SELECT " PARLEY_ROW_COLUMNS
@@ -48,7 +49,8 @@ constexpr const char* kReactionsOfSql =
 constexpr const char* kMatchSql =
     "SELECT m.id, m.ts_ms, m.user_id, m.sender_name, m.client_id, m.text, m.kind, m.target,"
     " m.edited_ms, m.deleted, m.rev, m.quote_user, m.quote_from, m.quote_text,"
-    " m.quote_deleted, m.count "
+    " m.quote_deleted, m.count, m.file, m.file_name, m.file_size, m.file_type, m.file_width,"
+    " m.file_height "
     "FROM messages_fts JOIN messages AS m ON m.rowid = messages_fts.rowid "
     "WHERE messages_fts MATCH ?1 AND m.room = ?2 AND m.id < ?3 AND parley_contains(m.text, ?5) "
     "ORDER BY messages_fts.rowid DESC LIMIT ?4";
@@ -156,21 +158,26 @@ Status LogReader::prepare(sqlite3* db) {
 }
 
 StoredMessage LogReader::row(const SqliteStatement& s, const std::string& room) const {
-  return StoredMessage{.room = room,
-                       .id = static_cast<uint64_t>(s.column_int64(0)),
-                       .ts_ms = s.column_int64(1),
-                       .user_id = s.column_text(2),
-                       .sender_name = s.column_text(3),
-                       .client_id = s.column_text(4),
-                       .text = s.column_text(5),
-                       .kind = static_cast<uint8_t>(s.column_int64(6)),
-                       .target = static_cast<uint64_t>(s.column_int64(7)),
-                       .edited_ms = s.column_int64(8),
-                       .deleted = s.column_int64(9) != 0,
-                       .rev = static_cast<uint64_t>(s.column_int64(10)),
-                       .quote = StoredQuote{s.column_text(11), s.column_text(12), s.column_text(13),
-                                            s.column_int64(14) != 0},
-                       .count = static_cast<uint32_t>(s.column_int64(15))};
+  return StoredMessage{
+      .room = room,
+      .id = static_cast<uint64_t>(s.column_int64(0)),
+      .ts_ms = s.column_int64(1),
+      .user_id = s.column_text(2),
+      .sender_name = s.column_text(3),
+      .client_id = s.column_text(4),
+      .text = s.column_text(5),
+      .kind = static_cast<uint8_t>(s.column_int64(6)),
+      .target = static_cast<uint64_t>(s.column_int64(7)),
+      .edited_ms = s.column_int64(8),
+      .deleted = s.column_int64(9) != 0,
+      .rev = static_cast<uint64_t>(s.column_int64(10)),
+      .quote = StoredQuote{s.column_text(11), s.column_text(12), s.column_text(13),
+                           s.column_int64(14) != 0},
+      .count = static_cast<uint32_t>(s.column_int64(15)),
+      .attachment = StoredAttachment{s.column_text(16), s.column_text(17),
+                                     static_cast<uint64_t>(s.column_int64(18)), s.column_text(19),
+                                     static_cast<uint32_t>(s.column_int64(20)),
+                                     static_cast<uint32_t>(s.column_int64(21))}};
 }
 
 Status LogReader::collect(SqliteStatement& s, const std::string& room, std::size_t limit,

@@ -17,14 +17,18 @@ constexpr const char* kReactionsSql =
     "FROM reactions WHERE room = ?1 AND msg_id = ?2";
 constexpr const char* kInsertSql =
     "INSERT INTO messages (room, id, ts_ms, user_id, sender_name, client_id, text, kind, target,"
-    " quote_user, quote_from, quote_text, quote_deleted, count) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    " quote_user, quote_from, quote_text, quote_deleted, count,"
+    " file, file_name, file_size, file_type, file_width, file_height) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+    " ?15, ?16, ?17, ?18, ?19, ?20)";
 constexpr const char* kEditSql =
     "UPDATE messages SET text = ?3, edited_ms = ?4, rev = ?5 WHERE room = ?1 AND id = ?2";
-// A tombstone keeps id, ts, user and name; its text, edit time, reactions and quote go.
+// A tombstone keeps id, ts, user and name; its text, edit time, reactions, quote and
+// attachment go (the chat releases the file once this is stored).
 constexpr const char* kDeleteSql =
     "UPDATE messages SET text = '', deleted = 1, edited_ms = 0, rev = ?3, target = 0,"
-    " quote_user = '', quote_from = '', quote_text = '', quote_deleted = 0 "
+    " quote_user = '', quote_from = '', quote_text = '', quote_deleted = 0,"
+    " file = '', file_name = '', file_size = 0, file_type = '', file_width = 0, file_height = 0 "
     "WHERE room = ?1 AND id = ?2";
 constexpr const char* kForgetQuotesSql =
     "UPDATE messages SET quote_text = '', quote_deleted = 1 "
@@ -88,6 +92,10 @@ Result<AppendResult> LogWriter::insert(const AppendRequest& request, int64_t ts_
   Result<std::optional<AppendResult>> original = find_original(request);
   if (!original) return std::move(original).error();
   if (*original) return **original;
+  // A message with a file and no reply: nothing to check, only its columns to store.
+  if (request.kind == EntryKind::kMessage && request.target == 0) {
+    return insert_message(request, ts_ms, ledger);
+  }
   Result<std::optional<Target>> target = load_target(request.room, request.target);
   if (!target) return std::move(target).error();
   Reactions reactions;
@@ -116,11 +124,24 @@ Result<AppendResult> LogWriter::insert(const AppendRequest& request, int64_t ts_
   }
   if (Status inserted = insert_row(request, id, ts_ms, result); !inserted) return inserted.error();
   if (Status applied = apply(request, id, ts_ms, reactions); !applied) return applied.error();
+  counted(request, id, ledger);
+  return result;
+}
+
+Result<AppendResult> LogWriter::insert_message(const AppendRequest& request, int64_t ts_ms,
+                                               RoomLedger& ledger) {
+  const uint64_t id = ledger.get(request.room).last_id + 1;
+  AppendResult result{.id = id, .ts_ms = ts_ms};
+  if (Status inserted = insert_row(request, id, ts_ms, result); !inserted) return inserted.error();
+  counted(request, id, ledger);
+  return result;
+}
+
+void LogWriter::counted(const AppendRequest& request, uint64_t id, RoomLedger& ledger) {
   RoomState& room = ledger.change(request.room);
   room.last_id = id;
   room.messages += 1;
   room.bytes += stored_bytes(request);
-  return result;
 }
 
 Result<std::optional<AppendResult>> LogWriter::find_original(const AppendRequest& request) {
@@ -232,6 +253,13 @@ Status LogWriter::insert_row(const AppendRequest& request, uint64_t id, int64_t 
   insert_.bind(12, result.quote.text);
   insert_.bind(13, int64_t{result.quote.deleted ? 1 : 0});
   insert_.bind(14, static_cast<int64_t>(result.count));
+  const StoredAttachment& a = request.attachment;
+  insert_.bind(15, a.file);
+  insert_.bind(16, a.name);
+  insert_.bind(17, static_cast<int64_t>(a.size));
+  insert_.bind(18, a.type);
+  insert_.bind(19, static_cast<int64_t>(a.width));
+  insert_.bind(20, static_cast<int64_t>(a.height));
   return insert_.run();
 }
 

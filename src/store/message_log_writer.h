@@ -15,7 +15,9 @@
 // - a reply quotes the first quote_chars code points of its target (kNotFound without one).
 // A refusal is an AppendResult, not an error: the batch's other appends still commit.
 //
-// Plain messages (not replies) do not come here: HistoryWriter inserts them on its fast path.
+// Plain messages (not replies, no attachment) do not come here: HistoryWriter inserts them on
+// its fast path. A message with a file comes here for its columns (schema step 4); it has no
+// rule to check.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +39,8 @@ class LogWriter {
   Status prepare(sqlite3* db);
   // Whether `request` needs this path (a change, or a reply).
   static bool handles(const AppendRequest& request) {
-    return request.kind != EntryKind::kMessage || request.target != 0;
+    return request.kind != EntryKind::kMessage || request.target != 0 ||
+           !request.attachment.file.empty();
   }
   // Inside the writer's transaction. Errors are failures of SQLite (the batch rolls back).
   Result<AppendResult> insert(const AppendRequest& request, int64_t ts_ms, RoomLedger& ledger);
@@ -77,8 +80,13 @@ class LogWriter {
   Result<std::optional<AppendResult>> check(const AppendRequest& request,
                                             const std::optional<Target>& target,
                                             const Reactions& reactions) const;
+  // A message that is not a reply (one with a file): stored as it is.
+  Result<AppendResult> insert_message(const AppendRequest& request, int64_t ts_ms,
+                                      RoomLedger& ledger);
   Status insert_row(const AppendRequest& request, uint64_t id, int64_t ts_ms,
                     const AppendResult& result);
+  // The room's last id, message count and weight after `request` is stored as `id`.
+  static void counted(const AppendRequest& request, uint64_t id, RoomLedger& ledger);
   Status apply(const AppendRequest& request, uint64_t id, int64_t ts_ms,
                const Reactions& reactions);
 

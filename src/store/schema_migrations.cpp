@@ -152,6 +152,26 @@ constexpr std::array kMigrations = {
             DELETE FROM reactions WHERE room = old.room AND msg_id = old.id;
           END;
         )sql"},
+    SchemaMigration{
+        4,
+        // Attachments (issue 10, docs/PROTOCOL.md "Attachments"): a message's file, as the file
+        // store described it when the sender claimed it (store/file_store.h keeps the bytes).
+        // `file` is '' on every entry without one, and on a deleted message. Columns with a
+        // constant default: SQLite adds them without rewriting a row, so this step is instant
+        // on any history. messages_with_file finds the messages that show a file: the ones
+        // retention and the cap are about to delete (their files are released,
+        // history_trimmer.h), and all of them at start, when the file store's references are
+        // rebuilt from the history (store/file_store.h). It holds only those rows, so a message
+        // without a file costs it nothing.
+        R"sql(
+          ALTER TABLE messages ADD COLUMN file TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN file_name TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN file_size INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN file_type TEXT NOT NULL DEFAULT '';
+          ALTER TABLE messages ADD COLUMN file_width INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE messages ADD COLUMN file_height INTEGER NOT NULL DEFAULT 0;
+          CREATE INDEX messages_with_file ON messages (room, id) WHERE file <> '';
+        )sql"},
 };
 
 }  // namespace

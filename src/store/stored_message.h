@@ -35,6 +35,7 @@ struct StoredMessage {
   StoredQuote quote{};  // target != 0 on a message: its reply quote
   uint32_t count = 0;
   std::vector<StoredReaction> reactions{};  // a message's, each emoji in order of first use
+  StoredAttachment attachment{};            // a message's file (empty once deleted)
 };
 
 struct HistoryPage {

@@ -98,8 +98,8 @@ test('send() goes out only on an open socket', () => {
   assert.equal(connection.send('while closed'), false);
 });
 
-test('1002, 1003, 1007, 1008 and 1009 stop reconnecting; 1001, 1006 and 1011 do not', () => {
-  assert.deepEqual([...FATAL_CLOSE_CODES], [1002, 1003, 1007, 1008, 1009]);
+test('1002, 1003, 1007, 1008, 1009 and 4008 (removed by the operator) stop reconnecting; 1001, 1006 and 1011 do not', () => {
+  assert.deepEqual([...FATAL_CLOSE_CODES], [1002, 1003, 1007, 1008, 1009, 4008]);
   for (const code of FATAL_CLOSE_CODES) {
     const { connection, clock, events, latest } = setup();
     connection.start();

@@ -168,7 +168,9 @@ test('a change the server refuses for good is dropped and reported; rate_limited
   t.client.edit('lobby', 1, 'never');
   const [frame] = t.socket().take();
   t.socket().receive({ type: 'error', code: 'rate_limited', message: 'slow', ref: 'edit', id: frame.id, room: 'lobby' });
-  t.clock.advance(100);
+  t.clock.advance(249);
+  assert.deepEqual(t.socket().take(), [], 'the first backoff is 250 ms (RATE_BACKOFF)');
+  t.clock.advance(1);
   assert.deepEqual(t.socket().take(), [frame], 'the same frame again');
   t.socket().receive({ type: 'error', code: 'internal', message: 'oops', ref: 'edit', id: frame.id, room: 'lobby' });
   t.clock.advance(1000);

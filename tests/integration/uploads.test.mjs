@@ -3,7 +3,9 @@
 // token, the limits checked on the head (401, 411, 413, 429, 507) before any
 // body is read, the type sniffed whatever the client claims and served with
 // nosniff and a sandboxing CSP, an attachment that reaches the other members
-// and the history, and a delete that removes the file.
+// and the history, and a delete that removes the file. The attachment tests
+// run on both histories (SQLite, the default, and memory); with SQLite an
+// attachment survives a restart, and retention releases files on both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,7 +15,9 @@ import { once } from 'node:events';
 import { startServer, withTimeout, connect } from './lib/server.mjs';
 import { jsonRoom, jsonUser, tempDir, removeDir } from './lib/json_client.mjs';
 
-const FAST = ['--rate', '100000', '--rate-burst', '100000', '--history', 'off'];
+const FAST = ['--rate', '100000', '--rate-burst', '100000'];
+// The history engines an attachment is stored in (the last --history wins).
+const HISTORIES = { sqlite: ['--history', 'sqlite'], memory: ['--history', 'off'] };
 
 // A 3x2 PNG (IHDR says so; the rest need not decode for the sniffer).
 function png(width = 3, height = 2, salt = 0) {
@@ -26,7 +30,8 @@ function png(width = 3, height = 2, salt = 0) {
 
 async function withServer(args, fn) {
   const dir = tempDir();
-  const s = await startServer(['--data-dir', dir, ...FAST, ...args]);
+  const history = args.includes('--history') ? [] : ['--history', 'off'];
+  const s = await startServer(['--data-dir', dir, ...FAST, ...history, ...args]);
   try {
     await fn(s, dir);
   } finally {
@@ -219,8 +224,8 @@ test('a slow upload is cut off at --upload-timeout and leaves nothing behind', a
   });
 });
 
-test('an attachment reaches the other members, plain-text clients and the history; only its uploader may attach it', async () => {
-  await withServer([], async (s) => {
+for (const [engine, history] of Object.entries(HISTORIES)) test(`${engine}: an attachment reaches the other members, plain-text clients and the history; only its uploader may attach it`, async () => {
+  await withServer(history, async (s) => {
     const [alice, bob] = await jsonRoom(s.wsUrl(), 'pics', ['alice', 'bob']);
     const seed = await connect(s.wsUrl('/ws/pics'));
     await alice.take({ type: 'presence', event: 'joined' });
@@ -255,8 +260,8 @@ test('an attachment reaches the other members, plain-text clients and the histor
   });
 });
 
-test('deleting the message deletes its file, unless another message still shows it', async () => {
-  await withServer([], async (s, dir) => {
+for (const [engine, history] of Object.entries(HISTORIES)) test(`${engine}: deleting the message deletes its file, unless another message still shows it`, async () => {
+  await withServer(history, async (s, dir) => {
     const [alice, bob] = await jsonRoom(s.wsUrl(), 'del', ['alice', 'bob']);
     const info = await (await upload(s, alice.welcome.resume, 'a text file\n')).json();
     const send = async (id) => {
@@ -283,3 +288,88 @@ test('deleting the message deletes its file, unless another message still shows 
     bob.close();
   });
 });
+
+async function waitFor(what, check, ms = 10000) {
+  for (const until = Date.now() + ms; ;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('default flags (SQLite history): an attachment survives a restart in history, search and GET /files; its delete then removes the file', async () => {
+  const dir = tempDir();
+  try {
+    let s = await startServer(['--data-dir', dir]);
+    let alice = await jsonUser(s.wsUrl(), 'alice', { rooms: 'keep' });
+    const info = await (await upload(s, alice.welcome.resume, png(40, 30))).json();
+    await alice.send({ type: 'send', room: 'keep', id: 'k1', text: 'a cat on the roof', file: info.file, file_name: 'cat.png' });
+    const ack = await alice.take({ type: 'ack', id: 'k1' });
+    const resume = alice.welcome.resume;
+    alice.close();
+    await s.stopClean();
+
+    s = await startServer(['--data-dir', dir]);
+    alice = await jsonUser(s.wsUrl(), 'alice', { resume });
+    const joined = await alice.join('keep');
+    assert.equal(joined.type, 'joined', JSON.stringify(joined));
+    const attachment = { file: info.file, name: 'cat.png', size: 64, type: 'image/png', width: 40, height: 30 };
+    assert.deepEqual(joined.history.find((m) => m.msg_id === ack.msg_id).attachment, attachment);
+    const page = await alice.history('keep', { before: ack.msg_id + 1 });
+    assert.deepEqual(page.messages.find((m) => m.msg_id === ack.msg_id).attachment, attachment);
+    await alice.send({ type: 'search', room: 'keep', query: 'roof' });
+    const found = await alice.take({ type: 'search_results' });
+    assert.deepEqual(found.messages.map((m) => m.attachment), [attachment]);
+    const got = await fetch(`${s.httpUrl}/files/${info.file}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), png(40, 30));
+
+    await alice.send({ type: 'delete', room: 'keep', id: 'd1', target: ack.msg_id });
+    await alice.take({ type: 'ack', id: 'd1' });
+    assert.equal((await fetch(`${s.httpUrl}/files/${info.file}`)).status, 404);
+    assert.deepEqual(filesOnDisk(dir), []);
+    alice.close();
+    await s.stopClean();
+
+    // The tombstone stays without its file after one more restart.
+    s = await startServer(['--data-dir', dir]);
+    alice = await jsonUser(s.wsUrl(), 'alice', { resume, rooms: 'keep' });
+    const again = await alice.history('keep', { before: ack.msg_id + 1 });
+    const tomb = again.messages.find((m) => m.msg_id === ack.msg_id);
+    assert.equal(tomb.deleted, true);
+    assert.equal(tomb.attachment, undefined);
+    alice.close();
+    await s.stopClean();
+  } finally {
+    removeDir(dir);
+  }
+});
+
+// SQLite keeps --history-retain messages per room; the memory history 256
+// (its cache size). The message that falls out takes its file with it.
+const RETENTION = { sqlite: [['--history', 'sqlite', '--history-retain', '2'], 2],
+  memory: [['--history', 'off'], 256] };
+for (const [engine, [args, kept]] of Object.entries(RETENTION)) {
+  test(`${engine}: retention releases the file of a message it removes`, async () => {
+    await withServer(args, async (s, dir) => {
+      const [alice] = await jsonRoom(s.wsUrl(), 'old', ['alice']);
+      const info = await (await upload(s, alice.welcome.resume, 'an old file\n')).json();
+      await alice.send({ type: 'send', room: 'old', id: 'f', text: '', file: info.file, file_name: 'old.txt' });
+      await alice.take({ type: 'ack', id: 'f' });
+      for (let i = 0; i < kept; ++i) {
+        await alice.send({ type: 'send', room: 'old', id: `t${i}`, text: `newer ${i}` });
+      }
+      await alice.take({ type: 'ack', id: `t${kept - 1}` }, 20000);
+      // SQLite's count retention runs with a batch of appends, at most once a
+      // second (store/history_trimmer.h): one more message per look.
+      let more = 0;
+      await waitFor('the file to go', async () => {
+        if ((await fetch(`${s.httpUrl}/files/${info.file}`)).status === 404) return true;
+        await alice.say('old', `more${++more}`, 'one more');
+        return false;
+      });
+      assert.deepEqual(filesOnDisk(dir), []);
+      alice.close();
+    });
+  });
+}

@@ -4,8 +4,11 @@
 // both, and every answer is compared: the appends' ids, refusals, duplicates,
 // quotes and counts, then pages of every kind at random anchors, and searches
 // (short and long queries, upper and lower case, CJK) paged to their end.
+// Messages with a file (attachments) among them; and what retention removes
+// releases its file, across a restart too.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,6 +99,17 @@ class RandomLog {
         m = Message{0, 0, user, user + "-name", "", text()};
         break;
     }
+    // Some messages (replies too) show a file (schema step 4): stored, paged,
+    // searched by their text, gone with a delete.
+    if (m.is_message() && rng_() % 3 == 0) {
+      const auto n = static_cast<uint32_t>(rng_() % 4);
+      m.attachment = Attachment{std::string(64, "0123"[n]),
+                                "f" + text() + ".png",
+                                100 + n,
+                                n % 2 == 0 ? "image/png" : "application/pdf",
+                                10 * n,
+                                5 * n};
+    }
     m.ts_ms = ts;
     // Sometimes a client id, from a small set so that resends happen.
     if (rng_() % 3 == 0) m.client_id = "c" + std::to_string(rng_() % 8);
@@ -182,6 +196,104 @@ TEST(SqliteHistory, AnswersExactlyLikeMemoryHistory) {
     }
     EXPECT_EQ(sqlite.last_ids(), memory.last_ids());
   }
+}
+
+// The files of the messages retention drops, as the file store is told of them.
+struct DroppedFiles {
+  std::mutex mutex;
+  std::vector<std::string> seen;  // "room/id/file"
+  void add(const std::vector<store::FileRef>& refs) {
+    std::lock_guard lock(mutex);
+    for (const auto& r : refs)
+      seen.push_back(r.room + "/" + std::to_string(r.msg_id) + "/" + r.file);
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(seen, {});
+  }
+};
+
+Message with_file(const std::string& user, const std::string& text, char file) {
+  Message m{0, 0, user, user + "-name", "", text};
+  m.attachment = Attachment{std::string(64, file), text + ".png", 64, "image/png", 3, 2};
+  return m;
+}
+
+TEST(SqliteHistory, AttachmentsSurviveARestartAndRetentionReleasesTheirFiles) {
+  TempDir dir;
+  DroppedFiles dropped;
+  store::HistoryStore::Options options{
+      .dir = dir.path(), .retain_per_room = 3, .retention_interval = std::chrono::milliseconds(0)};
+  options.files_dropped = [&](std::vector<store::FileRef> refs) { dropped.add(refs); };
+  {
+    auto store = store::test_support::open_store(options);
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(store->take_files_at_open().empty());
+    SqliteHistory history(*store);
+    ASSERT_TRUE(put(history, with_file("u1", "one", 'a')));
+    ASSERT_TRUE(put(history, Message{0, 0, "u1", "u1-name", "", "two"}));
+    ASSERT_TRUE(put(history, with_file("u2", "three", 'b')));
+    store->flush();
+    EXPECT_EQ(dropped.take(), std::vector<std::string>{});
+    ASSERT_TRUE(put(history, with_file("u2", "four", 'c')));
+    store->flush();  // and the retention step due after it: 3 entries are kept
+    EXPECT_EQ(dropped.take(), std::vector<std::string>{"r/1/" + std::string(64, 'a')});
+    Message del{0, 0, "u2", "u2-name", "", ""};
+    del.kind = EntryKind::Delete;
+    del.target = 3;
+    ASSERT_TRUE(put(history, del));
+    store->flush();
+    EXPECT_EQ(dropped.take(), std::vector<std::string>{}) << "message 2 had no file";
+  }
+  auto store = store::test_support::open_store(options);
+  ASSERT_TRUE(store);
+  // What the file store rebuilds its references from: message 3 was deleted.
+  std::vector<store::FileRef> at_open = store->take_files_at_open();
+  ASSERT_EQ(at_open.size(), 1u);
+  EXPECT_EQ(at_open[0].room + "/" + std::to_string(at_open[0].msg_id) + "/" + at_open[0].file,
+            "r/4/" + std::string(64, 'c'));
+  SqliteHistory history(*store);
+  Result<Page> page = read(history, PageQuery{});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_TRUE(page->messages[0].deleted);
+  EXPECT_TRUE(page->messages[0].attachment.empty()) << "a tombstone shows no file";
+  const Attachment& a = page->messages[1].attachment;
+  EXPECT_EQ(a.file, std::string(64, 'c'));
+  EXPECT_EQ(a.name, "four.png");
+  EXPECT_EQ(a.size, 64u);
+  EXPECT_EQ(a.type, "image/png");
+  EXPECT_EQ(a.width, 3u);
+  EXPECT_EQ(a.height, 2u);
+  Result<SearchPage> found = find(history, SearchQuery{"four", 0, 5});
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->messages.size(), 1u);
+  EXPECT_EQ(found->messages[0].attachment.file, std::string(64, 'c'));
+}
+
+// MemoryHistory keeps the same rule: what its bounds drop releases its file.
+class RecordingAttachments final : public Attachments {
+ public:
+  Result<Attachment> claim(std::string_view, std::string_view) override {
+    return Error{Errc::NotFound, "none"};
+  }
+  void referenced(std::string_view, uint64_t, std::string_view, std::string_view) override {}
+  void released(std::string_view room, uint64_t msg_id) override {
+    seen.push_back(std::string(room) + "/" + std::to_string(msg_id));
+  }
+  std::vector<std::string> seen;
+};
+
+TEST(MemoryHistory, RetentionReleasesTheFilesOfWhatItDrops) {
+  RecordingAttachments files;
+  MemoryHistory history({2, 0, {}, &files});
+  ASSERT_TRUE(put(history, with_file("u1", "one", 'a')));
+  ASSERT_TRUE(put(history, Message{0, 0, "u1", "u1-name", "", "two"}));
+  ASSERT_TRUE(put(history, with_file("u1", "three", 'b')));
+  ASSERT_TRUE(put(history, with_file("u1", "four", 'c')));
+  EXPECT_EQ(files.seen, std::vector<std::string>{"r/1"}) << "message 2 had no file";
+  ASSERT_TRUE(put(history, Message{0, 0, "u1", "u1-name", "", "five"}));
+  EXPECT_EQ(files.seen, (std::vector<std::string>{"r/1", "r/3"}));
 }
 
 }  // namespace

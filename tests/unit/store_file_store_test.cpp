@@ -147,6 +147,61 @@ TEST_F(FileStoreTest, UnattachedUploadsExpireAndReferencesSurviveARestart) {
   EXPECT_EQ(forgetful->used_bytes(), 0u);
 }
 
+TEST_F(FileStoreTest, RetentionReleasesABatchOfMessages) {
+  auto store = open(1000);
+  ASSERT_TRUE(upload(*store, kId, 100, "u-1"));
+  ASSERT_TRUE(upload(*store, kOther, 10, "u-1"));
+  store->referenced("lobby", 1, kId, "u-1");
+  store->referenced("lobby", 2, kOther, "u-1");
+  store->referenced("lobby", 3, kOther, "u-1");
+  store->released(std::vector<FileRef>{{"lobby", 1, kId}, {"lobby", 2, kOther}});
+  EXPECT_FALSE(store->find(kId)) << "its only message is gone";
+  EXPECT_TRUE(store->find(kOther)) << "message 3 still shows it";
+  EXPECT_EQ(store->used_bytes(), 10u);
+}
+
+// The history's list of messages with a file replaces the index's copy at
+// start: a reference missed (a crash before referenced()) is restored, one
+// whose message is gone is dropped, and only then is anything swept.
+TEST_F(FileStoreTest, ReferencesAreRebuiltFromTheHistoryBeforeAnySweep) {
+  {
+    auto store = open(1000, std::chrono::seconds(0));
+    ASSERT_TRUE(upload(*store, kId, 100, "u-1"));
+    ASSERT_TRUE(upload(*store, kOther, 10, "u-1"));
+    store->referenced("lobby", 1, kOther, "u-1");  // stale: the history lost message 1
+    // kId was attached to lobby/2, but the process died before referenced().
+  }
+  FileStore::Options options{dir_, 1000, std::chrono::seconds(0)};
+  options.rebuild_references = true;
+  auto opened = FileStore::open(options);
+  ASSERT_TRUE(opened) << opened.error().message;
+  FileStore& store = **opened;
+  EXPECT_TRUE(store.find(kId)) << "not swept before the history's list is in";
+  store.rebuild_references({{"lobby", 2, kId}}, false);
+  EXPECT_TRUE(store.find(kId));
+  EXPECT_FALSE(store.find(kOther));
+  EXPECT_EQ(store.used_bytes(), 100u);
+  store.released("lobby", 2);
+  EXPECT_FALSE(store.find(kId));
+}
+
+TEST_F(FileStoreTest, AReleaseBeforeTheRebuildIsNotUndoneByIt) {
+  {
+    auto store = open(1000, std::chrono::seconds(0));
+    ASSERT_TRUE(upload(*store, kId, 100, "u-1"));
+    store->referenced("lobby", 1, kId, "u-1");
+  }
+  FileStore::Options options{dir_, 1000, std::chrono::seconds(0)};
+  options.rebuild_references = true;
+  auto opened = FileStore::open(options);
+  ASSERT_TRUE(opened) << opened.error().message;
+  // Retention removed message 1 after the history listed it, before the rebuild.
+  (*opened)->released(std::vector<FileRef>{{"lobby", 1, kId}});
+  EXPECT_TRUE((*opened)->find(kId)) << "nothing is removed before the rebuild";
+  (*opened)->rebuild_references({{"lobby", 1, kId}}, false);
+  EXPECT_FALSE((*opened)->find(kId));
+}
+
 TEST(TextCheck, Utf8WithoutControlCharactersAcrossPieces) {
   app::TextCheck t;
   std::string s = "line 1\tok\r\n中";

@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "store/append_request.h"
@@ -142,6 +143,61 @@ TEST_F(StoreSchemaTest, StepTwoCountsTheMessagesAlreadyStored) {
   EXPECT_EQ(resend->id, 1u);
   EXPECT_EQ(test_support::append(store, stored[2])->id, 2u);
   EXPECT_EQ(test_support::append(store, stored[1])->id, 6u) << "ids go on from rooms.last_id";
+}
+
+TEST_F(StoreSchemaTest, StepFourAddsAttachmentsToAVersionThreeDatabase) {
+  // A version 3 database (the room's log, before attachments) with a message, a reply, an
+  // edit and a reaction, written by the steps that built it.
+  {
+    SqliteDatabase db = raw_db();
+    for (int step = 0; step < 3; ++step) ASSERT_TRUE(db.exec(schema_migrations()[step].sql));
+    ASSERT_TRUE(db.exec("PRAGMA user_version = 3"));
+    ASSERT_TRUE(db.exec(
+        "INSERT INTO messages (room, id, ts_ms, user_id, sender_name, client_id, text) VALUES"
+        " ('r', 1, 10, 'u', 'Zoë', 'c1', 'hello world');"
+        "INSERT INTO messages (room, id, ts_ms, user_id, sender_name, client_id, text, target,"
+        " quote_user, quote_from, quote_text) VALUES"
+        " ('r', 2, 11, 'v', 'Bo', '', 'a reply', 1, 'u', 'Zoë', 'hello world');"
+        "INSERT INTO messages (room, id, ts_ms, user_id, sender_name, client_id, text, kind,"
+        " target) VALUES ('r', 3, 12, 'u', 'Zoë', 'c2', 'hello there', 1, 1);"
+        "UPDATE messages SET text = 'hello there', edited_ms = 12, rev = 3 WHERE id = 1;"
+        "INSERT INTO rooms VALUES ('r', 3, 3, 100);"));
+  }
+  auto opened = HistoryStore::open({.dir = dir_.path()});
+  ASSERT_TRUE(opened) << opened.error().message;
+  HistoryStore& store = **opened;
+  EXPECT_EQ(current_schema_version(), 4);
+  EXPECT_TRUE(store.take_files_at_open().empty());
+  // The old entries read as before, without a file; dedup and search still know them.
+  test_support::Page page = test_support::recent(store, "r", 10);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].text, "hello there");
+  EXPECT_EQ(page->messages[0].edited_ms, 12);
+  EXPECT_EQ(page->messages[1].quote.text, "hello world");
+  for (const StoredMessage& m : page->messages) EXPECT_EQ(m.attachment.file, "");
+  test_support::Appended resend = test_support::append(
+      store, {.room = "r", .user_id = "u", .sender_name = "Zoë", .client_id = "c1", .text = "x"});
+  ASSERT_TRUE(resend) << resend.error().message;
+  EXPECT_TRUE(resend->duplicate);
+  // A message with a file is stored whole, and found by its text.
+  const StoredAttachment file{std::string(64, 'f'), "cat.png", 64, "image/png", 3, 2};
+  AppendRequest with_file{.room = "r", .user_id = "u", .sender_name = "Zoë", .text = "a cat"};
+  with_file.attachment = file;
+  test_support::Appended stored = test_support::append(store, with_file);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->id, 4u);
+  page = test_support::recent(store, "r", 1);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->messages.size(), 1u);
+  const StoredAttachment& got = page->messages[0].attachment;
+  EXPECT_EQ(std::tie(got.file, got.name, got.size, got.type, got.width, got.height),
+            std::tie(file.file, file.name, file.size, file.type, file.width, file.height));
+  std::promise<Result<SearchPage>> found;
+  store.search("r", "hello", 0, 10, [&](Result<SearchPage> r) { found.set_value(std::move(r)); });
+  Result<SearchPage> hits = found.get_future().get();
+  ASSERT_TRUE(hits) << hits.error().message;
+  EXPECT_EQ(hits->messages.size(), 1u) << "the edited text, indexed by step 3";
 }
 
 TEST_F(StoreSchemaTest, ReopensAnUpToDateDatabaseUnchanged) {

@@ -10,7 +10,8 @@ export const LIMITS = Object.freeze({
 });
 
 const HANDLERS = ['status', 'welcome', 'joined', 'messages', 'changed', 'outbox', 'refused', 'members', 'presence',
-  'presenceBatch', 'typing', 'older', 'gaps', 'around', 'searchResults', 'rooms', 'removed', 'name', 'auth', 'error'];
+  'presenceBatch', 'typing', 'older', 'gaps', 'around', 'searchResults', 'rooms', 'removed', 'kicked', 'name', 'auth',
+  'error'];
 
 /** A client with recorded handlers. t.of(name) lists the argument lists of one handler. */
 export function setup({ storage = fakeStorage({ [STORAGE_KEYS.name]: 'alice' }), clock = fakeClock(), ...options } = {}) {

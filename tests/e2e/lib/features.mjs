@@ -4,12 +4,11 @@
 import { TIMEOUT } from './browser.mjs';
 
 /**
- * Server flags for these tests. The SQLite history does not store changes, replies
- * or search yet (src/chat/sqlite_history.cpp refuses them until the store's log
- * lands), so these tests run on the in-memory history, which implements the same
- * protocol; switch to [] once the store has it.
+ * Server flags for these tests: none. The default (SQLite) history stores changes,
+ * replies, search and attachments, so the page is tested against what users run; the
+ * in-memory history answers the same (tests/unit/chat_sqlite_history_test.cpp).
  */
-export const FEATURE_SERVER_ARGS = Object.freeze(['--history', 'off']);
+export const FEATURE_SERVER_ARGS = Object.freeze([]);
 
 /** The message element with msg_id `msgId` in the room shown. */
 export function messageById(page, msgId) {
