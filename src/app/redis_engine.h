@@ -4,8 +4,8 @@
 // One command connection per event loop (the rooms whose home is that loop
 // use it), one subscriber connection per node (on loop 0), all driven by the
 // loops themselves through hiredis' asynchronous API. The engine owns them
-// and the chat's RedisHistory and RedisBus built on them; ChatHub sees only
-// the History and Bus seams.
+// and the chat's RedisHistory, RedisBus and RedisPresence built on them;
+// ChatHub sees only the History, Bus and Presence seams.
 #pragma once
 
 #include <memory>
@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "chat/redis_bus.h"
 #include "chat/redis_history.h"
+#include "chat/redis_presence.h"
 #include "net/event_loop.h"
 #include "store/redis/connection.h"
 
@@ -35,6 +36,7 @@ class RedisEngine {
 
   chat::History& history() { return *history_; }
   chat::Bus& bus() { return *bus_; }
+  chat::Presence& presence() { return *presence_; }
   const std::string& node_id() const { return node_; }
 
   // The resume-token secret shared by every node: read from Redis, or
@@ -48,6 +50,7 @@ class RedisEngine {
   std::vector<std::unique_ptr<redis::Connection>> commands_;  // one per loop
   std::unique_ptr<chat::RedisHistory> history_;
   std::unique_ptr<chat::RedisBus> bus_;
+  std::unique_ptr<chat::RedisPresence> presence_;  // before the connections it uses go
 };
 
 // hostname-pid: unique among live processes of a deployment.

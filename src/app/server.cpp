@@ -293,6 +293,7 @@ void Server::create_hub() {
   chat_options_.room.presence_batch_above = config_.presence_batch_above;
   if (redis_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
+    chat_options_.presence = &redis_->presence();  // redis: presence across nodes
   } else if (store_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
     history_ = std::make_unique<chat::SqliteHistory>(*store_);
