@@ -76,6 +76,9 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
   engine->presence_ = std::make_unique<chat::RedisPresence>(
       per_loop, chat::RedisPresence::Options{engine->node_, std::chrono::milliseconds(5000),
                                              std::chrono::milliseconds(1000)});
+  engine->guests_ = std::make_unique<chat::RedisGuests>(*per_loop.front());
+  chat::RedisGuests* guests = engine->guests_.get();
+  per_loop.front()->on_up([guests] { guests->connection_up(); });
   engine->history_ = std::make_unique<chat::RedisHistory>(std::move(per_loop), h);
   engine->bus_ = std::make_unique<chat::RedisBus>(
       *loops[0], connection_options(*endpoint, "parley:" + engine->node_ + ":sub"), engine->node_);
@@ -83,7 +86,8 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
 }
 
 RedisEngine::~RedisEngine() {
-  presence_.reset();  // its timers and callbacks first, then the connections
+  guests_.reset();  // timers and callbacks first, then the connections
+  presence_.reset();
 }
 
 void RedisEngine::start() {
@@ -93,9 +97,11 @@ void RedisEngine::start() {
   }
   chat::RedisBus* bus = bus_.get();
   chat::RedisPresence* presence = presence_.get();
-  commands_.front()->loop().post([bus, presence] {
+  chat::RedisGuests* guests = guests_.get();
+  commands_.front()->loop().post([bus, presence, guests] {
     bus->start();
     presence->start();
+    guests->start();
   });
 }
 

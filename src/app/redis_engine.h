@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "chat/redis_bus.h"
+#include "chat/redis_guests.h"
 #include "chat/redis_history.h"
 #include "chat/redis_presence.h"
 #include "net/event_loop.h"
@@ -37,6 +38,7 @@ class RedisEngine {
   chat::History& history() { return *history_; }
   chat::Bus& bus() { return *bus_; }
   chat::Presence& presence() { return *presence_; }
+  chat::RedisGuests& guests() { return *guests_; }
   const std::string& node_id() const { return node_; }
 
   // The resume-token secret shared by every node: read from Redis, or
@@ -51,6 +53,7 @@ class RedisEngine {
   std::unique_ptr<chat::RedisHistory> history_;
   std::unique_ptr<chat::RedisBus> bus_;
   std::unique_ptr<chat::RedisPresence> presence_;  // before the connections it uses go
+  std::unique_ptr<chat::RedisGuests> guests_;
 };
 
 // hostname-pid: unique among live processes of a deployment.

@@ -322,6 +322,7 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  if (redis_) services_->guests = &redis_->guests();  // redis: guest-N across nodes
   // Backend API (docs/API.md): on with a key file.
   if (config_.api_keys) {
     api_ = std::make_unique<ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);

@@ -10,6 +10,7 @@
 """
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -190,4 +191,25 @@ async def dead_node(nodes):
     assert joined["you"] == "bob"  # the dead node's bob gave the name back
     assert (joined["online"], joined["users"]) == (3, 3)
     for ws in (a, seed, d):
+        await ws.close()
+
+
+def test_guest_numbers_unique_across_nodes(nodes):
+    asyncio.run(asyncio.wait_for(guest_numbers(nodes), 60))
+
+
+async def guest_numbers(nodes):
+    room = unique_room("guests")
+    a, _ = await hello(nodes[0].port, "ann")
+    await join(a, room)
+    seeds = []
+    names = []
+    for i in range(6):
+        seeds.append(await websockets.connect(f"ws://127.0.0.1:{nodes[i % 2].port}/ws/{room}",
+                                              open_timeout=T, ping_interval=None))
+        names.append((await expect(a, "presence", event="joined", online=i + 2))["name"])
+    # Numbered by the cluster: no two alike, so no suffix was needed.
+    assert len(set(names)) == 6, names
+    assert all(re.fullmatch(r"guest-\d+", n) for n in names), names
+    for ws in seeds + [a]:
         await ws.close()
