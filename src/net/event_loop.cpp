@@ -96,7 +96,7 @@ void EventLoop::add_before_sleep(Task hook) {
 }
 
 int EventLoop::wait_timeout_ms() const {
-  if (!posted_.empty() || !deferred_.empty() || !corked_.empty()) return 0;
+  if (!posted_.empty() || !ready_.empty() || !deferred_.empty() || !corked_.empty()) return 0;
   if (timers_.empty()) return -1;
   auto left = timers_.next_due() - Clock::now();
   if (left <= Clock::duration::zero()) return 0;
@@ -111,13 +111,19 @@ void EventLoop::run_due_timers() {
   while (timers_.pop_due(now_, task)) task();
 }
 
-void EventLoop::drain_posted() {
-  std::vector<Task> tasks;
+void EventLoop::drain_posted(Clock::duration budget) {
   {
     std::lock_guard lock(posted_mutex_);
-    tasks.swap(posted_);
+    for (auto& t : posted_) ready_.push_back(std::move(t));
+    posted_.clear();
   }
-  for (auto& t : tasks) t();
+  const auto start = Clock::now();
+  while (!ready_.empty()) {
+    Task task = std::move(ready_.front());
+    ready_.pop_front();
+    task();
+    if (budget != Clock::duration::zero() && Clock::now() - start >= budget) break;
+  }
 }
 
 void EventLoop::run_deferred() {
@@ -148,9 +154,14 @@ void EventLoop::flush_corked() {
 
 void EventLoop::run_pending() {
   thread_id_ = std::this_thread::get_id();
-  for (int round = 0; round < 16 && (!deferred_.empty() || !posted_.empty()); ++round) {
+  auto posted_left = [this] {
+    std::lock_guard lock(posted_mutex_);
+    return !posted_.empty();
+  };
+  for (int round = 0; round < 16 && (!deferred_.empty() || !ready_.empty() || posted_left());
+       ++round) {
     run_deferred();
-    drain_posted();
+    drain_posted(Clock::duration::zero());
   }
   run_deferred();
 }
@@ -184,7 +195,7 @@ void EventLoop::run() {
     now_ = Clock::now();
     for (int i = 0; i < n; ++i) dispatch(events[i].data.ptr, events[i].events);
     run_deferred();
-    drain_posted();
+    drain_posted(kPostedBudget);
     run_due_timers();
     run_deferred();
   }

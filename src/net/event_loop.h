@@ -14,12 +14,17 @@
 // thread the loop's, and adopt_thread() hands a stopped loop to another.
 //
 // Costs: an iteration is O(ready descriptors + due timers + posted and
-// deferred tasks + corked connections). Timers are a heap (TimerQueue):
+// deferred tasks + corked connections). Posted tasks get a time budget per
+// iteration (kPostedBudget): a burst of them (a store batch committing a
+// hundred messages, each fanned out) is run over several iterations with the
+// sockets served in between, in order, instead of holding every other client
+// of the loop until the burst is done. Timers are a heap (TimerQueue):
 // O(log n) to add, cancel or fire.
 #pragma once
 
 #include <cassert>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -60,6 +65,9 @@ class Corked {
 class EventLoop {
  public:
   using Task = std::function<void()>;
+  // How long one iteration may spend on posted tasks before it serves the
+  // sockets again (see "Costs" above).
+  static constexpr Clock::duration kPostedBudget = std::chrono::milliseconds(1);
   using TimerId = TimerQueue::Id;
 
   // Throws std::system_error when the kernel refuses an epoll or eventfd
@@ -128,7 +136,10 @@ class EventLoop {
  private:
   int wait_timeout_ms() const;
   void run_due_timers();
-  void drain_posted();
+  // Runs posted tasks in order: all of them (`budget` zero), or until one
+  // ends after `budget` has passed; the rest wait in ready_ for the next
+  // iteration, which then does not sleep.
+  void drain_posted(Clock::duration budget);
   void run_deferred();
   void flush_corked();
   void dispatch(void* tag, uint32_t events);
@@ -146,6 +157,8 @@ class EventLoop {
 
   std::mutex posted_mutex_;
   std::vector<Task> posted_;
+  // Posted tasks taken from posted_ and not run yet (loop thread only).
+  std::deque<Task> ready_;
 };
 
 }  // namespace parley::net

@@ -1,6 +1,8 @@
 #include "net/event_loop.h"
 
 #include <gtest/gtest.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -129,6 +131,56 @@ TEST(EventLoop, CorkedOutputIsFlushedOnceBeforeTheLoopSleeps) {
   EXPECT_EQ(a.flushes, 1);
   EXPECT_EQ(b.flushes, 0);
   EXPECT_FALSE(events.empty());
+}
+
+// Records how many posted tasks had run when its descriptor became readable.
+struct ReadableProbe final : IoHandler {
+  EventLoop* loop = nullptr;
+  int fd = -1;
+  const int* done = nullptr;
+  int done_at_io = -1;
+  void on_io(uint32_t) override {
+    done_at_io = *done;
+    loop->remove(fd);
+  }
+};
+
+// A burst of posted work (a store batch completing a hundred messages) must
+// not hold a ready socket until all of it is done: after kPostedBudget the
+// loop serves its descriptors, then goes on with the rest, in order.
+TEST(EventLoop, ABurstOfPostedTasksLetsReadySocketsIn) {
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  int done = 0;
+  ReadableProbe probe;
+  probe.loop = &loop;
+  probe.fd = fds[0];
+  probe.done = &done;
+  constexpr int kTasks = 200;
+  std::vector<int> order;
+  for (int i = 0; i < kTasks; ++i) {
+    loop.post([&, i] {
+      if (i == 0) {
+        ASSERT_EQ(write(fds[1], "x", 1), 1);  // readable once the burst runs
+      }
+      // 100 µs of work each: 20 ms in all, far over the budget.
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      order.push_back(i);
+      ++done;
+    });
+  }
+  loop.post([&] { loop.stop(); });
+  ASSERT_TRUE(loop.add(fds[0], EPOLLIN, &probe));
+  loop.run();
+  EXPECT_GE(probe.done_at_io, 0) << "the readable pipe was never served";
+  EXPECT_LT(probe.done_at_io, kTasks) << "the pipe waited for the whole burst";
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kTasks));
+  for (int i = 0; i < kTasks; ++i) EXPECT_EQ(order[i], i);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(EventLoop, RunPendingFreesWhatIsLeftAfterRun) {
