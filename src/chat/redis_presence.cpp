@@ -227,10 +227,14 @@ void RedisPresence::change(const std::string& room, const PresenceOp& op, Change
     done(changes_of(std::move(r)));
   };
   // The room is in this incarnation's list before it has members there (the
-  // same connection runs both in order), so the reaper finds them.
-  // The heartbeat key goes first: a reaper never sees the incarnation without it.
-  c->command({"SET", heartbeat_key_, "1", "PX", ttl_ms_}, [](Result<redis::Reply>) {});
-  c->command({"SADD", kNodes, incarnation_}, [](Result<redis::Reply>) {});
+  // same connection runs both in order), so the reaper finds them. Before
+  // the first heartbeat, this incarnation registers itself here too (key
+  // first: a reaper never sees the incarnation without it); after it, only
+  // the heartbeat renews the key, so that a lapse is noticed (on_beat).
+  if (!registered_.load(std::memory_order_relaxed)) {
+    c->command({"SET", heartbeat_key_, "1", "PX", ttl_ms_}, [](Result<redis::Reply>) {});
+    c->command({"SADD", kNodes, incarnation_}, [](Result<redis::Reply>) {});
+  }
   c->command({"SADD", rooms_key_, room}, [](Result<redis::Reply>) {});
   switch (op.kind) {
     case PresenceOp::Kind::SetCount: {
@@ -302,8 +306,8 @@ void RedisPresence::on_beat(bool ok, bool key_was_there) {
   }
   // Away from Redis (a failed beat) or taken for dead (the key had expired):
   // members may have been evicted, or leaves lost; every room sets them again.
-  const bool lost = registered_ && (beat_failed_ || !key_was_there);
-  registered_ = true;
+  const bool lost = registered_.load() && (beat_failed_ || !key_was_there);
+  registered_.store(true);
   beat_failed_ = false;
   if (lost && resync_) {
     spdlog::info("redis presence: heartbeat of {} lapsed; setting this node's members again",

@@ -29,6 +29,7 @@
 // the heartbeat and the reaper run on the first loop's.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -80,8 +81,8 @@ class RedisPresence final : public Presence {
   std::vector<redis::Connection*> connections_;
   Options options_;
   std::string incarnation_, heartbeat_key_, rooms_key_, ttl_ms_;
-  bool registered_ = false;   // a beat succeeded once
-  bool beat_failed_ = false;  // the last beat did not reach Redis
+  std::atomic<bool> registered_{false};  // a beat succeeded once (any loop reads it)
+  bool beat_failed_ = false;             // the last beat did not reach Redis
   std::function<void()> resync_;
   std::shared_ptr<RedisPresence*> self_;  // timers hold this, not the object
 };
