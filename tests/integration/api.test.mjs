@@ -8,17 +8,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startServer, uniqueRoom, connect, withTimeout } from './lib/server.mjs';
-import { JsonClient, jsonUser, jsonRoom, tempDir, removeDir } from './lib/json_client.mjs';
+import { JsonClient, jsonUser, jsonRoom, tempDir, removeDir, FAST_RATE } from './lib/json_client.mjs';
 
 const KEY = 'k3y-0123456789abcdef-backend';
 const OTHER_KEY = 'second-key-0123456789';
-const FAST = ['--rate', '100000', '--rate-burst', '100000'];
 
 async function withApi(extra, fn) {
   const dir = tempDir();
   const keys = path.join(dir, 'api-keys');
   fs.writeFileSync(keys, `# backend keys\nbackend ${KEY}\n\n${OTHER_KEY}\n`, { mode: 0o600 });
-  const s = await startServer(['--data-dir', dir, ...FAST, '--api-key-file', keys, ...extra]);
+  const s = await startServer(['--data-dir', dir, ...FAST_RATE, '--api-key-file', keys, ...extra]);
   try {
     await fn(s);
   } finally {

@@ -10,17 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverForFile, startServer, uniqueRoom } from './lib/server.mjs';
-import { JsonClient, jsonUser, collect, tempDir, removeDir } from './lib/json_client.mjs';
+import { JsonClient, jsonUser, collect, tempDir, removeDir, closeAll } from './lib/json_client.mjs';
 import { RawClient, OP } from './lib/raw.mjs';
 
 const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
-
-async function closeAll(...clients) {
-  for (const c of clients) c.close(1000);
-  await Promise.all(clients.map((c) => c.waitClose()));
-}
 
 // Sends each raw frame on `c` and expects an error with `code` for each,
 // then checks the connection still works (an error never closes by itself).

@@ -8,29 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, uniqueRoom, connect } from './lib/server.mjs';
-import { JsonClient, jsonUser, jsonRoom, tempDir, removeDir } from './lib/json_client.mjs';
+import { JsonClient, jsonUser, jsonRoom, tempDir, removeDir, withServer, closeAll, FAST_RATE } from './lib/json_client.mjs';
 import { encodeFrame, OP } from './lib/raw.mjs';
 
-const FAST = ['--rate', '100000', '--rate-burst', '100000'];
 // The history backends every test runs on.
 const BACKENDS = { sqlite: ['--history', 'sqlite'], memory: ['--history', 'off'] };
 const EMOJI = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗'];
-
-async function withServer(args, fn) {
-  const dir = tempDir();
-  const s = await startServer(['--data-dir', dir, ...FAST, ...args]);
-  try {
-    await fn(s, dir);
-  } finally {
-    await s.stopClean();
-    removeDir(dir);
-  }
-}
-
-async function closeAll(...clients) {
-  for (const c of clients) c.close(1000);
-  await Promise.all(clients.map((c) => c.waitClose()));
-}
 
 // A change request and its answer (ack, or an error with its id).
 async function request(c, message) {
@@ -282,7 +265,7 @@ backendTest('rooms: the directory of open rooms with counts, any script, by peop
 
 test('sqlite: the room log survives a restart (edits, deletes, reactions, quotes, search)', async () => {
   const dir = tempDir();
-  const args = ['--data-dir', dir, ...FAST, '--history', 'sqlite'];
+  const args = ['--data-dir', dir, ...FAST_RATE, '--history', 'sqlite'];
   let s = await startServer(args);
   const room = uniqueRoom('durable');
   let state;

@@ -7,27 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, uniqueRoom } from './lib/server.mjs';
-import { JsonClient, jsonUser, jsonRoom, collect, tempDir, removeDir } from './lib/json_client.mjs';
-
-// Generous rate limits: these tests send bursts of hundreds of messages.
-const FAST = ['--rate', '100000', '--rate-burst', '100000'];
-
-// Runs `fn(server, dir)` against a server on a fresh data directory.
-async function withServer(args, fn) {
-  const dir = tempDir();
-  const s = await startServer(['--data-dir', dir, ...FAST, ...args]);
-  try {
-    await fn(s, dir);
-  } finally {
-    await s.stopClean();
-    removeDir(dir);
-  }
-}
-
-async function closeAll(...clients) {
-  for (const c of clients) c.close(1000);
-  await Promise.all(clients.map((c) => c.waitClose()));
-}
+import { JsonClient, jsonUser, jsonRoom, collect, tempDir, removeDir, withServer, closeAll, FAST_RATE } from './lib/json_client.mjs';
 
 // Sends n messages in one burst and returns their acks, in order.
 async function fill(c, room, n, prefix = 'm') {
@@ -274,7 +254,7 @@ test('resend with the same client id is stored once: ack duplicate with the orig
 
 test('resume token keeps the user across reconnects and restarts; a forged or foreign token starts a new user', async () => {
   const dir = tempDir();
-  let s = await startServer(['--data-dir', dir, ...FAST]);
+  let s = await startServer(['--data-dir', dir, ...FAST_RATE]);
   try {
     const a = await JsonClient.open(s.wsUrl('/ws'));
     const w1 = await a.hello('alice');
@@ -312,7 +292,7 @@ test('resume token keeps the user across reconnects and restarts; a forged or fo
 
     // Restart on the same data directory: the token still resumes the user.
     await s.stopClean();
-    s = await startServer(['--data-dir', dir, ...FAST]);
+    s = await startServer(['--data-dir', dir, ...FAST_RATE]);
     const r = await JsonClient.open(s.wsUrl('/ws'));
     assert.equal((await r.hello('alice', { resume: w1.resume })).user, w1.user);
     await r.join(room);
@@ -338,7 +318,7 @@ test('resume token keeps the user across reconnects and restarts; a forged or fo
 
 test('acked messages survive SIGKILL; ids continue after the restart', async () => {
   const dir = tempDir();
-  let s = await startServer(['--data-dir', dir, ...FAST]);
+  let s = await startServer(['--data-dir', dir, ...FAST_RATE]);
   try {
     const room = uniqueRoom('durable');
     const a = await jsonUser(s.wsUrl('/ws'), 'alice', { rooms: room });
@@ -346,7 +326,7 @@ test('acked messages survive SIGKILL; ids continue after the restart', async () 
     const { signal } = await s.stop({ signal: 'SIGKILL' });
     assert.equal(signal, 'SIGKILL');
     await a.waitClose();
-    s = await startServer(['--data-dir', dir, ...FAST]);
+    s = await startServer(['--data-dir', dir, ...FAST_RATE]);
     const b = await jsonUser(s.wsUrl('/ws'), 'alice', { resume: a.welcome.resume });
     const j = await b.join(room, 0);
     assert.deepEqual(ids(j.history), ids(acks));
@@ -367,14 +347,14 @@ test('after a restart, join and send pipelined on a cold room: joined then ack',
   // "Requests are processed in the order received": a send right behind its
   // join must be acked even when the join has to read the room from disk.
   const dir = tempDir();
-  let s = await startServer(['--data-dir', dir, ...FAST]);
+  let s = await startServer(['--data-dir', dir, ...FAST_RATE]);
   try {
     const room = uniqueRoom('cold');
     const a = await jsonUser(s.wsUrl('/ws'), 'alice', { rooms: room });
     const acks = await fill(a, room, 20);
     await closeAll(a);
     await s.stopClean();
-    s = await startServer(['--data-dir', dir, ...FAST]);
+    s = await startServer(['--data-dir', dir, ...FAST_RATE]);
     const b = await JsonClient.open(s.wsUrl('/ws'));
     await b.hello('alice', { resume: a.welcome.resume });
     await Promise.all([
@@ -396,7 +376,7 @@ test('after a restart, join and send pipelined on a cold room: joined then ack',
 
 test('--history off: chat, acks, paging and since work in memory; nothing survives a restart', async () => {
   const dir = tempDir();
-  let s = await startServer(['--data-dir', dir, '--history', 'off', ...FAST]);
+  let s = await startServer(['--data-dir', dir, '--history', 'off', ...FAST_RATE]);
   try {
     const room = uniqueRoom('mem');
     const [a, b] = await jsonRoom(s.wsUrl('/ws'), room, ['alice', 'bob']);
@@ -414,7 +394,7 @@ test('--history off: chat, acks, paging and since work in memory; nothing surviv
     await closeAll(a, b, c, d);
 
     await s.stopClean();
-    s = await startServer(['--data-dir', dir, '--history', 'off', ...FAST]);
+    s = await startServer(['--data-dir', dir, '--history', 'off', ...FAST_RATE]);
     const e = await jsonUser(s.wsUrl('/ws'), 'eve');
     const je = await e.join(room);
     assert.deepEqual([je.history, je.truncated, je.last_id], [[], false, 0]);

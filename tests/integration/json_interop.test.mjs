@@ -4,16 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverForFile, startServer, connect, uniqueRoom, joinNotice, leaveNotice } from './lib/server.mjs';
-import { JsonClient, jsonUser, jsonRoom, joinSettled, tempDir, removeDir } from './lib/json_client.mjs';
+import { JsonClient, jsonUser, jsonRoom, joinSettled, tempDir, removeDir, closeAll } from './lib/json_client.mjs';
 
 const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
-
-async function closeAll(...clients) {
-  for (const c of clients) c.close(1000);
-  await Promise.all(clients.map((c) => c.waitClose()));
-}
 
 // Waits until the plain client's frames sent so far have been read by the
 // server: a ping is answered after the frames before it.

@@ -4,16 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverForFile, startServer, connect, uniqueRoom, joinNotice } from './lib/server.mjs';
-import { JsonClient, jsonUser, jsonRoom, joinSettled, collect, tempDir, removeDir, SUBPROTOCOL } from './lib/json_client.mjs';
+import { JsonClient, jsonUser, jsonRoom, joinSettled, collect, tempDir, removeDir, SUBPROTOCOL, closeAll } from './lib/json_client.mjs';
 
 const server = serverForFile();
 
 const url = (p = '/ws') => server.wsUrl(p);
-
-async function closeAll(...clients) {
-  for (const c of clients) c.close(1000);
-  await Promise.all(clients.map((c) => c.waitClose()));
-}
 
 test('hello is answered with welcome: ids, trimmed name, version, limits', async () => {
   const c = await JsonClient.open(url());

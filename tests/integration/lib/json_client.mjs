@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from './server.mjs';
+import { connect, startServer } from './server.mjs';
 
 export const SUBPROTOCOL = 'parley.v1';
 
@@ -190,4 +190,26 @@ export function tempDir(prefix = 'parley-test-') {
 
 export function removeDir(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// Rate limits lifted: the protocol tests send bursts of hundreds of messages.
+export const FAST_RATE = ['--rate', '100000', '--rate-burst', '100000'];
+
+// Runs `fn(server, dir)` against a server on a fresh data directory (rate
+// limits lifted), then stops it cleanly and removes the directory.
+export async function withServer(args, fn) {
+  const dir = tempDir();
+  const s = await startServer(['--data-dir', dir, ...FAST_RATE, ...args]);
+  try {
+    await fn(s, dir);
+  } finally {
+    await s.stopClean();
+    removeDir(dir);
+  }
+}
+
+// Closes every client with 1000 and waits for each close handshake.
+export async function closeAll(...clients) {
+  for (const c of clients) c.close(1000);
+  await Promise.all(clients.map((c) => c.waitClose()));
 }
