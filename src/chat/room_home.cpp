@@ -39,6 +39,9 @@ void RoomHome::join(MemberRef who, const JoinRequest& request) {
     m = &members_.add(who, request.user, request.name, request.protocol);
     if (members_.cluster()) {  // named by the shared roster first
       claim(who, request);
+      // The seed's protocol has no answer to wait for: a plain-text client
+      // gets the room's events from now on, as on one node.
+      if (request.protocol == Protocol::PlainText) activate_plain(*m);
       return;
     }
     host_.counts_changed(*this);

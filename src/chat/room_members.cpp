@@ -86,7 +86,12 @@ std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::st
 const std::string& RoomMembers::name_of(std::string_view user) const {
   static const std::string kNobody;
   auto it = users_.find(std::string(user));
-  return it == users_.end() ? kNobody : it->second.name;
+  if (it != users_.end()) return it->second.name;
+  if (cluster_) {  // a connection here whose claim is not applied yet: the name it asked for
+    auto local = local_users_.find(std::string(user));
+    if (local != local_users_.end()) return local->second.name;
+  }
+  return kNobody;
 }
 
 std::size_t RoomMembers::connections_of(std::string_view user) const {

@@ -56,6 +56,8 @@ class RoomMembers {
   // when nothing changed.
   std::optional<std::string> rename(std::string_view user, std::string_view wanted);
 
+  // A cluster's user with connections here but not yet in the roster: the
+  // name it asked for (its claim is on its way).
   const std::string& name_of(std::string_view user) const;
   // Connections in the room (of every node, in a cluster).
   std::size_t connections() const { return cluster_ ? cluster_connections_ : members_.size(); }

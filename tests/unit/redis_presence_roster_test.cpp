@@ -28,7 +28,7 @@ TEST(ClusterRoster, LocalConnectionsDoNotNameOrCountUsers) {
   RoomMembers m(1, /*cluster=*/true);
   m.add({0, 1, 0}, "u1", "ann", Protocol::Json);
   m.add({0, 2, 0}, "u1", "ann", Protocol::Json);
-  EXPECT_EQ(m.name_of("u1"), "");  // until the roster names it
+  EXPECT_EQ(m.name_of("u1"), "ann");  // the name asked for, until the roster names it
   EXPECT_EQ(m.users(), 0u);
   EXPECT_EQ(m.connections(), 0u);
   EXPECT_EQ(m.local_connections_of("u1"), 2u);
