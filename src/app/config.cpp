@@ -342,6 +342,21 @@ void add_storage_options(CLI::App& cli, Config& c) {
       ->capture_default_str();
 }
 
+// Store budgets (docs/SECURITY.md "Store budgets"): messages in flight to the SQLite history.
+void add_store_budget_options(CLI::App& cli, Config& c) {
+  cli.add_option("--store-pending-room-bytes", c.store_pending_room_bytes,
+                 "Bytes of one room's messages waiting for the history store; past it sends "
+                 "are refused (rate_limited) until it catches up (0 = no limit)")
+      ->envname("PARLEY_STORE_PENDING_ROOM_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  cli.add_option("--store-pending-bytes", c.store_pending_bytes,
+                 "Bytes of messages waiting for the history store, all rooms (0 = no limit)")
+      ->envname("PARLEY_STORE_PENDING_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+}
+
 // Native TLS (docs/DEPLOY.md): the files are loaded by the server at start.
 void add_tls_options(CLI::App& cli, Config& c) {
   flag(cli, "--tls-cert", c.tls_cert_file,
@@ -391,6 +406,7 @@ ConfigResult parse_config(int argc, const char* const* argv) {
   add_upload_options(cli, c);
   add_redis_options(cli, c);
   add_storage_options(cli, c);
+  add_store_budget_options(cli, c);
   add_tls_options(cli, c);
   try {
     cli.parse(argc, argv);

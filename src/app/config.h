@@ -53,6 +53,11 @@ struct Config {
   // Storage (docs/SECURITY.md "Storage"): the SQLite history's pages in use, in bytes; past it
   // the largest rooms lose their oldest entries. 0 = no cap.
   uint64_t history_max_bytes = uint64_t{1} << 30;
+  // Store budgets (docs/SECURITY.md "Store budgets"): bytes of messages in flight to the SQLite
+  // history, per room and overall; past either a send is refused (rate_limited / a notice).
+  // 0 = no limit.
+  uint64_t store_pending_room_bytes = uint64_t{1} << 20;
+  uint64_t store_pending_bytes = uint64_t{16} << 20;
   std::size_t join_history = 50;  // messages sent on join
   // Recent messages kept in memory per room to answer joins without the
   // store: at most this many, this many bytes per room, and this many bytes

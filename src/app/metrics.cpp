@@ -77,12 +77,14 @@ void store_metrics(std::string& out, const store::HistoryStore& store) {
       {"parley_store_used_bytes", s.used_bytes},
       {"parley_store_wal_bytes", s.wal_bytes},
       {"parley_store_pending_appends", s.pending_appends},
+      {"parley_store_pending_bytes", s.pending_bytes},
   };
   const char* gauge_help[] = {
       "History database size: pages x page size.",
       "History database bytes in use (what --history-max-bytes caps).",
       "History write-ahead log size after the last commit.",
       "Appends queued for the history writer.",
+      "Bytes of appends in flight to the history writer (--store-pending-bytes).",
   };
   for (std::size_t i = 0; i < std::size(gauges); ++i) {
     metric(out, gauges[i].first, gauge_help[i], "gauge", gauges[i].second);
@@ -96,9 +98,14 @@ void store_metrics(std::string& out, const store::HistoryStore& store) {
        s.append_errors},
       {"parley_store_appends_refused_total", "Appends refused: writer queue full or closed.",
        s.appends_refused},
+      {"parley_store_appends_over_budget_total",
+       "Appends refused over --store-pending-room-bytes or --store-pending-bytes (of the refused).",
+       s.appends_over_budget},
       {"parley_store_transactions_total", "History transactions committed.", s.transactions},
       {"parley_store_reads_total", "History reads answered.", s.reads},
       {"parley_store_read_errors_total", "History reads that failed.", s.read_errors},
+      {"parley_store_reads_cancelled_total", "History reads skipped: their connection was gone.",
+       s.reads_cancelled},
       {"parley_store_deleted_by_retention_total", "Entries deleted by retention.",
        s.deleted_by_retention},
       {"parley_store_deleted_by_cap_total", "Entries deleted by --history-max-bytes.",

@@ -258,6 +258,8 @@ Status Server::open_history() {
   o.max_reactions = rules.max_reactions;
   o.quote_chars = rules.quote_chars;
   o.max_bytes = config_.history_max_bytes;
+  o.max_pending_room_bytes = config_.store_pending_room_bytes;
+  o.max_pending_bytes = config_.store_pending_bytes;
   o.sync_full = config_.sync == "full";
   auto opened = store::HistoryStore::open(o);
   if (!opened) return std::move(opened).error();

@@ -91,6 +91,12 @@ SharedText left_text(std::string_view room) {
   return make_shared_text(encode_left(room));
 }
 
+SharedText store_busy_notice() {
+  // "System notice: the server is busy, the message was not sent".
+  static const SharedText notice = make_shared_text(std::string("系统通知: 服务器繁忙,消息未发送"));
+  return notice;
+}
+
 SharedText unavailable_notice() {
   // "System notice: the service is unavailable for now, the message was not sent".
   static const SharedText notice =

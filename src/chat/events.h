@@ -61,6 +61,9 @@ SharedText search_results_text(const SearchResultsView& results);
 SharedText left_text(std::string_view room);
 // To a plain-text sender whose message could not be relayed (the engine is down).
 SharedText unavailable_notice();
+// The seed-style notice for a plain-text message the store cannot take now
+// (too many bytes waiting for it: docs/SECURITY.md): not relayed, not stored.
+SharedText store_busy_notice();
 
 // Cuts `messages` to what fits in an answer of `budget` bytes (at least one
 // message, so paging always moves on): from the front when `keep_newest`,

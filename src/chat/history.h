@@ -26,9 +26,11 @@
 //   holds more than was returned; messages come in their current state.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +58,16 @@ struct Page {
   bool newer = false;             // Around: entries newer than the page exist
 };
 
+// Who a read is for (set by the room, not by the client): a History may
+// share its reader between rooms and connections (`lane`: one per
+// connection), and skip a read whose connection is gone (`cancelled` set
+// before the read started; it then answers an Error with Errc::Closed).
+// Both are hints: a History may ignore them (the memory one does).
+struct ReadFor {
+  uint64_t lane = 0;
+  std::shared_ptr<const std::atomic<bool>> cancelled{};
+};
+
 // Which page of a room's history. Newest, Before and Around hold messages
 // only, After every entry; `truncated` (older) means an entry older than the
 // first message returned is still stored (none returned: false).
@@ -70,6 +82,7 @@ struct PageQuery {
   From from = From::Newest;
   uint64_t anchor = 0;
   std::size_t limit = 50;
+  ReadFor reader{};
 };
 
 // A search of a room's messages by their current text (docs/PROTOCOL.md,
@@ -78,6 +91,7 @@ struct SearchQuery {
   std::string text;     // trimmed, 1-100 code points
   uint64_t before = 0;  // only ids below it; 0: from the newest
   std::size_t limit = 20;
+  ReadFor reader{};
 };
 
 struct SearchPage {

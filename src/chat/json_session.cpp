@@ -53,12 +53,11 @@ void JsonSession::fail(ErrorCode code, std::string_view message, std::string_vie
                        std::string_view id, std::string_view room) {
   deliver(error_text(code, message, ref, id, room));
   // Abuse guard: too many errors in the window and the client is closed.
-  recent_errors_.push_back(now_);
-  while (!recent_errors_.empty() && now_ - recent_errors_.front() > options_.abuse_window) {
-    recent_errors_.pop_front();
-  }
-  if (recent_errors_.size() > options_.abuse_errors) {
+  if (recent_errors_.note(now_, options_.abuse_window) > options_.abuse_errors) {
     transport_.close(ws::close_code::PolicyViolation, "too many invalid requests");
+    // Out of its rooms now, not when the closing handshake ends: the reads
+    // it asked for are cancelled before the store runs them.
+    leave_all();
   }
 }
 

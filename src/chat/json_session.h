@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <string>
 
 #include "chat/attachment.h"
@@ -13,6 +12,7 @@
 #include "chat/client_message.h"
 #include "chat/identity.h"
 #include "chat/message_log.h"
+#include "chat/recent_events.h"
 #include "chat/session_auth.h"
 #include "chat/token_bucket.h"
 
@@ -92,7 +92,7 @@ class JsonSession final : public ChatSession {
   std::string name_;
   TokenBucket request_rate_;
   TokenBucket typing_rate_;
-  std::deque<Clock::time_point> recent_errors_;
+  RecentEvents<Clock::time_point> recent_errors_;
   std::size_t history_in_flight_ = 0;
   std::size_t search_in_flight_ = 0;
   std::optional<auth::Claims> upgrade_claims_;

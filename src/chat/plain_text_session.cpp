@@ -5,6 +5,16 @@
 #include "ws/close_code.h"
 
 namespace parley::chat {
+namespace {
+
+// One notice text for the whole process (OutgoingText is thread-safe), not
+// one allocation per connection.
+const SharedText& too_long_notice() {
+  static const SharedText notice = make_shared_text(std::string(PlainTextSession::kTooLongNotice));
+  return notice;
+}
+
+}  // namespace
 
 PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport,
                                    std::string room, uint64_t guest_number,
@@ -16,8 +26,7 @@ PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& t
       name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
       rate_(limits.rate_per_sec, limits.rate_burst),
-      too_long_notice_(make_shared_text(std::string(kTooLongNotice))),
-      claims_(std::move(claims)) {
+      claims_(claims ? std::make_unique<const auth::Claims>(std::move(*claims)) : nullptr) {
   if (!claims_) return;
   user_ = claims_->subject;
   if (claims_->name) {
@@ -74,11 +83,7 @@ void PlainTextSession::on_text(std::string_view text) {
   if (!rate_.take(now) || !address_allows(now)) {
     // The seed's protocol has no error message: a flood is dropped, and a
     // client that keeps flooding is closed (1008) like a JSON one.
-    recent_drops_.push_back(now);
-    while (!recent_drops_.empty() && now - recent_drops_.front() > limits_.abuse_window) {
-      recent_drops_.pop_front();
-    }
-    if (recent_drops_.size() > limits_.abuse_errors) {
+    if (recent_drops_.note(now, limits_.abuse_window) > limits_.abuse_errors) {
       transport_.close(ws::close_code::PolicyViolation, "too many messages");
     }
     return;
@@ -86,7 +91,7 @@ void PlainTextSession::on_text(std::string_view text) {
   // One text limit for both protocols: a longer message is neither relayed
   // nor stored, and the sender is told in the seed's own style.
   if (text.size() > limits_.max_text_bytes) {
-    deliver(too_long_notice_);
+    deliver(too_long_notice());
     return;
   }
   // The seed has no notion of an ack or a client id: fire and forget. Any

@@ -4,11 +4,12 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
+#include <memory>
 
 #include "auth/jwt_claims.h"
 #include "chat/chat_session.h"
 #include "chat/json_session.h"
+#include "chat/recent_events.h"
 #include "chat/token_bucket.h"
 
 namespace parley::chat {
@@ -47,9 +48,10 @@ class PlainTextSession final : public ChatSession {
   std::string name_;
   const JsonSessionOptions& limits_;
   TokenBucket rate_;
-  std::deque<std::chrono::steady_clock::time_point> recent_drops_;
-  SharedText too_long_notice_;
-  std::optional<auth::Claims> claims_;
+  RecentEvents<std::chrono::steady_clock::time_point> recent_drops_;
+  // Under --auth jwt only: on the heap, so that a guest's session does not
+  // carry ~180 bytes of empty claims (docs/BENCHMARKS.md, memory per connection).
+  std::unique_ptr<const auth::Claims> claims_;
   auth::Clock::time_point deadline_{};
 };
 

@@ -158,10 +158,11 @@ std::size_t RoomHome::message_budget() const {
 
 void RoomHome::leave(MemberRef who, bool disconnected) {
   // Work for a connection that is gone is cancelled: reads it asked for and
-  // that have not started are dropped (a read in flight finishes, and the
+  // that have not started are dropped, those in the History's queue are
+  // cancelled (the store skips them; one already running finishes, and the
   // hub drops its answer). A client that leaves but stays connected still
   // gets every answer, in the order it asked.
-  if (disconnected) drop_queued_reads(who);
+  if (disconnected) drop_reads(who);
   RoomMember* m = members_.find(who);
   if (m == nullptr) return;
   if (!m->active) {  // its join is still being read: leave once it is answered
@@ -384,13 +385,25 @@ void RoomHome::counted_done(MemberRef who, AnswerSlot::Counted counted) {
   if (counted == AnswerSlot::Counted::Search) host_.search_done(who);
 }
 
-void RoomHome::drop_queued_reads(MemberRef who) {
+void RoomHome::drop_reads(MemberRef who) {
   auto it = answers_.find(who);
   if (it == answers_.end()) return;
   auto& queue = it->second;
   for (auto slot = queue.begin(); slot != queue.end();) {
     bool queued = slot->state == AnswerSlot::State::ReadQueued;
     if (!queued) {
+      if (slot->state == AnswerSlot::State::Reading) {
+        auto work = work_.find(slot->ticket);
+        if (work != work_.end()) {
+          std::visit(
+              [](auto& w) {
+                if constexpr (!std::is_same_v<std::decay_t<decltype(w)>, PendingSend>) {
+                  if (w.cancelled) w.cancelled->store(true, std::memory_order_release);
+                }
+              },
+              work->second);
+        }
+      }
       ++slot;
       continue;
     }

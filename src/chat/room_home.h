@@ -36,10 +36,12 @@
 // history is missed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -262,11 +264,14 @@ class RoomHome {
     PageQuery query;
     std::string viewer;                  // the member's user (reactions' `me`)
     std::optional<ApiCallRef> caller{};  // a read of the backend API: answered to it
+    // Set when its connection is gone while the History reads it (ReadFor).
+    std::shared_ptr<std::atomic<bool>> cancelled{};
   };
   struct PendingSearch {
     MemberRef who;
     SearchQuery query;
     std::string viewer;
+    std::shared_ptr<std::atomic<bool>> cancelled{};
   };
   // A room event in the room's outbox: ready, or waiting for a message's store.
   struct RoomSlot {
@@ -338,7 +343,10 @@ class RoomHome {
   void queue_answer(MemberRef who, AnswerSlot slot);
   void fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates = false);
   void drain_answers(MemberRef who);
-  void drop_queued_reads(MemberRef who);
+  // A connection is gone: its reads not started are dropped, and those the
+  // History is reading are cancelled (it may skip them).
+  void drop_reads(MemberRef who);
+  ReadFor reader_for(MemberRef who, std::shared_ptr<std::atomic<bool>>& cancelled) const;
 
   SharedText make_joined(const RoomMember& m, std::vector<Message>& history, bool& truncated,
                          bool keep_newest) const;

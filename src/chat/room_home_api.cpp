@@ -112,7 +112,7 @@ void RoomHome::api_kick(ApiCallRef caller, const std::string& user) {
   for (const MemberRef& ref : refs) {
     // As a leave of a connection that stays connected: the others are told,
     // reads it queued are dropped, acks still waiting for the store follow.
-    drop_queued_reads(ref);
+    drop_reads(ref);
     remove_member(ref);
     host_.kicked(ref, *this);
   }

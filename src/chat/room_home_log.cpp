@@ -143,13 +143,24 @@ void RoomHome::refused(uint64_t ticket, const PendingSend& send, const Error& er
   // A single node's store failure stays `internal`.
   const bool unavailable =
       options_.multi_node && refusal == Refusal::None && error.code == Errc::Unavailable;
+  // Too many bytes waiting for the store (its budgets, docs/SECURITY.md):
+  // refused like a rate, and the client sends again later.
+  const bool busy = refusal == Refusal::None && error.code == Errc::Overloaded;
   if (entry.client_id.empty()) {
     // The seed's protocol has no errors: a notice in its style, not silence.
-    if (unavailable) {
-      queue_answer(send.who, AnswerSlot{AnswerSlot::State::Ready, 0, unavailable_notice(),
+    if (unavailable || busy) {
+      queue_answer(send.who, AnswerSlot{AnswerSlot::State::Ready, 0,
+                                        busy ? store_busy_notice() : unavailable_notice(),
                                         AnswerSlot::Counted::None, false});
       drain_answers(send.who);
     }
+    return;
+  }
+  if (busy) {
+    fill_answer(
+        send.who, ticket,
+        error_text(ErrorCode::RateLimited, "too many messages waiting to be stored; retry later",
+                   request_type(entry.kind), entry.client_id, name_));
     return;
   }
   ErrorCode code = error_code_of(refusal);

@@ -38,20 +38,37 @@ void RoomHome::search(MemberRef who, const SearchQuery& query) {
   drain_answers(who);
 }
 
+// Reads for one connection share one lane of the History's reader.
+ReadFor RoomHome::reader_for(MemberRef who, std::shared_ptr<std::atomic<bool>>& cancelled) const {
+  cancelled = std::make_shared<std::atomic<bool>>(false);
+  return ReadFor{MemberRefHash{}(who), cancelled};
+}
+
 void RoomHome::start_read(AnswerSlot& slot) {
   slot.state = AnswerSlot::State::Reading;
-  const auto& work = work_.at(slot.ticket);
-  if (const auto* search = std::get_if<PendingSearch>(&work)) {
+  auto& work = work_.at(slot.ticket);
+  if (auto* search = std::get_if<PendingSearch>(&work)) {
+    search->query.reader = reader_for(search->who, search->cancelled);
     host_.search(*this, slot.ticket, search->query);  // only the History searches
     return;
   }
-  const PendingRead& read = std::get<PendingRead>(work);
+  PendingRead& read = std::get<PendingRead>(work);
   if (std::optional<Page> page = cache_.read(read.query)) {
     finish_read(slot.ticket, std::move(*page));
     return;
   }
+  read.query.reader = reader_for(read.who, read.cancelled);
   host_.read(*this, slot.ticket, read.query);
 }
+
+namespace {
+
+// A read skipped because its connection is gone: nothing went wrong.
+bool was_cancelled(const std::shared_ptr<std::atomic<bool>>& cancelled) {
+  return cancelled && cancelled->load(std::memory_order_relaxed);
+}
+
+}  // namespace
 
 void RoomHome::on_page(uint64_t ticket, Result<Page> page) {
   auto it = work_.find(ticket);
@@ -64,8 +81,14 @@ void RoomHome::on_page(uint64_t ticket, Result<Page> page) {
 void RoomHome::finish_read(uint64_t ticket, Result<Page> page) {
   auto node = work_.extract(ticket);
   const PendingRead read = std::get<PendingRead>(std::move(node.mapped()));
+  if (was_cancelled(read.cancelled) && !read.for_join) {
+    fill_answer(read.who, ticket, nullptr);  // its connection is gone: nothing to encode
+    return;
+  }
   if (!page) {
-    spdlog::warn("room {}: history could not be read: {}", name_, page.error().message);
+    if (!was_cancelled(read.cancelled)) {
+      spdlog::warn("room {}: history could not be read: {}", name_, page.error().message);
+    }
   } else {
     // Changes stored while the page was read reached the member already (or
     // wait in the outbox): the page must not be older than them.
@@ -119,8 +142,14 @@ void RoomHome::on_searched(uint64_t ticket, Result<SearchPage> page) {
 void RoomHome::finish_search(uint64_t ticket, Result<SearchPage> page) {
   auto node = work_.extract(ticket);
   const PendingSearch search = std::get<PendingSearch>(std::move(node.mapped()));
+  if (was_cancelled(search.cancelled)) {
+    fill_answer(search.who, ticket, nullptr);
+    return;
+  }
   if (!page) {
-    spdlog::warn("room {}: history could not be searched: {}", name_, page.error().message);
+    if (!was_cancelled(search.cancelled)) {
+      spdlog::warn("room {}: history could not be searched: {}", name_, page.error().message);
+    }
     fill_answer(search.who, ticket,
                 error_text(ErrorCode::HistoryUnavailable, "history cannot be read now; retry later",
                            "search", {}, name_));

@@ -62,6 +62,10 @@ std::vector<Message> from_rows(std::vector<store::StoredMessage>&& rows) {
   return out;
 }
 
+store::HistoryStore::ReadTag tag_of(const ReadFor& reader) {
+  return {reader.lane, reader.cancelled};
+}
+
 }  // namespace
 
 void SqliteHistory::append(const std::string& room, const Message& m, AppendDone done) {
@@ -99,13 +103,13 @@ void SqliteHistory::read(const std::string& room, const PageQuery& q, PageDone d
   };
   switch (q.from) {
     case PageQuery::From::Newest:
-      store_.recent(room, q.limit, std::move(convert));
+      store_.recent(room, q.limit, std::move(convert), tag_of(q.reader));
       return;
     case PageQuery::From::Before:
-      store_.before(room, q.anchor, q.limit, std::move(convert));
+      store_.before(room, q.anchor, q.limit, std::move(convert), tag_of(q.reader));
       return;
     case PageQuery::From::After:
-      store_.after(room, q.anchor, q.limit, std::move(convert));
+      store_.after(room, q.anchor, q.limit, std::move(convert), tag_of(q.reader));
       return;
     case PageQuery::From::Around:
       read_around(room, q, std::move(done));
@@ -120,24 +124,31 @@ void SqliteHistory::read_around(const std::string& room, const PageQuery& q, Pag
   auto second = [this, room, q, newer, done](Result<store::HistoryPage> rows) {
     if (!rows) return done(std::move(rows).error());
     auto page = std::make_shared<Page>(Page{from_rows(std::move(rows->messages))});
-    store_.messages_after(room, q.anchor, newer, [page, done](Result<store::HistoryPage> after) {
-      if (!after) return done(std::move(after).error());
-      for (auto& m : from_rows(std::move(after->messages))) page->messages.push_back(std::move(m));
-      if (!page->messages.empty()) {
-        page->truncated = page->messages.front().id > after->first_entry;
-        page->newer = page->messages.back().id < after->last_entry;
-      }
-      done(std::move(*page));
-    });
+    store_.messages_after(
+        room, q.anchor, newer,
+        [page, done](Result<store::HistoryPage> after) {
+          if (!after) return done(std::move(after).error());
+          for (auto& m : from_rows(std::move(after->messages)))
+            page->messages.push_back(std::move(m));
+          if (!page->messages.empty()) {
+            page->truncated = page->messages.front().id > after->first_entry;
+            page->newer = page->messages.back().id < after->last_entry;
+          }
+          done(std::move(*page));
+        },
+        tag_of(q.reader));
   };
-  store_.before(room, q.anchor + 1, q.limit - newer, std::move(second));
+  store_.before(room, q.anchor + 1, q.limit - newer, std::move(second), tag_of(q.reader));
 }
 
 void SqliteHistory::search(const std::string& room, const SearchQuery& q, SearchDone done) {
-  store_.search(room, q.text, q.before, q.limit, [done](Result<store::SearchPage> found) {
-    if (!found) return done(std::move(found).error());
-    done(SearchPage{from_rows(std::move(found->messages)), found->truncated, found->next});
-  });
+  store_.search(
+      room, q.text, q.before, q.limit,
+      [done](Result<store::SearchPage> found) {
+        if (!found) return done(std::move(found).error());
+        done(SearchPage{from_rows(std::move(found->messages)), found->truncated, found->next});
+      },
+      tag_of(q.reader));
 }
 
 std::vector<std::pair<std::string, uint64_t>> SqliteHistory::last_ids() const {

@@ -36,24 +36,46 @@ HistoryReader::~HistoryReader() {
 
 void HistoryReader::query(PageQuery query) {
   auto done = query.done;
-  if (queue_.push(Task(std::move(query))) != WorkQueue<Task>::PushResult::kQueued && done) {
+  const std::string room = query.room;
+  const uint64_t lane = query.tag.lane;
+  if (queue_.push(room, lane, 0, Task(std::move(query))) != WorkQueue<Task>::PushResult::kQueued &&
+      done) {
     done(Error(Errc::Closed, "history store: closed"));
   }
 }
 
 void HistoryReader::search(SearchQuery query) {
   auto done = query.done;
-  if (queue_.push(Task(std::move(query))) != WorkQueue<Task>::PushResult::kQueued && done) {
+  const std::string room = query.room;
+  const uint64_t lane = query.tag.lane;
+  if (queue_.push(room, lane, 0, Task(std::move(query))) != WorkQueue<Task>::PushResult::kQueued &&
+      done) {
     done(Error(Errc::Closed, "history store: closed"));
   }
 }
 
 void HistoryReader::run() {
   std::vector<Task> tasks;
-  constexpr std::size_t kQueriesPerTake = 64;
-  while (queue_.pop_batch(tasks, kQueriesPerTake)) {
-    for (Task& task : tasks) std::visit([this](auto& q) { answer(q); }, task);
+  // One at a time: a read that arrives while another runs is next in its turn, not behind a
+  // batch taken earlier.
+  while (queue_.pop_batch(tasks, 1)) {
+    for (Task& task : tasks) {
+      std::visit(
+          [this](auto& q) {
+            if (!dropped(q)) answer(q);
+          },
+          task);
+    }
   }
+}
+
+template <class Query>
+bool HistoryReader::dropped(Query& query) {
+  const auto& cancelled = query.tag.cancelled;
+  if (!cancelled || !cancelled->load(std::memory_order_acquire)) return false;
+  StoreCounters::add(counters_.reads_cancelled, 1);
+  if (query.done) query.done(Error(Errc::Closed, "history store: read cancelled"));
+  return true;
 }
 
 template <class T>

@@ -2,6 +2,12 @@
 // reader sees the last committed state and neither waits for the writer nor holds it up.
 // A failed read reaches its caller as an Error (never as an empty page), is logged and counted,
 // and makes the store unhealthy until a read succeeds again.
+//
+// Order: one read at a time, round-robin between rooms and, within a room, between lanes
+// (HistoryStore::ReadTag; the chat uses one per connection), FIFO within a lane. So a read
+// waits behind at most one read of each other room with reads waiting (and, in its own room,
+// one of each other lane), however many one room or one connection queued. A read whose tag
+// was cancelled before its turn is answered Closed without running.
 #pragma once
 
 #include <chrono>
@@ -35,6 +41,7 @@ class HistoryReader {
     bool oldest_first = false;
     HistoryStore::PageDone done{};
     bool messages_only = false;
+    HistoryStore::ReadTag tag{};
   };
   // A search (message_log_reader.h).
   struct SearchQuery {
@@ -43,6 +50,7 @@ class HistoryReader {
     uint64_t before = 0;
     std::size_t limit = 0;
     HistoryStore::SearchDone done{};
+    HistoryStore::ReadTag tag{};
   };
 
   // `file` must already exist in WAL mode (the writer opens it first).
@@ -55,7 +63,7 @@ class HistoryReader {
   // Answers what is queued, then joins and closes.
   ~HistoryReader();
 
-  // Answered in FIFO order on the reader thread.
+  // Answered on the reader thread, in the order above.
   void query(PageQuery query);
   void search(SearchQuery query);
 
@@ -68,6 +76,9 @@ class HistoryReader {
   void answer(SearchQuery& query);
   template <class T>
   void count(const Result<T>& result);
+  // A cancelled read is answered Closed here (and counted); true when it was.
+  template <class Query>
+  bool dropped(Query& query);
 
   SqliteDatabase db_;
   StoreHealth& health_;

@@ -153,44 +153,53 @@ void HistoryStore::append(AppendRequest request, AppendDone done) {
   writer_->append(std::move(request), std::move(done));
 }
 
-void HistoryStore::recent(std::string room, std::size_t limit, PageDone done) {
-  reader_->query(
-      {.room = std::move(room), .limit = limit, .done = std::move(done), .messages_only = true});
+void HistoryStore::recent(std::string room, std::size_t limit, PageDone done, ReadTag tag) {
+  reader_->query({.room = std::move(room),
+                  .limit = limit,
+                  .done = std::move(done),
+                  .messages_only = true,
+                  .tag = std::move(tag)});
 }
 
-void HistoryStore::before(std::string room, uint64_t before_id, std::size_t limit, PageDone done) {
+void HistoryStore::before(std::string room, uint64_t before_id, std::size_t limit, PageDone done,
+                          ReadTag tag) {
   reader_->query({.room = std::move(room),
                   .before_id = before_id,
                   .limit = limit,
                   .done = std::move(done),
-                  .messages_only = true});
+                  .messages_only = true,
+                  .tag = std::move(tag)});
 }
 
 void HistoryStore::messages_after(std::string room, uint64_t after_id, std::size_t limit,
-                                  PageDone done) {
+                                  PageDone done, ReadTag tag) {
   reader_->query({.room = std::move(room),
                   .after_id = after_id,
                   .limit = limit,
                   .oldest_first = true,
                   .done = std::move(done),
-                  .messages_only = true});
+                  .messages_only = true,
+                  .tag = std::move(tag)});
 }
 
 void HistoryStore::search(std::string room, std::string query, uint64_t before, std::size_t limit,
-                          SearchDone done) {
+                          SearchDone done, ReadTag tag) {
   reader_->search({.room = std::move(room),
                    .query = std::move(query),
                    .before = before,
                    .limit = limit,
-                   .done = std::move(done)});
+                   .done = std::move(done),
+                   .tag = std::move(tag)});
 }
 
-void HistoryStore::after(std::string room, uint64_t after_id, std::size_t limit, PageDone done) {
+void HistoryStore::after(std::string room, uint64_t after_id, std::size_t limit, PageDone done,
+                         ReadTag tag) {
   reader_->query({.room = std::move(room),
                   .after_id = after_id,
                   .limit = limit,
                   .oldest_first = true,
-                  .done = std::move(done)});
+                  .done = std::move(done),
+                  .tag = std::move(tag)});
 }
 
 std::vector<std::pair<std::string, uint64_t>> HistoryStore::last_ids() const {
@@ -215,16 +224,19 @@ HistoryStore::Stats HistoryStore::stats() const {
                .appends_duplicate = get(c.appends_duplicate),
                .append_errors = get(c.append_errors),
                .appends_refused = get(c.appends_refused),
+               .appends_over_budget = get(c.appends_over_budget),
                .transactions = get(c.transactions),
                .reads = get(c.reads),
                .read_errors = get(c.read_errors),
+               .reads_cancelled = get(c.reads_cancelled),
                .deleted_by_retention = get(c.deleted_by_retention),
                .deleted_by_cap = get(c.deleted_by_cap),
                .checkpoints = get(c.checkpoints),
                .checkpoint_errors = get(c.checkpoint_errors),
                .writer_holds = get(c.writer_holds),
                .writer_held_us = get(c.writer_held_us),
-               .pending_appends = writer_->pending()};
+               .pending_appends = writer_->pending(),
+               .pending_bytes = writer_->pending_bytes()};
 }
 
 }  // namespace parley::store

@@ -5,8 +5,16 @@
 // shared by the whole batch, and at low rates a message is committed as soon as it arrives.
 // In between, a transaction starts at most every commit_interval while appends keep coming, so
 // moderate rates also get batches of several messages instead of a commit per message.
-// One reader thread owns a read-only connection and answers page queries in FIFO order; WAL lets
-// it read while the writer writes. One checkpointer thread owns a third connection and copies
+// The writer takes rooms in turn (fair_queue.h): each batch holds at most one append of a room
+// per turn of the rooms with appends waiting, and stops at max_batch appends or max_batch_bytes,
+// so a room's burst delays another room's acks by about one batch, not by the whole burst.
+// What waits for the writer is bounded in bytes, per room and overall (max_pending_room_bytes,
+// max_pending_bytes; see "Errors").
+// One reader thread owns a read-only connection and answers page queries one at a time, round-
+// robin between rooms and, within a room, between the readers that asked (ReadTag::lane), so a
+// flood of reads in one room, or by one connection, does not hold up the others'; a read whose
+// reader is gone (ReadTag::cancelled) is dropped when its turn comes. WAL lets it read while
+// the writer writes. One checkpointer thread owns a third connection and copies
 // the WAL back into the database file (see "Checkpoints"). Callbacks run on the writer and
 // reader threads: callers post the result back to their own loop, must not block in them, and
 // must not call flush() from them.
@@ -42,7 +50,9 @@
 // stops growing at about max_bytes (plus the WAL).
 //
 // Errors: every failure is a parley::Error whose kind says what a caller can do —
-//   Overloaded   the append queue is full (max_pending_appends): the disk cannot keep up;
+//   Overloaded   the append queue is full (max_pending_appends), or the append would take the
+//                bytes in flight past max_pending_room_bytes for its room or max_pending_bytes
+//                overall: the disk cannot keep up (detail() says which: OverloadKind);
 //   Unavailable  an I/O error, a full disk, the database locked past busy_timeout, or
 //                history.sqlite3 / its -wal removed or replaced since open;
 //   Closed       the store is shutting down;
@@ -63,6 +73,7 @@
 // writers with separate id caches would hand out the same ids.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -86,6 +97,14 @@ struct StoreCounters;
 class StoreHealth;
 class WalCheckpointer;
 class WriterGate;
+
+// Who a read is for. Reads are answered round-robin between rooms, and within a room between
+// lanes (the chat gives each connection its own); a read whose `cancelled` is set by the time
+// its turn comes is answered Closed without touching the database.
+struct ReadTag {
+  uint64_t lane = 0;
+  std::shared_ptr<const std::atomic<bool>> cancelled{};
+};
 
 class HistoryStore {
  public:
@@ -113,6 +132,15 @@ class HistoryStore {
     // once (its callback runs on the calling thread with an Overloaded error) instead of growing
     // memory without bound. 0 = unbounded.
     std::size_t max_pending_appends = 100000;
+    // Bytes of appends in flight (stored_bytes(), from append() until the callback ran), per
+    // room and overall; past either append() refuses (Overloaded) at once. A room (the store)
+    // with nothing in flight always takes one append, whatever its size. 0 = unbounded (the
+    // server passes --store-pending-room-bytes and --store-pending-bytes: 1 MiB, 16 MiB).
+    uint64_t max_pending_room_bytes = 0;
+    uint64_t max_pending_bytes = 0;
+    // A batch stops once its appends weigh this much (stored_bytes()), so that a room's large
+    // messages hold the other rooms' acks up by one such batch at most. 0 = no limit.
+    uint64_t max_batch_bytes = 16 << 10;
     // How long a transaction waits for a lock held by another connection (a backup, the sqlite3
     // shell) before its appends fail.
     std::chrono::milliseconds busy_timeout{5000};
@@ -143,9 +171,11 @@ class HistoryStore {
     uint64_t appends_duplicate = 0;  // answered with the original's id
     uint64_t append_errors = 0;      // failed in a transaction, or refused for a bad file
     uint64_t appends_refused = 0;    // Overloaded or Closed before reaching the writer
-    uint64_t transactions = 0;       // committed: batches and trimming steps
+    uint64_t appends_over_budget = 0;  // of which: over max_pending_(room_)bytes
+    uint64_t transactions = 0;         // committed: batches and trimming steps
     uint64_t reads = 0;
     uint64_t read_errors = 0;
+    uint64_t reads_cancelled = 0;  // dropped unread: their ReadTag was cancelled
     uint64_t deleted_by_retention = 0;
     uint64_t deleted_by_cap = 0;
     uint64_t checkpoints = 0;
@@ -153,7 +183,13 @@ class HistoryStore {
     uint64_t writer_holds = 0;     // times the checkpointer held the writer to restart the WAL
     uint64_t writer_held_us = 0;   // and how long the writer waited for it in all
     uint64_t pending_appends = 0;  // queued for the writer now
+    uint64_t pending_bytes = 0;    // in flight to the writer now (what max_pending_bytes caps)
   };
+
+  // Which budget refused an append (Error::detail of an Overloaded error).
+  enum class OverloadKind : unsigned char { kQueueFull = 1, kRoomBytes = 2, kBytes = 3 };
+
+  using ReadTag = store::ReadTag;
 
   using AppendDone = std::function<void(Result<AppendResult>)>;
   using PageDone = std::function<void(Result<HistoryPage>)>;
@@ -177,20 +213,23 @@ class HistoryStore {
   // id order, and `truncated` = the range asked for holds more than was returned. A room's rows
   // are the entries of its log (append_request.h); messages come in their current state.
   // The newest `limit` messages of the room; truncated: older ones exist.
-  void recent(std::string room, std::size_t limit, PageDone done);
+  void recent(std::string room, std::size_t limit, PageDone done, ReadTag tag = {});
   // The newest `limit` messages with id < before_id (scrolling up); truncated: older ones exist.
-  void before(std::string room, uint64_t before_id, std::size_t limit, PageDone done);
+  void before(std::string room, uint64_t before_id, std::size_t limit, PageDone done,
+              ReadTag tag = {});
   // What a reconnecting client missed, paging forward: the OLDEST `limit` entries (messages and
   // changes) with id > after_id; truncated: more are missing, continue with after(last id).
-  void after(std::string room, uint64_t after_id, std::size_t limit, PageDone done);
+  void after(std::string room, uint64_t after_id, std::size_t limit, PageDone done,
+             ReadTag tag = {});
   // The OLDEST `limit` messages (no changes) with id > after_id.
-  void messages_after(std::string room, uint64_t after_id, std::size_t limit, PageDone done);
+  void messages_after(std::string room, uint64_t after_id, std::size_t limit, PageDone done,
+                      ReadTag tag = {});
   // Messages whose current text contains `query` (1-100 code points), newest first, ids below
   // `before` (0: all). 3 or more code points: the FTS5 trigram index; fewer: a scan of at most
   // kShortQueryScan messages, which `next` continues (store/message_log_reader.h).
   using SearchDone = std::function<void(Result<SearchPage>)>;
   void search(std::string room, std::string query, uint64_t before, std::size_t limit,
-              SearchDone done);
+              SearchDone done, ReadTag tag = {});
 
   // The last id handed out in every room, sorted by room; for start-up.
   std::vector<std::pair<std::string, uint64_t>> last_ids() const;

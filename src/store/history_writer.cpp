@@ -56,7 +56,9 @@ HistoryWriter::HistoryWriter(SqliteDatabase db, const HistoryStore::Options& opt
       files_(std::move(files)),
       trimmer_(options, ledger_),
       log_(options_),
-      queue_(options.max_pending_appends),
+      queue_({.items = options.max_pending_appends,
+              .bytes = options.max_pending_bytes,
+              .key_bytes = options.max_pending_room_bytes}),
       next_file_check_(Clock::now() + options.file_check_interval) {}
 
 HistoryWriter::~HistoryWriter() {
@@ -89,29 +91,59 @@ Status HistoryWriter::prepare() {
   return ledger_.load(db_);
 }
 
+namespace {
+
+Error overloaded(HistoryStore::OverloadKind kind, std::string message) {
+  Error error(Errc::Overloaded, "history store: overloaded (" + message + ")");
+  error.detail = static_cast<unsigned char>(kind);
+  return error;
+}
+
+}  // namespace
+
 void HistoryWriter::append(AppendRequest request, HistoryStore::AppendDone done) {
+  using Push = WorkQueue<PendingAppend>::PushResult;
+  using Kind = HistoryStore::OverloadKind;
+  const std::string room = request.room;
   PendingAppend pending{std::move(request), std::move(done)};
   Error refused;
-  switch (queue_.push(std::move(pending))) {
-    case WorkQueue<PendingAppend>::PushResult::kQueued:
+  switch (queue_.push(room, 0, stored_bytes(pending.request), std::move(pending))) {
+    case Push::kQueued:
       return;
-    case WorkQueue<PendingAppend>::PushResult::kFull:
-      refused = Error(Errc::Overloaded, "history store: overloaded (" +
-                                            std::to_string(options_.max_pending_appends) +
-                                            " appends already waiting for the disk)");
+    case Push::kFull:
+      refused = overloaded(Kind::kQueueFull, std::to_string(options_.max_pending_appends) +
+                                                 " appends already waiting for the disk");
       break;
-    case WorkQueue<PendingAppend>::PushResult::kClosed:
+    case Push::kKeyOverBudget:
+      refused = overloaded(Kind::kRoomBytes, "the room has " +
+                                                 std::to_string(options_.max_pending_room_bytes) +
+                                                 " bytes waiting for the disk");
+      break;
+    case Push::kOverBudget:
+      refused = overloaded(Kind::kBytes, std::to_string(options_.max_pending_bytes) +
+                                             " bytes already waiting for the disk");
+      break;
+    case Push::kClosed:
       refused = Error(Errc::Closed, "history store: closed");
       break;
   }
   StoreCounters::add(counters_.appends_refused, 1);
-  health_.refused(refused);
+  if (refused.code == Errc::Overloaded &&
+      refused.detail != static_cast<unsigned char>(Kind::kQueueFull)) {
+    // A budget: the room (or every room) is sending faster than the disk takes it. Not a
+    // failure of the store, so health is not told.
+    StoreCounters::add(counters_.appends_over_budget, 1);
+  } else {
+    health_.refused(refused);
+  }
   if (pending.done) pending.done(std::move(refused));
 }
 
 void HistoryWriter::flush() {
   // From a callback this would wait for the very thread that is running it.
   assert(std::this_thread::get_id() != thread_.get_id());
+  // Every append pushed before this count; they leave in turn, so processed_ is the count below
+  // which all are done (taken_below()), not how many were processed.
   const uint64_t target = queue_.pushed();
   std::unique_lock lock(processed_mutex_);
   processed_changed_.wait(lock, [&] { return processed_ >= target; });
@@ -122,11 +154,16 @@ void HistoryWriter::run() {
   // Taking everything that queued up while the previous transaction committed is the group
   // commit: the busier the store, the bigger the batches, the fewer commits per message.
   Clock::time_point last_batch = Clock::time_point::min();
-  while (queue_.pop_batch(batch, options_.max_batch, next_wakeup(),
-                          last_batch + options_.commit_interval)) {
+  auto weight = [](const PendingAppend& p) { return stored_bytes(p.request); };
+  while (queue_.pop_batch(batch, options_.max_batch, options_.max_batch_bytes, weight,
+                          next_wakeup(), last_batch + options_.commit_interval)) {
     if (!batch.empty()) {
       last_batch = Clock::now();
       commit_batch(batch);
+      // Answered: out of the budgets (work_queue.h).
+      for (const PendingAppend& pending : batch) {
+        queue_.release(pending.request.room, stored_bytes(pending.request));
+      }
     }
     // One step of upkeep between batches; more while nothing waits. Counted as processed
     // after it, so flush() also sees the retention due after its appends (tests rely on it).
@@ -134,7 +171,7 @@ void HistoryWriter::run() {
     while (maintenance_due(Clock::now()) && queue_.idle()) maintain();
     {
       std::lock_guard lock(processed_mutex_);
-      processed_ += batch.size();
+      processed_ = queue_.taken_below();
     }
     processed_changed_.notify_all();
   }

@@ -2,9 +2,10 @@
 // batches the upkeep (retention and the cap, the file watch, the size measurement).
 // See history_store.h for the guarantees; this file is how they are kept.
 //
-// The loop: take everything queued (up to max_batch) and commit it in one transaction, run the
-// callbacks, then do what upkeep is due, at most one bounded trimming step while appends wait
-// (more while the queue is empty). Upkeep never shares a transaction with appends. The one
+// The loop: take what is queued (up to max_batch appends and max_batch_bytes, the rooms in turn:
+// work_queue.h) and commit it in one transaction, run the callbacks, release the appends' bytes
+// from the budgets, then do what upkeep is due, at most one bounded trimming step while appends
+// wait (more while the queue is empty). Upkeep never shares a transaction with appends. The one
 // step that runs before a batch's acknowledgements is the first of a retention pass that
 // starts with that batch (once per retention_interval), so that an ack implies the room is
 // within its bound, as it did when retention ran inside the batch's transaction.
@@ -68,7 +69,8 @@ class HistoryWriter {
 
   void append(AppendRequest request, HistoryStore::AppendDone done);
   void flush();
-  std::size_t pending() const { return queue_.size(); }  // appends queued, not yet taken
+  std::size_t pending() const { return queue_.size(); }        // appends queued, not yet taken
+  uint64_t pending_bytes() const { return queue_.charged(); }  // in flight: queued or in a batch
   std::vector<std::pair<std::string, uint64_t>> last_ids() const { return ledger_.last_ids(); }
 
  private:
@@ -131,7 +133,9 @@ class HistoryWriter {
   Clock::time_point maintenance_backoff_until_;  // after a failed trimming step
   Clock::time_point next_room_save_;
 
-  // flush() waits until processed_ reaches the queue's pushed() count it read.
+  // flush() waits until processed_ reaches the queue's pushed() count it read: processed_ is
+  // the queue's taken_below() once the batch taken is done (appends leave in turn, not in
+  // push order).
   std::mutex processed_mutex_;
   std::condition_variable processed_changed_;
   uint64_t processed_ = 0;

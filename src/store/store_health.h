@@ -23,9 +23,11 @@ struct StoreCounters {
   std::atomic<uint64_t> appends_duplicate{0};
   std::atomic<uint64_t> append_errors{0};
   std::atomic<uint64_t> appends_refused{0};
+  std::atomic<uint64_t> appends_over_budget{0};
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> reads{0};
   std::atomic<uint64_t> read_errors{0};
+  std::atomic<uint64_t> reads_cancelled{0};
   std::atomic<uint64_t> deleted_by_retention{0};
   std::atomic<uint64_t> deleted_by_cap{0};
   std::atomic<uint64_t> checkpoints{0};
