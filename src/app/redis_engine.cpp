@@ -64,6 +64,7 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
         *loops[i],
         connection_options(*endpoint, "parley:" + engine->node_ + ":loop" + std::to_string(i)));
     for (const redis::Script* s : chat::RedisHistory::scripts()) c->add_script(*s);
+    for (const redis::Script* s : chat::RedisPresence::scripts()) c->add_script(*s);
     per_loop.push_back(c.get());
     engine->commands_.push_back(std::move(c));
   }
@@ -72,13 +73,22 @@ Result<std::unique_ptr<RedisEngine>> RedisEngine::create(const Config& config,
   h.retain_per_room = config.history_retain;
   h.retain_age = std::chrono::seconds(static_cast<int64_t>(config.history_retain_days * 86400));
   h.dedup_ttl = std::chrono::seconds(static_cast<int64_t>(config.resume_ttl));
+  engine->presence_ = std::make_unique<chat::RedisPresence>(
+      per_loop, chat::RedisPresence::Options{engine->node_, std::chrono::milliseconds(5000),
+                                             std::chrono::milliseconds(1000)});
+  engine->guests_ = std::make_unique<chat::RedisGuests>(*per_loop.front());
+  chat::RedisGuests* guests = engine->guests_.get();
+  per_loop.front()->on_up([guests] { guests->connection_up(); });
   engine->history_ = std::make_unique<chat::RedisHistory>(std::move(per_loop), h);
   engine->bus_ = std::make_unique<chat::RedisBus>(
       *loops[0], connection_options(*endpoint, "parley:" + engine->node_ + ":sub"), engine->node_);
   return engine;
 }
 
-RedisEngine::~RedisEngine() = default;
+RedisEngine::~RedisEngine() {
+  guests_.reset();  // timers and callbacks first, then the connections
+  presence_.reset();
+}
 
 void RedisEngine::start() {
   for (auto& c : commands_) {
@@ -86,7 +96,13 @@ void RedisEngine::start() {
     conn->loop().post([conn] { conn->start(); });
   }
   chat::RedisBus* bus = bus_.get();
-  commands_.front()->loop().post([bus] { bus->start(); });
+  chat::RedisPresence* presence = presence_.get();
+  chat::RedisGuests* guests = guests_.get();
+  commands_.front()->loop().post([bus, presence, guests] {
+    bus->start();
+    presence->start();
+    guests->start();
+  });
 }
 
 Result<std::string> RedisEngine::shared_secret(const redis::Endpoint& e) {

@@ -4,8 +4,8 @@
 // One command connection per event loop (the rooms whose home is that loop
 // use it), one subscriber connection per node (on loop 0), all driven by the
 // loops themselves through hiredis' asynchronous API. The engine owns them
-// and the chat's RedisHistory and RedisBus built on them; ChatHub sees only
-// the History and Bus seams.
+// and the chat's RedisHistory, RedisBus and RedisPresence built on them;
+// ChatHub sees only the History, Bus and Presence seams.
 #pragma once
 
 #include <memory>
@@ -15,7 +15,9 @@
 
 #include "base/result.h"
 #include "chat/redis_bus.h"
+#include "chat/redis_guests.h"
 #include "chat/redis_history.h"
+#include "chat/redis_presence.h"
 #include "net/event_loop.h"
 #include "store/redis/connection.h"
 
@@ -35,6 +37,8 @@ class RedisEngine {
 
   chat::History& history() { return *history_; }
   chat::Bus& bus() { return *bus_; }
+  chat::Presence& presence() { return *presence_; }
+  chat::RedisGuests& guests() { return *guests_; }
   const std::string& node_id() const { return node_; }
 
   // The resume-token secret shared by every node: read from Redis, or
@@ -48,6 +52,8 @@ class RedisEngine {
   std::vector<std::unique_ptr<redis::Connection>> commands_;  // one per loop
   std::unique_ptr<chat::RedisHistory> history_;
   std::unique_ptr<chat::RedisBus> bus_;
+  std::unique_ptr<chat::RedisPresence> presence_;  // before the connections it uses go
+  std::unique_ptr<chat::RedisGuests> guests_;
 };
 
 // hostname-pid: unique among live processes of a deployment.

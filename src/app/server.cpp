@@ -315,6 +315,7 @@ void Server::create_hub() {
   chat_options_.room.presence_batch_above = config_.presence_batch_above;
   if (redis_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
+    chat_options_.presence = &redis_->presence();  // redis: presence across nodes
   } else if (store_) {
     chat_options_.room.cache.retain_per_room = config_.history_retain;
     history_ = std::make_unique<chat::SqliteHistory>(*store_);
@@ -343,6 +344,7 @@ void Server::create_hub() {
                                                          {1},
                                                          identity_->new_user_id().substr(1, 8),
                                                          {}});
+  if (redis_) services_->guests = &redis_->guests();  // redis: guest-N across nodes
   // Backend API (docs/API.md): on with a key file.
   if (config_.api_keys) {
     api_ = std::make_unique<ApiService>(config_.api_keys, config_.api_rate, config_.api_burst);

@@ -16,6 +16,7 @@
 #include "chat/chat_hub.h"
 #include "chat/identity.h"
 #include "chat/json_session.h"
+#include "chat/redis_guests.h"
 #include "http/static_files.h"
 #include "net/event_loop.h"
 #include "net/tls_stream.h"
@@ -48,6 +49,8 @@ struct SharedServices {
   const store::HistoryStore* store = nullptr;
   // Edge: connection caps and rates per address (null in tests: no limits).
   AddressTable* addresses = nullptr;
+  // Redis: guest-N numbers unique across the nodes (null: this node counts alone).
+  chat::RedisGuests* guests = nullptr;
 };
 
 // A counter written by one loop's thread and read by any (GET /metrics).

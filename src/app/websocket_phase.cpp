@@ -6,6 +6,7 @@
 #include "app/server_context.h"
 #include "chat/json_session.h"
 #include "chat/plain_text_session.h"
+#include "chat/redis_guests.h"
 #include "ws/close_code.h"
 #include "ws/frame_limits.h"
 #include "ws/frame_writer.h"
@@ -24,7 +25,8 @@ std::unique_ptr<chat::ChatSession> make_chat(LoopContext& ctx, WebSocketService 
                                              std::optional<auth::Claims> claims) {
   SharedServices& s = ctx.services;
   if (service == WebSocketService::PlainChat) {
-    uint64_t guest = s.next_guest.fetch_add(1, std::memory_order_relaxed);
+    uint64_t guest = s.guests != nullptr ? s.guests->next()  // redis: across nodes
+                                         : s.next_guest.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<chat::PlainTextSession>(s.chat, ctx.index, link, std::move(room), guest,
                                                     s.run_tag, s.json_options, std::move(claims));
   }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "chat/message.h"
+#include "chat/presence.h"
 
 namespace parley::chat {
 
@@ -23,6 +24,12 @@ class BusListener {
   // This node receives `room`'s events (again): whatever was published while
   // it was not listening must be read from the History.
   virtual void on_bus_subscribed(const std::string& room) = 0;
+  // A change of `room`'s shared roster (chat/presence.h), this node's own
+  // included: the home applies each once, in seq order.
+  virtual void on_bus_presence(const std::string& room, PresenceChangeEvent change) {
+    (void)room;
+    (void)change;
+  }
 
  protected:
   ~BusListener() = default;

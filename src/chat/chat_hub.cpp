@@ -54,6 +54,10 @@ ChatHub::ChatHub(std::vector<LoopPort*> loops, History& history, Bus& bus, ChatO
       callers_(loops_.size()) {
   options_.room.multi_node = shared_;
   bus_.listen(*this);
+  if (options_.presence != nullptr && options_.presence->shared()) {
+    options_.room.shared_presence = true;
+    options_.presence->listen([this] { resync_presence(); });
+  }
   std::size_t per_loop = options_.cache_bytes / std::max<std::size_t>(1, loops_.size());
   if (options_.cache_bytes > 0 && per_loop == 0) per_loop = 1;
   for (std::size_t i = 0; i < loops_.size(); ++i) {
@@ -258,6 +262,7 @@ void ChatHub::release_if_idle(Shard& shard, RoomHome& home) {
   if (!home.idle()) return;
   if (home.last_id() > 0) shard.last_ids[home.name()] = home.last_id();
   directory_.update(home.loop(), home.name(), 0, 0);
+  if (options_.room.shared_presence) options_.presence->closed(home.name());
   bus_.unsubscribe(home.name());
   live_rooms_.fetch_sub(1, std::memory_order_relaxed);
   shard.homes.erase(home.name());
@@ -550,6 +555,11 @@ void ChatHub::read_gap(const RoomHome& room, const PageQuery& query) {
                                 [shared](RoomHome& home) { home.on_gap_page(std::move(*shared)); });
                   });
                 });
+}
+
+void ChatHub::resync_presence_on_loop(uint32_t loop) {
+  assert_on(loop);
+  for (auto& [name, home] : shards_[loop]->homes) home->resync_presence();
 }
 
 void ChatHub::fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) {

@@ -46,6 +46,9 @@ struct ChatOptions {
   // Uploads: the file store that attachments are claimed from and released
   // to (chat/attachment.h); null: sends with a file are refused.
   Attachments* attachments = nullptr;
+  // Presence shared by several nodes (chat/presence.h; the Redis engine);
+  // null or not shared: the room's home knows everybody.
+  Presence* presence = nullptr;
 };
 
 class ChatHub final : private RoomHost, private BusListener {
@@ -174,6 +177,15 @@ class ChatHub final : private RoomHost, private BusListener {
   void file_released(const RoomHome& room, uint64_t msg_id) override;
   void read_gap(const RoomHome& room, const PageQuery& query) override;
   void fill_gap_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+  // Shared presence (chat_hub_presence.cpp).
+  void presence_change(const RoomHome& room, uint64_t ticket, const PresenceOp& op) override;
+  void presence_snapshot(const RoomHome& room) override;
+  void check_presence_after(const RoomHome& room, std::chrono::milliseconds delay) override;
+  void join_unavailable(MemberRef who, const RoomHome& room) override;
+  void on_bus_presence(const std::string& room, PresenceChangeEvent change) override;
+  // Every room open on this node sets its members in the roster again.
+  void resync_presence();
+  void resync_presence_on_loop(uint32_t loop);
 
   // BusListener, from the bus' thread to the room's home.
   void on_bus_message(const std::string& room, Message message) override;

@@ -49,6 +49,15 @@ void RedisBus::set_wanted(const std::string& room, bool wanted) {
 void RedisBus::on_message(std::string_view channel, std::string_view payload) {
   auto room = rooms_.find(std::string(channel));
   if (room == rooms_.end() || listener_ == nullptr) return;
+  if (redis_codec::is_presence(payload)) {
+    std::optional<PresenceChangeEvent> change = redis_codec::decode_presence(payload);
+    if (!change) {
+      spdlog::warn("redis: a presence event of room {} could not be read; skipped", room->second);
+      return;
+    }
+    listener_->on_bus_presence(room->second, std::move(*change));
+    return;
+  }
   std::optional<redis_codec::Published> event = redis_codec::decode_published(payload);
   if (!event) {
     spdlog::warn("redis: an event of room {} could not be read; skipped", room->second);

@@ -66,7 +66,7 @@ bool read_body(simdjson::dom::object o, Message& m) {
 
 RoomKeys keys_of(std::string_view room) {
   std::string base = std::string(kPrefix) + tag_of(room) + "}:";
-  return RoomKeys{base + "seq", base + "log", base + "ev", base + "d:"};
+  return RoomKeys{base + "seq", base + "log", base + "ev", base + "d:", base};
 }
 
 std::string dedup_key(const RoomKeys& keys, std::string_view user, std::string_view client_id) {
@@ -111,6 +111,43 @@ std::optional<Published> decode_published(std::string_view payload) {
   p.message.ts_ms = ts;
   p.node = std::string(node);
   return p;
+}
+
+bool is_presence(std::string_view payload) {
+  // Message events start with "id"; cjson writes the presence keys in any order.
+  return payload.substr(0, 6) != "{\"id\":";
+}
+
+std::optional<PresenceChangeEvent> decode_presence(std::string_view payload) {
+  simdjson::dom::element root;
+  simdjson::dom::object o;
+  if (thread_parser().parse(payload.data(), payload.size()).get(root) || root.get(o)) {
+    return std::nullopt;
+  }
+  PresenceChangeEvent e;
+  std::string_view kind, user, name;
+  uint64_t changed = 0;
+  if (o["p"].get(kind) || o["s"].get(e.seq) || o["u"].get(user) || o["f"].get(name) ||
+      o["uc"].get(e.user_connections) || o["c"].get(e.connections) || o["k"].get(e.users) ||
+      o["x"].get(changed)) {
+    return std::nullopt;
+  }
+  if (kind == "j") {
+    e.kind = PresenceKind::Joined;
+  } else if (kind == "l") {
+    e.kind = PresenceKind::Left;
+  } else if (kind == "r") {
+    e.kind = PresenceKind::Renamed;
+    std::string_view old;
+    if (o["o"].get(old)) return std::nullopt;
+    e.old_name = std::string(old);
+  } else {
+    return std::nullopt;
+  }
+  e.user = std::string(user);
+  e.name = std::string(name);
+  e.user_changed = changed != 0;
+  return e;
 }
 
 std::optional<Message> decode_entry(redis::Reply entry) {

@@ -21,12 +21,14 @@ RoomHome::RoomHome(std::string name, uint32_t loop, uint64_t last_id, const Room
       loop_(loop),
       options_(options),
       host_(host),
-      members_(loops),
-      cache_(last_id, options.cache, budget) {}
+      members_(loops, options.shared_presence),
+      cache_(last_id, options.cache, budget) {
+  if (options_.shared_presence) request_roster();
+}
 
 bool RoomHome::idle() const {
   return members_.empty() && work_.empty() && outbox_.empty() && answers_.empty() &&
-         !batch_.scheduled;
+         !batch_.scheduled && presence_in_flight_ == 0 && claims_.empty() && claimed_.empty();
 }
 
 // --- join -------------------------------------------------------------------
@@ -35,12 +37,26 @@ void RoomHome::join(MemberRef who, const JoinRequest& request) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) {
     m = &members_.add(who, request.user, request.name, request.protocol);
+    if (members_.cluster()) {  // named by the shared roster first
+      claim(who, request);
+      // The seed's protocol has no answer to wait for: a plain-text client
+      // gets the room's events from now on, as on one node.
+      if (request.protocol == Protocol::PlainText) activate_plain(*m);
+      return;
+    }
     host_.counts_changed(*this);
   } else if (!m->active) {
     // Its first join is still being read; a leave in between is undone, and
     // this join gets its own answer after that one.
     m->leave_requested = false;
+    if (members_.cluster() && claiming(who, request)) return;
   }
+  continue_join(who, request);
+}
+
+void RoomHome::continue_join(MemberRef who, const JoinRequest& request) {
+  RoomMember* m = members_.find(who);
+  if (m == nullptr) return;
   if (request.protocol == Protocol::PlainText) {
     if (!m->active) activate_plain(*m);  // the seed's protocol has no history, no answer
     return;
@@ -49,6 +65,10 @@ void RoomHome::join(MemberRef who, const JoinRequest& request) {
 }
 
 void RoomHome::activate_plain(RoomMember& m) {
+  if (m.leave_requested) {  // left while its claim was on its way (shared presence)
+    complete_leave(m.ref);
+    return;
+  }
   members_.activate(m, cache_.last_id());
   host_.activate(m.ref, *this, nullptr);
   announce_join(m);
@@ -108,6 +128,7 @@ void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector
 }
 
 void RoomHome::announce_join(const RoomMember& m) {
+  if (members_.cluster()) return;  // announced when its claim was applied
   const std::string& user = m.user;
   announce(PresenceChange{PresenceKind::Joined,
                           user,
@@ -170,6 +191,11 @@ bool RoomHome::remove_member(MemberRef who, Protocol* protocol) {
   const bool was_active = m->active;
   if (protocol != nullptr) *protocol = m->protocol;
   members_.remove(who);
+  if (members_.cluster()) {  // told when the roster's change comes back
+    send_presence(PresenceOp{
+        PresenceOp::Kind::SetCount, user, name, members_.local_connections_of(user), {}});
+    return true;
+  }
   host_.counts_changed(*this);
   if (was_active) {
     bool user_left = members_.connections_of(user) == 0;
@@ -196,6 +222,10 @@ void RoomHome::typing(MemberRef who) {
 void RoomHome::rename(MemberRef who, std::string_view name) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) return;
+  if (members_.cluster()) {  // everyone hears of it once the roster changed
+    send_presence(PresenceOp{PresenceOp::Kind::Rename, m->user, std::string(name), 0, {}});
+    return;
+  }
   std::optional<std::string> old = members_.rename(m->user, name);
   if (!old || !m->active) return;
   // After the joins and leaves before it; everyone hears of it, the renaming

@@ -51,6 +51,7 @@
 #include "chat/events.h"
 #include "chat/history.h"
 #include "chat/member.h"
+#include "chat/presence.h"
 #include "chat/room_cache.h"
 #include "chat/room_members.h"
 
@@ -103,6 +104,25 @@ class RoomHost {
     (void)room;
     (void)delay;
   }
+  // Shared presence (RoomOptions::shared_presence, room_home_presence.cpp):
+  // a change of the shared roster, answered as room.on_presence_changed; a
+  // read of the whole roster, answered as room.on_roster;
+  // room.check_presence() after `delay`.
+  virtual void presence_change(const RoomHome& room, uint64_t ticket, const PresenceOp& op) {
+    (void)room;
+    (void)ticket;
+    (void)op;
+  }
+  virtual void presence_snapshot(const RoomHome& room) { (void)room; }
+  virtual void check_presence_after(const RoomHome& room, std::chrono::milliseconds delay) {
+    (void)room;
+    (void)delay;
+  }
+  // `who`'s join failed: the shared roster could not be reached.
+  virtual void join_unavailable(MemberRef who, const RoomHome& room) {
+    (void)who;
+    (void)room;
+  }
 
  protected:
   ~RoomHost() = default;
@@ -125,6 +145,10 @@ struct RoomOptions {
   // from the History (room_home_remote.cpp).
   bool multi_node = false;
   std::chrono::milliseconds gap_grace{50};  // a gap waits this long for its fill
+  // The roster is shared by several nodes (chat/presence.h): names, members
+  // and counts cover every node (room_home_presence.cpp).
+  bool shared_presence = false;
+  std::chrono::milliseconds presence_grace{200};  // a presence gap waits this long
 };
 
 struct JoinRequest {
@@ -214,6 +238,16 @@ class RoomHome {
   void fill_gap();
   void on_gap_page(Result<Page> page);
 
+  // Shared presence (room_home_presence.cpp), on the home loop.
+  void on_presence_changed(uint64_t ticket, Result<std::vector<PresenceChangeEvent>> changes);
+  void on_roster(Result<RosterSnapshot> roster);
+  // A change another node (or this one) made, from the bus.
+  void on_remote_presence(PresenceChangeEvent change);
+  // A presence gap outlived the grace time, or the roster could not be read.
+  void check_presence();
+  // This node's members may be missing from the shared roster: set them again.
+  void resync_presence();
+
  private:
   // Store work in flight, by ticket.
   // An entry of the log on its way to the History.
@@ -259,6 +293,7 @@ class RoomHome {
   };
 
   // Steps of a join.
+  void continue_join(MemberRef who, const JoinRequest& request);
   void activate_plain(RoomMember& m);
   void start_join_read(MemberRef who, const JoinRequest& request);
   void finish_join(uint64_t ticket, const PendingRead& read, std::vector<Message> history,
@@ -271,6 +306,15 @@ class RoomHome {
   // Presence: one event now, or into the batch of a large room.
   void announce(const PresenceChange& change, MemberRef except);
   bool batching_presence() const;
+  // Shared presence: a join's claim of the user in the roster, a change
+  // sent, the changes applied in seq order and announced.
+  void claim(MemberRef who, const JoinRequest& request);
+  bool claiming(MemberRef who, const JoinRequest& request);
+  void send_presence(const PresenceOp& op, uint64_t ticket = 0);
+  void claim_failed(uint64_t ticket);
+  void release_presence();
+  void announce_change(const PresenceChangeEvent& change);
+  void request_roster();
   // Steps of an entry of the log (a send or a change).
   void change(MemberRef who, ChangeRequest request, EntryKind kind);
   void store_entry(MemberRef who, Message entry, Protocol protocol);
@@ -340,6 +384,21 @@ class RoomHome {
   bool gap_reading_ = false;
   bool gap_scheduled_ = false;
   bool catch_up_again_ = false;  // a catch-up asked for while a read was in flight
+  // Shared presence: joins waiting for their claim (by ticket), then for its
+  // change to be applied (by seq); changes held until those before them are
+  // applied; the last seq applied.
+  struct Claim {
+    MemberRef who;
+    std::vector<JoinRequest> requests;
+  };
+  std::unordered_map<uint64_t, Claim> claims_;
+  std::multimap<uint64_t, Claim> claimed_;
+  std::map<uint64_t, PresenceChangeEvent> held_presence_;
+  uint64_t presence_seq_ = 0;
+  std::size_t presence_in_flight_ = 0;  // changes and roster reads
+  bool roster_ready_ = false;
+  bool roster_reading_ = false;
+  bool presence_check_scheduled_ = false;
 };
 
 }  // namespace parley::chat

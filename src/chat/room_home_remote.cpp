@@ -95,6 +95,8 @@ void RoomHome::fill_gap() {
 }
 
 void RoomHome::catch_up() {
+  // The roster's changes published meanwhile were missed as well.
+  if (options_.shared_presence) request_roster();
   if (gap_reading_) {
     catch_up_again_ = true;  // the read in flight may have started before what was missed
     return;

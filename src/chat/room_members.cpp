@@ -11,6 +11,14 @@ RoomMember* RoomMembers::find(MemberRef ref) {
 
 RoomMember& RoomMembers::add(MemberRef ref, std::string user, std::string_view wanted,
                              Protocol protocol) {
+  RoomMember& m = members_[ref];
+  if (cluster_) {  // the user and its name come from the shared roster (apply)
+    LocalUser& local = local_users_[user];
+    ++local.connections;
+    if (local.name.empty()) local.name = std::string(wanted);  // until the roster names it
+    m = RoomMember{ref, std::move(user), protocol, false, false, 0};
+    return m;
+  }
   // Several connections of one user (tabs, a reconnect racing its old
   // connection) share the user's name in the room.
   auto [it, is_new] = users_.try_emplace(user);
@@ -19,7 +27,6 @@ RoomMember& RoomMembers::add(MemberRef ref, std::string user, std::string_view w
     take_name(it->second.name, user);
   }
   ++it->second.connections;
-  RoomMember& m = members_[ref];
   m = RoomMember{ref, std::move(user), protocol, false, false, 0};
   return m;
 }
@@ -42,6 +49,11 @@ std::optional<RoomMember> RoomMembers::remove(MemberRef ref) {
     --active_per_loop_[gone.ref.loop];
     --active_by_protocol_[static_cast<int>(gone.protocol)];
   }
+  if (cluster_) {
+    auto local = local_users_.find(gone.user);
+    if (local != local_users_.end() && --local->second.connections == 0) local_users_.erase(local);
+    return gone;
+  }
   auto user = users_.find(gone.user);
   if (--user->second.connections == 0) {
     free_name(user->second.name);
@@ -60,7 +72,7 @@ std::vector<MemberRef> RoomMembers::connections_of_user(std::string_view user) c
 
 std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::string_view wanted) {
   auto it = users_.find(std::string(user_id));
-  if (it == users_.end()) return std::nullopt;
+  if (cluster_ || it == users_.end()) return std::nullopt;  // a cluster renames in the roster
   User& user = it->second;
   if (user.name == wanted) return std::nullopt;
   std::string name = unique_name(wanted, user_id);
@@ -74,7 +86,12 @@ std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::st
 const std::string& RoomMembers::name_of(std::string_view user) const {
   static const std::string kNobody;
   auto it = users_.find(std::string(user));
-  return it == users_.end() ? kNobody : it->second.name;
+  if (it != users_.end()) return it->second.name;
+  if (cluster_) {  // a connection here whose claim is not applied yet: the name it asked for
+    auto local = local_users_.find(std::string(user));
+    if (local != local_users_.end()) return local->second.name;
+  }
+  return kNobody;
 }
 
 std::size_t RoomMembers::connections_of(std::string_view user) const {
@@ -123,6 +140,61 @@ std::vector<MemberView> RoomMembers::page(std::string_view after, std::size_t li
   auto it = after.empty() ? names_.begin() : names_.upper_bound(after);
   for (; it != names_.end() && out.size() < limit; ++it) out.push_back({it->second, it->first});
   return out;
+}
+
+// --- a cluster's room: the mirror of the shared roster ------------------------------
+
+std::size_t RoomMembers::local_connections_of(std::string_view user) const {
+  if (!cluster_) return connections_of(user);
+  auto it = local_users_.find(std::string(user));
+  return it == local_users_.end() ? 0 : it->second.connections;
+}
+
+std::vector<RosterSnapshot::User> RoomMembers::local_users() const {
+  std::vector<RosterSnapshot::User> out;
+  if (!cluster_) {
+    for (const auto& [user, u] : users_) out.push_back({user, u.name, u.connections});
+    return out;
+  }
+  out.reserve(local_users_.size());
+  for (const auto& [user, u] : local_users_) out.push_back({user, u.name, u.connections});
+  return out;
+}
+
+void RoomMembers::apply(const PresenceChangeEvent& change) {
+  cluster_connections_ = change.connections;
+  if (auto local = local_users_.find(change.user);
+      local != local_users_.end() && !change.name.empty()) {
+    local->second.name = change.name;
+  }
+  auto it = users_.find(change.user);
+  if (change.user_connections == 0) {  // gone from every node
+    if (it == users_.end()) return;
+    free_name(it->second.name);
+    users_.erase(it);
+    return;
+  }
+  if (it == users_.end()) it = users_.try_emplace(change.user).first;
+  User& u = it->second;
+  u.connections = static_cast<uint32_t>(change.user_connections);
+  if (u.name != change.name) {
+    if (!u.name.empty()) free_name(u.name);
+    u.name = change.name;
+    take_name(u.name, change.user);
+  }
+}
+
+void RoomMembers::reset(const RosterSnapshot& roster) {
+  users_.clear();
+  names_.clear();
+  cluster_connections_ = roster.connections;
+  for (const RosterSnapshot::User& u : roster.users) {
+    users_[u.user] = User{u.name, static_cast<uint32_t>(u.connections)};
+    names_[u.name] = u.user;
+    if (auto local = local_users_.find(u.user); local != local_users_.end()) {
+      local->second.name = u.name;
+    }
+  }
 }
 
 }  // namespace parley::chat

@@ -8,6 +8,11 @@
 // a clash gets a suffix ("-2", "-3"...), and the next suffix to try is
 // remembered per name, so a thousand joins under one name cost a thousand
 // lookups, not a million.
+//
+// A room shared by several nodes (`cluster`): the connections are this
+// node's, the users, their names and the room's counts are the whole
+// cluster's, a mirror of the shared roster (chat/presence.h) that changes
+// only by apply() and reset(), never by add, remove or rename.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "chat/member.h"
+#include "chat/presence.h"
 #include "chat/server_event.h"
 
 namespace parley::chat {
@@ -35,7 +41,8 @@ struct RoomMember {
 
 class RoomMembers {
  public:
-  explicit RoomMembers(std::size_t loops) : active_per_loop_(loops, 0) {}
+  explicit RoomMembers(std::size_t loops, bool cluster = false)
+      : active_per_loop_(loops, 0), cluster_(cluster) {}
 
   RoomMember* find(MemberRef ref);
   // Adds an inactive connection. A user already in the room keeps its name;
@@ -49,8 +56,11 @@ class RoomMembers {
   // when nothing changed.
   std::optional<std::string> rename(std::string_view user, std::string_view wanted);
 
+  // A cluster's user with connections here but not yet in the roster: the
+  // name it asked for (its claim is on its way).
   const std::string& name_of(std::string_view user) const;
-  std::size_t connections() const { return members_.size(); }
+  // Connections in the room (of every node, in a cluster).
+  std::size_t connections() const { return cluster_ ? cluster_connections_ : members_.size(); }
   std::size_t users() const { return users_.size(); }
   std::size_t connections_of(std::string_view user) const;
   bool empty() const { return members_.empty(); }
@@ -72,6 +82,15 @@ class RoomMembers {
   // Users by name: the first `limit` whose name sorts after `after`.
   std::vector<MemberView> page(std::string_view after, std::size_t limit) const;
 
+  // A cluster's room: this node's connections of `user`, the users with
+  // connections here, and the mirror of the shared roster.
+  bool cluster() const { return cluster_; }
+  std::size_t local_connections_of(std::string_view user) const;
+  // Users with connections here: user, its last name in the roster, connections here.
+  std::vector<RosterSnapshot::User> local_users() const;
+  void apply(const PresenceChangeEvent& change);
+  void reset(const RosterSnapshot& roster);
+
  private:
   struct User {
     std::string name;
@@ -88,6 +107,13 @@ class RoomMembers {
   std::vector<uint32_t> active_per_loop_;
   std::size_t active_by_protocol_[2] = {0, 0};
   uint64_t max_seen_up_to_ = 0;
+  const bool cluster_;
+  std::size_t cluster_connections_ = 0;
+  struct LocalUser {
+    uint32_t connections = 0;
+    std::string name;  // its last name in the roster
+  };
+  std::unordered_map<std::string, LocalUser> local_users_;  // cluster: users with connections here
 };
 
 }  // namespace parley::chat
