@@ -14,9 +14,12 @@ cmake --build --preset debug -j"$jobs"
 ctest --preset debug -j"$jobs" --no-tests=error
 
 # ThreadSanitizer: the unit tests in one process (hundreds of sanitizer
-# start-ups would cost minutes), then the integration tier (but for
-# slow_consumer, whose RSS and latency bounds are calibrated for the ASan
-# build: the tsan preset leaves it out).
+# start-ups would cost minutes), then the integration tier but for the tests
+# the tsan preset leaves out (CMakePresets.json): the Autobahn and deflate
+# conformance cases (one connection's bytes, already run under ASan above),
+# and the attack, edge-limit, timeout and slow-consumer tests, whose latency
+# and RSS bounds are calibrated for the ASan build. What stays still drives
+# every thread: the loops, the store's writer and reader, TLS, Redis.
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
