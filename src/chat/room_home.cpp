@@ -75,12 +75,13 @@ void RoomHome::activate_plain(RoomMember& m) {
 }
 
 void RoomHome::start_join_read(MemberRef who, const JoinRequest& request) {
-  PendingRead read{who, true, request.since, {}, request.user};
-  if (request.since) {
-    read.query = PageQuery{PageQuery::From::After, *request.since, options_.page_max};
-  } else {
-    read.query = PageQuery{PageQuery::From::Newest, 0, options_.join_history};
-  }
+  // The query is built first and moved in whole: assigning it into a
+  // PendingRead made with an empty one trips GCC 12's -Wmaybe-uninitialized
+  // at -O2 (the release build) on its ReadFor's shared_ptr.
+  PageQuery query = request.since
+                        ? PageQuery{PageQuery::From::After, *request.since, options_.page_max}
+                        : PageQuery{PageQuery::From::Newest, 0, options_.join_history};
+  PendingRead read{who, true, request.since, std::move(query), request.user};
   uint64_t ticket = new_ticket();
   work_.emplace(ticket, std::move(read));
   queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr,
