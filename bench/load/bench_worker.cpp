@@ -76,6 +76,7 @@ void BenchWorker::open_due_clients() {
 WsClient* BenchWorker::open_client(std::size_t slot, uint32_t id, std::size_t source_number) {
   auto client = std::make_unique<WsClient>(loop_, target_, *this, id);
   if (!subprotocol_.empty()) client->require_subprotocol(subprotocol_);
+  if (options_.deflate) client->offer_deflate();
   in_addr source{};
   const in_addr* bind_to = nullptr;
   if (options_.source_ips > 0) {
