@@ -21,7 +21,9 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, uniqueRoom } from './lib/server.mjs';
 import { jsonUser, removeDir, tempDir } from './lib/json_client.mjs';
-import { SMALL_ASAN_QUARANTINE, honestPairs, latencyBound, startChatAttacker } from './lib/attack.mjs';
+import {
+  SMALL_ASAN_QUARANTINE, SchedWatch, honestPairs, latencyBound, startChatAttacker,
+} from './lib/attack.mjs';
 
 const MAX_TEXT = 4000;
 const RATE = 50;
@@ -64,6 +66,7 @@ test('one plain-text connection cannot write history faster than the rate limit 
   const control = await startServer(['--threads', '2'], { env: SMALL_ASAN_QUARANTINE });
   try {
     const honest = await honestPairs(server, control);
+    const sched = [new SchedWatch(server.child.pid), new SchedWatch(control.child.pid)];
     const before = dirBytes(dataDir);
 
     const floodRoom = uniqueRoom('disk-flood');
@@ -82,12 +85,14 @@ test('one plain-text connection cannot write history faster than the rate limit 
     assert.ok(pacedStored.length <= BURST + RATE * paced.seconds + 1);
 
     const growth = dirBytes(dataDir) - before;
+    const [serverSched, controlSched] = sched.map((w) => new SchedWatch(w.pid).since(w));
     const pair = await honest.stop();
     console.log(`REPORT disk-rate ${JSON.stringify({
       flood_sent: flood.sent, flood_stored: flooded.length, flood_seconds: +flood.seconds.toFixed(2),
       paced_stored: pacedStored.length, paced_seconds: +paced.seconds.toFixed(2),
       stored_bytes_per_s_paced: Math.round(pacedStored.length * MAX_TEXT / paced.seconds),
-      data_dir_growth_bytes: growth, honest_p99_ms: +pair.p99.toFixed(1) })}`);
+      data_dir_growth_bytes: growth, honest_p99_ms: +pair.p99.toFixed(1),
+      control_p99_ms: +pair.controlP99.toFixed(1), server_sched: serverSched, control_sched: controlSched })}`);
     assert.ok(pair.open, 'an honest client was disconnected');
     assert.equal(pair.received, pair.sent, 'an honest line was lost');
     assert.equal(pair.outOfOrder, 0);

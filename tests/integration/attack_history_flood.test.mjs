@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { startServer, uniqueRoom } from './lib/server.mjs';
 import { jsonUser } from './lib/json_client.mjs';
 import {
-  MiB, SMALL_ASAN_QUARANTINE, RssWatch, cpuSeconds, eventually, latencyBound, metric,
+  MiB, SMALL_ASAN_QUARANTINE, RssWatch, SchedWatch, cpuSeconds, eventually, latencyBound, metric,
   startChatAttacker,
   METRICS_ARGS,
 } from './lib/attack.mjs';
@@ -119,10 +119,12 @@ test('50 connections × 500 history requests, then close: honest send and histor
     reference.reset();
     rss.reset();
     const baseline = rss.max;
+    const sched = [new SchedWatch(server.child.pid), new SchedWatch(control.child.pid)];
     attacker.go();
     await attacker.next('attacked', 60000);
     // The staying flooders are answered and closed by the server.
     const outcome = await attacker.next('outcome', 60000);
+    const [serverSched, controlSched] = sched.map((w) => new SchedWatch(w.pid).since(w));
     const mine = await honest.stop();
     const theirs = await reference.stop();
     // Everyone but the honest member gone: the server must go quiet.
@@ -140,6 +142,7 @@ test('50 connections × 500 history requests, then close: honest send and histor
       honest_acks: mine.acks, honest_pages: mine.pages, cpu_after_s: cpuAfter,
       store_reads: await metric(server, 'parley_store_reads_total'),
       store_reads_cancelled: await metric(server, 'parley_store_reads_cancelled_total'),
+      server_sched: serverSched, control_sched: controlSched,
       outcome,
     };
     console.log(`REPORT history-flood ${JSON.stringify(figures)}`);

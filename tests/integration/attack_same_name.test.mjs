@@ -19,7 +19,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, uniqueRoom } from './lib/server.mjs';
 import {
-  MiB, SMALL_ASAN_QUARANTINE, RssWatch, cpuSeconds, honestPairs, latencyBound, startChatAttacker,
+  MiB, SMALL_ASAN_QUARANTINE, RssWatch, SchedWatch, cpuSeconds, honestPairs, latencyBound,
+  startChatAttacker,
 } from './lib/attack.mjs';
 
 // ThreadSanitizer (the tsan preset sets PARLEY_SANITIZER=thread) runs the
@@ -46,13 +47,16 @@ test(`${CONNS} connections join one room as the same name: bounded time, honest 
     rss.reset();
     const baseline = rss.max;
     const cpu0 = cpuSeconds(server.child.pid);
+    const sched = [new SchedWatch(server.child.pid), new SchedWatch(control.child.pid)];
     attacker.go();
     const done = await attacker.next('attacked', 240000);
     const cpu = cpuSeconds(server.child.pid) - cpu0;
+    const [serverSched, controlSched] = sched.map((w) => new SchedWatch(w.pid).since(w));
     const pair = await honest.stop();
     const growth = rss.max - baseline;
     console.log(`REPORT same-name ${JSON.stringify({ ...done, server_cpu_s: cpu, rss_growth_MiB: +(growth / MiB).toFixed(1),
-      honest_p99_ms: +pair.p99.toFixed(1), control_p99_ms: +pair.controlP99.toFixed(1) })}`);
+      honest_p99_ms: +pair.p99.toFixed(1), control_p99_ms: +pair.controlP99.toFixed(1),
+      server_sched: serverSched, control_sched: controlSched })}`);
     assert.equal(done.error_count, 0, JSON.stringify(done.errors));
     assert.equal(done.joined, CONNS);
     assert.equal(done.distinct_names, CONNS);
