@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { startServer, uniqueRoom } from './lib/server.mjs';
 import { jsonUser } from './lib/json_client.mjs';
 import {
-  MiB, SMALL_ASAN_QUARANTINE, RssWatch, cpuSeconds, eventually, latencyBound, metric,
+  MiB, SMALL_ASAN_QUARANTINE, RssWatch, SchedWatch, cpuSeconds, eventually, latencyBound, metric,
   startChatAttacker,
   METRICS_ARGS,
 } from './lib/attack.mjs';
@@ -119,10 +119,12 @@ test('50 connections × 500 history requests, then close: honest send and histor
     reference.reset();
     rss.reset();
     const baseline = rss.max;
+    const sched = [new SchedWatch(server.child.pid), new SchedWatch(control.child.pid)];
     attacker.go();
     await attacker.next('attacked', 60000);
     // The staying flooders are answered and closed by the server.
     const outcome = await attacker.next('outcome', 60000);
+    const [serverSched, controlSched] = sched.map((w) => new SchedWatch(w.pid).since(w));
     const mine = await honest.stop();
     const theirs = await reference.stop();
     // Everyone but the honest member gone: the server must go quiet.
@@ -140,6 +142,7 @@ test('50 connections × 500 history requests, then close: honest send and histor
       honest_acks: mine.acks, honest_pages: mine.pages, cpu_after_s: cpuAfter,
       store_reads: await metric(server, 'parley_store_reads_total'),
       store_reads_cancelled: await metric(server, 'parley_store_reads_cancelled_total'),
+      server_sched: serverSched, control_sched: controlSched,
       outcome,
     };
     console.log(`REPORT history-flood ${JSON.stringify(figures)}`);
@@ -167,12 +170,24 @@ test('50 connections × 500 history requests, then close: honest send and histor
 // turn (store/fair_queue.h), skips the reads of connections that are gone
 // (closed, or closed 1008 by the abuse guard, which now leaves the rooms at
 // once) and their answers are not encoded: of the flooders' reads about half
-// are skipped (store_reads_cancelled in the REPORT), and the store's reader
-// spends ~80 ms of CPU on the rest. Still `todo`: on the shared 2-core
-// machine at load average ~15 the honest ack p99 was 437–1,151 ms and page
-// p99 330–730 ms against bounds of ~210–550 ms; the reads that do run belong
-// to flooders still connected, and their 100 KB pages are encoded and sent by
-// the room's home loop, which the honest member's acks go through.
+// are skipped (store_reads_cancelled in the REPORT). Still `todo` (measured
+// 2026-12-03 on the debug build, REPORT's server_sched): with the test's
+// processes alone on the 2 cores (its session weighted above the other
+// users' builds, as on a CI machine) 4 of 5 runs missed the bound (ack p99
+// 86–339 ms, control 10–39 ms). It is not one long task: no posted task
+// costs over ~4 ms of CPU (encoding a 100 KB page: ≤ 4 ms) and no loop
+// iteration over ~14 ms. It is the volume: each flooder's 501 requests are
+// one read, of which ~23 are handled in full (2 reads, ~21 `rate_limited`
+// errors, then 1008; the rest skipped as frames after the close), ~170 µs
+// each under ASan: ~1,150 requests, plus ~30 page reads (the reader ~4 ms
+// each) and their encoding, ~0.5 s of the server's CPU within ~0.7 s, while
+// the attacker process takes another ~0.5 s of the 2 cores. Both loops are
+// then busy or waiting for a CPU nearly all the window, and the honest
+// member's read, its request at the home and its ack each wait their turn.
+// The release build held the bound 5 of 5 at load ~9.5 without priority
+// (ack p99 10–305 ms against bounds of 100–603 ms; the server used
+// 180–240 ms of CPU).
+// See docs/SECURITY.md "What is not bounded yet".
 test('during the history flood the honest member\'s acks and pages keep the latency bound',
   { todo: 'issue 7: the home loop\'s work for a history flood (docs/SECURITY.md)' }, () => {
     assert.ok(latencies, 'the flood test did not run');

@@ -5,7 +5,7 @@
 // (lib/attacker.py), and an honest pair chatting beside the attack.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -71,6 +71,35 @@ export class RssWatch {
   }
   reset() { this.max = rssBytes(this.pid); }
   stop() { clearInterval(this.timer); }
+}
+
+// Where the time of a process's threads went (/proc/PID/task/*/schedstat):
+// `run` ms on a CPU and `wait` ms runnable but waiting for one. `since(w)`
+// gives what happened after an earlier watch `w`, with the machine's load.
+// In an attack test's REPORT it tells the server's own work from the
+// machine: a server whose loops wait for a CPU several times longer than
+// they run is held up by the other processes of a saturated machine (its
+// honest clients' latency then measures the scheduler, not the server).
+export class SchedWatch {
+  constructor(pid) {
+    this.pid = pid;
+    let run = 0;
+    let wait = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [r, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        run += r;
+        wait += w;
+      } catch { /* the thread ended meanwhile */ }
+    }
+    this.run = run / 1e6;
+    this.wait = wait / 1e6;
+  }
+
+  since(earlier) {
+    return { cpu_ms: Math.round(this.run - earlier.run), runq_wait_ms: Math.round(this.wait - earlier.wait),
+      load_1m: +loadavg()[0].toFixed(1) };
+  }
 }
 
 // The JSON lines a child process prints on stdout, one object per line:
