@@ -244,6 +244,45 @@ def last_pages_alike(views):
             if isinstance(p, dict) and p.get("type") == "search_results" else p for p in views]
 
 
+def test_rules_hold_across_nodes_racing(nodes):
+    asyncio.run(asyncio.wait_for(racing(nodes), 60))
+
+
+async def racing(nodes):
+    """Two users on two nodes react at once with 15 different emoji each: the
+    limit of 20 emoji per message (PROTOCOL.md, `react`) holds for the
+    deployment, and every node ends with the same state."""
+    room = unique_room("race")
+    a = await Member.connect(nodes[0].port, "ann")
+    b = await Member.connect(nodes[1].port, "bob")
+    await a.join(room)
+    await b.join(room)
+    target = (await a.request({"type": "send", "room": room, "id": "m", "text": "vote"}))["msg_id"]
+    emoji = [chr(0x1F600 + i) for i in range(30)]
+
+    async def react(who, tag, mine):
+        for i, e in enumerate(mine):
+            await who.ws.send(json.dumps({"type": "react", "room": room, "id": f"{tag}{i}",
+                                          "target": target, "emoji": e}))
+        return [await who.answer(f"{tag}{i}") for i in range(len(mine))]
+    answers = sum(await asyncio.gather(react(a, "a", emoji[:15]), react(b, "b", emoji[15:])), [])
+    acked = [e for e in answers if e["type"] == "ack"]
+    refused = [e for e in answers if e["type"] == "error"]
+    assert len(acked) == 20 and not any(e["duplicate"] for e in acked), answers
+    assert len(refused) == 10 and all(e["code"] == "limit_reached" for e in refused), refused
+    ids = sorted(e["msg_id"] for e in acked)
+    assert ids == list(range(target + 1, target + 21))
+    views = []
+    for n in nodes:
+        c = await Member.connect(n.port, "carl")
+        joined = await c.join(room)
+        views.append(joined["history"][0]["reactions"])
+        await c.ws.close()
+    assert len(views[0]) == 20 and views[0] == views[1]
+    await a.ws.close()
+    await b.ws.close()
+
+
 def test_change_while_redis_is_down_is_unavailable_and_not_stored(nodes, redis):
     asyncio.run(asyncio.wait_for(change_while_down(nodes, redis), 60))
 
