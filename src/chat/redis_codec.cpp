@@ -76,7 +76,8 @@ EntryKind kind_of(char code) {
 bool read_quote(simdjson::dom::object o, Quote& q) {
   uint64_t deleted = 0;
   if (o["i"].get(q.id) || o["d"].get(deleted)) return false;
-  if (!read_string(o, "u", q.user) || !read_string(o, "f", q.from) || !read_string(o, "t", q.text)) {
+  if (!read_string(o, "u", q.user) || !read_string(o, "f", q.from) ||
+      !read_string(o, "t", q.text)) {
     return false;
   }
   q.deleted = deleted != 0;
@@ -134,8 +135,8 @@ bool read_reactions(simdjson::dom::array list, std::vector<Reaction>& out) {
 
 RoomKeys keys_of(std::string_view room) {
   std::string base = std::string(kPrefix) + tag_of(room) + "}:";
-  return RoomKeys{base + "seq",  base + "log", base + "ev", base + "d:",
-                  base + "st",   base + "rq",  base + "sx", base};
+  return RoomKeys{base + "seq", base + "log", base + "ev", base + "d:",
+                  base + "st",  base + "rq",  base + "sx", base};
 }
 
 std::string dedup_key(const RoomKeys& keys, std::string_view user, std::string_view client_id) {

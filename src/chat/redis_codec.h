@@ -46,7 +46,7 @@ namespace parley::chat::redis_codec {
 struct RoomKeys {
   std::string seq, log, channel, dedup_prefix;
   std::string state, replies, changed;  // st, rq, sx
-  std::string base;  // "parley:{R}:", for the presence keys
+  std::string base;                     // "parley:{R}:", for the presence keys
 };
 RoomKeys keys_of(std::string_view room);
 std::string dedup_key(const RoomKeys& keys, std::string_view user, std::string_view client_id);

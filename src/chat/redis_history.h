@@ -75,8 +75,8 @@ class RedisHistory final : public History {
   redis::Connection* here() const;
   // Steps of a read.
   static void read_page(redis::Connection& c, const redis_log::Call& call, PageDone done);
-  static void read_around(redis::Connection& c, const redis_codec::RoomKeys& keys,
-                          uint64_t anchor, std::size_t limit, PageDone done);
+  static void read_around(redis::Connection& c, const redis_codec::RoomKeys& keys, uint64_t anchor,
+                          std::size_t limit, PageDone done);
 
   std::vector<redis::Connection*> connections_;
   redis_log::AppendSettings settings_;
