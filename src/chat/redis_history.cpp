@@ -114,7 +114,7 @@ Result<Appended> appended_of(Result<redis::Reply> r) {
 
 }  // namespace
 
-RedisHistory::RedisHistory(std::vector<redis::Connection*> connections, Options options)
+RedisHistory::RedisHistory(std::vector<redis::Connection*> connections, const Options& options)
     : connections_(std::move(connections)),
       settings_{json_string(options.node), options.retain_per_room,
                 options.retain_age.count() * 1000, options.dedup_ttl.count(), options.rules} {}

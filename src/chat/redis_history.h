@@ -57,7 +57,7 @@ class RedisHistory final : public History {
   };
 
   // One connection per event loop, each used only from its own loop.
-  RedisHistory(std::vector<redis::Connection*> connections, Options options);
+  RedisHistory(std::vector<redis::Connection*> connections, const Options& options);
 
   // The scripts every connection must load (Connection::add_script).
   static const std::vector<const redis::Script*>& scripts();
