@@ -130,6 +130,22 @@ TEST(RedisCodec, AReplyCarriesTheQuoteTheScriptTook) {
   EXPECT_FALSE(chat::redis_codec::decode_quote(R"({"i":0,"u":"","f":"","t":"","d":0})"));
 }
 
+TEST(RedisCodec, AnAttachmentsDescriptionRoundTrips) {
+  chat::Message m{0, 0, "u1", "ann", "c", "our cat"};
+  m.attachment =
+      chat::Attachment{std::string(64, 'a'), "cat \"1\".png", 48213, "image/png", 640, 480};
+  std::string body = chat::redis_codec::encode_body(m);
+  auto p = chat::redis_codec::decode_published(R"({"id":3,"ts":5,"n":"w",)" + body.substr(1));
+  ASSERT_TRUE(p);
+  const chat::Attachment& a = p->message.attachment;
+  EXPECT_EQ(a.file, m.attachment.file);
+  EXPECT_EQ(a.name, m.attachment.name);
+  EXPECT_EQ(a.size, 48213u);
+  EXPECT_EQ(a.type, "image/png");
+  EXPECT_EQ(a.width, 640u);
+  EXPECT_EQ(a.height, 480u);
+}
+
 TEST(RedisCodec, AStateBringsAMessageToItsCurrentState) {
   chat::Message m{4, 100, "u1", "ann", "c", "first"};
   m.reply.id = 2;
