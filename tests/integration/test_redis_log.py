@@ -21,7 +21,7 @@ import urllib.request
 
 import websockets
 
-from parley_server import ParleyServer, unique_room
+from parley_server import ParleyServer, join_notice, unique_room
 from redis_harness import redis_command, start_node
 
 T = 10
@@ -204,8 +204,22 @@ async def changes_as_on_sqlite(nodes):
         await away.event("message", text="second")
         await away.ws.close()
     leaving = asyncio.create_task(leave_after_two())
+    # A seed (plain-text) member on node 1: another node's edit reaches it
+    # as the line "name (edited): text", and nothing of the other changes.
+    seed = await websockets.connect(f"ws://127.0.0.1:{nodes[1].port}/ws/{room}",
+                                    open_timeout=T, ping_interval=None)
+    # Its own join notice: it is in the room before the first message.
+    assert await asyncio.wait_for(seed.recv(), T) == join_notice(2)  # dora and itself
     answers, seen, users, target = await run_script(room, nodes[0].port, nodes[1].port)
     await leaving
+    lines = []
+    while len(lines) < 5:
+        text = await asyncio.wait_for(seed.recv(), T)
+        if not text.startswith("系统通知"):
+            lines.append(text)
+    assert lines == ["ann: hello world", "bob: second", "ann (edited): hello edited",
+                     "bob: re: hello", "bob: after"], lines
+    await seed.close()
     check_script_answers(answers)
     back = await Member.connect(nodes[0].port, "dora", resume=away.resume)
     joined = await back.join(room, since=target + 1)
