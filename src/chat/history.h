@@ -24,7 +24,8 @@
 //   and deleting a message empties the quotes of it;
 // - pages are in ascending id order and `truncated` says the range asked for
 //   holds more than was returned; messages come in their current state.
-// - a message with a file (an attachment) is stored with it; a delete
+// - a message with a file (an attachment) is stored with it (RedisHistory
+//   refuses one instead, Errc::Invalid: its file lives on one node); a delete
 //   empties it, and retention (or a byte cap) removing the message tells
 //   the file store, once the removal is final, that the message no longer
 //   shows its file (MemoryHistory through chat::Attachments, SQLite through

@@ -1,50 +1,16 @@
 #include "chat/redis_history.h"
 
-#include <array>
+#include <algorithm>
 #include <charconv>
 #include <memory>
 
 #include "chat/redis_codec.h"
+#include "chat/redis_log_scripts.h"
 #include "chat/unicode_text.h"
 #include "store/redis/connection.h"
 
 namespace parley::chat {
 namespace {
-
-// KEYS: seq, log[, dedup]. ARGV: maxlen (0: all), retain ms (0: forever),
-// dedup ttl s, channel, node, body (JSON). Returns {stored (1) or duplicate
-// (0), msg_id, ts_ms}.
-const redis::Script kAppend(R"lua(
-local seq, log, dedup = KEYS[1], KEYS[2], KEYS[3]
-if dedup then
-  local seen = redis.call('GET', dedup)
-  if seen then
-    local sp = string.find(seen, ' ', 1, true)
-    return {0, tonumber(string.sub(seen, 1, sp - 1)), tonumber(string.sub(seen, sp + 1))}
-  end
-end
-local id = redis.call('INCR', seq)
-local now = redis.call('TIME')
-local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local ids = string.format('%d', id)
-local tss = string.format('%d', ts)
-if ARGV[1] ~= '0' then
-  redis.call('XADD', log, 'MAXLEN', ARGV[1], ids .. '-0', 'ts', tss, 'm', ARGV[6])
-else
-  redis.call('XADD', log, ids .. '-0', 'ts', tss, 'm', ARGV[6])
-end
-if ARGV[2] ~= '0' then
-  local cutoff = ts - tonumber(ARGV[2])
-  local oldest = redis.call('XRANGE', log, '-', '+', 'COUNT', 8)
-  for _, e in ipairs(oldest) do
-    if tonumber(e[2][2]) >= cutoff then break end
-    redis.call('XDEL', log, e[1])
-  end
-end
-if dedup then redis.call('SET', dedup, ids .. ' ' .. tss, 'EX', ARGV[3]) end
-redis.call('PUBLISH', ARGV[4], '{"id":' .. ids .. ',"ts":' .. tss .. ',"n":' .. ARGV[5] .. ',' .. string.sub(ARGV[6], 2))
-return {1, id, ts}
-)lua");
 
 std::string json_string(std::string_view s) {
   // Node ids are printable ASCII without quotes (checked at start-up).
@@ -55,17 +21,30 @@ Error malformed(std::string_view what) {
   return Error{Errc::Corrupt, "Redis answered " + std::string(what) + " with an unexpected shape"};
 }
 
-Result<Page> page_of(redis::Reply reply, std::size_t limit, bool newest_first) {
-  Page page;
-  std::size_t n = reply.size();
-  page.truncated = n > limit;
-  n = std::min(n, limit);
-  page.messages.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::optional<Message> m = redis_codec::decode_entry(reply[newest_first ? n - 1 - i : i]);
+// The read script's answer {flag, entries, states} as entries with their
+// states merged, in the order Redis gave them.
+Result<std::vector<Message>> entries_of(const redis::Reply& reply, bool& flag) {
+  if (reply.size() != 3) return malformed("a history read");
+  flag = reply[0].integer() != 0;
+  redis::Reply entries = reply[1];
+  redis::Reply states = reply[2];
+  if (states.size() != entries.size()) return malformed("a history read");
+  std::vector<Message> out;
+  out.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::optional<Message> m = redis_codec::decode_entry(entries[i], states[i].str());
     if (!m) return malformed("a history read");
-    page.messages.push_back(std::move(*m));
+    out.push_back(std::move(*m));
   }
+  return out;
+}
+
+Result<Page> page_of(const redis::Reply& reply, bool newest_first) {
+  Page page;
+  Result<std::vector<Message>> entries = entries_of(reply, page.truncated);
+  if (!entries) return std::move(entries).error();
+  page.messages = std::move(*entries);
+  if (newest_first) std::reverse(page.messages.begin(), page.messages.end());
   return page;
 }
 
@@ -75,41 +54,74 @@ constexpr std::size_t kSearchWindow = 1000;
 
 const Error kOffLoop{Errc::Internal, "Redis history used off the event loops"};
 
-// XRANGE / XREVRANGE bounds: the stream entry ids are "<msg_id>-0".
-std::string id_bound(uint64_t id) {
-  return std::to_string(id);
+// An XRANGE / XREVRANGE bound that leaves `id` out (entry ids are "<msg_id>-0").
+std::string exclusive(uint64_t id) {
+  return "(" + std::to_string(id) + "-0";
 }
 
-Result<SearchPage> search_page(redis::Reply reply, const std::string& needle, std::size_t limit) {
+Result<SearchPage> search_page(const redis::Reply& reply, const std::string& needle,
+                               std::size_t limit) {
   SearchPage page;
-  const std::size_t n = reply.size();
+  bool older = false;
+  Result<std::vector<Message>> entries = entries_of(reply, older);
+  if (!entries) return std::move(entries).error();
+  const std::size_t n = entries->size();
   std::size_t i = 0;
   for (; i < n && page.messages.size() < limit; ++i) {
-    std::optional<Message> m = redis_codec::decode_entry(reply[i]);
-    if (!m) return malformed("a search");
-    page.next = m->id;
-    Result<std::string> folded = unicode::casefold(m->text);
-    if (folded && folded->find(needle) != std::string::npos) page.messages.push_back(std::move(*m));
+    Message& m = (*entries)[i];
+    page.next = m.id;
+    if (!m.is_message() || m.deleted) continue;
+    Result<std::string> folded = unicode::casefold(m.text);
+    if (folded && folded->find(needle) != std::string::npos) page.messages.push_back(std::move(m));
   }
-  // Older entries than the last looked at: those not looked at, or a full window.
-  page.truncated = i < n || n == kSearchWindow;
+  // Older entries than the last looked at: those not looked at, or beyond the window.
+  page.truncated = i < n || older;
   if (!page.truncated) page.next = 0;
   return page;
 }
 
-}  // namespace
+// Keys and arguments as Connection::eval takes them.
+struct Views {
+  std::vector<std::string_view> keys, args;
+  explicit Views(const redis_log::Call& call)
+      : keys(call.keys.begin(), call.keys.end()), args(call.args.begin(), call.args.end()) {}
+};
 
-RedisHistory::RedisHistory(std::vector<redis::Connection*> connections, Options options)
-    : connections_(std::move(connections)),
-      options_(std::move(options)),
-      retain_(std::to_string(options_.retain_per_room)),
-      retain_ms_(std::to_string(options_.retain_age.count() * 1000)),
-      dedup_ttl_(std::to_string(std::max<int64_t>(1, options_.dedup_ttl.count()))) {
-  options_.node = json_string(options_.node);
+Result<Appended> appended_of(Result<redis::Reply> r) {
+  if (!r) return std::move(r).error();
+  const redis::Reply& reply = *r;
+  if (reply.size() < 2) return malformed("an append");
+  if (reply[0].integer() < 0) {
+    const long long refusal = reply[1].integer();
+    if (refusal < 1 || refusal > static_cast<long long>(Refusal::LimitReached)) {
+      return malformed("an append");
+    }
+    return refusal_error(static_cast<Refusal>(refusal));
+  }
+  if (reply.size() < 3) return malformed("an append");
+  Appended a{static_cast<uint64_t>(reply[1].integer()), reply[2].integer(),
+             reply[0].integer() == 0};
+  if (a.duplicate) return a;
+  if (reply.size() != 5) return malformed("an append");
+  a.count = static_cast<uint32_t>(reply[3].integer());
+  if (!reply[4].str().empty()) {
+    std::optional<Quote> quote = redis_codec::decode_quote(reply[4].str());
+    if (!quote) return malformed("an append");
+    a.reply = std::move(*quote);
+  }
+  return a;
 }
 
+}  // namespace
+
+RedisHistory::RedisHistory(std::vector<redis::Connection*> connections, const Options& options)
+    : connections_(std::move(connections)),
+      settings_{json_string(options.node), options.retain_per_room,
+                options.retain_age.count() * 1000, options.dedup_ttl.count(), options.rules} {}
+
 const std::vector<const redis::Script*>& RedisHistory::scripts() {
-  static const std::vector<const redis::Script*> all{&kAppend};
+  static const std::vector<const redis::Script*> all{&redis_log::append_script(),
+                                                     &redis_log::read_script()};
   return all;
 }
 
@@ -128,11 +140,10 @@ Status RedisHistory::health() const {
 }
 
 void RedisHistory::append(const std::string& room, const Message& message, AppendDone done) {
-  if (!message.is_message() || message.reply.id != 0) {
-    // The stream keeps messages only: a change would need its target's state
-    // checked and rewritten in the same script (docs/SCALING.md, "Not yet").
-    done(Error{Errc::Invalid,
-               "the Redis engine does not keep edits, deletions, reactions or replies yet"});
+  if (!message.attachment.empty()) {
+    // Files are kept on the node they were uploaded to (docs/SCALING.md):
+    // another node could not serve them.
+    done(Error{Errc::Invalid, "the Redis engine does not keep attachments"});
     return;
   }
   redis::Connection* c = here();
@@ -140,32 +151,10 @@ void RedisHistory::append(const std::string& room, const Message& message, Appen
     done(kOffLoop);
     return;
   }
-  redis_codec::RoomKeys keys = redis_codec::keys_of(room);
-  std::string dedup;
-  std::array<std::string_view, 3> key_list{keys.seq, keys.log, {}};
-  std::size_t nkeys = 2;
-  if (!message.client_id.empty()) {
-    dedup = redis_codec::dedup_key(keys, message.user, message.client_id);
-    key_list[2] = dedup;
-    nkeys = 3;
-  }
-  std::string body = redis_codec::encode_body(message);
-  std::array<std::string_view, 6> args{retain_,      retain_ms_,    dedup_ttl_,
-                                       keys.channel, options_.node, body};
-  c->eval(kAppend, std::span(key_list.data(), nkeys), args,
-          [done = std::move(done)](Result<redis::Reply> r) {
-            if (!r) {
-              done(std::move(r).error());
-              return;
-            }
-            redis::Reply reply = *r;
-            if (reply.size() != 3) {
-              done(malformed("an append"));
-              return;
-            }
-            done(Appended{static_cast<uint64_t>(reply[1].integer()), reply[2].integer(),
-                          reply[0].integer() == 0});
-          });
+  redis_log::Call call = redis_log::append_call(redis_codec::keys_of(room), message, settings_);
+  Views v(call);
+  c->eval(redis_log::append_script(), v.keys, v.args,
+          [done = std::move(done)](Result<redis::Reply> r) { done(appended_of(std::move(r))); });
 }
 
 void RedisHistory::read(const std::string& room, const PageQuery& query, PageDone done) {
@@ -174,62 +163,51 @@ void RedisHistory::read(const std::string& room, const PageQuery& query, PageDon
     done(kOffLoop);
     return;
   }
-  std::string log = redis_codec::keys_of(room).log;
+  redis_codec::RoomKeys keys = redis_codec::keys_of(room);
   std::size_t limit = std::max<std::size_t>(1, query.limit);
   switch (query.from) {
     case PageQuery::From::Newest:
-      read_older(*c, log, "+", limit, std::move(done));
+      read_page(*c, redis_log::read_call(keys, "m<", "+", limit), std::move(done));
       return;
     case PageQuery::From::Before:
       if (query.anchor <= 1) {
         done(Page{});
         return;
       }
-      read_older(*c, log, id_bound(query.anchor - 1), limit, std::move(done));
+      read_page(*c, redis_log::read_call(keys, "m<", exclusive(query.anchor), limit),
+                std::move(done));
       return;
     case PageQuery::From::After:
-      read_newer(*c, log, query.anchor, limit, std::move(done));
+      read_page(*c, redis_log::read_call(keys, "e>", exclusive(query.anchor), limit),
+                std::move(done));
       return;
     case PageQuery::From::Around:
-      read_around(*c, log, query.anchor, limit, std::move(done));
+      read_around(*c, keys, query.anchor, limit, std::move(done));
       return;
   }
 }
 
-void RedisHistory::read_older(redis::Connection& c, const std::string& log, const std::string& from,
-                              std::size_t limit, PageDone done) {
-  std::string count = std::to_string(limit + 1);  // one more tells whether more exist
-  c.command({"XREVRANGE", log, from, "-", "COUNT", count},
-            [limit, done = std::move(done)](Result<redis::Reply> r) {
-              if (!r) return done(std::move(r).error());
-              done(page_of(*r, limit, true));
-            });
+void RedisHistory::read_page(redis::Connection& c, const redis_log::Call& call, PageDone done) {
+  Views v(call);
+  const bool newest_first = call.args[0] == "m<";
+  c.eval(redis_log::read_script(), v.keys, v.args,
+         [newest_first, done = std::move(done)](Result<redis::Reply> r) {
+           if (!r) return done(std::move(r).error());
+           done(page_of(*r, newest_first));
+         });
 }
 
-void RedisHistory::read_newer(redis::Connection& c, const std::string& log, uint64_t anchor,
-                              std::size_t limit, PageDone done) {
-  std::string count = std::to_string(limit + 1);
-  c.command({"XRANGE", log, id_bound(anchor + 1), "+", "COUNT", count},
-            [limit, done = std::move(done)](Result<redis::Reply> r) {
-              if (!r) return done(std::move(r).error());
-              done(page_of(*r, limit, false));
-            });
-}
-
-void RedisHistory::read_around(redis::Connection& c, const std::string& log, uint64_t anchor,
-                               std::size_t limit, PageDone done) {
+void RedisHistory::read_around(redis::Connection& c, const redis_codec::RoomKeys& keys,
+                               uint64_t anchor, std::size_t limit, PageDone done) {
   // Two reads pipelined on one connection, answered in order: the older
   // half (anchor included), then the newer half.
   const std::size_t newer = limit / 2;
   auto page = std::make_shared<Result<Page>>(Page{});
-  read_older(c, log, id_bound(anchor), limit - newer,
-             [page](Result<Page> older) { *page = std::move(older); });
-  std::string count = std::to_string(newer + 1);
-  c.command({"XRANGE", log, id_bound(anchor + 1), "+", "COUNT", count},
-            [page, newer, done = std::move(done)](Result<redis::Reply> r) {
+  read_page(c, redis_log::read_call(keys, "m<", std::to_string(anchor), limit - newer),
+            [page](Result<Page> older) { *page = std::move(older); });
+  read_page(c, redis_log::read_call(keys, "m>", exclusive(anchor), newer),
+            [page, done = std::move(done)](Result<Page> after) {
               if (!*page) return done(std::move(*page));
-              if (!r) return done(std::move(r).error());
-              Result<Page> after = page_of(*r, newer, false);
               if (!after) return done(std::move(after));
               Page& p = **page;
               for (Message& m : after->messages) p.messages.push_back(std::move(m));
@@ -252,14 +230,16 @@ void RedisHistory::search(const std::string& room, const SearchQuery& query, Sea
   }
   // A scan of the newest kSearchWindow entries below `before`, folded here:
   // Redis has no Unicode case folding, and the stream is the only copy.
-  std::string from = query.before == 0 ? "+" : id_bound(query.before - 1);
-  std::string count = std::to_string(kSearchWindow);
-  c->command({"XREVRANGE", redis_codec::keys_of(room).log, from, "-", "COUNT", count},
-             [needle = std::move(*needle), limit = std::max<std::size_t>(1, query.limit),
-              done = std::move(done)](Result<redis::Reply> r) {
-               if (!r) return done(std::move(r).error());
-               done(search_page(*r, needle, limit));
-             });
+  std::string from = query.before == 0 ? "+" : exclusive(query.before);
+  redis_log::Call call =
+      redis_log::read_call(redis_codec::keys_of(room), "e<", std::move(from), kSearchWindow);
+  Views v(call);
+  c->eval(redis_log::read_script(), v.keys, v.args,
+          [needle = std::move(*needle), limit = std::max<std::size_t>(1, query.limit),
+           done = std::move(done)](Result<redis::Reply> r) {
+            if (!r) return done(std::move(r).error());
+            done(search_page(*r, needle, limit));
+          });
 }
 
 void RedisHistory::last_id(const std::string& room, LastIdDone done) {

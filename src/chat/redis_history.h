@@ -1,18 +1,25 @@
 // History in Redis (--redis): every node of a deployment appends to and reads
 // from the same per-room Stream (layout in chat/redis_codec.h).
 //
-// The stream keeps messages; the changes of issue 10 (edit, delete, react,
-// reply) are refused with Errc::Invalid for now (`unsupported` on the wire,
-// docs/SCALING.md). Reads of every kind and search are served from the
-// stream (search scans a bounded window per request, folding case here).
+// The stream keeps the room's log: messages and their changes (edit, delete,
+// react, unreact) in one msg_id sequence, with the current state of each
+// changed message beside it (a hash, chat/redis_codec.h). A reply stores the
+// quote of the message it answers. Attachments are refused with
+// Errc::Invalid (`unsupported` on the wire): their files live on the node
+// that received the upload (docs/SCALING.md). Reads of every kind and
+// search are served from the stream (search scans a bounded window per
+// request, folding case here), each in one script with the states.
 //
-// One Lua script stores a message in one atomic step: it checks the dedup
-// key, takes the next msg_id (INCR), appends the entry (XADD, trimmed to
-// --history-retain by MAXLEN and, with --history-retain-days, a few of the
-// oldest entries past their age per append), sets the dedup key and
-// publishes the event on the room's channel. Redis runs scripts one at a
-// time, so msg_ids are consecutive and the channel carries the events in
-// msg_id order; and nothing is published that is not stored. The answer
+// One Lua script (chat/redis_log_scripts.h) stores an entry in one atomic
+// step: it checks the dedup key, checks a change against its target with
+// the rules of chat/message_log.h (or takes a reply's quote), takes the next
+// msg_id (INCR), appends the entry (XADD, trimmed to --history-retain by
+// MAXLEN and, with --history-retain-days, a few of the oldest entries past
+// their age per append, releasing their states), rewrites the target's
+// state, sets the dedup key and publishes the event on the room's channel.
+// Redis runs scripts one at a time, so msg_ids are consecutive, two nodes
+// cannot race past a rule, the channel carries the events in msg_id order;
+// and nothing is published that is not stored. The answer
 // reaches the room's home only after Redis has run the script: with
 // `appendfsync always` that is after the AOF write was fsynced (see
 // docs/SCALING.md for `everysec`).
@@ -30,6 +37,7 @@
 #include <vector>
 
 #include "chat/history.h"
+#include "chat/redis_log_scripts.h"
 
 namespace parley::redis {
 class Connection;
@@ -45,10 +53,11 @@ class RedisHistory final : public History {
     std::size_t retain_per_room = 0;                // 0 = all
     std::chrono::seconds retain_age{0};             // 0 = forever
     std::chrono::seconds dedup_ttl{7 * 24 * 3600};  // how long a resend is recognised
+    ChangeRules rules{};
   };
 
   // One connection per event loop, each used only from its own loop.
-  RedisHistory(std::vector<redis::Connection*> connections, Options options);
+  RedisHistory(std::vector<redis::Connection*> connections, const Options& options);
 
   // The scripts every connection must load (Connection::add_script).
   static const std::vector<const redis::Script*>& scripts();
@@ -65,16 +74,12 @@ class RedisHistory final : public History {
   // The connection of the calling loop, or null off the loops.
   redis::Connection* here() const;
   // Steps of a read.
-  static void read_older(redis::Connection& c, const std::string& log, const std::string& from,
-                         std::size_t limit, PageDone done);
-  static void read_newer(redis::Connection& c, const std::string& log, uint64_t anchor,
-                         std::size_t limit, PageDone done);
-  static void read_around(redis::Connection& c, const std::string& log, uint64_t anchor,
+  static void read_page(redis::Connection& c, const redis_log::Call& call, PageDone done);
+  static void read_around(redis::Connection& c, const redis_codec::RoomKeys& keys, uint64_t anchor,
                           std::size_t limit, PageDone done);
 
   std::vector<redis::Connection*> connections_;
-  Options options_;
-  std::string retain_, retain_ms_, dedup_ttl_;
+  redis_log::AppendSettings settings_;
 };
 
 }  // namespace parley::chat

@@ -3,7 +3,8 @@
 // msg_id order, without a hole or a repeat.
 //
 // Ids are consecutive per room (the History assigns them in one atomic
-// step). A message arrives here by one of three roads: this home's own
+// step), messages and changes alike ("message" below means either). A
+// message arrives here by one of three roads: this home's own
 // append (its answer), another node's event on the bus, or a read of the
 // History. Whatever the road, a message is delivered only when every id
 // before it has been: until then it is held. A gap that outlives the grace
@@ -65,20 +66,24 @@ void RoomHome::release_in_order() {
       continue;
     }
     if (h.ticket != 0) {
-      // Local: it goes out from its place in the outbox, its ack with it.
+      // Local: it goes out from its place in the outbox, its ack with it;
+      // a change reaches its author's connections too.
       acknowledge(h.ticket, h.message, h.sender);
+      const MemberRef except = h.message.is_message() ? h.sender : kNobody;
       cache_.append(std::move(h.message));
-      fill_room_slot(h.ticket, std::move(h.event), h.sender, id);
+      fill_room_slot(h.ticket, std::move(h.event), except, id);
       drain_room();
       continue;
     }
     // Another node's, encoded for the protocols spoken here. Its sender is
-    // not here: every active member gets it, except those whose `joined`
+    // not here: every active member gets it (a change too, as its author's
+    // connections on the home node do), except those whose `joined`
     // history already held it.
+    const bool json = members_.active_with(Protocol::Json) > 0;
+    const bool plain = members_.active_with(Protocol::PlainText) > 0;
     Protocol from = h.message.client_id.empty() ? Protocol::PlainText : Protocol::Json;
-    RoomEvent event =
-        message_event(name_, h.message, from, members_.active_with(Protocol::Json) > 0,
-                      members_.active_with(Protocol::PlainText) > 0);
+    RoomEvent event = h.message.is_message() ? message_event(name_, h.message, from, json, plain)
+                                             : change_event(name_, h.message, json, plain);
     cache_.append(std::move(h.message));
     host_.broadcast(*this, event, kNobody, members_.holding(id, kNobody));
   }

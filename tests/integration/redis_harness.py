@@ -90,3 +90,8 @@ class RedisServer:
 def start_node(redis: RedisServer, name: str, *args, port=0) -> ParleyServer:
     """A Parley node of the cluster that shares `redis`."""
     return ParleyServer(["--redis", redis.url, "--node-id", name, "--threads", "2", *args], port=port)
+
+
+def start_nodes(redis: RedisServer, count: int, prefix: str, *args) -> list[ParleyServer]:
+    """`count` nodes named prefix0, prefix1, ... (the `nodes` fixture, conftest.py)."""
+    return [start_node(redis, f"{prefix}{i}", *args) for i in range(count)]

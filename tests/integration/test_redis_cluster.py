@@ -10,8 +10,7 @@ real redis-server (AOF, appendfsync always) started by the test.
 - Redis SIGKILLed mid-stream and restarted from its AOF: sends meanwhile are
   answered `unavailable` (plain text: the seed-style notice), connections
   stay open, and once Redis is back nothing acknowledged is lost or doubled.
-- What the Redis engine does not keep yet (edit, reply) is refused
-  `unsupported`.
+- Edits, deletes, reactions and replies across nodes: test_redis_log.py.
 """
 import asyncio
 import json
@@ -23,27 +22,13 @@ import websockets
 
 import test_crash_recovery as crash
 from parley_server import unique_room
-from redis_harness import RedisServer, start_node
 
 T = 10
 UNAVAILABLE_NOTICE = "系统通知: 服务暂时不可用,消息未发送"
 ARGS = ["--rate", "1000", "--rate-burst", "1000"]
+REDIS_NODES, REDIS_NODE_PREFIX = 3, "n"  # the `nodes` fixture (conftest.py)
 
 
-@pytest.fixture
-def redis():
-    r = RedisServer()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def nodes(redis):
-    started = [start_node(redis, f"n{i}", *ARGS) for i in range(3)]
-    yield started
-    for n in started:
-        if n.proc.poll() is None:
-            assert n.stop() == 0, n.stderr
 
 
 # --- cross-node chat ---------------------------------------------------------------
@@ -210,25 +195,6 @@ async def resume_elsewhere(nodes):
         await ws.send(json.dumps({"type": "hello", "name": "wanderer", "resume": first["resume"]}))
         again = await expect(ws, "welcome")
     assert again["user"] == first["user"]
-
-
-def test_changes_are_refused_unsupported(nodes):
-    asyncio.run(asyncio.wait_for(changes_refused(nodes), 30))
-
-
-async def changes_refused(nodes):
-    room = unique_room("changes")
-    ws, _ = await json_member(nodes[0].port, room, "editor")
-    await ws.send(json.dumps({"type": "send", "room": room, "id": "m1", "text": "hello"}))
-    ack = await expect(ws, "ack")
-    await ws.send(json.dumps({"type": "edit", "room": room, "id": "e1", "target": ack["msg_id"], "text": "hi"}))
-    await ws.send(json.dumps({"type": "send", "room": room, "id": "r1", "text": "re", "reply_to": ack["msg_id"]}))
-    for cid in ("e1", "r1"):
-        e = json.loads(await asyncio.wait_for(ws.recv(), T))
-        assert e["type"] == "error" and e["code"] == "unsupported" and e["id"] == cid, e
-    await ws.send(json.dumps({"type": "send", "room": room, "id": "m2", "text": "still here"}))
-    assert (await expect(ws, "ack"))["msg_id"] == ack["msg_id"] + 1
-    await ws.close()
 
 
 # --- faults ------------------------------------------------------------------------

@@ -13,31 +13,16 @@ import json
 import re
 import time
 
-import pytest
 import websockets
 
 from parley_server import join_notice, leave_notice, unique_room
-from redis_harness import RedisServer, start_node
 
 T = 10
 DEAD_NODE_BOUND = 10.0  # docs/SCALING.md: a dead node's members are `left` within 10 s
 ARGS = ["--rate", "1000", "--rate-burst", "1000"]
+REDIS_NODES, REDIS_NODE_PREFIX = 2, "p"  # the `nodes` fixture (conftest.py)
 
 
-@pytest.fixture
-def redis():
-    r = RedisServer()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def nodes(redis):
-    started = [start_node(redis, f"p{i}", *ARGS) for i in range(2)]
-    yield started
-    for n in started:
-        if n.proc.poll() is None:
-            assert n.stop() == 0, n.stderr
 
 
 async def hello(port, name):
