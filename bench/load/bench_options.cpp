@@ -63,6 +63,9 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
                "join: no member stays in the room, so each join reads history from the store");
   cli.add_flag("--echo-to-sender", o.echo_to_sender,
                "broadcast: the server sends each message to its sender too");
+  cli.add_flag("--deflate", o.deflate,
+               "Offer permessage-deflate as a browser does; the server's compressed messages are "
+               "inflated (ours go uncompressed)");
   cli.add_option("--duration,-d", o.duration, "Measured seconds")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -27,6 +27,7 @@ struct BenchOptions {
   int64_t since_back = -1;       // join: join with since = last id - N; -1 = without since
   bool cold = false;             // join: nobody stays in the room, so joins read the store
   bool echo_to_sender = false;   // broadcast: the server also sends a message back to its sender
+  bool deflate = false;          // offer permessage-deflate (as browsers do)
   double duration = 10;          // measured seconds
   double warmup = 2;             // seconds of traffic before measuring
   double drain = 3;              // at most this long to wait for messages in flight at the end

@@ -88,6 +88,7 @@ ConnectOutcome connect_clients(const std::vector<BenchWorker*>& workers, const B
 JsonLine summary_head(const BenchOptions& o) {
   JsonLine line;
   line.text("mode", o.mode).text("url", o.url).count("clients", o.clients);
+  if (o.deflate) line.flag("deflate", true);
   return line;
 }
 

@@ -70,7 +70,7 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
   // the queue arms EPOLLOUT and the request leaves as soon as the socket connects.
   key_ = ws::make_random_key();
   conn_->send(ws::make_client_handshake(target_.host_header, path_.empty() ? target_.path : path_,
-                                        key_, protocols_));
+                                        key_, protocols_, offer_deflate_));
   timeout_timer_ = loop_.run_after(timeout, [this] {
     timeout_timer_ = 0;
     if (state_ == State::Connecting) fail("handshake timeout");
@@ -127,7 +127,7 @@ void WsClient::on_handshake_bytes(std::span<char> bytes) {
   }
   const std::size_t head_size = end + 4;
   auto check = ws::check_server_handshake(std::string_view(response_head_).substr(0, head_size),
-                                          key_, protocols_);
+                                          key_, protocols_, offer_deflate_);
   if (!check.ok) {
     fail("handshake rejected: " + check.error);
     return;
@@ -136,6 +136,7 @@ void WsClient::on_handshake_bytes(std::span<char> bytes) {
     fail("server did not select subprotocol " + protocols_.front());
     return;
   }
+  if (check.deflate) endpoint_.enable_deflate(*check.deflate);
   state_ = State::Open;
   has_opened_ = true;
   if (timeout_timer_ != 0) loop_.cancel(timeout_timer_);

@@ -68,6 +68,10 @@ class WsClient final : net::Stream::Handler, ws::Endpoint::Handler {
   // Requests `path` instead of the target's (idle --rooms: a room per path).
   // Call before connect().
   void set_path(std::string path) { path_ = std::move(path); }
+  // Offers permessage-deflate as a browser does; if the 101 accepts it, the
+  // server's compressed messages are inflated (ours go uncompressed, which
+  // RFC 7692 allows). Before connect().
+  void offer_deflate() { offer_deflate_ = true; }
 
   // A masked text frame, written at the end of the loop iteration (corked).
   void send_text(std::string_view payload);
@@ -100,6 +104,7 @@ class WsClient final : net::Stream::Handler, ws::Endpoint::Handler {
   uint32_t id_;
   State state_ = State::Connecting;
   bool has_opened_ = false;
+  bool offer_deflate_ = false;
   uint32_t mask_state_;  // xorshift32, see send_text
   int64_t connect_started_ns_ = 0;
   int64_t read_ns_ = 0;  // when the bytes being fed were read

@@ -28,7 +28,8 @@ RoomHome::RoomHome(std::string name, uint32_t loop, uint64_t last_id, const Room
 
 bool RoomHome::idle() const {
   return members_.empty() && work_.empty() && outbox_.empty() && answers_.empty() &&
-         !batch_.scheduled && presence_in_flight_ == 0 && claims_.empty() && claimed_.empty();
+         parked_joins_.empty() && !batch_.scheduled && presence_in_flight_ == 0 &&
+         claims_.empty() && claimed_.empty();
 }
 
 // --- join -------------------------------------------------------------------
@@ -96,6 +97,18 @@ void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector
     fill_answer(read.who, ticket, nullptr);
     return;
   }
+  // "Requests are processed in the order received": the member's own
+  // messages sent behind this join are answered after it, by their acks, so
+  // they are not in its history, even when the store's writer stored them
+  // before its reader read this page (the two run side by side), or they
+  // reached the cache first. Until they are stored their ids are unknown (a
+  // resend of an older message keeps that one's id): the answer waits for
+  // them, which costs nothing, as their acks wait behind it anyway.
+  if (own_store_in_flight_after(read.who, ticket)) {
+    parked_joins_.insert_or_assign(read.who,
+                                   ParkedJoin{ticket, read, std::move(history), truncated});
+    return;
+  }
   if (!read.since) {
     cache_.warm(history);
   }
@@ -105,6 +118,7 @@ void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector
     uint64_t upto = history.empty() ? read.since.value_or(0) : history.back().id;
     for (auto& msg : cache_.newer_than(upto)) history.push_back(std::move(msg));
   }
+  drop_own_later_messages(read.who, ticket, history);
   bool keep_newest = !read.since;
   SharedText joined = make_joined(*m, history, truncated, keep_newest);
   if (m->active) {  // a repeated join: only the answer
@@ -126,6 +140,40 @@ void RoomHome::finish_join(uint64_t ticket, const PendingRead& read, std::vector
   members_.activate(*m, seen);
   fill_answer(read.who, ticket, std::move(joined), /*activates=*/true);
   announce_join(*m);
+}
+
+bool RoomHome::own_store_in_flight_after(MemberRef who, uint64_t join_ticket) const {
+  auto it = answers_.find(who);
+  if (it == answers_.end()) return false;
+  bool after = false;
+  for (const AnswerSlot& slot : it->second) {
+    if (after && slot.state == AnswerSlot::State::Appending) return true;
+    after = after || slot.ticket == join_ticket;
+  }
+  return false;
+}
+
+void RoomHome::resume_parked_join(MemberRef who) {
+  auto it = parked_joins_.find(who);
+  if (it == parked_joins_.end() || own_store_in_flight_after(who, it->second.ticket)) return;
+  ParkedJoin parked = std::move(it->second);
+  parked_joins_.erase(it);
+  finish_join(parked.ticket, parked.read, std::move(parked.history), parked.truncated);
+}
+
+void RoomHome::drop_own_later_messages(MemberRef who, uint64_t join_ticket,
+                                       std::vector<Message>& history) const {
+  auto it = answers_.find(who);
+  if (it == answers_.end() || history.empty()) return;
+  std::vector<uint64_t> own;
+  bool after = false;
+  for (const AnswerSlot& slot : it->second) {
+    if (after && slot.stored_id != 0) own.push_back(slot.stored_id);
+    after = after || slot.ticket == join_ticket;
+  }
+  if (own.empty()) return;
+  std::erase_if(history,
+                [&](const Message& msg) { return std::ranges::find(own, msg.id) != own.end(); });
 }
 
 void RoomHome::announce_join(const RoomMember& m) {
@@ -347,19 +395,28 @@ void RoomHome::queue_answer(MemberRef who, AnswerSlot slot) {
   answers_[who].push_back(std::move(slot));
 }
 
-void RoomHome::fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates) {
+RoomHome::AnswerSlot* RoomHome::fill_answer(MemberRef who, uint64_t ticket, SharedText text,
+                                            bool activates) {
   auto it = answers_.find(who);
-  if (it == answers_.end()) return;
+  if (it == answers_.end()) return nullptr;
   for (AnswerSlot& slot : it->second) {
     if (slot.ticket != ticket || slot.state == AnswerSlot::State::Ready) continue;
     slot.state = AnswerSlot::State::Ready;
     slot.text = std::move(text);
     slot.activates = activates;
-    return;
+    return &slot;
   }
+  return nullptr;
+}
+
+void RoomHome::fill_ack(MemberRef who, uint64_t ticket, const Message& entry) {
+  AnswerSlot* slot =
+      fill_answer(who, ticket, ack_text(name_, entry.client_id, entry.id, entry.ts_ms, false));
+  if (slot != nullptr && entry.is_message()) slot->stored_id = entry.id;
 }
 
 void RoomHome::drain_answers(MemberRef who) {
+  resume_parked_join(who);
   auto it = answers_.find(who);
   while (it != answers_.end() && !it->second.empty()) {
     AnswerSlot& head = it->second.front();

@@ -291,6 +291,15 @@ class RoomHome {
     SharedText text;
     Counted counted = Counted::None;
     bool activates = false;  // a new member's `joined`: starts its events too
+    uint64_t stored_id = 0;  // the ack of a new message: its msg_id
+  };
+  // A join's history, read before the member's own sends queued behind the
+  // join were stored: it waits for them (park_join).
+  struct ParkedJoin {
+    uint64_t ticket = 0;
+    PendingRead read;
+    std::vector<Message> history;
+    bool truncated = false;
   };
 
   // Steps of a join.
@@ -300,6 +309,12 @@ class RoomHome {
   void finish_join(uint64_t ticket, const PendingRead& read, std::vector<Message> history,
                    bool truncated);
   void announce_join(const RoomMember& m);
+  // A join's history leaves out the member's own messages sent behind it
+  // (their acks follow `joined`): it waits until their ids are known.
+  bool own_store_in_flight_after(MemberRef who, uint64_t join_ticket) const;
+  void resume_parked_join(MemberRef who);
+  void drop_own_later_messages(MemberRef who, uint64_t join_ticket,
+                               std::vector<Message>& history) const;
   // Steps of a leave.
   void complete_leave(MemberRef who);
   // Takes a connection out of the room (presence told); returns whether it was there.
@@ -327,6 +342,8 @@ class RoomHome {
   void sequence_local(uint64_t ticket, Message message, RoomEvent event, MemberRef sender);
   void release_in_order();
   void acknowledge(uint64_t ticket, const Message& message, MemberRef sender);
+  // The ack of a stored entry, in its author's answers (both engines).
+  void fill_ack(MemberRef who, uint64_t ticket, const Message& entry);
   void start_gap_read();
   void start_read(AnswerSlot& slot);
   void finish_read(uint64_t ticket, Result<Page> page);
@@ -342,7 +359,7 @@ class RoomHome {
   void drain_room();
   // Each member's answers.
   void queue_answer(MemberRef who, AnswerSlot slot);
-  void fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates = false);
+  AnswerSlot* fill_answer(MemberRef who, uint64_t ticket, SharedText text, bool activates = false);
   void drain_answers(MemberRef who);
   // A connection is gone: its reads not started are dropped, and those the
   // History is reading are cancelled (it may skip them).
@@ -364,6 +381,7 @@ class RoomHome {
   std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead, PendingSearch>> work_;
   LazyDeque<RoomSlot> outbox_;  // no memory while empty, as in an idle room
   std::unordered_map<MemberRef, std::deque<AnswerSlot>, MemberRefHash> answers_;
+  std::unordered_map<MemberRef, ParkedJoin, MemberRefHash> parked_joins_;
   struct PresenceBatch {
     std::vector<std::pair<std::string, std::string>> joined, left;  // user, name
     uint64_t more_joined = 0, more_left = 0;

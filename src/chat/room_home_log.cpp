@@ -213,7 +213,7 @@ void RoomHome::stored(uint64_t ticket, PendingSend send, const Appended& result)
     return;
   }
   if (!entry.client_id.empty()) {
-    fill_answer(send.who, ticket, ack_text(name_, entry.client_id, entry.id, entry.ts_ms, false));
+    fill_ack(send.who, ticket, entry);
   }
   cache_.append(std::move(entry));
   fill_room_slot(ticket, std::move(event), except, id);

@@ -41,7 +41,7 @@ void RoomHome::sequence_local(uint64_t ticket, Message message, RoomEvent event,
 
 void RoomHome::acknowledge(uint64_t ticket, const Message& message, MemberRef sender) {
   if (message.client_id.empty()) return;  // plain text: no ack
-  fill_answer(sender, ticket, ack_text(name_, message.client_id, message.id, message.ts_ms, false));
+  fill_ack(sender, ticket, message);
   drain_answers(sender);
 }
 

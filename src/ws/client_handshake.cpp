@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
@@ -80,7 +81,8 @@ std::string make_random_key() {
 }
 
 std::string make_client_handshake(std::string_view host, std::string_view path,
-                                  std::string_view key, std::span<const std::string> protocols) {
+                                  std::string_view key, std::span<const std::string> protocols,
+                                  bool offer_deflate) {
   std::string r;
   r.reserve(160 + host.size() + path.size() + key.size());
   r += "GET ";
@@ -98,12 +100,54 @@ std::string make_client_handshake(std::string_view host, std::string_view path,
     }
     r += "\r\n";
   }
+  if (offer_deflate)
+    r += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
   r += "\r\n";
   return r;
 }
 
+Result<DeflateParams> read_deflate_answer(std::string_view header) {
+  auto invalid = [](std::string why) {
+    return Error{Errc::Invalid, "permessage-deflate answer: " + std::move(why)};
+  };
+  auto answers = parse_extension_offers(header);
+  if (!answers) return invalid("does not parse");
+  if (answers->size() != 1 || answers->front().name != kPermessageDeflate) {
+    return invalid("not exactly one permessage-deflate");
+  }
+  DeflateParams params;
+  std::vector<std::string_view> seen;
+  for (const ExtensionParam& p : answers->front().params) {
+    if (std::ranges::find(seen, p.name) != seen.end()) return invalid(p.name + " twice");
+    seen.push_back(p.name);
+    const bool flag =
+        p.name == "server_no_context_takeover" || p.name == "client_no_context_takeover";
+    const bool bits = p.name == "server_max_window_bits" || p.name == "client_max_window_bits";
+    if (flag) {
+      if (p.value) return invalid(p.name + " with a value");
+      (p.name.starts_with("server") ? params.server_no_context_takeover
+                                    : params.client_no_context_takeover) = true;
+    } else if (bits) {
+      // A window size answered is 8-15, without leading zeroes (§7.1.2).
+      const std::string& v = p.value.value_or("");
+      if (v.size() < 1 || v.size() > 2 || v[0] == '0' ||
+          !std::ranges::all_of(v, [](char c) { return c >= '0' && c <= '9'; })) {
+        return invalid(p.name + " without a window size");
+      }
+      const int n = std::stoi(v);
+      if (n < kMinWindowBits || n > kMaxWindowBits) return invalid(p.name + " out of 8-15");
+      (p.name.starts_with("server") ? params.server_max_window_bits
+                                    : params.client_max_window_bits) = static_cast<uint8_t>(n);
+    } else {
+      return invalid("unknown parameter " + p.name);
+    }
+  }
+  return params;
+}
+
 ServerHandshakeCheck check_server_handshake(std::string_view response_head, std::string_view key,
-                                            std::span<const std::string> offered_protocols) {
+                                            std::span<const std::string> offered_protocols,
+                                            bool offered_deflate) {
   const auto head = parse_response_head(response_head);
   if (!head) return failed("malformed HTTP response");
   if (head->status != 101) return failed("status " + std::to_string(head->status) + ", not 101");
@@ -113,10 +157,16 @@ ServerHandshakeCheck check_server_handshake(std::string_view response_head, std:
   if (accept.size() != 1 || accept[0] != compute_accept_key(key)) {
     return failed("wrong Sec-WebSocket-Accept");
   }
-  if (!head->values("Sec-WebSocket-Extensions").empty()) {
-    return failed("server confirmed an extension that was not offered");
-  }
   ServerHandshakeCheck check;
+  const auto extensions = head->values("Sec-WebSocket-Extensions");
+  if (!extensions.empty()) {
+    if (!offered_deflate || extensions.size() != 1) {
+      return failed("server confirmed an extension that was not offered");
+    }
+    Result<DeflateParams> deflate = read_deflate_answer(extensions[0]);
+    if (!deflate) return failed(deflate.error().message);
+    check.deflate = *deflate;
+  }
   const auto protocol = head->values("Sec-WebSocket-Protocol");
   if (protocol.size() > 1) return failed("several Sec-WebSocket-Protocol headers");
   if (protocol.size() == 1) {

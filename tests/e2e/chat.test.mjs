@@ -5,21 +5,21 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import WebSocket from 'ws';
 
 import {
   TIMEOUT,
   artifactPath,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
   waitForState,
 } from './lib/browser.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
 /** Resolves when the plain-text client `ws` receives exactly `text`. */
 function plainTextReceived(ws, text) {
@@ -33,14 +33,7 @@ function plainTextReceived(ws, text) {
   });
 }
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 test('two pages chat: status, presence notices, sent and received messages (en-US)', async () => {
   const server = await startServer();

@@ -6,35 +6,28 @@
 // catch-up after a long absence under live traffic shows every message once, in order.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   TIMEOUT,
   artifactPath,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   typeAndEnter,
+  useBrowser,
   waitForJoined,
   waitForMessage,
   waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
 // The longest backoff (5 s) plus a loaded CI machine's margin.
 const RECONNECT_TIMEOUT = 20000;
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 function statusDetail(page) {
   return page.locator('#statusDetail').textContent();

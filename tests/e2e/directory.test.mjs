@@ -6,30 +6,23 @@
 // and Chinese, both themes, axe-core.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   PHONE,
   TIMEOUT,
   accessibilityProblems,
   artifactPath,
-  launchBrowser,
   openChat,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
 } from './lib/browser.mjs';
 import { setThemeBehindDialog } from './lib/features.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 /** The directory as shown: "#name|count" per room. */
 function listed(page) {

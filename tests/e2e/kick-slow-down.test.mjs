@@ -12,34 +12,27 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   TIMEOUT,
   accessibilityProblems,
   artifactPath,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   setTheme,
+  useBrowser,
   waitForJoined,
   waitForMessage,
   waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
-import { freshDataDir, startServer, stopAllServers } from './lib/server.mjs';
+import { freshDataDir, startServer } from './lib/server.mjs';
 
 const KEY = 'e2e-backend-key-0123456789';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 function roomList(page) {
   return page.locator('#roomList li a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));

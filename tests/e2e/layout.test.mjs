@@ -6,7 +6,7 @@
 // remembered. Screenshots of both themes on both screens go to $PARLEY_ARTIFACTS.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   PHONE,
@@ -14,27 +14,20 @@ import {
   accessibilityProblems,
   artifactPath,
   distanceFromBottom,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   setTheme,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
   waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 const LAPTOP = Object.freeze({ width: 1280, height: 600 });
 

@@ -7,34 +7,27 @@
 // the page's own offline changes wait in its outbox and go with their ids.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   PHONE,
   TIMEOUT,
   accessibilityProblems,
   artifactPath,
-  launchBrowser,
   message,
   openChat,
   setTheme,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
   waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
 import { FEATURE_SERVER_ARGS, chips, messageById, showActions, waitForChips, waitForText } from './lib/features.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 const msgIdOf = async (locator) => Number(await locator.getAttribute('data-msg-id'));
 

@@ -6,24 +6,24 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import WebSocket from 'ws';
 
 import {
   PHONE,
   TIMEOUT,
   artifactPath,
-  launchBrowser,
   message,
   openChat,
   openPage,
   typeAndEnter,
+  useBrowser,
   waitForJoined,
   waitForMessage,
   waitForStatus,
 } from './lib/browser.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
 /** Resolves once `check()` is true (polled every 20 ms), or fails after TIMEOUT.message. */
 async function until(check) {
@@ -34,14 +34,7 @@ async function until(check) {
   }
 }
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 test('a second "Hana" is shown the name the server gave her and told why; N online counts people', async () => {
   const server = await startServer();

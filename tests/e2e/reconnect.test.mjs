@@ -6,36 +6,29 @@
 // with Retry; one notice per outage.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import WebSocket from 'ws';
 
 import {
   TIMEOUT,
   artifactPath,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
   waitForState,
   waitForStatus,
 } from './lib/browser.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
 // Longest backoff (5 s) plus a loaded CI machine's margin.
 const RECONNECT_TIMEOUT = 20000;
 const RED_400 = 'rgb(248, 113, 113)';
 const GREEN_400 = 'rgb(74, 222, 128)';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 function dotColour(page) {
   return page.locator('#statusIndicator').evaluate((el) => getComputedStyle(el).backgroundColor);

@@ -6,7 +6,7 @@
 // screenshots are saved to $PARLEY_ARTIFACTS.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   PHONE,
@@ -14,26 +14,19 @@ import {
   artifactPath,
   chooseName,
   conversation,
-  launchBrowser,
   message,
   messageTexts,
   openChat,
   openPage,
   typeAndEnter,
+  useBrowser,
   waitForMessage,
   waitForStatus,
 } from './lib/browser.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 /** [{ name, online, you, user }] of the member list shown. */
 function members(page) {

@@ -5,30 +5,23 @@
 // far back does the same. Desktop (en-US) and phone (zh-CN), both themes, axe-core.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   PHONE,
   TIMEOUT,
   accessibilityProblems,
   artifactPath,
-  launchBrowser,
   openChat,
   setTheme,
+  useBrowser,
   waitForMessage,
 } from './lib/browser.mjs';
 import { FEATURE_SERVER_ARGS, messageById } from './lib/features.mjs';
 import { ParleyWs } from './lib/parley-ws.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 /** Waits until message `msgId` is inside the list's view and marked as the one asked for. */
 function waitForRevealed(page, msgId) {

@@ -6,28 +6,21 @@
 // theme; screenshots of both are kept as artifacts.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 
 import {
   TIMEOUT,
   accessibilityProblems,
   artifactPath,
-  launchBrowser,
   openChat,
   setTheme,
+  useBrowser,
 } from './lib/browser.mjs';
 import { FEATURE_SERVER_ARGS } from './lib/features.mjs';
-import { startServer, stopAllServers } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(stopAllServers);
+const browser = useBrowser();
 
 // A real PNG the browser decodes: 480x240 pixels, a red half and a blue half.
 function crc32(bytes) {

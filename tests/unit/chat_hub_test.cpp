@@ -251,6 +251,67 @@ TEST(ChatHubJoin, AJoinWhoseHistoryCannotBeReadStillJoinsTruncated) {
   EXPECT_NE(a.received[0].find(R"("truncated":true)"), std::string::npos);
 }
 
+// "Requests are processed in the order received": a send right behind a
+// join of a cold room is answered by its ack after `joined`, and its message
+// is not in that history, whichever of the store's writer and reader gets
+// there first (they run side by side).
+struct JoinThenSend : ::testing::Test {
+  FakeLoops loops{1};
+  ManualHistory history{5};
+  ChatHub hub{loops.ports(), history, no_bus, without_cache()};
+  FakeMember alice{Protocol::Json, {"r"}};
+  MemberRef ra = hub.attach(0, &alice);
+
+  void SetUp() override {
+    hub.join(ra, json_join("r", "u1", "alice", 2));
+    hub.send(ra, {"r", "c1", "fresh"});
+    loops.run();
+    ASSERT_EQ(history.reads.size(), 1u);
+    ASSERT_EQ(history.appends.size(), 1u);
+  }
+  void expect_joined_without_own_message_then_ack() {
+    ASSERT_EQ(alice.types(), "joined,ack");
+    EXPECT_NE(alice.received[0].find(R"("msg_id":5)"), std::string::npos) << alice.received[0];
+    EXPECT_EQ(alice.received[0].find(R"("msg_id":6)"), std::string::npos) << alice.received[0];
+    EXPECT_NE(alice.received[1].find(R"("msg_id":6)"), std::string::npos) << alice.received[1];
+  }
+};
+
+TEST_F(JoinThenSend, StoredBeforeThePageIsReadAndAckedFirst) {
+  history.commit_next();       // the writer stores it
+  history.answer_next_read();  // then the reader reads a page that holds it
+  loops.run();                 // the ack reaches the room before the page
+  expect_joined_without_own_message_then_ack();
+}
+
+TEST_F(JoinThenSend, StoredBeforeThePageIsReadButAckedAfterIt) {
+  // The writer stores it, the reader reads it, and the page reaches the
+  // room before the writer's answer: the join waits for that answer.
+  ManualHistory::HeldAppend append = std::move(history.appends.front());
+  history.appends.pop_front();
+  std::optional<Result<Appended>> stored;
+  history.backing.append(append.room, append.message, [&](Result<Appended> r) { stored = r; });
+  ASSERT_TRUE(stored && *stored);
+  history.answer_next_read();
+  loops.run();
+  EXPECT_EQ(alice.types(), "");
+  append.done(*stored);
+  loops.run();
+  expect_joined_without_own_message_then_ack();
+}
+
+TEST_F(JoinThenSend, EverySendBehindTheJoinIsLeftOut) {
+  hub.send(ra, {"r", "c2", "and another"});
+  loops.run();
+  history.commit_next();
+  history.commit_next();
+  history.answer_next_read();
+  loops.run();
+  ASSERT_EQ(alice.types(), "joined,ack,ack");
+  EXPECT_EQ(alice.received[0].find(R"("msg_id":6)"), std::string::npos);
+  EXPECT_EQ(alice.received[0].find(R"("msg_id":7)"), std::string::npos);
+}
+
 TEST(ChatHubJoin, JoinedAndHistoryAnswersStayWithinTheByteBudget) {
   FakeLoops loops(1);
   MemoryHistory history({1000, 0});

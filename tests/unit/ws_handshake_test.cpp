@@ -326,6 +326,49 @@ TEST(ClientHandshake, RoundTripWithServer) {
   EXPECT_EQ(check.subprotocol, "chat.v2");
 }
 
+// The load generator offers permessage-deflate as a browser does; the
+// server's own negotiation answers, and the client reads what was agreed.
+TEST(ClientHandshake, DeflateOfferedAndAcceptedRoundTrip) {
+  const std::string key = make_random_key();
+  const std::string request = make_client_handshake("h", "/", key, {}, /*offer_deflate=*/true);
+  EXPECT_NE(
+      request.find("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"),
+      std::string::npos);
+  const auto agreed =
+      negotiate_deflate("permessage-deflate; client_max_window_bits", shared_deflate_policy());
+  ASSERT_TRUE(agreed);
+  const std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      compute_accept_key(key) + "\r\nSec-WebSocket-Extensions: " + agreed->response + "\r\n\r\n";
+  const ServerHandshakeCheck check = check_server_handshake(response, key, {}, true);
+  ASSERT_TRUE(check.ok) << check.error;
+  ASSERT_TRUE(check.deflate);
+  EXPECT_EQ(*check.deflate, agreed->params);
+  // Not offered: the same answer is refused.
+  EXPECT_FALSE(check_server_handshake(response, key, {}, false).ok);
+}
+
+TEST(ClientHandshake, ReadsOnlyTheDeflateAnswersRfc7692Allows) {
+  auto ok = read_deflate_answer(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+      "server_max_window_bits=10; client_max_window_bits=12");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, (DeflateParams{true, true, 10, 12}));
+  EXPECT_EQ(*read_deflate_answer("permessage-deflate"), DeflateParams{});
+  for (const char* bad :
+       {"x-webkit-deflate-frame", "permessage-deflate, permessage-deflate",
+        "permessage-deflate; server_no_context_takeover=1",
+        "permessage-deflate; client_max_window_bits",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits=010",
+        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        "permessage-deflate; unknown", "permessage-deflate; ="}) {
+    EXPECT_FALSE(read_deflate_answer(bad)) << bad;
+  }
+}
+
 TEST(ClientHandshake, RejectsBadServerResponses) {
   const std::vector<std::string> offered = {"chat.v1"};
   const std::string good =

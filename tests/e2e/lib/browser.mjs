@@ -8,7 +8,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
+
+import { stopAllServers } from './server.mjs';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -29,6 +32,23 @@ export function launchBrowser() {
     executablePath: process.env.PARLEY_CHROMIUM || '/usr/bin/chromium',
     args: CHROMIUM_ARGS,
   });
+}
+
+/**
+ * One Chromium for the tests of a file: launched before the first, closed after
+ * the last; the servers a test started are stopped after it. Call at the top
+ * level of a test file; what it returns stands for the browser (newContext).
+ */
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  afterEach(stopAllServers);
+  return { newContext: (options) => browser.newContext(options) };
 }
 
 /** The desktop window of most tests, and a phone's (iPhone 12–15 class). */
