@@ -48,7 +48,9 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
         return ok ? "" : "a room is 1 to 64 of A-Z a-z 0-9 . _ -";
       });
   cli.add_option("--rooms", o.rooms,
-                 "ack: spread the clients over N rooms (<room>-0 ...), client n in room n % N")
+                 "ack: spread the clients over N rooms (<room>-0 ...), client n in room n % N; "
+                 "idle: client n connects to the URL's path + \"-<n % N>\" (/ws/idle -> "
+                 "/ws/idle-0 ...: a room each with --rooms C)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cli.add_option("--history-size", o.history,
@@ -98,7 +100,7 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
   if ((o.mode == "broadcast" || o.mode == "ack") && o.senders > o.clients) {
     return {std::nullopt, 2, "parley-bench: --senders cannot exceed --clients\n"};
   }
-  if (o.mode == "ack" && o.rooms > o.clients) {
+  if ((o.mode == "ack" || o.mode == "idle") && o.rooms > o.clients) {
     return {std::nullopt, 2, "parley-bench: --rooms cannot exceed --clients\n"};
   }
   if (o.mode == "broadcast" && o.rate == 0 && !o.echo_to_sender &&

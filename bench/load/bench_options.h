@@ -22,7 +22,7 @@ struct BenchOptions {
   std::size_t in_flight = 1;     // echo: messages in flight per client
   std::size_t concurrency = 50;  // connect, join: attempts in flight
   std::string room;              // ack, join: parley.v1 room; empty = a new one per run
-  std::size_t rooms = 1;         // ack: client n joins room n % rooms
+  std::size_t rooms = 1;         // ack, idle: client n joins room n % rooms
   std::size_t history = 50;      // join: messages the room must hold before the joins
   int64_t since_back = -1;       // join: join with since = last id - N; -1 = without since
   bool cold = false;             // join: nobody stays in the room, so joins read the store

@@ -77,6 +77,10 @@ WsClient* BenchWorker::open_client(std::size_t slot, uint32_t id, std::size_t so
   auto client = std::make_unique<WsClient>(loop_, target_, *this, id);
   if (!subprotocol_.empty()) client->require_subprotocol(subprotocol_);
   if (options_.deflate) client->offer_deflate();
+  // idle --rooms N: client n in room "<path>-<n % N>" (e.g. /ws/idle-7).
+  if (options_.mode == "idle" && options_.rooms > 1) {
+    client->set_path(target_.path + "-" + std::to_string(id % options_.rooms));
+  }
   in_addr source{};
   const in_addr* bind_to = nullptr;
   if (options_.source_ips > 0) {

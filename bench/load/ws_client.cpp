@@ -69,8 +69,8 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
   // Written while the connect is still in flight: the kernel answers EAGAIN,
   // the queue arms EPOLLOUT and the request leaves as soon as the socket connects.
   key_ = ws::make_random_key();
-  conn_->send(ws::make_client_handshake(target_.host_header, target_.path, key_, protocols_,
-                                        offer_deflate_));
+  conn_->send(ws::make_client_handshake(target_.host_header, path_.empty() ? target_.path : path_,
+                                        key_, protocols_, offer_deflate_));
   timeout_timer_ = loop_.run_after(timeout, [this] {
     timeout_timer_ = 0;
     if (state_ == State::Connecting) fail("handshake timeout");

@@ -65,6 +65,9 @@ class WsClient final : net::Stream::Handler, ws::Endpoint::Handler {
   // Offers `protocol` in Sec-WebSocket-Protocol; a 101 that does not select
   // it then fails the client ("server did not select ..."). Before connect().
   void require_subprotocol(std::string protocol);
+  // Requests `path` instead of the target's (idle --rooms: a room per path).
+  // Call before connect().
+  void set_path(std::string path) { path_ = std::move(path); }
   // Offers permessage-deflate as a browser does; if the 101 accepts it, the
   // server's compressed messages are inflated (ours go uncompressed, which
   // RFC 7692 allows). Before connect().
@@ -109,6 +112,7 @@ class WsClient final : net::Stream::Handler, ws::Endpoint::Handler {
   std::unique_ptr<net::TcpConnection> conn_;
   std::string key_;
   std::vector<std::string> protocols_;  // offered; empty: none
+  std::string path_;                    // empty: the target's
   std::string response_head_;           // the 101 gathered until its empty line
   std::string close_reason_;
   ws::Endpoint endpoint_;

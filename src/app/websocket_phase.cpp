@@ -111,7 +111,8 @@ void WebSocketPhase::on_data(std::span<char> bytes) {
   ping_outstanding_ = false;
   if (input_waiting_) {
     // Not expected (reading is paused), but keep the order if it happens.
-    held_input_.append(bytes.data(), bytes.size());
+    if (!held_input_) held_input_ = std::make_unique<std::string>();
+    held_input_->append(bytes.data(), bytes.size());
     conn_.stream().pause_reading();
     return;
   }
@@ -137,7 +138,7 @@ void WebSocketPhase::feed(std::span<char> bytes) {
   if (used == bytes.size() && !endpoint_.inflate_allowance_spent()) return;
   if (endpoint_.state() == ws::Endpoint::State::Closed) return;
   // Over budget: the rest waits (at most one read), and so does the socket.
-  held_input_.assign(bytes.data() + used, bytes.size() - used);
+  held_input_ = std::make_unique<std::string>(bytes.data() + used, bytes.size() - used);
   if (!input_waiting_) conn_.ctx().stats.inflate_waits.add();
   input_waiting_ = true;
   conn_.stream().pause_reading();
@@ -146,9 +147,8 @@ void WebSocketPhase::feed(std::span<char> bytes) {
 void WebSocketPhase::resume_held_input(net::Clock::time_point now) {
   if (inflate_budget_.available(now) == 0) return;
   input_waiting_ = false;
-  std::string held = std::move(held_input_);
-  held_input_.clear();
-  if (!held.empty()) feed(std::span<char>(held.data(), held.size()));
+  const std::unique_ptr<std::string> held = std::move(held_input_);
+  if (held && !held->empty()) feed(std::span<char>(held->data(), held->size()));
   if (input_waiting_ || !conn_.stream().is_open()) return;
   // Reading resumes unless the output is what holds it back (it resumes
   // when that drains).

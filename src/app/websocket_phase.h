@@ -114,7 +114,9 @@ class WebSocketPhase final : public ws::Endpoint::Handler {
   bool ping_outstanding_ = false;
   bool dropping_ = false;  // slow consumer: close 1013 queued, nothing more
   InflateBudget inflate_budget_;
-  std::string held_input_;  // the rest of a read, waiting for the inflate budget
+  // The rest of a read, waiting for the inflate budget; on the heap, as it
+  // is rare and an idle connection should not carry an empty string.
+  std::unique_ptr<std::string> held_input_;
   bool input_waiting_ = false;
 };
 

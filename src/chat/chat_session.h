@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/shared_rate.h"
@@ -75,7 +76,7 @@ class ChatSession : public Member {
   bool in_room(std::string_view room) const override;
 
  protected:
-  void add_room(const std::string& room) { rooms_.push_back(room); }
+  void add_room(std::string room) { rooms_.push_back(std::move(room)); }
   void remove_room(std::string_view room);
   const std::vector<std::string>& rooms() const { return rooms_; }
   // A token from the address's shared rate (after the connection's own).

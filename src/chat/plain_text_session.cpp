@@ -21,30 +21,37 @@ PlainTextSession::PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& t
                                    std::string_view run_tag, const JsonSessionOptions& limits,
                                    std::optional<auth::Claims> claims)
     : ChatSession(hub, loop, transport),
-      room_(std::move(room)),
-      user_("guest-" + std::to_string(guest_number) + "." + std::string(run_tag)),
-      name_("guest-" + std::to_string(guest_number)),
       limits_(limits),
+      run_tag_(run_tag),
+      guest_number_(guest_number),
       rate_(limits.rate_per_sec, limits.rate_burst),
       byte_rate_(limits.byte_rate, limits.byte_burst),
       claims_(claims ? std::make_unique<const auth::Claims>(std::move(*claims)) : nullptr) {
-  if (!claims_) return;
-  user_ = claims_->subject;
-  if (claims_->name) {
-    if (Result<std::string> name = normalize_name(*claims_->name)) name_ = std::move(name).value();
-  }
-  if (limits_.jwt != nullptr) deadline_ = limits_.jwt->deadline(*claims_);
+  // The room is the session's from the start (its one entry in rooms()); it
+  // is joined by start().
+  add_room(std::move(room));
+  if (claims_ && limits_.jwt != nullptr) deadline_ = limits_.jwt->deadline(*claims_);
 }
 
 void PlainTextSession::start() {
   // Under --auth jwt the upgrade checked the token and the room; this is the
   // last line of defence should a connection get here without them.
-  if (limits_.jwt != nullptr && (!claims_ || !auth::allows_room(*claims_, room_))) {
+  const std::string room = rooms().front();
+  if (limits_.jwt != nullptr && (!claims_ || !auth::allows_room(*claims_, room))) {
+    remove_room(room);
     transport_.close(claims_ ? kCloseForbidden : kCloseUnauthorized, "token required");
     return;
   }
-  add_room(room_);
-  hub_.join(ref_, JoinRequest{room_, user_, name_, Protocol::PlainText, std::nullopt});
+  // The user id and name are built here, not kept: after the join the room
+  // holds them (docs/BENCHMARKS.md, memory per connection).
+  std::string guest = "guest-" + std::to_string(guest_number_);
+  std::string user = claims_ ? claims_->subject : guest + "." + std::string(run_tag_);
+  std::string name = std::move(guest);
+  if (claims_ && claims_->name) {
+    if (Result<std::string> n = normalize_name(*claims_->name)) name = std::move(n).value();
+  }
+  hub_.join(ref_,
+            JoinRequest{room, std::move(user), std::move(name), Protocol::PlainText, std::nullopt});
 }
 
 void PlainTextSession::tick() {
@@ -110,7 +117,8 @@ void PlainTextSession::on_text(std::string_view text) {
   }
   // The seed has no notion of an ack or a client id: fire and forget. Any
   // text within the limit is relayed, empty text included, as the seed does.
-  hub_.send(ref_, SendRequest{room_, {}, std::string(text)});
+  if (rooms().empty()) return;  // refused or removed: closing
+  hub_.send(ref_, SendRequest{rooms().front(), {}, std::string(text)});
 }
 
 void PlainTextSession::on_text_too_long() {

@@ -20,7 +20,8 @@ class PlainTextSession final : public ChatSession {
   static constexpr std::string_view kTooLongNotice = "系统通知: 消息过长";
 
   // `guest_number` names the connection "guest-<n>" for JSON members;
-  // `run_tag` makes its user id unique across server restarts. Under --auth
+  // `run_tag` (which must outlive the session) makes its user id unique
+  // across server restarts. Under --auth
   // jwt, `claims` are those of the `?token=` checked at the upgrade: the
   // token's user and name instead of a guest's.
   PlainTextSession(ChatHub& hub, uint32_t loop, ChatTransport& transport, std::string room,
@@ -44,10 +45,11 @@ class PlainTextSession final : public ChatSession {
   static constexpr std::string_view kRoomLimitNotice = "系统通知: 房间数量已达上限";
 
  private:
-  std::string room_;
-  std::string user_;
-  std::string name_;
+  // Its room is its one entry in rooms(); its user id and name are built
+  // when it joins (the room keeps them), so an idle session holds no strings.
   const JsonSessionOptions& limits_;
+  std::string_view run_tag_;  // the server's: outlives every session
+  uint64_t guest_number_;
   // The rates a message must pass (the connection's and its address's,
   // messages and bytes): false when it is dropped (and counted as abuse).
   bool within_rates(std::size_t bytes);

@@ -115,7 +115,6 @@ void RoomCache::drop_oldest() {
   bytes_ -= bytes;
   budget_.sub(bytes);
   if (entries_.empty()) {
-    std::deque<Message>().swap(entries_);  // give the blocks back
     budget_.forget(*this);
   }
 }

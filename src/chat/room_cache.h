@@ -17,11 +17,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <optional>
 #include <vector>
 
+#include "base/lazy_deque.h"
 #include "chat/history.h"
 
 namespace parley::chat {
@@ -102,7 +102,7 @@ class RoomCache {
   bool in_lru_ = false;
   uint64_t last_id_;
   uint64_t covered_after_;
-  std::deque<Message> entries_;
+  LazyDeque<Message> entries_;  // no memory while empty (--history off)
   std::size_t bytes_ = 0;
 };
 

@@ -178,7 +178,7 @@ void RoomHome::drop_own_later_messages(MemberRef who, uint64_t join_ticket,
 
 void RoomHome::announce_join(const RoomMember& m) {
   if (members_.cluster()) return;  // announced when its claim was applied
-  const std::string& user = m.user;
+  const std::string& user = m.user();
   announce(PresenceChange{PresenceKind::Joined,
                           user,
                           members_.name_of(user),
@@ -191,11 +191,11 @@ void RoomHome::announce_join(const RoomMember& m) {
 
 SharedText RoomHome::make_joined(const RoomMember& m, std::vector<Message>& history,
                                  bool& truncated, bool keep_newest) const {
-  if (fit_to_budget(name_, history, message_budget(), keep_newest, m.user)) truncated = true;
+  if (fit_to_budget(name_, history, message_budget(), keep_newest, m.user())) truncated = true;
   auto members = members_.page({}, options_.joined_members);
-  return joined_text(JoinedView{name_, members_.name_of(m.user), members, history, truncated,
+  return joined_text(JoinedView{name_, members_.name_of(m.user()), members, history, truncated,
                                 cache_.last_id(), members_.connections(), members_.users(),
-                                m.user});
+                                m.user()});
 }
 
 std::size_t RoomHome::message_budget() const {
@@ -235,7 +235,7 @@ void RoomHome::complete_leave(MemberRef who) {
 bool RoomHome::remove_member(MemberRef who, Protocol* protocol) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) return false;
-  const std::string user = m->user;
+  const std::string user = m->user();
   const std::string name = members_.name_of(user);
   const bool was_active = m->active;
   if (protocol != nullptr) *protocol = m->protocol;
@@ -265,24 +265,24 @@ bool RoomHome::remove_member(MemberRef who, Protocol* protocol) {
 void RoomHome::typing(MemberRef who) {
   RoomMember* m = members_.find(who);
   if (m == nullptr || !m->active) return;
-  emit(typing_event(name_, m->user, members_.name_of(m->user)), who);
+  emit(typing_event(name_, m->user(), members_.name_of(m->user())), who);
 }
 
 void RoomHome::rename(MemberRef who, std::string_view name) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) return;
   if (members_.cluster()) {  // everyone hears of it once the roster changed
-    send_presence(PresenceOp{PresenceOp::Kind::Rename, m->user, std::string(name), 0, {}});
+    send_presence(PresenceOp{PresenceOp::Kind::Rename, m->user(), std::string(name), 0, {}});
     return;
   }
-  std::optional<std::string> old = members_.rename(m->user, name);
+  std::optional<std::string> old = members_.rename(m->user(), name);
   if (!old || !m->active) return;
   // After the joins and leaves before it; everyone hears of it, the renaming
   // connection included (its confirmation).
   flush_presence();
-  emit(presence_event(
-           name_, PresenceChange{PresenceKind::Renamed, m->user, members_.name_of(m->user), *old,
-                                 members_.connections(), members_.users(), true}),
+  emit(presence_event(name_,
+                      PresenceChange{PresenceKind::Renamed, m->user(), members_.name_of(m->user()),
+                                     *old, members_.connections(), members_.users(), true}),
        MemberRef{UINT32_MAX, 0, 0});
 }
 

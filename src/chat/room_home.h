@@ -47,6 +47,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "base/lazy_deque.h"
 #include "chat/api_call.h"
 #include "chat/events.h"
 #include "chat/history.h"
@@ -378,7 +379,7 @@ class RoomHome {
   RoomMembers members_;
   RoomCache cache_;
   std::unordered_map<uint64_t, std::variant<PendingSend, PendingRead, PendingSearch>> work_;
-  std::deque<RoomSlot> outbox_;
+  LazyDeque<RoomSlot> outbox_;  // no memory while empty, as in an idle room
   std::unordered_map<MemberRef, std::deque<AnswerSlot>, MemberRefHash> answers_;
   std::unordered_map<MemberRef, ParkedJoin, MemberRefHash> parked_joins_;
   struct PresenceBatch {

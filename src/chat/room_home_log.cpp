@@ -59,8 +59,8 @@ void RoomHome::send(MemberRef who, SendRequest request) {
   if (m == nullptr) return;  // the session checks membership first; this is a race with leave
   Message entry{0,
                 now_ms(),
-                m->user,
-                members_.name_of(m->user),
+                m->user(),
+                members_.name_of(m->user()),
                 std::move(request.client_id),
                 std::move(request.text)};
   entry.reply.id = request.reply_to;  // the History checks it and fills the quote
@@ -86,8 +86,8 @@ void RoomHome::change(MemberRef who, ChangeRequest request, EntryKind kind) {
   if (m == nullptr) return;  // a race with leave, as for send
   Message entry{0,
                 now_ms(),
-                m->user,
-                members_.name_of(m->user),
+                m->user(),
+                members_.name_of(m->user()),
                 std::move(request.client_id),
                 std::move(request.text)};
   entry.kind = kind;

@@ -16,7 +16,7 @@ void RoomHome::history(MemberRef who, const PageQuery& query) {
     host_.history_done(who);  // left meanwhile: nothing to answer
     return;
   }
-  PendingRead read{who, false, std::nullopt, query, m->user};
+  PendingRead read{who, false, std::nullopt, query, m->user()};
   read.query.limit = std::clamp<std::size_t>(query.limit, 1, options_.page_max);
   uint64_t ticket = new_ticket();
   work_.emplace(ticket, std::move(read));
@@ -32,7 +32,7 @@ void RoomHome::search(MemberRef who, const SearchQuery& query) {
     return;
   }
   uint64_t ticket = new_ticket();
-  work_.emplace(ticket, PendingSearch{who, query, m->user});
+  work_.emplace(ticket, PendingSearch{who, query, m->user()});
   queue_answer(who, AnswerSlot{AnswerSlot::State::ReadQueued, ticket, nullptr,
                                AnswerSlot::Counted::Search, false});
   drain_answers(who);

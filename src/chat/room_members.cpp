@@ -13,21 +13,22 @@ RoomMember& RoomMembers::add(MemberRef ref, std::string user, std::string_view w
                              Protocol protocol) {
   RoomMember& m = members_[ref];
   if (cluster_) {  // the user and its name come from the shared roster (apply)
-    LocalUser& local = local_users_[user];
-    ++local.connections;
-    if (local.name.empty()) local.name = std::string(wanted);  // until the roster names it
-    m = RoomMember{ref, std::move(user), protocol, false, false, 0};
+    auto local = local_users_.try_emplace(std::move(user)).first;
+    ++local->second.connections;
+    if (local->second.name.empty())
+      local->second.name = std::string(wanted);  // until the roster names it
+    m = RoomMember{ref, &local->first, protocol, false, false, 0};
     return m;
   }
   // Several connections of one user (tabs, a reconnect racing its old
   // connection) share the user's name in the room.
-  auto [it, is_new] = users_.try_emplace(user);
+  auto [it, is_new] = users_.try_emplace(std::move(user));
   if (is_new) {
-    it->second.name = unique_name(wanted, user);
-    take_name(it->second.name, user);
+    it->second.name = unique_name(wanted, it->first);
+    take_name(it->second.name, it->first);
   }
   ++it->second.connections;
-  m = RoomMember{ref, std::move(user), protocol, false, false, 0};
+  m = RoomMember{ref, &it->first, protocol, false, false, 0};
   return m;
 }
 
@@ -40,32 +41,32 @@ void RoomMembers::activate(RoomMember& m, uint64_t seen_up_to) {
   ++active_by_protocol_[static_cast<int>(m.protocol)];
 }
 
-std::optional<RoomMember> RoomMembers::remove(MemberRef ref) {
+bool RoomMembers::remove(MemberRef ref) {
   auto it = members_.find(ref);
-  if (it == members_.end()) return std::nullopt;
-  RoomMember gone = std::move(it->second);
+  if (it == members_.end()) return false;
+  const RoomMember gone = it->second;
   members_.erase(it);
   if (gone.active) {
     --active_per_loop_[gone.ref.loop];
     --active_by_protocol_[static_cast<int>(gone.protocol)];
   }
   if (cluster_) {
-    auto local = local_users_.find(gone.user);
+    auto local = local_users_.find(gone.user());
     if (local != local_users_.end() && --local->second.connections == 0) local_users_.erase(local);
-    return gone;
+    return true;
   }
-  auto user = users_.find(gone.user);
+  auto user = users_.find(gone.user());
   if (--user->second.connections == 0) {
     free_name(user->second.name);
     users_.erase(user);
   }
-  return gone;
+  return true;
 }
 
 std::vector<MemberRef> RoomMembers::connections_of_user(std::string_view user) const {
   std::vector<MemberRef> refs;
   for (const auto& [ref, member] : members_) {
-    if (member.user == user) refs.push_back(ref);
+    if (member.user() == user) refs.push_back(ref);
   }
   return refs;
 }
@@ -77,9 +78,9 @@ std::optional<std::string> RoomMembers::rename(std::string_view user_id, std::st
   if (user.name == wanted) return std::nullopt;
   std::string name = unique_name(wanted, user_id);
   if (name == user.name) return std::nullopt;
-  std::string old = std::exchange(user.name, name);
-  free_name(old);
-  take_name(name, it->first);
+  free_name(user.name);  // before the name's bytes change under its key
+  std::string old = std::exchange(user.name, std::move(name));
+  take_name(user.name, it->first);
   return old;
 }
 
@@ -102,7 +103,7 @@ std::size_t RoomMembers::connections_of(std::string_view user) const {
 std::string RoomMembers::unique_name(std::string_view wanted, std::string_view user) {
   auto taken = [&](std::string_view name) {
     auto it = names_.find(name);
-    return it != names_.end() && it->second != user;
+    return it != names_.end() && *it->second != user;
   };
   if (!taken(wanted)) return std::string(wanted);
   uint32_t& next = next_suffix_.try_emplace(std::string(wanted), 2).first->second;
@@ -116,14 +117,14 @@ std::string RoomMembers::unique_name(std::string_view wanted, std::string_view u
 }
 
 void RoomMembers::take_name(const std::string& name, const std::string& user) {
-  names_[name] = user;
+  names_.insert_or_assign(name, &user);
 }
 
-void RoomMembers::free_name(const std::string& name) {
-  names_.erase(name);
+void RoomMembers::free_name(std::string_view name) {
   // Once a name is free again its next holder needs no suffix: forget the
   // counter, so the map holds no more entries than names in use.
-  next_suffix_.erase(name);
+  if (!next_suffix_.empty()) next_suffix_.erase(std::string(name));
+  names_.erase(name);
 }
 
 std::vector<MemberRef> RoomMembers::holding(uint64_t id, MemberRef except) const {
@@ -138,7 +139,7 @@ std::vector<MemberRef> RoomMembers::holding(uint64_t id, MemberRef except) const
 std::vector<MemberView> RoomMembers::page(std::string_view after, std::size_t limit) const {
   std::vector<MemberView> out;
   auto it = after.empty() ? names_.begin() : names_.upper_bound(after);
-  for (; it != names_.end() && out.size() < limit; ++it) out.push_back({it->second, it->first});
+  for (; it != names_.end() && out.size() < limit; ++it) out.push_back({*it->second, it->first});
   return out;
 }
 
@@ -180,7 +181,7 @@ void RoomMembers::apply(const PresenceChangeEvent& change) {
   if (u.name != change.name) {
     if (!u.name.empty()) free_name(u.name);
     u.name = change.name;
-    take_name(u.name, change.user);
+    take_name(u.name, it->first);
   }
 }
 
@@ -189,8 +190,9 @@ void RoomMembers::reset(const RosterSnapshot& roster) {
   names_.clear();
   cluster_connections_ = roster.connections;
   for (const RosterSnapshot::User& u : roster.users) {
-    users_[u.user] = User{u.name, static_cast<uint32_t>(u.connections)};
-    names_[u.name] = u.user;
+    auto it =
+        users_.insert_or_assign(u.user, User{u.name, static_cast<uint32_t>(u.connections)}).first;
+    take_name(it->second.name, it->first);
     if (auto local = local_users_.find(u.user); local != local_users_.end()) {
       local->second.name = u.name;
     }

@@ -30,9 +30,13 @@
 
 namespace parley::chat {
 
+// One connection in the room. Its user id is not copied: it points at the
+// room's one copy, the key of the user's entry (users_, or local_users_ in a
+// cluster), which lives as long as any connection of that user is here.
 struct RoomMember {
   MemberRef ref;
-  std::string user;
+  const std::string* user_id = nullptr;
+  const std::string& user() const { return *user_id; }
   Protocol protocol = Protocol::Json;
   bool active = false;           // receives the room's events (its join was answered)
   bool leave_requested = false;  // left while its join was still being answered
@@ -50,8 +54,8 @@ class RoomMembers {
   RoomMember& add(MemberRef ref, std::string user, std::string_view wanted, Protocol protocol);
   void activate(RoomMember& member, uint64_t seen_up_to);
   // Removes the connection; its user goes when its last connection does.
-  // Returns what was removed.
-  std::optional<RoomMember> remove(MemberRef ref);
+  // False when it was not in the room.
+  bool remove(MemberRef ref);
   // Gives `user` a new name (made unique); returns the old one, or nullopt
   // when nothing changed.
   std::optional<std::string> rename(std::string_view user, std::string_view wanted);
@@ -97,12 +101,16 @@ class RoomMembers {
     uint32_t connections = 0;
   };
   std::string unique_name(std::string_view wanted, std::string_view user);
+  // `name` is the user's entry's name and `user` its key: names_ refers to both.
   void take_name(const std::string& name, const std::string& user);
-  void free_name(const std::string& name);
+  void free_name(std::string_view name);
 
   std::unordered_map<MemberRef, RoomMember, MemberRefHash> members_;
   std::unordered_map<std::string, User> users_;
-  std::map<std::string, std::string, std::less<>> names_;  // name -> user
+  // name -> user, both views of the user's entry in users_ (node-based: its
+  // key and name stay where they are; a rename re-keys): one copy of each
+  // string per user, however many indexes refer to it.
+  std::map<std::string_view, const std::string*> names_;
   std::unordered_map<std::string, uint32_t> next_suffix_;  // name -> next suffix to try
   std::vector<uint32_t> active_per_loop_;
   std::size_t active_by_protocol_[2] = {0, 0};

@@ -141,10 +141,14 @@ bool Endpoint::on_frame_payload(std::span<char> piece, bool frame_complete) {
   // Control frames are at most 125 bytes; a whole one in a single piece is
   // used where it lies (pieces are only empty for empty frames).
   if (frame_complete && control_size_ == 0) return on_control_frame(bytes);
-  std::copy(bytes.begin(), bytes.end(), control_buffer_.begin() + control_size_);
-  control_size_ += bytes.size();
+  if (!control_buffer_)
+    control_buffer_ = std::make_unique_for_overwrite<char[]>(kMaxControlPayload);
+  std::copy(bytes.begin(), bytes.end(), control_buffer_.get() + control_size_);
+  control_size_ = static_cast<uint8_t>(control_size_ + bytes.size());
   if (!frame_complete) return true;
-  return on_control_frame({control_buffer_.data(), control_size_});
+  // Moved out first: on_control_frame may end the endpoint's turn.
+  const std::unique_ptr<char[]> buffer = std::move(control_buffer_);
+  return on_control_frame({buffer.get(), control_size_});
 }
 
 bool Endpoint::on_data_payload(std::string_view piece, bool frame_complete) {

@@ -204,9 +204,12 @@ class Endpoint {
   uint64_t inflated_bytes_ = 0;
   uint64_t inflate_allowance_ = UINT64_MAX;
 
-  // A control frame whose payload arrived in pieces (at most 125 bytes).
-  std::array<char, kMaxControlPayload> control_buffer_{};
-  std::size_t control_size_ = 0;
+  // A control frame whose payload arrived in pieces (at most 125 bytes):
+  // allocated for that frame only and freed when it is complete, so that an
+  // idle connection does not carry 125 unused bytes (docs/BENCHMARKS.md,
+  // memory per connection).
+  std::unique_ptr<char[]> control_buffer_;
+  uint8_t control_size_ = 0;
 };
 
 }  // namespace parley::ws

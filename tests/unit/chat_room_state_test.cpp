@@ -62,6 +62,39 @@ TEST(RoomMembers, AFreedNameIsGivenOutAgainAndRenamesStayUnique) {
   EXPECT_EQ(m.page("kim", 10).size(), 1u);
 }
 
+// Members and the name index refer to the user's one entry instead of
+// copying its id (memory per connection): they must follow renames and
+// survive other users coming and going (rehashes of the user table).
+TEST(RoomMembers, MembersAndNamesReferToTheOneCopyOfEachUserThroughChurnAndRenames) {
+  RoomMembers m(1);
+  const std::string long_id = "guest-123456.abcdefghijklmnop";  // past the small-string buffer
+  m.add({0, 1, 0}, long_id, "guest-1", Protocol::PlainText);
+  m.add({0, 2, 0}, long_id, "ignored", Protocol::Json);  // a second tab: same user, same name
+  for (uint32_t i = 0; i < 200; ++i) {                   // many rehashes of users_ and members_
+    m.add({0, 100 + i, 0}, "user-" + std::to_string(i) + ".padding-padding", "n", Protocol::Json);
+  }
+  for (uint32_t i = 0; i < 200; i += 2) ASSERT_TRUE(m.remove({0, 100 + i, 0}));
+  ASSERT_NE(m.find({0, 1, 0}), nullptr);
+  EXPECT_EQ(m.find({0, 1, 0})->user(), long_id);
+  EXPECT_EQ(m.find({0, 2, 0})->user(), long_id);
+  EXPECT_EQ(m.find({0, 101, 0})->user(), "user-1.padding-padding");
+  EXPECT_EQ(m.connections_of_user(long_id).size(), 2u);
+
+  EXPECT_EQ(m.rename(long_id, "zed"), std::optional<std::string>("guest-1"));
+  auto page = m.page("z", 10);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].name, "zed");
+  EXPECT_EQ(page[0].user, long_id);
+  for (const MemberView& v : m.page({}, 1000)) EXPECT_NE(v.name, "guest-1");  // freed
+
+  ASSERT_TRUE(m.remove({0, 1, 0}));
+  EXPECT_EQ(m.name_of(long_id), "zed");  // its other connection keeps the user
+  ASSERT_TRUE(m.remove({0, 2, 0}));
+  EXPECT_EQ(m.connections_of(long_id), 0u);
+  EXPECT_TRUE(m.page("z", 10).empty());  // the name went with its last connection
+  EXPECT_FALSE(m.remove({0, 2, 0}));
+}
+
 TEST(RoomMembers, ActiveMembersAreCountedPerLoopAndProtocol) {
   RoomMembers m(2);
   m.activate(m.add({0, 1, 0}, "u1", "a", Protocol::Json), 0);
