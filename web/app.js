@@ -1127,7 +1127,7 @@ function connect(token, storage) {
     refreshToken: async () => (typeof window.parleyRefreshToken === 'function' ? window.parleyRefreshToken() : null),
     handlers: {
       status: handleStatus,
-      welcome: () => renderName(),
+      welcome: () => { renderName(); showUploads(); },
       name: () => renderName(),
       joined: handleJoined,
       messages: drawMessages,
@@ -1211,7 +1211,19 @@ function wireUploads() {
   });
 }
 
-const UPLOAD_ERRORS = { too_big: 'uploadTooBig', full: 'uploadFull', busy: 'uploadBusy' };
+const UPLOAD_ERRORS = { too_big: 'uploadTooBig', full: 'uploadFull', busy: 'uploadBusy', off: 'uploadsOff' };
+
+// welcome.limits.max_upload_bytes: 0 means this server takes no files (the
+// Redis engine, docs/PROTOCOL.md); absent (an older server) means it does.
+function uploadLimit() {
+  const max = client.limits.max_upload_bytes;
+  return Number.isSafeInteger(max) ? max : Infinity;
+}
+
+/** The attach button only where files are taken. */
+function showUploads() {
+  $('attachButton').hidden = uploadLimit() === 0;
+}
 
 /** Uploads each file in turn and sends it to the room shown, as its own message. */
 async function sendFiles(files) {
@@ -1223,10 +1235,14 @@ async function sendFiles(files) {
       showInputError(t('uploadNotReady'));
       return;
     }
+    if (uploadLimit() === 0) {
+      showInputError(t('uploadsOff'));
+      return;
+    }
     const show = (fraction) => { progress.textContent = t('uploading', file.name, Math.round(fraction * 100)); };
     progress.hidden = false;
     show(0);
-    const result = await uploadFile(file, token, { onProgress: show });
+    const result = await uploadFile(file, token, { onProgress: show, maxBytes: uploadLimit() });
     progress.hidden = true;
     progress.textContent = '';
     if (result.error) {

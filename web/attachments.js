@@ -86,7 +86,8 @@ export function attachmentElement(attachment, t) {
 /**
  * Uploads `file` with `token` (the session's, see ParleyClient.uploadToken).
  * onProgress(fraction) while it goes. Resolves with { attachment } (ready for
- * ParleyClient.send) or { error } — 'too_big', 'full', 'busy', 'auth' or 'failed'.
+ * ParleyClient.send) or { error } — 'too_big', 'full', 'busy', 'off' (the server takes no files),
+ * 'auth' or 'failed'.
  * XMLHttpRequest rather than fetch: fetch reports no upload progress.
  */
 export function uploadFile(file, token, { onProgress = () => {}, maxBytes = Infinity } = {}) {
@@ -99,7 +100,7 @@ export function uploadFile(file, token, { onProgress = () => {}, maxBytes = Infi
       if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
     });
     xhr.addEventListener('load', () => {
-      const errors = { 401: 'auth', 413: 'too_big', 429: 'busy', 503: 'busy', 507: 'full' };
+      const errors = { 401: 'auth', 413: 'too_big', 429: 'busy', 501: 'off', 503: 'busy', 507: 'full' };
       if (xhr.status !== 201) return resolve({ error: errors[xhr.status] ?? 'failed' });
       try {
         const info = JSON.parse(xhr.responseText);

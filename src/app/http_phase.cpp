@@ -88,8 +88,11 @@ HttpPhase::Next HttpPhase::answer(http::Request& request, std::optional<HttpUpgr
   ctx.stats.http_requests.add();
   // Backend API; not on the metrics listener (edge: /metrics and /healthz only).
   if (is_api_path(request.path()) && !conn_.peer().metrics_only) return answer_api(request);
-  if (request.method == "POST" && request.path() == "/upload" && ctx.services.uploads) {
-    return start_upload(request);  // uploads (app/uploads.h)
+  if (request.method == "POST" && request.path() == "/upload") {
+    if (ctx.services.uploads) return start_upload(request);  // uploads (app/uploads.h)
+    // Off (the Redis engine keeps no files): said so, not "use GET".
+    reject(http::error_response(501, "this server keeps no files: uploads are off"));
+    return Next::Stop;
   }
   if (request.method != "GET" && request.method != "HEAD") {
     // The method is what is wrong, whatever the body.

@@ -111,6 +111,7 @@ Server::Server(Config config)
   json_options_.byte_rate = static_cast<double>(config_.byte_rate);
   json_options_.byte_burst = static_cast<double>(config_.byte_burst);
   json_options_.server = std::string("parley/") + PARLEY_VERSION;
+  json_options_.max_upload_bytes = config_.max_upload_bytes;
   json_options_.jwt = config_.jwt.get();
   json_options_.token_warning = std::chrono::seconds(config_.jwt_refresh_warning);
 }
@@ -279,6 +280,9 @@ Status Server::open_history() {
 
 // Uploads (app/uploads.h): the file store under <data-dir>/files.
 Status Server::open_uploads() {
+  // The Redis engine keeps no files: a file kept on one node could not be
+  // served by the others (docs/SCALING.md), so uploads are off, and said so.
+  if (!config_.redis.empty()) return {};
   store::FileStore::Options o;
   o.dir = std::filesystem::path(config_.data_dir) / "files";
   o.max_bytes = config_.uploads_max_bytes;
@@ -297,6 +301,7 @@ Status Server::open_uploads() {
 // SQLite keeps them; the in-memory history forgot its messages at exit, so
 // their files and the unattached uploads go (Redis refuses attachments).
 void Server::rebuild_file_references() {
+  if (!files_) return;  // uploads are off
   if (store_) {
     files_->rebuild_references(store_->take_files_at_open(), false);
   } else {

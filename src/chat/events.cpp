@@ -125,9 +125,9 @@ bool fit_to_budget(std::string_view room, std::vector<Message>& messages, std::s
 
 SharedText welcome_text(const WelcomeInfo& w) {
   ServerLimits limits{
-      w.max_message_bytes,   w.max_text_bytes,   w.max_rooms,       w.history_page_max,
-      w.rate_per_sec,        w.rate_burst,       w.search_page_max, w.rules.max_reaction_emoji,
-      w.rules.max_reactions, w.rules.quote_chars};
+      w.max_message_bytes,   w.max_text_bytes,    w.max_rooms,       w.history_page_max,
+      w.rate_per_sec,        w.rate_burst,        w.search_page_max, w.rules.max_reaction_emoji,
+      w.rules.max_reactions, w.rules.quote_chars, w.max_upload_bytes};
   return make_shared_text(encode_welcome(
       WelcomeView{w.session, w.user, w.resume, w.name, w.server, limits, w.auth, w.expires_at}));
 }

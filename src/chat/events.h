@@ -84,6 +84,7 @@ struct WelcomeInfo {
   double rate_per_sec = 0;
   double rate_burst = 0;
   std::size_t search_page_max = 0;
+  std::size_t max_upload_bytes = 0;  // 0: uploads are off
   ChangeRules rules{};
   std::string auth;        // "jwt" or ""
   int64_t expires_at = 0;  // with auth

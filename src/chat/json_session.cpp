@@ -122,6 +122,7 @@ void JsonSession::on_request(Hello& m) {
   w.rate_per_sec = options_.rate_per_sec;
   w.rate_burst = options_.rate_burst;
   w.search_page_max = options_.search_page_max;
+  w.max_upload_bytes = options_.attachments != nullptr ? options_.max_upload_bytes : 0;
   w.rules = options_.rules;
   if (auth_) {
     w.auth = "jwt";
@@ -235,9 +236,13 @@ void JsonSession::on_request(Send& m) {
   SendRequest request{m.room, std::move(m.id), std::move(m.text), m.reply_to};
   if (!m.file.empty()) {
     // The store says what the file is; the client only names it.
-    Result<Attachment> claimed = options_.attachments != nullptr
-                                     ? options_.attachments->claim(user_, m.file)
-                                     : Error{Errc::NotFound, "this server takes no files"};
+    if (options_.attachments == nullptr) {
+      // Uploads are off (the Redis engine keeps no files: docs/SCALING.md).
+      fail(ErrorCode::Unsupported, "this server keeps no files", Send::kType, request.client_id,
+           m.room);
+      return;
+    }
+    Result<Attachment> claimed = options_.attachments->claim(user_, m.file);
     if (!claimed) {
       fail(ErrorCode::FileNotFound, claimed.error().message, Send::kType, request.client_id,
            m.room);

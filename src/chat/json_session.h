@@ -41,6 +41,7 @@ struct JsonSessionOptions {
   std::chrono::seconds token_warning{60};  // token_expiring this long before the end
   // Uploads: where a send's `file` is claimed (null: files are refused).
   Attachments* attachments = nullptr;
+  std::size_t max_upload_bytes = 0;  // for welcome.limits; 0 with no attachments
 };
 
 class JsonSession final : public ChatSession {

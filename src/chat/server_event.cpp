@@ -13,7 +13,7 @@ using JsonObject = json::Object<std::string>;
 // the string lengths makes one allocation enough unless strings need escapes.
 constexpr std::size_t kEventOverhead = 128;
 constexpr std::size_t kMemberOverhead = 24;
-constexpr std::size_t kLimitsOverhead = 160;
+constexpr std::size_t kLimitsOverhead = 200;
 
 // Starts an event: every event's first field is its type.
 JsonObject event(std::string& out, std::string_view type, std::size_t payload_bytes) {
@@ -169,6 +169,7 @@ std::string encode_welcome(const WelcomeView& w) {
       .unsigned_int("max_reaction_emoji", w.limits.max_reaction_emoji)
       .unsigned_int("max_reactions", w.limits.max_reactions)
       .unsigned_int("quote_chars", w.limits.quote_chars)
+      .unsigned_int("max_upload_bytes", w.limits.max_upload_bytes)
       .number("rate_per_sec", w.limits.rate_per_sec)
       .number("rate_burst", w.limits.rate_burst)
       .close();

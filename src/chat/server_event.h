@@ -37,6 +37,7 @@ struct ServerLimits {
   uint64_t max_reaction_emoji = 0;
   uint64_t max_reactions = 0;
   uint64_t quote_chars = 0;
+  uint64_t max_upload_bytes = 0;  // 0: this server takes no files
 };
 
 struct WelcomeView {

@@ -164,6 +164,8 @@ test('the web client survives its node\'s SIGKILL behind nginx round robin, exac
   const front = { url: nginx.url };
 
   const alice = await openChat(browser, front, { name: 'alice' });
+  // The Redis engine keeps no files (welcome.limits.max_upload_bytes 0): no attach button.
+  await alice.page.locator('#attachButton').waitFor({ state: 'hidden', timeout: 5000 });
   const first = await Promise.all(nodes.map(websockets));
   assert.equal(first[0] + first[1], 1, `one page, one WebSocket: ${first}`);
   const aliceNode = nodes[first[0] === 1 ? 0 : 1];

@@ -24,6 +24,7 @@ test('hello is answered with welcome: ids, trimmed name, version, limits', async
     max_message_bytes: 28096, max_text_bytes: 4000, max_rooms: w.limits.max_rooms,
     history_page_max: 200, rate_per_sec: 50, rate_burst: 500,
     search_page_max: 50, max_reaction_emoji: 20, max_reactions: 1000, quote_chars: 100,
+    max_upload_bytes: 10 * 1024 * 1024,
   });
   assert.ok(Number.isInteger(w.limits.max_rooms) && w.limits.max_rooms >= 1);
 

@@ -13,10 +13,15 @@ redis-server started by the test, compared with the SQLite engine.
 - Redis down: a change answers `unavailable` and is not stored (its resend
   after Redis is back is stored, not a duplicate).
 - Retention releases the states and reply lists of the messages it removes.
-- Attachments are refused `unsupported` (files live on one node).
+- Uploads are off (files would live on one node): welcome says
+  max_upload_bytes 0, `POST /upload` answers 501, a send naming a file is
+  refused `unsupported`, and nothing is written under <data-dir>/files.
 """
 import asyncio
+import hashlib
 import json
+import os
+import urllib.error
 import urllib.request
 
 import websockets
@@ -32,8 +37,8 @@ REDIS_NODES, REDIS_NODE_PREFIX = 2, "l"  # the `nodes` fixture (conftest.py)
 class Member:
     """A JSON client that records every event it gets."""
 
-    def __init__(self, ws, user, resume):
-        self.ws, self.user, self.resume = ws, user, resume
+    def __init__(self, ws, user, resume, limits=None):
+        self.ws, self.user, self.resume, self.limits = ws, user, resume, limits
         self.events = []
         self.cursor = 0
 
@@ -47,7 +52,7 @@ class Member:
         await ws.send(json.dumps(hello))
         welcome = json.loads(await asyncio.wait_for(ws.recv(), T))
         assert welcome["type"] == "welcome", welcome
-        return cls(ws, welcome["user"], welcome["resume"])
+        return cls(ws, welcome["user"], welcome["resume"], welcome["limits"])
 
     async def next(self, pred, what):
         """The first event from the cursor on that `pred` accepts (the cursor
@@ -372,16 +377,24 @@ def test_attachments_are_refused_unsupported(nodes):
 async def attachment_refused(nodes):
     room = unique_room("files")
     a = await Member.connect(nodes[0].port, "ann")
+    assert a.limits["max_upload_bytes"] == 0, a.limits  # the client hides its attach button
     await a.join(room)
     body = b"just some text\n"
     req = urllib.request.Request(f"http://127.0.0.1:{nodes[0].port}/upload", data=body,
                                  method="POST", headers={"Authorization": f"Bearer {a.resume}"})
-    with await asyncio.to_thread(urllib.request.urlopen, req, timeout=T) as r:
-        assert r.status == 201
-        file = json.loads(r.read())["file"]
+    try:
+        await asyncio.to_thread(urllib.request.urlopen, req, timeout=T)
+        raise AssertionError("an upload was taken by a node that keeps no files")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 501, refused.code
+        assert b"keeps no files" in refused.read()
+    # A file id as the SQLite engine would name it: refused, not "not found".
+    file = hashlib.sha256(body).hexdigest()
     answer = await a.request({"type": "send", "room": room, "id": "f1", "text": "see",
                               "file": file, "file_name": "notes.txt"})
     assert answer["type"] == "error" and answer["code"] == "unsupported", answer
     ack = await a.request({"type": "send", "room": room, "id": "f2", "text": "still here"})
     assert ack["type"] == "ack" and ack["msg_id"] == 1
+    data_dir = nodes[0].args[nodes[0].args.index("--data-dir") + 1]
+    assert not os.path.exists(os.path.join(data_dir, "files")), os.listdir(data_dir)
     await a.ws.close()

@@ -943,12 +943,14 @@ TEST(EncodeWelcome, TheLimitsOfTheLog) {
   w.limits.max_reaction_emoji = 20;
   w.limits.max_reactions = 1000;
   w.limits.quote_chars = 100;
+  w.limits.max_upload_bytes = 10u << 20;
   Decoded d(encode_welcome(w));
   const element limits = d["limits"];
   EXPECT_EQ(Decoded::u64(Decoded::at(limits, "search_page_max")), 50u);
   EXPECT_EQ(Decoded::u64(Decoded::at(limits, "max_reaction_emoji")), 20u);
   EXPECT_EQ(Decoded::u64(Decoded::at(limits, "max_reactions")), 1000u);
   EXPECT_EQ(Decoded::u64(Decoded::at(limits, "quote_chars")), 100u);
+  EXPECT_EQ(Decoded::u64(Decoded::at(limits, "max_upload_bytes")), 10u << 20);
 }
 
 }  // namespace
