@@ -17,9 +17,12 @@
 namespace parley::store {
 namespace {
 
-// The writer's page cache: big enough for the open end of every busy room (a leaf of messages
-// and of the dedup index each) so inserts do not re-read pages.
-constexpr int64_t kWriterCacheKiB = 32 * 1024;
+// The writer's page cache: the open end of about a thousand busy rooms (a leaf of messages and
+// of the dedup index each), so inserts do not re-read pages. It is memory any client can fill
+// with large messages, so it counts in the memory budget (docs/SECURITY.md): at 32 MiB,
+// attack_big_messages' 1 MiB texts held +72 MiB where it allows 64, and 100 busy rooms were
+// not faster with 32 MiB than with 8 (docs/BENCHMARKS.md, "Durable insert throughput").
+constexpr int64_t kWriterCacheKiB = 8 * 1024;
 
 Error failure(Error error) {
   return with_context("history store", std::move(error));
