@@ -15,10 +15,12 @@
 //
 // Costs: an iteration is O(ready descriptors + due timers + posted and
 // deferred tasks + corked connections). Posted tasks get a time budget per
-// iteration (kPostedBudget): a burst of them (a store batch committing a
-// hundred messages, each fanned out) is run over several iterations with the
-// sockets served in between, in order, instead of holding every other client
-// of the loop until the burst is done. Timers are a heap (TimerQueue):
+// iteration (posted_budget(): as long as the sockets took, at least
+// kPostedBudget): a burst of them (a store batch committing a hundred
+// messages, each fanned out) is run over several iterations with the sockets
+// served in between, in order, instead of holding every other client of the
+// loop until the burst is done; and a fan-out is not cut into one message per
+// iteration, which would cost one write per member per message. Timers are a heap (TimerQueue):
 // O(log n) to add, cancel or fire.
 #pragma once
 
@@ -67,7 +69,13 @@ class EventLoop {
   using Task = std::function<void()>;
   // How long one iteration may spend on posted tasks before it serves the
   // sockets again (see "Costs" above).
+  // At least this; more when the sockets took longer (posted_budget()).
   static constexpr Clock::duration kPostedBudget = std::chrono::milliseconds(1);
+  // The posted-task budget of an iteration whose sockets (the corked flush,
+  // then the ready descriptors) took `io`: as long, and at least
+  // kPostedBudget, so posted work (a room's fan-out) gets at least half of a
+  // busy iteration and a burst still leaves room for the sockets.
+  static Clock::duration posted_budget(Clock::duration io);
   using TimerId = TimerQueue::Id;
 
   // Throws std::system_error when the kernel refuses an epoll or eventfd

@@ -183,6 +183,16 @@ TEST(EventLoop, ABurstOfPostedTasksLetsReadySocketsIn) {
   close(fds[1]);
 }
 
+// The budget grows with the iteration's socket work: a saturated room's
+// fan-out (posted) must not be cut into one message per flush of its members'
+// sockets, which costs one write per member per message.
+TEST(EventLoop, PostedWorkGetsAsLongAsTheSocketsTook) {
+  using std::chrono::microseconds;
+  EXPECT_EQ(EventLoop::posted_budget(Clock::duration::zero()), EventLoop::kPostedBudget);
+  EXPECT_EQ(EventLoop::posted_budget(microseconds(300)), EventLoop::kPostedBudget);
+  EXPECT_EQ(EventLoop::posted_budget(milliseconds(14)), milliseconds(14));
+}
+
 TEST(EventLoop, RunPendingFreesWhatIsLeftAfterRun) {
   EventLoop loop;
   int ran = 0;
