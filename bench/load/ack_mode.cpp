@@ -279,7 +279,7 @@ RunResult run_ack(const BenchOptions& o, const WsTarget& target) {
   std::fprintf(stderr,
                "parley-bench: %llu members in %s; warming up %.1f s, then measuring %.1f s\n",
                static_cast<unsigned long long>(members), room.c_str(), o.warmup, o.duration);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   measure_window(
       schedule, o, cpu, [&] { return sum_over(workers, &AckWorker::live_acked); }, "acks");
 

@@ -78,7 +78,10 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
   cli.add_option("--connect-rate", o.connect_rate, "New connections/s while setting up")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cli.add_option("--pid", o.pid, "Server PID: report its CPU time (and RSS in idle mode)")
+  cli.add_option("--pid", o.pids,
+                 "Server PID: report its CPU time (and RSS in idle mode); a cluster's "
+                 "PIDs separated by commas report the CPU time of all of them")
+      ->delimiter(',')
       ->check(CLI::PositiveNumber);
   cli.add_option("--threads,-t", o.threads, "Bench event loops")
       ->check(CLI::Range(1, 64))
@@ -97,6 +100,7 @@ ParsedOptions parse_bench_options(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return {std::nullopt, 2, std::string("parley-bench: ") + e.what() + " (see --help)\n"};
   }
+  if (!o.pids.empty()) o.pid = o.pids.front();
   if ((o.mode == "broadcast" || o.mode == "ack") && o.senders > o.clients) {
     return {std::nullopt, 2, "parley-bench: --senders cannot exceed --clients\n"};
   }

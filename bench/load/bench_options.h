@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace parley::bench {
 
@@ -32,7 +33,8 @@ struct BenchOptions {
   double warmup = 2;             // seconds of traffic before measuring
   double drain = 3;              // at most this long to wait for messages in flight at the end
   double connect_rate = 2000;    // new connections per second while setting up
-  pid_t pid = 0;                 // server process, for its CPU time and memory
+  pid_t pid = 0;                 // server process, for its CPU time and memory: pids[0]
+  std::vector<pid_t> pids;       // every server process (a cluster: nodes and Redis)
   std::size_t threads = 1;       // bench event loops
   std::size_t source_ips = 0;    // bind to 127.0.0.1..N round robin; 0 = kernel's choice
 };

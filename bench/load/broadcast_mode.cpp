@@ -154,7 +154,7 @@ RunResult run_broadcast(const BenchOptions& o, const WsTarget& target) {
   for (auto& w : workers) w->start_traffic(schedule);
   std::fprintf(stderr, "parley-bench: warming up %.1f s, then measuring %.1f s\n", o.warmup,
                o.duration);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   measure_window(
       schedule, o, cpu, [&] { return sum_over(workers, &BroadcastWorker::live_received); },
       "deliveries");

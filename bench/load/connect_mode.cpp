@@ -102,7 +102,7 @@ RunResult run_connect(const BenchOptions& o, const WsTarget& target) {
 
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   measure_window(
       schedule, o, cpu, [&] { return sum_over(workers, &ConnectWorker::live_handshakes); },
       "handshakes");

@@ -114,7 +114,7 @@ RunResult run_echo(const BenchOptions& o, const WsTarget& target) {
 
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   measure_window(
       schedule, o, cpu, [&] { return sum_over(workers, &EchoWorker::live_received); }, "echoes");
   const bool complete = wait_for(

@@ -79,7 +79,7 @@ RunResult run_idle(const BenchOptions& o, const WsTarget& target) {
 
   std::fprintf(stderr, "parley-bench: holding %llu connections for %.1f s\n",
                static_cast<unsigned long long>(connected.opened), o.duration);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   cpu.begin();
   const int64_t hold_end = now_ns() + static_cast<int64_t>(o.duration * 1e9);
   sleep_until_ns(hold_end);

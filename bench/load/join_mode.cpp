@@ -406,7 +406,7 @@ RunResult run_join(const BenchOptions& o, const WsTarget& target) {
   }
   const Schedule schedule = Schedule::starting_now(o);
   for (auto& w : workers) w->start_traffic(schedule, since);
-  CpuWindow cpu(o.pid);
+  CpuWindow cpu(o);
   measure_window(
       schedule, o, cpu, [&] { return sum_over(workers, &JoinWorker::live_joins); }, "joins");
   wait_for([&] { return all_workers(workers, &JoinWorker::done); }, o.drain + 10);

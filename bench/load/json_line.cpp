@@ -66,6 +66,19 @@ JsonLine& JsonLine::flag(std::string_view k, bool value) {
   return *this;
 }
 
+JsonLine& JsonLine::numbers(std::string_view k, const std::vector<double>& values) {
+  // Each element as number() writes it: a one-field line, its value cut out.
+  key(k);
+  body_ += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) body_ += ',';
+    std::string one = JsonLine().number("v", values[i]).str();
+    body_ += one.substr(5, one.size() - 6);  // {"v":X}
+  }
+  body_ += ']';
+  return *this;
+}
+
 JsonLine& JsonLine::object(std::string_view k, const JsonLine& value) {
   key(k);
   body_ += value.str();

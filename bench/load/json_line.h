@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::bench {
 
@@ -15,6 +16,7 @@ class JsonLine {
   JsonLine& count(std::string_view key, uint64_t value);
   JsonLine& flag(std::string_view key, bool value);
   JsonLine& object(std::string_view key, const JsonLine& value);
+  JsonLine& numbers(std::string_view key, const std::vector<double>& values);  // an array
 
   std::string str() const { return "{" + body_ + "}"; }
 

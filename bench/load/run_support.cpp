@@ -25,18 +25,33 @@ Schedule Schedule::starting_now(const BenchOptions& o) {
 }
 
 void CpuWindow::begin() {
-  if (pid_ > 0) server_begin_ = process_cpu_seconds(pid_);
+  server_begin_.clear();
+  for (pid_t pid : pids_) server_begin_.push_back(process_cpu_seconds(pid));
   bench_begin_ = self_cpu_seconds();
 }
 
 void CpuWindow::end() {
-  if (pid_ > 0) server_end_ = process_cpu_seconds(pid_);
+  server_end_.clear();
+  for (pid_t pid : pids_) server_end_.push_back(process_cpu_seconds(pid));
   bench_end_ = self_cpu_seconds();
 }
 
+std::vector<double> CpuWindow::each_server_seconds() const {
+  std::vector<double> each;
+  if (server_begin_.size() != pids_.size() || server_end_.size() != pids_.size()) return each;
+  for (std::size_t i = 0; i < pids_.size(); ++i) {
+    if (!server_begin_[i] || !server_end_[i]) return {};
+    each.push_back(*server_end_[i] - *server_begin_[i]);
+  }
+  return each;
+}
+
 std::optional<double> CpuWindow::server_seconds() const {
-  if (!server_begin_ || !server_end_) return std::nullopt;
-  return *server_end_ - *server_begin_;
+  std::vector<double> each = each_server_seconds();
+  if (each.empty()) return std::nullopt;
+  double total = 0;
+  for (double s : each) total += s;
+  return total;
 }
 
 void sleep_until_ns(int64_t ns) {
@@ -96,6 +111,8 @@ void add_cpu_fields(JsonLine& line, const CpuWindow& cpu, double work,
                     const std::string& work_name) {
   if (auto server = cpu.server_seconds()) {
     line.number("server_cpu_s", *server);
+    // One figure per --pid, in its order (a cluster: each node, then Redis).
+    if (cpu.process_count() > 1) line.numbers("server_cpu_s_each", cpu.each_server_seconds());
     line.number(work_name + "_per_server_cpu_s", *server > 0 ? work / *server : NAN);
   }
   line.number("bench_cpu_s", cpu.bench_seconds());

@@ -30,18 +30,23 @@ struct Schedule {
 };
 
 // Server and bench CPU seconds between two samples (the measured window).
+// With several server processes (a cluster's nodes and its Redis), the
+// server's CPU is the sum over all of them.
 class CpuWindow {
  public:
-  explicit CpuWindow(pid_t server_pid) : pid_(server_pid) {}
+  explicit CpuWindow(const BenchOptions& o) : pids_(o.pids) {}
   void begin();
   void end();
-  // Seconds of server CPU, or nothing without --pid (or if it vanished).
+  // Seconds of server CPU, or nothing without --pid (or if one vanished).
   std::optional<double> server_seconds() const;
+  // The same, per process, in --pid order.
+  std::vector<double> each_server_seconds() const;
+  std::size_t process_count() const { return pids_.size(); }
   double bench_seconds() const { return bench_end_ - bench_begin_; }
 
  private:
-  pid_t pid_;
-  std::optional<double> server_begin_, server_end_;
+  std::vector<pid_t> pids_;
+  std::vector<std::optional<double>> server_begin_, server_end_;
   double bench_begin_ = 0, bench_end_ = 0;
 };
 

@@ -54,7 +54,8 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
     }
   }
   net::set_tcp_nodelay(fd);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&target_.address), sizeof target_.address) !=
+  const WsEndpoint& server = target_.endpoint_for(id_);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&server.address), sizeof server.address) !=
           0 &&
       errno != EINPROGRESS) {
     std::string error = std::string("connect: ") + std::strerror(errno);
@@ -69,7 +70,7 @@ std::string WsClient::connect(const in_addr* source, net::Clock::duration timeou
   // Written while the connect is still in flight: the kernel answers EAGAIN,
   // the queue arms EPOLLOUT and the request leaves as soon as the socket connects.
   key_ = ws::make_random_key();
-  conn_->send(ws::make_client_handshake(target_.host_header, path_.empty() ? target_.path : path_,
+  conn_->send(ws::make_client_handshake(server.host_header, path_.empty() ? target_.path : path_,
                                         key_, protocols_, offer_deflate_));
   timeout_timer_ = loop_.run_after(timeout, [this] {
     timeout_timer_ = 0;

@@ -6,15 +6,17 @@
 
 namespace parley::bench {
 
-std::variant<WsTarget, std::string> parse_ws_url(std::string_view url) {
+namespace {
+
+// One ws:// URL: its endpoint, and its path in `path`.
+std::variant<WsEndpoint, std::string> parse_one(std::string_view url, std::string& path) {
   constexpr std::string_view kScheme = "ws://";
   if (!url.starts_with(kScheme)) return "--url must start with ws:// (wss is not supported)";
   std::string_view rest = url.substr(kScheme.size());
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  WsTarget t;
-  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  t.url = std::string(url);
+  WsEndpoint t;
+  path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
 
   uint16_t port = 80;
   std::string_view host = authority;
@@ -34,6 +36,29 @@ std::variant<WsTarget, std::string> parse_ws_url(std::string_view url) {
   }
   t.host_header = std::string(authority);
   return t;
+}
+
+}  // namespace
+
+std::variant<WsTarget, std::string> parse_ws_url(std::string_view url) {
+  WsTarget target;
+  target.url = std::string(url);
+  std::string_view rest = url;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string path;
+    auto one = parse_one(rest.substr(0, comma), path);
+    if (auto* error = std::get_if<std::string>(&one)) return *error;
+    if (target.endpoints.empty()) {
+      target.path = std::move(path);
+    } else if (path != target.path) {
+      return "every --url must have the same path ('" + target.path + "' and '" + path + "')";
+    }
+    target.endpoints.push_back(std::get<WsEndpoint>(std::move(one)));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return target;
 }
 
 in_addr source_address(std::size_t n, std::size_t source_ips) {
