@@ -23,6 +23,22 @@ void append_escaped(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// A number as number() writes it: three decimals, trailing zeros cut;
+// non-finite becomes null.
+void append_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", value);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  out += s;
+}
+
 }  // namespace
 
 void JsonLine::key(std::string_view k) {
@@ -38,19 +54,9 @@ JsonLine& JsonLine::text(std::string_view k, std::string_view value) {
 }
 
 JsonLine& JsonLine::number(std::string_view k, double value) {
+  // Three decimals are plenty for rates and seconds.
   key(k);
-  if (!std::isfinite(value)) {
-    body_ += "null";
-    return *this;
-  }
-  // Three decimals are plenty for rates and seconds; trailing zeros go.
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", value);
-  std::string s = buf;
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  if (s == "-0") s = "0";
-  body_ += s;
+  append_number(body_, value);
   return *this;
 }
 
@@ -67,13 +73,11 @@ JsonLine& JsonLine::flag(std::string_view k, bool value) {
 }
 
 JsonLine& JsonLine::numbers(std::string_view k, const std::vector<double>& values) {
-  // Each element as number() writes it: a one-field line, its value cut out.
   key(k);
   body_ += '[';
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) body_ += ',';
-    std::string one = JsonLine().number("v", values[i]).str();
-    body_ += one.substr(5, one.size() - 6);  // {"v":X}
+    append_number(body_, values[i]);
   }
   body_ += ']';
   return *this;
