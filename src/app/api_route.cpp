@@ -7,8 +7,8 @@
 
 #include "chat/api_call.h"
 #include "chat/room.h"
-#include "chat/unicode_text.h"
 #include "http/query.h"
+#include "text/unicode.h"
 
 namespace parley::app {
 namespace {
@@ -47,7 +47,7 @@ std::optional<ApiTarget::Endpoint> shape(const std::vector<std::string_view>& s,
 }
 
 bool is_utf8(std::string_view s) {
-  return chat::unicode::for_each_code_point(s, [](const chat::unicode::CodePoint&) {
+  return unicode::for_each_code_point(s, [](const unicode::CodePoint&) {
     return false;  // validity is checked before the first call
   });
 }
@@ -134,9 +134,9 @@ Status rooms_query(std::string_view query, ApiTarget& t) {
   Result<Query> q = Query::parse(query, {"q", "order", "after", "limit"});
   if (!q) return std::move(q).error();
   if (const std::string* prefix = q->get("q")) {
-    std::string_view trimmed = chat::unicode::trim_white_space(*prefix);
+    std::string_view trimmed = unicode::trim_white_space(*prefix);
     std::size_t n = 0;
-    chat::unicode::for_each_code_point(trimmed, [&](const auto&) { return ++n > 0; });
+    unicode::for_each_code_point(trimmed, [&](const auto&) { return ++n > 0; });
     if (n > chat::kMaxRoomsQueryCodePoints) {
       return api_error(ApiErrorCode::BadRequest, "`q` is at most 64 characters");
     }

@@ -53,6 +53,7 @@ class Server {
   struct Worker;
 
   Status open_history();
+  std::vector<net::EventLoop*> loops() const;
   Status open_uploads();
   void rebuild_file_references();
   void create_hub();

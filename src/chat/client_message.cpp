@@ -13,7 +13,7 @@
 #include "chat/attachment.h"
 #include "chat/emoji.h"
 #include "chat/room.h"
-#include "chat/unicode_text.h"
+#include "text/unicode.h"
 #include "ws/utf8.h"
 
 namespace parley::chat {
@@ -222,10 +222,12 @@ ParseResult parse_join(FieldReader& r) {
   return ClientMessage{Join{std::string(room), since}};
 }
 
-ParseResult parse_leave(FieldReader& r) {
+// A request whose only field is its room (leave, typing).
+template <class Request>
+ParseResult parse_room_only(FieldReader& r) {
   std::string_view room;
   if (auto failure = r.room(room)) return *std::move(failure);
-  return ClientMessage{Leave{std::string(room)}};
+  return ClientMessage{Request{std::string(room)}};
 }
 
 ParseResult parse_send(FieldReader& r, const ParseLimits& limits) {
@@ -346,12 +348,6 @@ ParseResult parse_rooms(FieldReader& r) {
   return ClientMessage{std::move(request)};
 }
 
-ParseResult parse_typing(FieldReader& r) {
-  std::string_view room;
-  if (auto failure = r.room(room)) return *std::move(failure);
-  return ClientMessage{Typing{std::string(room)}};
-}
-
 ParseResult parse_history(FieldReader& r, const ParseLimits& limits) {
   std::string_view room;
   std::optional<uint64_t> before;
@@ -415,9 +411,9 @@ ParseResult parse_object(simdjson::dom::element root, const ParseLimits& limits)
   }
   FieldReader r(object, type);
   if (type == Send::kType) return parse_send(r, limits);  // the common case first
-  if (type == Typing::kType) return parse_typing(r);
+  if (type == Typing::kType) return parse_room_only<Typing>(r);
   if (type == Join::kType) return parse_join(r);
-  if (type == Leave::kType) return parse_leave(r);
+  if (type == Leave::kType) return parse_room_only<Leave>(r);
   if (type == HistoryRequest::kType) return parse_history(r, limits);
   if (type == Hello::kType) return parse_hello(r);
   if (type == Rename::kType) return parse_rename(r);

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "chat/unicode_text.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 namespace {

@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include "chat/unicode_text.h"
+#include "base/wall_clock.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Index of the first entry with an id >= `id` in contiguous `entries`.
 std::size_t index_of(const std::deque<Message>& entries, uint64_t id) {
@@ -63,7 +59,7 @@ Result<Appended> MemoryHistory::store(Room& room, const Message& entry) {
   }
   Message stored = entry;
   stored.id = room.last_id + 1;
-  stored.ts_ms = entry.ts_ms != 0 ? entry.ts_ms : now_ms();
+  stored.ts_ms = entry.ts_ms != 0 ? entry.ts_ms : unix_time_ms();
   if (stored.is_message() && stored.reply.id != 0) {
     const Message* target = find(room, stored.reply.id);
     if (target == nullptr || !target->is_message()) return refusal_error(Refusal::NotFound);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/strings.h"
+
 namespace parley::chat {
 namespace {
 
@@ -68,16 +70,6 @@ Refusal refusal_of(const Error& error) {
   if (error.code != Errc::Invalid && error.code != Errc::NotFound) return Refusal::None;
   if (error.detail > static_cast<unsigned char>(Refusal::LimitReached)) return Refusal::None;
   return static_cast<Refusal>(error.detail);
-}
-
-std::string_view first_code_points(std::string_view text, std::size_t max) {
-  std::size_t at = 0;
-  for (std::size_t n = 0; at < text.size(); ++n) {
-    if (n == max) return text.substr(0, at);
-    ++at;  // past the lead byte, then its continuation bytes
-    while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xc0) == 0x80) ++at;
-  }
-  return text;
 }
 
 Quote quote_of(const Message& target, const ChangeRules& rules) {

@@ -58,7 +58,4 @@ void apply_change(Message& target, Message& change);
 // A reply's quote once the message it quotes is deleted.
 void forget_quote(Quote& quote);
 
-// The first `max` code points of UTF-8 `text` (never cuts one in half).
-std::string_view first_code_points(std::string_view text, std::size_t max);
-
 }  // namespace parley::chat

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "chat/client_message.h"
-#include "chat/unicode_text.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "chat/redis_codec.h"
 #include "chat/redis_log_scripts.h"
-#include "chat/unicode_text.h"
 #include "store/redis/connection.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 namespace {

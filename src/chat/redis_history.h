@@ -38,11 +38,7 @@
 
 #include "chat/history.h"
 #include "chat/redis_log_scripts.h"
-
-namespace parley::redis {
-class Connection;
-class Script;
-}  // namespace parley::redis
+#include "store/redis/forward.h"
 
 namespace parley::chat {
 

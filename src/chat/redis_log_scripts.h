@@ -33,10 +33,7 @@
 #include "chat/message.h"
 #include "chat/message_log.h"
 #include "chat/redis_codec.h"
-
-namespace parley::redis {
-class Script;
-}  // namespace parley::redis
+#include "store/redis/forward.h"
 
 namespace parley::chat::redis_log {
 

@@ -36,11 +36,7 @@
 #include <vector>
 
 #include "chat/presence.h"
-
-namespace parley::redis {
-class Connection;
-class Script;
-}  // namespace parley::redis
+#include "store/redis/forward.h"
 
 namespace parley::chat {
 

@@ -1,8 +1,10 @@
 #include "chat/room.h"
 
 #include <algorithm>
+#include <optional>
 
-#include "chat/unicode_text.h"
+#include "http/query.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 
@@ -56,13 +58,6 @@ Status check_unicode_room_name(std::string_view name) {
   return {};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 Status check_room_name(std::string_view name) {
@@ -88,20 +83,9 @@ bool is_valid_room_name(std::string_view name) {
 Result<std::string> room_from_path_segment(std::string_view segment) {
   if (segment.size() > kMaxRoomSegmentBytes)
     return room_invalid("room names are at most 64 characters");
-  std::string decoded;
-  decoded.reserve(segment.size());
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      decoded.push_back(segment[i]);
-      continue;
-    }
-    const int hi = i + 2 < segment.size() ? hex_value(segment[i + 1]) : -1;
-    const int lo = hi >= 0 ? hex_value(segment[i + 2]) : -1;
-    if (lo < 0) return room_invalid("bad percent-encoding in the room name");
-    decoded.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  Result<std::string> nfc = unicode::to_nfc(decoded);
+  std::optional<std::string> decoded = http::percent_decode(segment, false);
+  if (!decoded) return room_invalid("bad percent-encoding in the room name");
+  Result<std::string> nfc = unicode::to_nfc(*decoded);
   if (!nfc) {
     if (nfc.error().code != Errc::Invalid) return std::move(nfc).error();
     return room_invalid("room names must be valid UTF-8 of assigned characters");

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "chat/unicode_text.h"
+#include "text/unicode.h"
 
 namespace parley::chat {
 namespace {

@@ -333,6 +333,7 @@ class RoomHome {
   void request_roster();
   // Steps of an entry of the log (a send or a change).
   void change(MemberRef who, ChangeRequest request, EntryKind kind);
+  Message authored_by(const RoomMember& m, std::string client_id, std::string text) const;
   void store_entry(MemberRef who, Message entry, Protocol protocol);
   void finish_store(uint64_t ticket, PendingSend send, Result<Appended> result);
   void refused(uint64_t ticket, const PendingSend& send, const Error& error);

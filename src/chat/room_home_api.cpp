@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/wall_clock.h"
 #include "chat/api_codec.h"
 #include "chat/events.h"
 #include "chat/room_home.h"
@@ -17,11 +18,6 @@ namespace {
 
 // No connection: the API's entries are sent to everyone in the room.
 constexpr MemberRef kNoMember{UINT32_MAX, 0, 0};
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 Error post_refused(const Error& error) {
   switch (refusal_of(error)) {
@@ -41,7 +37,7 @@ Error post_refused(const Error& error) {
 
 void RoomHome::api_post(ApiCallRef caller, ApiPost post) {
   Message entry{0,
-                now_ms(),
+                unix_time_ms(),
                 std::move(post.user),
                 std::move(post.name),
                 std::move(post.client_id),

@@ -5,16 +5,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/wall_clock.h"
 #include "chat/events.h"
 #include "chat/room_home.h"
 
 namespace parley::chat {
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // The request type an entry answers, for `ref` in errors.
 std::string_view request_type(EntryKind kind) {
@@ -54,15 +50,20 @@ constexpr MemberRef kNobody{UINT32_MAX, 0, 0};
 
 }  // namespace
 
+// A new entry of `m`'s, stamped now; its id is the History's to assign.
+Message RoomHome::authored_by(const RoomMember& m, std::string client_id, std::string text) const {
+  return Message{0,
+                 unix_time_ms(),
+                 m.user(),
+                 members_.name_of(m.user()),
+                 std::move(client_id),
+                 std::move(text)};
+}
+
 void RoomHome::send(MemberRef who, SendRequest request) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) return;  // the session checks membership first; this is a race with leave
-  Message entry{0,
-                now_ms(),
-                m->user(),
-                members_.name_of(m->user()),
-                std::move(request.client_id),
-                std::move(request.text)};
+  Message entry = authored_by(*m, std::move(request.client_id), std::move(request.text));
   entry.reply.id = request.reply_to;  // the History checks it and fills the quote
   entry.attachment = std::move(request.attachment);
   store_entry(who, std::move(entry), m->protocol);
@@ -84,12 +85,7 @@ void RoomHome::react(MemberRef who, ChangeRequest request, bool add) {
 void RoomHome::change(MemberRef who, ChangeRequest request, EntryKind kind) {
   RoomMember* m = members_.find(who);
   if (m == nullptr) return;  // a race with leave, as for send
-  Message entry{0,
-                now_ms(),
-                m->user(),
-                members_.name_of(m->user()),
-                std::move(request.client_id),
-                std::move(request.text)};
+  Message entry = authored_by(*m, std::move(request.client_id), std::move(request.text));
   entry.kind = kind;
   entry.target = request.target;
   // The rules (author, deleted, limits) are the History's to check, in the

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "http/response.h"
 
 namespace parley::http {
@@ -15,13 +16,6 @@ namespace {
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'self'";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // FNV-1a: the ETag only has to change when the bytes do, not resist an attacker.
 std::string make_etag(std::string_view bytes) {
@@ -71,8 +65,8 @@ std::optional<std::string> resolve_static_path(std::string_view request_path) {
     char c = request_path[i];
     if (c == '%') {
       if (i + 2 >= request_path.size()) return std::nullopt;
-      const int high = hex_value(request_path[i + 1]);
-      const int low = hex_value(request_path[i + 2]);
+      const int high = hex_digit_value(request_path[i + 1]);
+      const int low = hex_digit_value(request_path[i + 2]);
       if (high < 0 || low < 0) return std::nullopt;
       c = static_cast<char>(high * 16 + low);
       // An encoded separator would split differently before and after decoding.

@@ -35,16 +35,16 @@ HistoryReader::~HistoryReader() {
 }
 
 void HistoryReader::query(PageQuery query) {
-  auto done = query.done;
-  const std::string room = query.room;
-  const uint64_t lane = query.tag.lane;
-  if (queue_.push(room, lane, 0, Task(std::move(query))) != WorkQueue<Task>::PushResult::kQueued &&
-      done) {
-    done(Error(Errc::Closed, "history store: closed"));
-  }
+  submit(std::move(query));
 }
 
 void HistoryReader::search(SearchQuery query) {
+  submit(std::move(query));
+}
+
+// Queued in its room's lane; after close() the read is answered at once.
+template <class Query>
+void HistoryReader::submit(Query query) {
   auto done = query.done;
   const std::string room = query.room;
   const uint64_t lane = query.tag.lane;

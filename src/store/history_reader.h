@@ -71,6 +71,8 @@ class HistoryReader {
   HistoryReader(SqliteDatabase db, StoreHealth& health, StoreCounters& counters)
       : db_(std::move(db)), health_(health), counters_(counters) {}
   using Task = std::variant<PageQuery, SearchQuery>;
+  template <class Query>
+  void submit(Query query);
   void run();
   void answer(PageQuery& query);
   void answer(SearchQuery& query);

@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/wall_clock.h"
 #include "store/append_request.h"
 
 namespace parley::store {
 namespace {
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kFirstIdSql = "SELECT id FROM messages WHERE room = ?1 ORDER BY id LIMIT 1";
 // The first message in the window that has not expired: everything before it has. Timestamps
@@ -113,7 +108,7 @@ void HistoryTrimmer::start_pass(Clock::time_point now) {
   last_pass_ = now;
   pass_requested_ = false;
   pass_expired_before_ =
-      wall_clock_ms() -
+      unix_time_ms() -
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.retain_age).count();
   pass_rooms_.clear();
   pass_next_ = 0;

@@ -5,14 +5,10 @@
 #include <algorithm>
 #include <cassert>
 
+#include "base/wall_clock.h"
+
 namespace parley::store {
 namespace {
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // IMMEDIATE: take the write lock when the batch starts, not halfway through it, so a busy
 // database (another process' backup) is waited for by busy_timeout up front.
@@ -218,17 +214,11 @@ Status HistoryWriter::write_batch(const std::vector<PendingAppend>& batch) {
 }
 
 Result<AppendResult> HistoryWriter::insert(const AppendRequest& request) {
-  const int64_t ts_ms = request.ts_ms != 0 ? request.ts_ms : wall_clock_ms();
+  const int64_t ts_ms = request.ts_ms != 0 ? request.ts_ms : unix_time_ms();
   // Changes of a message and replies: checked and applied in this transaction (issue 10).
   if (LogWriter::handles(request)) return log_.insert(request, ts_ms, ledger_);
   const uint64_t id = ledger_.get(request.room).last_id + 1;
-  insert_.bind(1, request.room);
-  insert_.bind(2, static_cast<int64_t>(id));
-  insert_.bind(3, ts_ms);
-  insert_.bind(4, request.user_id);
-  insert_.bind(5, request.sender_name);
-  insert_.bind(6, request.client_id);
-  insert_.bind(7, request.text);
+  bind_message_columns(insert_, request, id, ts_ms);
   const int rc = insert_.step();
   if (rc == SQLITE_DONE) {
     insert_.reset();

@@ -1,13 +1,13 @@
 #include "store/message_log_reader.h"
 
-#include <utf8proc.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+
+#include "text/unicode.h"
 
 namespace parley::store {
 namespace {
@@ -76,16 +76,12 @@ std::size_t code_points(std::string_view text) {
   }));
 }
 
-// Unicode full case folding, as chat::unicode::casefold (and so MemoryHistory) does it.
+// Unicode full case folding, as MemoryHistory does it (unicode::casefold); nothing for text
+// that is not UTF-8.
 std::optional<std::string> fold(std::string_view text) {
-  constexpr auto kFold =
-      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
-  utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                          static_cast<utf8proc_ssize_t>(text.size()), &out, kFold);
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, std::free);
-  if (n < 0) return std::nullopt;
-  return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+  Result<std::string> folded = unicode::casefold(text);
+  if (!folded) return std::nullopt;
+  return *std::move(folded);
 }
 
 // parley_contains(text, needle): whether `text`, case folded, contains `needle` (folded by the

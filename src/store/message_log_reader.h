@@ -3,7 +3,7 @@
 // own read-only connection; every query is one range scan of an index plus a row lookup per
 // result.
 //
-// Search (case folded the way chat::unicode::casefold and MemoryHistory fold it: Unicode full
+// Search (case folded the way unicode::casefold and MemoryHistory fold it: Unicode full
 // case folding, by utf8proc, in the SQL function parley_contains registered on the connection):
 // - a query of 3 or more code points goes to the FTS5 trigram index (messages_fts, schema step
 //   3, without positions): the rows holding every trigram of the query (the index folds case

@@ -1,5 +1,7 @@
 #include "store/message_log_writer.h"
 
+#include "base/strings.h"
+
 namespace parley::store {
 namespace {
 
@@ -49,16 +51,6 @@ AppendResult refused(Refusal refusal) {
 }
 
 }  // namespace
-
-std::string_view first_code_points(std::string_view text, std::size_t max) {
-  std::size_t at = 0;
-  for (std::size_t n = 0; at < text.size(); ++n) {
-    if (n == max) return text.substr(0, at);
-    ++at;  // past the lead byte, then its continuation bytes
-    while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xc0) == 0x80) ++at;
-  }
-  return text;
-}
 
 Status LogWriter::prepare(sqlite3* db) {
   const std::pair<SqliteStatement*, const char*> statements[] = {
@@ -237,15 +229,20 @@ Result<std::optional<AppendResult>> LogWriter::check(const AppendRequest& reques
   return Verdict();
 }
 
+void bind_message_columns(SqliteStatement& insert, const AppendRequest& request, uint64_t id,
+                          int64_t ts_ms) {
+  insert.bind(1, request.room);
+  insert.bind(2, static_cast<int64_t>(id));
+  insert.bind(3, ts_ms);
+  insert.bind(4, request.user_id);
+  insert.bind(5, request.sender_name);
+  insert.bind(6, request.client_id);
+  insert.bind(7, request.text);
+}
+
 Status LogWriter::insert_row(const AppendRequest& request, uint64_t id, int64_t ts_ms,
                              const AppendResult& result) {
-  insert_.bind(1, request.room);
-  insert_.bind(2, static_cast<int64_t>(id));
-  insert_.bind(3, ts_ms);
-  insert_.bind(4, request.user_id);
-  insert_.bind(5, request.sender_name);
-  insert_.bind(6, request.client_id);
-  insert_.bind(7, request.text);
+  bind_message_columns(insert_, request, id, ts_ms);
   insert_.bind(8, static_cast<int64_t>(request.kind));
   insert_.bind(9, static_cast<int64_t>(request.target));
   insert_.bind(10, result.quote.user_id);

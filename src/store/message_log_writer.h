@@ -105,7 +105,9 @@ class LogWriter {
   SqliteStatement merge_;
 };
 
-// The first `max` code points of UTF-8 `text`.
-std::string_view first_code_points(std::string_view text, std::size_t max);
+// Binds ?1..?7 of an INSERT INTO messages, the columns every message has, in
+// this order: room, id, ts_ms, user_id, sender_name, client_id, text.
+void bind_message_columns(SqliteStatement& insert, const AppendRequest& request, uint64_t id,
+                          int64_t ts_ms);
 
 }  // namespace parley::store

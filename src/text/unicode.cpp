@@ -1,4 +1,4 @@
-#include "chat/unicode_text.h"
+#include "text/unicode.h"
 
 #include <utf8proc.h>
 
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
-namespace parley::chat::unicode {
+namespace parley::unicode {
 namespace {
 
 constexpr utf8proc_option_t kNfc =
@@ -166,4 +166,4 @@ bool is_nfc(std::string_view text) {
   return at == text.size();
 }
 
-}  // namespace parley::chat::unicode
+}  // namespace parley::unicode

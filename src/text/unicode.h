@@ -1,6 +1,7 @@
 // The Unicode facts the name and room rules need (docs/PROTOCOL.md "Names",
-// "Rooms"), from utf8proc: normalization to NFC and the properties of a code
-// point. Debian 12's utf8proc knows Unicode 15.0; code points assigned later
+// "Rooms") and search's case folding, from utf8proc: normalization to NFC and
+// the properties of a code point. Its own library, below chat/ and store/,
+// which both use it. Debian 12's utf8proc knows Unicode 15.0; code points assigned later
 // count as unassigned until it is updated.
 #pragma once
 
@@ -10,7 +11,7 @@
 
 #include "base/result.h"
 
-namespace parley::chat::unicode {
+namespace parley::unicode {
 
 // General categories, grouped as the rules use them.
 enum class Class : unsigned char {
@@ -88,4 +89,4 @@ bool for_each_code_point(std::string_view text, F&& f) {
   return true;
 }
 
-}  // namespace parley::chat::unicode
+}  // namespace parley::unicode
