@@ -192,7 +192,11 @@ void append_tls_metrics(std::string& out, const SharedServices& services) {
 
 std::string health_response(const SharedServices& services, bool head_only, bool close) {
   http::Response r = no_store("application/json", close);
-  const Status health = services.history != nullptr ? services.history->health() : Status{};
+  Status health = services.history != nullptr ? services.history->health() : Status{};
+  // Redis: ready once guest-N numbers are the cluster's (chat/redis_guests.h).
+  if (health && services.guests != nullptr && !services.guests->leased()) {
+    health = Error{Errc::Unavailable, "starting: no guest numbers leased from Redis yet"};
+  }
   if (health) {
     r.body = "{\"status\":\"ok\"}\n";
   } else {

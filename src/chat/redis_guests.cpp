@@ -54,6 +54,11 @@ uint64_t RedisGuests::next() {
   return n;
 }
 
+bool RedisGuests::leased() const {
+  std::lock_guard lock(mutex_);
+  return leased_;
+}
+
 void RedisGuests::connection_up() {
   if (waiting_for_up_) lease();
 }
@@ -81,6 +86,7 @@ void RedisGuests::lease() {
 void RedisGuests::on_lease(uint64_t end) {
   std::lock_guard lock(mutex_);
   leasing_ = false;
+  leased_ = true;
   // The counter's value is the last number of the block: [end - block + 1, end].
   uint64_t first = end - block_ + 1;
   if (next_ == end_) {

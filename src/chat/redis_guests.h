@@ -15,9 +15,7 @@
 #include <memory>
 #include <mutex>
 
-namespace parley::redis {
-class Connection;
-}
+#include "store/redis/forward.h"
 
 namespace parley::chat {
 
@@ -32,6 +30,9 @@ class RedisGuests {
   void connection_up();
   // Any thread.
   uint64_t next();
+  // Any thread: a block has been leased, so numbers from now on are the
+  // cluster's (until then they are this node's own; /healthz says so).
+  bool leased() const;
 
  private:
   void lease();  // on the connection's loop
@@ -39,10 +40,11 @@ class RedisGuests {
 
   redis::Connection& connection_;
   const uint64_t block_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   uint64_t next_ = 0, end_ = 0;         // the block in use: [next_, end_)
   uint64_t spare_ = 0, spare_end_ = 0;  // the next one, leased ahead
   bool leasing_ = false;
+  bool leased_ = false;          // a block came, once
   bool waiting_for_up_ = false;  // connection's loop only
   uint64_t local_ = 1;           // without a block
   std::shared_ptr<RedisGuests*> self_;

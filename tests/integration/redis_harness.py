@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from parley_server import ParleyServer
+from parley_server import ParleyServer, get
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -87,9 +87,21 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_node(redis: RedisServer, name: str, *args, port=0) -> ParleyServer:
-    """A Parley node of the cluster that shares `redis`."""
-    return ParleyServer(["--redis", redis.url, "--node-id", name, "--threads", "2", *args], port=port)
+def start_node(redis: RedisServer, name: str, *args, port=0, ready_timeout=20.0) -> ParleyServer:
+    """A Parley node of the cluster that shares `redis`, once it is ready:
+    /healthz answers 200 when its Redis connections are up and it holds a
+    block of guest numbers (before that a plain-text guest would be numbered
+    by the node alone, and could repeat another node's number)."""
+    node = ParleyServer(["--redis", redis.url, "--node-id", name, "--threads", "2", *args], port=port)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        health = get(node.port, "/healthz")
+        if health.status == 200:
+            return node
+        if time.monotonic() > deadline:
+            node.stop()
+            raise RuntimeError(f"node {name} not ready within {ready_timeout}s: {health.body!r}")
+        time.sleep(0.02)  # polling a readiness endpoint, bounded by the deadline
 
 
 def start_nodes(redis: RedisServer, count: int, prefix: str, *args) -> list[ParleyServer]:
