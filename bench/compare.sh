@@ -31,6 +31,9 @@
 #   IDLE_CLIENTS=19000  WINDOW=16 (saturated broadcast: in flight per sender)
 #   SKIP_BUILD=1    reuse the binaries already built (SKIP_BUILD=parley: build the peers only)
 #   PARLEY_BENCH=path  another parley-bench binary
+#   PARLEY_BIN=path    another parley binary, e.g. an older commit's release build
+#                   for a before/after run (with SKIP_BUILD=1); flags its --help
+#                   does not list are left out of its command line
 #   BENCH_ARGS="..." extra arguments for every parley-bench run
 #   REPORT_ONLY=bench/results/X.jsonl  rebuild X.md from an earlier run, run nothing
 #                   (the machine lines then describe this machine, now)
@@ -65,7 +68,7 @@ done
 RUN_LIMIT="$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 180 }')"
 
 BUILD="$ROOT/build/release"
-PARLEY="$BUILD/src/app/parley"
+PARLEY="${PARLEY_BIN:-$BUILD/src/app/parley}"
 BENCH="${PARLEY_BENCH:-}"  # default: wherever the release build put parley-bench
 PEERS="$ROOT/build/peers"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -187,6 +190,26 @@ server_label() {
   esac
 }
 
+# An older Parley (PARLEY_BIN) may not know every limit flag: those it does
+# not list in --help are dropped from SERVER_CMD, with their values (every
+# flag here takes one but --echo). It had no such limit to lift, then.
+drop_unknown_parley_flags() {
+  [[ -n "${PARLEY_HELP:-}" ]] || PARLEY_HELP="$("$PARLEY" --help 2>&1 || true)"
+  local kept=() i=1 arg
+  kept+=("${SERVER_CMD[0]}")
+  while ((i < ${#SERVER_CMD[@]})); do
+    arg="${SERVER_CMD[i]}"
+    if [[ "$arg" == --* ]] && ! grep -qE -- "(^|[ ,])$arg([ =,]|\$)" <<<"$PARLEY_HELP"; then
+      [[ "$arg" == --echo ]] || i=$((i + 1))
+      log "$(basename "$PARLEY") has no $arg: left out"
+    else
+      kept+=("$arg")
+    fi
+    i=$((i + 1))
+  done
+  SERVER_CMD=("${kept[@]}")
+}
+
 # Sets SERVER_CMD (array), CHAT_PATH, SELF_COPY for server $1 on port $2.
 server_command() {
   local name="$1" port="$2"
@@ -201,6 +224,7 @@ server_command() {
         --rate 1000000000 --rate-burst 1000000000 --join-history 0 --shutdown-timeout 1
         --max-connections 0 --max-connections-per-ip 0 --handshake-rate-per-ip 0 --rate-per-ip 0
         --byte-rate 0 --byte-rate-per-ip 0 --inflate-rate 0)
+      drop_unknown_parley_flags
       CHAT_PATH=/wss SELF_COPY=0 ;;
     websocketpp)
       SERVER_CMD=("$PEERS/websocketpp-server" --host 127.0.0.1 --port "$port")
