@@ -354,7 +354,11 @@ fi
 
 # --- report ---------------------------------------------------------------------------
 machine() {
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'), Parley $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
+  if [[ -n "${PARLEY_BIN:-}" ]]; then
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'), Parley: $PARLEY_BIN (PARLEY_BIN; the load generator and peers from $(git rev-parse --short HEAD 2>/dev/null))"
+  else
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'), Parley $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
+  fi
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores; $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; Linux $(uname -r)"
   echo "- g++ $(g++ -dumpfullversion), $(go version | awk '{print $3}'), node $(node --version), ws $(node -p 'require("./node_modules/ws/package.json").version'), websocketpp $(dpkg-query -W -f '${Version}' libwebsocketpp-dev 2>/dev/null), gorilla/websocket $(dpkg-query -W -f '${Version}' golang-github-gorilla-websocket-dev 2>/dev/null)"
   echo "- Load generator and server on the same machine, loopback; DURATION=${DURATION}s, WARMUP=${WARMUP}s, open-file limit $(ulimit -n)$([[ $QUICK == 1 ]] && echo ', QUICK=1 (small C: not for publication)')"
