@@ -52,7 +52,12 @@ void OutputQueue::take(std::size_t n) {
 }
 
 OutputQueue::FlushResult OutputQueue::flush(int fd) {
-  constexpr std::size_t kMaxIov = 64;
+  // Linux's IOV_MAX: a member's whole burst leaves in one sendmsg. With 64,
+  // a saturated fan-out (57 frames per member per loop iteration on average,
+  // many iterations over 64) took 1.3 calls per member per iteration, and
+  // each call's fixed cost was most of a 70-byte frame's (docs/BENCHMARKS.md,
+  // "Before and after the chat core reshape"). 16 KiB of stack.
+  constexpr std::size_t kMaxIov = 1024;
   while (pending_ > 0) {
     iovec iov[kMaxIov];
     std::size_t count = 0;

@@ -45,6 +45,32 @@ TEST(OutputQueue, CountsEveryByteAndFlushesInOrder) {
   EXPECT_EQ(p.drain(), "abcdef");
 }
 
+// More segments than one sendmsg takes (IOV_MAX): the batches follow one
+// another in order, the bytes of a shared frame as often as it was queued.
+TEST(OutputQueue, MoreSegmentsThanOneCallTakesLeaveInOrder) {
+  Pair p;
+  OutputQueue q;
+  SharedBytes frame = make_shared_bytes("x");
+  std::string expected;
+  for (int i = 0; i < 2500; ++i) {
+    if (i % 2 == 0) {
+      q.append(frame);
+      expected += 'x';
+    } else {
+      const std::string own = std::to_string(i % 10);
+      q.append(own);
+      expected += own;
+    }
+  }
+  std::string got;
+  while (!q.empty()) {
+    ASSERT_NE(q.flush(p.fds[0]), OutputQueue::FlushResult::Error);
+    got += p.drain();
+  }
+  got += p.drain();
+  EXPECT_EQ(got, expected);
+}
+
 TEST(OutputQueue, PartialWritesResumeWhereTheKernelStopped) {
   Pair p;
   OutputQueue q;
