@@ -24,6 +24,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+source bench/no_limits.sh
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 WINDOW="${WINDOW:-16}"
@@ -101,8 +102,7 @@ wait_listening() {  # $1 pid, $2 port
 # Parley with the per-client and per-address limits lifted (one loopback
 # address sends everything), as compare.sh does.
 PARLEY_ARGS=(--host 127.0.0.1 --log-level warn --shutdown-timeout 1 --join-history 0
-  --rate 1000000000 --rate-burst 1000000000 --max-connections 0 --max-connections-per-ip 0
-  --handshake-rate-per-ip 0 --rate-per-ip 0 --byte-rate 0 --byte-rate-per-ip 0 --inflate-rate 0)
+  "${PARLEY_NO_LIMITS[@]}")
 
 # Starts engine $1; sets URLS (comma-separated, path appended later), SERVER_PIDS
 # (comma-separated, Redis last) and SERVER_CMDS.

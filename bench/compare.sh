@@ -41,6 +41,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+source bench/no_limits.sh
 # The peers' toolchains and libraries (Go, gorilla, websocketpp) and npm ws.
 scripts/install-deps.sh --bench >&2
 
@@ -221,9 +222,7 @@ server_command() {
       # --join-history 0: the peers replay nothing on join.
       SERVER_CMD=("$PARLEY" --host 127.0.0.1 --port "$port" --history off
         --threads "${name#parley-t}" --echo --log-level warn --data-dir "$WORK/parley-data"
-        --rate 1000000000 --rate-burst 1000000000 --join-history 0 --shutdown-timeout 1
-        --max-connections 0 --max-connections-per-ip 0 --handshake-rate-per-ip 0 --rate-per-ip 0
-        --byte-rate 0 --byte-rate-per-ip 0 --inflate-rate 0)
+        --join-history 0 --shutdown-timeout 1 "${PARLEY_NO_LIMITS[@]}")
       drop_unknown_parley_flags
       CHAT_PATH=/wss SELF_COPY=0 ;;
     websocketpp)

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$root/bench/no_limits.sh"
 build="${1:-$root/build/release}"
 server="${PARLEY_SERVER:-$build/src/app/parley}"
 bench="${PARLEY_BENCH:-$build/bench/parley-bench}"
@@ -44,9 +45,7 @@ start_parley() {
   local name=$1; shift
   mkdir -p "$work/$name"
   "$server" --host 127.0.0.1 --port 0 --history off --data-dir "$work/$name" --log-level warn \
-    --echo --rate 1000000000 --rate-burst 1000000000 --shutdown-timeout 1 \
-    --max-connections 0 --max-connections-per-ip 0 --handshake-rate-per-ip 0 --rate-per-ip 0 \
-    --byte-rate 0 --byte-rate-per-ip 0 --inflate-rate 0 "$@" >"$work/$name.out" 2>&1 &
+    --echo --shutdown-timeout 1 "${PARLEY_NO_LIMITS[@]}" "$@" >"$work/$name.out" 2>&1 &
   parley_pid=$!
   pids+=("$parley_pid")
   parley_port=""
